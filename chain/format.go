@@ -1,0 +1,252 @@
+// Package chain implements BRAIN's audit chain: an append-only, hash-chained
+// JSONL log whose every line can be verified on its own and whose links prove
+// that no record was removed, inserted or reordered.
+//
+// The format is a public contract, specified in docs/chain-format.md with test
+// vectors in chain/testdata/vectors-v1.json. In short, a record is one line
+//
+//	{"seq":N,"ts":"…","type":"…","session":"…","trace_id":"…","span_id":"…","data":{…},"prev":"<hex>","hash":"<hex>"}\n
+//
+// and hash = hex(H(entry || prev_digest)), where entry is the line's bytes from
+// the opening brace up to, not including, the `,"hash":"` that begins the last
+// field, and prev_digest is the previous record's digest as raw bytes (all zero
+// before the first record of a new chain). The first line of every file is a
+// header record of type "chain.header".
+package chain
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/zeebo/blake3"
+)
+
+// FormatVersion names the version of the chain format this package writes and
+// reads; it is carried in every header record.
+const FormatVersion = "brain-chain/1"
+
+// HeaderType is the record type of the header that starts every chain file.
+const HeaderType = "chain.header"
+
+// RepairedType is the record type that brain-audit repair appends.
+const RepairedType = "chain.repaired"
+
+// MaxRecordSize is the largest record line, newline included, that the writer
+// produces and the verifier accepts.
+const MaxRecordSize = 1 << 20
+
+// DigestSize is the size in bytes of every supported hash.
+const DigestSize = 32
+
+// TimeLayout is the fixed-width layout of the ts field: RFC 3339, UTC, with
+// nanoseconds always written as nine digits.
+const TimeLayout = "2006-01-02T15:04:05.000000000Z"
+
+// Alg is a hash algorithm a chain can use.
+type Alg string
+
+// Supported algorithms.
+const (
+	SHA256 Alg = "sha256"
+	BLAKE3 Alg = "blake3"
+)
+
+// ParseAlg returns the Alg named s.
+func ParseAlg(s string) (Alg, error) {
+	switch Alg(s) {
+	case SHA256, BLAKE3:
+		return Alg(s), nil
+	}
+	return "", fmt.Errorf("chain: unknown hash algorithm %q (want sha256 or blake3)", s)
+}
+
+// New returns a new hash.Hash for a. It panics for an unsupported Alg, which
+// ParseAlg rules out.
+func (a Alg) New() hash.Hash {
+	switch a {
+	case SHA256, "":
+		return sha256.New()
+	case BLAKE3:
+		return blake3.New()
+	}
+	panic("chain: unsupported algorithm " + string(a))
+}
+
+// Digest is a record hash.
+type Digest [DigestSize]byte
+
+// String returns d as lowercase hex.
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// ParseDigest parses 64 lowercase hex digits.
+func ParseDigest(s string) (Digest, error) {
+	var d Digest
+	if len(s) != 2*DigestSize || !isLowerHex([]byte(s)) {
+		return d, fmt.Errorf("chain: malformed digest %q: want %d lowercase hex digits", s, 2*DigestSize)
+	}
+	hex.Decode(d[:], []byte(s))
+	return d, nil
+}
+
+// IsZero reports whether d is all zero, the prev of a new chain's first record.
+func (d Digest) IsZero() bool { return d == Digest{} }
+
+// Head names the last record of a chain: what to record elsewhere so that a
+// later verification can prove the chain was not cut or rewritten.
+type Head struct {
+	Seq  uint64 `json:"seq"`
+	Hash Digest `json:"-"`
+}
+
+// String returns "SEQ:HASH", the form ParseHead and --head accept.
+func (h Head) String() string { return strconv.FormatUint(h.Seq, 10) + ":" + h.Hash.String() }
+
+// ParseHead parses "SEQ:HASH".
+func ParseHead(s string) (Head, error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			seq, err := strconv.ParseUint(s[:i], 10, 64)
+			if err != nil {
+				return Head{}, fmt.Errorf("chain: malformed head %q: bad seq", s)
+			}
+			d, err := ParseDigest(s[i+1:])
+			if err != nil {
+				return Head{}, fmt.Errorf("chain: malformed head %q: %v", s, err)
+			}
+			return Head{Seq: seq, Hash: d}, nil
+		}
+	}
+	return Head{}, fmt.Errorf("chain: malformed head %q: want SEQ:HASH", s)
+}
+
+// Event is what a caller appends; the writer adds seq, ts, prev and hash.
+type Event struct {
+	Type    string
+	Session string
+	TraceID string
+	SpanID  string
+	// Data is the event's data: a JSON object, or nil for {}.
+	Data []byte
+	// Time is the record's timestamp; zero means now.
+	Time time.Time
+}
+
+// hashSep begins the last field of every record.
+const hashSep = `,"hash":"`
+
+// encodeRecord appends the record line for ev to dst and returns it with the
+// record's digest. data must be compact JSON.
+func encodeRecord(dst []byte, alg Alg, seq uint64, ts time.Time, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
+	start := len(dst)
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendUint(dst, seq, 10)
+	dst = append(dst, `,"ts":"`...)
+	dst = ts.UTC().AppendFormat(dst, TimeLayout)
+	dst = append(dst, `","type":`...)
+	dst = appendString(dst, ev.Type)
+	dst = append(dst, `,"session":`...)
+	dst = appendString(dst, ev.Session)
+	dst = append(dst, `,"trace_id":`...)
+	dst = appendString(dst, ev.TraceID)
+	dst = append(dst, `,"span_id":`...)
+	dst = appendString(dst, ev.SpanID)
+	dst = append(dst, `,"data":`...)
+	if len(data) == 0 {
+		data = []byte("{}")
+	}
+	dst = append(dst, data...)
+	dst = append(dst, `,"prev":"`...)
+	dst = hex.AppendEncode(dst, prev[:])
+	dst = append(dst, '"')
+	d := hashEntry(alg.New(), dst[start:], prev)
+	dst = append(dst, hashSep...)
+	dst = hex.AppendEncode(dst, d[:])
+	dst = append(dst, "\"}\n"...)
+	return dst, d
+}
+
+// hashEntry returns H(entry || prev).
+func hashEntry(h hash.Hash, entry []byte, prev Digest) Digest {
+	h.Reset()
+	h.Write(entry)
+	h.Write(prev[:])
+	var d Digest
+	h.Sum(d[:0])
+	return d
+}
+
+// appendString appends s as a JSON string. It escapes only what JSON requires
+// (quote, backslash, control characters) plus U+2028 and U+2029, and never
+// HTML characters. s must be valid UTF-8.
+func appendString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// checkEvent validates ev and returns its data as compact JSON.
+func checkEvent(ev *Event) ([]byte, error) {
+	if ev.Type == "" {
+		return nil, errors.New("chain: event has no type")
+	}
+	for _, f := range [...]struct{ name, v string }{{"type", ev.Type}, {"session", ev.Session}, {"trace_id", ev.TraceID}, {"span_id", ev.SpanID}} {
+		if !utf8.ValidString(f.v) {
+			return nil, fmt.Errorf("chain: event %s is not valid UTF-8", f.name)
+		}
+	}
+	if len(ev.Data) == 0 {
+		return []byte("{}"), nil
+	}
+	return compactObject(ev.Data)
+}
+
+func isLowerHex(b []byte) bool {
+	for _, c := range b {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

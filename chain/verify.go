@@ -1,0 +1,922 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Class classifies a verification finding.
+type Class string
+
+// Finding classes. Verification classifies what it sees; it never guesses.
+const (
+	// Tampered: a record's hash does not match its bytes.
+	Tampered Class = "tampered"
+	// BrokenLink: a record's prev is not the previous record's hash: records
+	// were deleted, inserted or reordered.
+	BrokenLink Class = "broken_link"
+	// SeqGap: the link holds but seq is not the previous seq + 1.
+	SeqGap Class = "seq_gap"
+	// Duplicate: a record repeats the previous one.
+	Duplicate Class = "duplicate"
+	// TornTail: the chain's final line has no newline: a crash during a write.
+	// Repairable; not evidence of tampering.
+	TornTail Class = "torn_tail"
+	// Malformed: a line that is not a record (not JSON, CRLF, invalid UTF-8,
+	// missing fields, over the size limit, not in the canonical layout).
+	Malformed Class = "malformed"
+	// Header: a file's header is missing, damaged or inconsistent with the
+	// chain (format, algorithm, chain id, index, continuation).
+	HeaderProblem Class = "header"
+	// MissingFile: a file of a rotated chain is missing.
+	MissingFile Class = "missing_file"
+	// HeadMismatch: the recorded head (--head) is not in the chain.
+	HeadMismatch Class = "head_mismatch"
+)
+
+// RecordRef locates a record.
+type RecordRef struct {
+	File   string `json:"file"`
+	Line   int64  `json:"line"`
+	Offset int64  `json:"offset"`
+	Seq    uint64 `json:"seq"`
+	Hash   string `json:"hash"`
+}
+
+// Finding is one problem verification found.
+type Finding struct {
+	Class  Class  `json:"class"`
+	File   string `json:"file"`
+	Line   int64  `json:"line"`   // 1-based line in File; 0 for a whole-file finding
+	Offset int64  `json:"offset"` // byte offset of the line in File
+	// Seq is the record's seq when it could be read.
+	Seq      *uint64    `json:"seq,omitempty"`
+	Expected string     `json:"expected,omitempty"`
+	Found    string     `json:"found,omitempty"`
+	LastGood *RecordRef `json:"last_good,omitempty"`
+	Detail   string     `json:"detail"`
+}
+
+func (f Finding) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s:%d (byte %d)", f.Class, f.File, f.Line, f.Offset)
+	if f.Seq != nil {
+		fmt.Fprintf(&b, " seq %d", *f.Seq)
+	}
+	fmt.Fprintf(&b, ": %s", f.Detail)
+	if f.Expected != "" || f.Found != "" {
+		fmt.Fprintf(&b, " (expected %s, found %s)", orNone(f.Expected), orNone(f.Found))
+	}
+	if f.LastGood != nil {
+		fmt.Fprintf(&b, "; last good record: seq %d at %s:%d", f.LastGood.Seq, f.LastGood.File, f.LastGood.Line)
+	}
+	return b.String()
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+// Report is the result of verifying one chain.
+type Report struct {
+	Chain   string   `json:"chain"`
+	Alg     Alg      `json:"alg"`
+	Files   []string `json:"files"`
+	Records int64    `json:"records"`
+	Bytes   int64    `json:"bytes"`
+	// Head is the last record that verified; nil when none did.
+	Head       *RecordRef    `json:"head,omitempty"`
+	Findings   []Finding     `json:"findings"`
+	Counts     map[Class]int `json:"counts"`
+	Suppressed int           `json:"suppressed"`
+	// HeadChecked reports that VerifyOptions.ExpectHead was found in the chain.
+	HeadChecked bool `json:"head_checked,omitempty"`
+}
+
+// OK reports whether the chain verified without findings.
+func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Suppressed == 0 }
+
+// OnlyTornTail reports whether the only finding is a torn final line.
+func (r *Report) OnlyTornTail() bool {
+	return len(r.Findings) == 1 && r.Suppressed == 0 && r.Findings[0].Class == TornTail
+}
+
+// VerifyOptions tune verification.
+type VerifyOptions struct {
+	// Workers hash lines in parallel (default GOMAXPROCS).
+	Workers int
+	// MaxFindings caps the findings kept per chain (default 100); the rest
+	// are counted in Report.Suppressed and Report.Counts.
+	MaxFindings int
+	// ExpectHead, when set, must be a record of the chain with that hash.
+	ExpectHead *Head
+}
+
+func (o *VerifyOptions) fill() {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	if o.MaxFindings <= 0 {
+		o.MaxFindings = 100
+	}
+}
+
+// ReadError reports an input that could not be read at all (as opposed to
+// one that was read and found damaged).
+type ReadError struct {
+	Path string
+	Err  error
+}
+
+func (e *ReadError) Error() string { return fmt.Sprintf("reading %q: %v", e.Path, e.Err) }
+func (e *ReadError) Unwrap() error { return e.Err }
+
+// input is one file of a chain as verification sees it.
+type input struct {
+	name  string
+	r     io.Reader
+	close func()
+	hdr   *HeaderData // parsed beforehand, when known
+	// missingBefore names files of the chain known to be missing before it.
+	missingBefore []string
+}
+
+var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)
+
+// activeName maps a rotated file name back to its chain's active file name.
+func activeName(path string) string {
+	dir, base := filepath.Split(path)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	if m := rotatedRe.FindStringSubmatch(stem + ext); m != nil && m[3] == ext {
+		return dir + m[1] + ext
+	}
+	return path
+}
+
+// VerifyFile verifies the chain ending in the file at path: path itself and
+// the rotated files that precede it.
+func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
+	unlock := lockShared(activeName(path))
+	f, err := os.Open(path)
+	if err != nil {
+		unlock()
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.IsDir() {
+		f.Close()
+		unlock()
+		if err == nil {
+			err = errors.New("is a directory")
+		}
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	files := []*os.File{f}
+	sizes := []int64{fi.Size()}
+	var missing []string
+	if line, err := readFirstLine(f); err == nil {
+		if h, _, err := parseHeader(line); err == nil && h.Index > 0 {
+			// Walk back through the rotated files named in each header.
+			idx := h.Index
+			for idx > 0 {
+				prev := RotatedName(activeName(path), idx-1)
+				pf, err := os.Open(prev)
+				if err != nil {
+					missing = append(missing, prev)
+					idx--
+					continue
+				}
+				pfi, err := pf.Stat()
+				if err != nil {
+					pf.Close()
+					unlock()
+					closeAll(files)
+					return nil, &ReadError{Path: prev, Err: err}
+				}
+				files = append([]*os.File{pf}, files...)
+				sizes = append([]int64{pfi.Size()}, sizes...)
+				idx--
+			}
+		}
+	}
+	unlock()
+	defer closeAll(files)
+	ins := make([]input, len(files))
+	for i, f := range files {
+		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i])}
+	}
+	if len(missing) > 0 {
+		ins[0].missingBefore = missing
+	}
+	return verify(ctx, ins, opts)
+}
+
+// VerifyReader verifies one chain file read from r (stdin, say), named name
+// in findings.
+func VerifyReader(ctx context.Context, name string, r io.Reader, opts VerifyOptions) (*Report, error) {
+	return verify(ctx, []input{{name: name, r: r}}, opts)
+}
+
+// VerifyFiles verifies files as the consecutive files of one chain, oldest
+// first.
+func VerifyFiles(ctx context.Context, paths []string, opts VerifyOptions) (*Report, error) {
+	var files []*os.File
+	defer func() { closeAll(files) }()
+	var ins []input
+	unlock := func() {}
+	if len(paths) > 0 {
+		unlock = lockShared(activeName(paths[len(paths)-1]))
+	}
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			unlock()
+			return nil, &ReadError{Path: p, Err: err}
+		}
+		files = append(files, f)
+		fi, err := f.Stat()
+		if err != nil {
+			unlock()
+			return nil, &ReadError{Path: p, Err: err}
+		}
+		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size())})
+	}
+	unlock()
+	return verify(ctx, ins, opts)
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
+}
+
+// lockShared takes a shared lock on the chain's lock file, when it exists,
+// so that file sizes are snapshotted between appends, never during one.
+func lockShared(active string) func() {
+	f, err := os.Open(active + ".lock")
+	if err != nil {
+		return func() {}
+	}
+	for unix.Flock(int(f.Fd()), unix.LOCK_SH) == unix.EINTR {
+	}
+	return func() {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+	}
+}
+
+// Chain is a set of files that form one chain, found by Discover.
+type Chain struct {
+	ID    string
+	Files []string // oldest first
+	// Missing lists the indexes absent from Files.
+	Missing []int
+	// Duplicates lists files that claim an index another file has.
+	Duplicates []string
+}
+
+// Discover finds the chains under dir: every regular file whose first line
+// is a chain header, grouped by directory and chain id and ordered by index.
+// Files that are not chains are returned in skipped.
+func Discover(dir string) (chains []Chain, skipped []string, err error) {
+	type entry struct {
+		path  string
+		index int
+	}
+	groups := map[[2]string][]entry{}
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.Contains(filepath.Base(p), ".quarantine-") {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		line, err := readFirstLine(f)
+		f.Close()
+		var h *HeaderData
+		if err == nil {
+			h, _, err = parseHeader(line)
+		}
+		if err != nil {
+			skipped = append(skipped, p)
+			return nil
+		}
+		k := [2]string{filepath.Dir(p), h.Chain}
+		groups[k] = append(groups[k], entry{p, h.Index})
+		return nil
+	})
+	if err != nil {
+		return nil, nil, &ReadError{Path: dir, Err: err}
+	}
+	keys := make([][2]string, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
+	for _, k := range keys {
+		es := groups[k]
+		sort.Slice(es, func(i, j int) bool {
+			if es[i].index != es[j].index {
+				return es[i].index < es[j].index
+			}
+			return es[i].path < es[j].path
+		})
+		c := Chain{ID: k[1]}
+		next := 0
+		for _, e := range es {
+			if e.index < next {
+				c.Duplicates = append(c.Duplicates, e.path)
+				continue
+			}
+			for ; next < e.index; next++ {
+				c.Missing = append(c.Missing, next)
+			}
+			c.Files = append(c.Files, e.path)
+			next = e.index + 1
+		}
+		chains = append(chains, c)
+	}
+	return chains, skipped, nil
+}
+
+// VerifyChain verifies a chain found by Discover.
+func VerifyChain(ctx context.Context, c Chain, opts VerifyOptions) (*Report, error) {
+	rep, err := VerifyFiles(ctx, c.Files, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range c.Duplicates {
+		rep.add(Finding{Class: HeaderProblem, File: d, Line: 1, Detail: "another file of this chain has the same index (a copy?); it was not verified"}, opts.MaxFindings)
+	}
+	return rep, nil
+}
+
+// lineStatus is what a worker found about one line.
+type lineStatus uint8
+
+const (
+	lineOK lineStatus = iota
+	lineMismatch
+	lineMalformed
+	lineLayout    // valid record in a non-canonical layout whose hash matches
+	lineLayoutBad // non-canonical layout and hash mismatch (re-serialised)
+	lineTorn
+	lineOversize
+)
+
+type lineInfo struct {
+	off      int64
+	line     int64
+	seq      uint64
+	prev     Digest
+	hash     Digest
+	computed Digest
+	status   lineStatus
+	header   bool
+	msg      string
+}
+
+type job struct {
+	data      []byte
+	off, line int64
+	alg       Alg
+	special   *lineInfo // a torn or oversize line found by the reader
+	out       []lineInfo
+	done      chan struct{}
+}
+
+const chunkSize = 4 << 20
+
+// verify runs the pipeline: a reader cuts each file into chunks of whole
+// lines, workers parse and hash lines in parallel, and the sequencer below
+// checks links, seqs and headers in order.
+func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, error) {
+	opts.fill()
+	rep := &Report{Counts: map[Class]int{}}
+	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead}
+	for i := range ins {
+		rep.Files = append(rep.Files, ins[i].name)
+	}
+	for i := range ins {
+		in := &ins[i]
+		for _, m := range in.missingBefore {
+			sq.addFinding(Finding{Class: MissingFile, File: m, Detail: "this file of the rotated chain is missing; the records it held cannot be checked"})
+			sq.known = false
+		}
+		if err := sq.file(ctx, in, i == len(ins)-1, i == 0 && len(in.missingBefore) == 0, opts.Workers); err != nil {
+			return nil, err
+		}
+	}
+	sq.finish()
+	return rep, nil
+}
+
+type sequencer struct {
+	rep  *Report
+	max  int
+	head *Head
+
+	known    bool // last is a baseline for the next link check
+	last     RecordRef
+	lastGood *RecordRef
+	file0    string
+	alg      Alg
+	prevFile string
+	lastSeen bool
+	headSeen bool
+}
+
+func (s *sequencer) addFinding(f Finding) { s.rep.add(f, s.max) }
+
+func (r *Report) add(f Finding, max int) {
+	r.Counts[f.Class]++
+	if max > 0 && len(r.Findings) >= max {
+		r.Suppressed++
+		return
+	}
+	r.Findings = append(r.Findings, f)
+}
+
+// file verifies one file of the chain.
+func (s *sequencer) file(ctx context.Context, in *input, last, first bool, workers int) error {
+	br := &chunkReader{r: in.r}
+	hline, herr := br.firstLine()
+	if herr != nil && !errors.Is(herr, errNoNewline) && !errors.Is(herr, io.EOF) {
+		return &ReadError{Path: in.name, Err: herr}
+	}
+	var hdr *HeaderData
+	switch {
+	case len(hline) == 0 && errors.Is(herr, io.EOF):
+		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "empty file: no header record"})
+		s.known = false
+		return nil
+	case errors.Is(herr, errNoNewline) && last:
+		s.addFinding(Finding{Class: TornTail, File: in.name, Line: 1, Detail: "the header line is torn (no newline): the file's creation was interrupted", LastGood: s.lastGood})
+		return nil
+	case errors.Is(herr, errHeaderOversize):
+		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "the first line is over the size limit: no header record"})
+		s.known = false
+	default:
+		var err error
+		hdr, _, err = parseHeader(hline)
+		if errors.Is(herr, errNoNewline) {
+			err, hdr = errors.New("the header line has no newline"), nil
+		}
+		if err != nil {
+			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "bad header: " + err.Error(), LastGood: s.lastGood})
+			s.known = false
+		}
+	}
+	alg := s.alg
+	if alg == "" {
+		alg = SHA256
+	}
+	var hrec record
+	if hdr != nil {
+		alg = Alg(hdr.Alg)
+		parseRecord(hline, &hrec)
+		s.checkHeader(in.name, hdr, &hrec, first)
+		if s.alg == "" {
+			s.alg, s.rep.Alg, s.rep.Chain = alg, alg, hdr.Chain
+		}
+	}
+	if len(hline) > 0 && !errors.Is(herr, errNoNewline) {
+		// Line 1 goes through the same checks as every other line, so a
+		// deleted header still leaves its first record checked.
+		j := &job{data: append(hline, '\n'), line: 1}
+		j.process(alg.New())
+		j.out[0].header = j.out[0].header && hdr != nil
+		s.rep.Bytes += int64(len(j.data))
+		s.line(in.name, &j.out[0])
+	}
+	err := s.run(ctx, in.name, br, alg, workers, last)
+	s.prevFile = in.name
+	return err
+}
+
+// checkHeader checks a header against the chain so far.
+func (s *sequencer) checkHeader(name string, h *HeaderData, r *record, first bool) {
+	bad := func(format string, args ...any) {
+		seq := r.seq
+		s.addFinding(Finding{Class: HeaderProblem, File: name, Line: 1, Seq: &seq, Detail: fmt.Sprintf(format, args...), LastGood: s.lastGood})
+	}
+	if s.rep.Chain != "" && h.Chain != s.rep.Chain {
+		bad("header names chain %q, the chain is %q", h.Chain, s.rep.Chain)
+	}
+	if s.alg != "" && Alg(h.Alg) != s.alg {
+		bad("header names algorithm %s, the chain uses %s", h.Alg, s.alg)
+	}
+	if first {
+		if h.Index != 0 || h.Continues != nil {
+			s.addFinding(Finding{Class: MissingFile, File: name, Line: 1, Detail: fmt.Sprintf("this file is index %d of its chain; the files before it are missing", h.Index)})
+			s.known = false
+		} else if r.seq != 0 || !r.prev.IsZero() {
+			bad("the first header of a chain must have seq 0 and an all-zero prev")
+		}
+		return
+	}
+	if h.Continues == nil {
+		bad("header of index %d does not say which file it continues", h.Index)
+		return
+	}
+	if s.prevFile != "" && h.Continues.File != filepath.Base(s.prevFile) {
+		bad("header continues %q, but the previous file is %q", h.Continues.File, filepath.Base(s.prevFile))
+	}
+	if s.known && (h.Continues.Seq != s.last.Seq || h.Continues.Hash != s.last.Hash) {
+		bad("header continues seq %d hash %s, but the previous file ends at seq %d hash %s", h.Continues.Seq, h.Continues.Hash, s.last.Seq, s.last.Hash)
+	}
+}
+
+// line applies the in-order checks to one line.
+func (s *sequencer) line(file string, li *lineInfo) {
+	ref := RecordRef{File: file, Line: li.line, Offset: li.off, Seq: li.seq, Hash: li.hash.String()}
+	seq := li.seq
+	f := Finding{File: file, Line: li.line, Offset: li.off, LastGood: s.lastGood}
+	switch li.status {
+	case lineTorn:
+		f.Class, f.Detail = TornTail, "the final line is torn (no newline): a write was interrupted"
+		s.addFinding(f)
+		return
+	case lineOversize:
+		f.Class, f.Detail = Malformed, li.msg
+		s.addFinding(f)
+		s.known = false
+		return
+	case lineMalformed:
+		f.Class, f.Detail = Malformed, li.msg
+		s.addFinding(f)
+		s.known = false
+		return
+	case lineMismatch, lineLayoutBad:
+		f.Class, f.Seq = Tampered, &seq
+		f.Expected, f.Found = li.computed.String(), li.hash.String()
+		f.Detail = "the record's hash does not match its bytes: the record was modified"
+		if li.status == lineLayoutBad {
+			f.Detail = "the record's hash does not match its bytes, which are not in the canonical layout: it was re-serialised or edited"
+		}
+		s.addFinding(f)
+		s.last, s.known = ref, true
+		s.rep.Records++
+		return
+	case lineLayout:
+		f.Class, f.Seq, f.Detail = Malformed, &seq, li.msg
+		s.addFinding(f)
+		s.last, s.known = ref, true
+		s.rep.Records++
+		return
+	}
+	s.rep.Records++
+	if li.header && li.line != 1 {
+		f.Class, f.Seq, f.Detail = HeaderProblem, &seq, "a header record in the middle of a file"
+		s.addFinding(f)
+	}
+	if s.known {
+		lastHash, _ := ParseDigest(s.last.Hash)
+		switch {
+		case li.prev == lastHash && li.seq == s.last.Seq+1:
+			// The normal case.
+		case li.prev == lastHash:
+			f.Class, f.Seq = SeqGap, &seq
+			f.Expected, f.Found = fmt.Sprint(s.last.Seq+1), fmt.Sprint(li.seq)
+			f.Detail = "the link holds but seq does not follow the previous record's"
+			s.addFinding(f)
+		case li.hash == lastHash:
+			f.Class, f.Seq = Duplicate, &seq
+			f.Detail = fmt.Sprintf("the record repeats the previous one (line %d)", s.last.Line)
+			s.addFinding(f)
+			return
+		default:
+			f.Class, f.Seq = BrokenLink, &seq
+			f.Expected, f.Found = s.last.Hash, li.prev.String()
+			switch {
+			case li.seq > s.last.Seq+1:
+				f.Detail = fmt.Sprintf("prev does not link to the previous record; records with seq %d..%d are missing (deleted)", s.last.Seq+1, li.seq-1)
+			case li.seq == s.last.Seq+1:
+				f.Detail = "prev does not link to the previous record; a record before this one was replaced or inserted"
+			default:
+				f.Detail = fmt.Sprintf("prev does not link to the previous record; seq goes back from %d to %d (records reordered or inserted)", s.last.Seq, li.seq)
+			}
+			s.addFinding(f)
+		}
+	}
+	s.last, s.known = ref, true
+	g := ref
+	s.lastGood = &g
+	if s.head != nil && !s.headSeen && li.seq == s.head.Seq {
+		s.headSeen = true
+		if li.hash == s.head.Hash {
+			s.rep.HeadChecked = true
+		} else {
+			f.Class, f.Seq = HeadMismatch, &seq
+			f.Expected, f.Found = s.head.Hash.String(), li.hash.String()
+			f.Detail = "the record at the recorded head's seq has another hash: the chain was rewritten at or before this record"
+			s.addFinding(f)
+		}
+	}
+}
+
+func (s *sequencer) finish() {
+	s.rep.Head = s.lastGood
+	if s.head != nil && !s.headSeen {
+		f := Finding{Class: HeadMismatch, Detail: fmt.Sprintf("the recorded head seq %d is not in the chain: the tail was cut", s.head.Seq), Expected: s.head.String(), LastGood: s.lastGood}
+		if s.lastGood != nil {
+			f.File, f.Line, f.Offset = s.lastGood.File, s.lastGood.Line, s.lastGood.Offset
+			f.Found = fmt.Sprintf("%d:%s", s.lastGood.Seq, s.lastGood.Hash)
+			f.Detail = fmt.Sprintf("the chain ends at seq %d, before the recorded head seq %d: the tail was cut", s.lastGood.Seq, s.head.Seq)
+		}
+		s.addFinding(f)
+	}
+}
+
+// run pipelines the rest of a file through the workers.
+func (s *sequencer) run(ctx context.Context, name string, br *chunkReader, alg Alg, workers int, last bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	jobs := make(chan *job)
+	order := make(chan *job, 2*workers)
+	var rerr error
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h := alg.New()
+			for j := range jobs {
+				j.process(h)
+				close(j.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(order)
+		defer close(jobs)
+		for {
+			j, err := br.next()
+			if j != nil {
+				j.alg, j.done = alg, make(chan struct{})
+				select {
+				case order <- j:
+				case <-ctx.Done():
+					return
+				}
+				if j.special != nil {
+					close(j.done)
+				} else {
+					select {
+					case jobs <- j:
+					case <-ctx.Done():
+						return
+					}
+				}
+			}
+			if err != nil {
+				if err != io.EOF {
+					rerr = err
+				}
+				return
+			}
+		}
+	}()
+	for j := range order {
+		<-j.done
+		if j.special != nil {
+			if j.special.status == lineTorn && !last {
+				j.special.status = lineMalformed
+				j.special.msg = "the file ends mid-line (no newline) but is not the last file of the chain"
+			}
+			s.line(name, j.special)
+		} else {
+			s.rep.Bytes += int64(len(j.data))
+			for i := range j.out {
+				s.line(name, &j.out[i])
+			}
+		}
+		br.release(j)
+	}
+	wg.Wait()
+	if rerr != nil {
+		return &ReadError{Path: name, Err: rerr}
+	}
+	return ctx.Err()
+}
+
+// process parses and hashes every line of the job.
+func (j *job) process(h interface {
+	Reset()
+	Write([]byte) (int, error)
+	Sum([]byte) []byte
+}) {
+	data := j.data
+	off, ln := j.off, j.line
+	out := j.out[:0]
+	var r record
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		line := data[:i]
+		li := lineInfo{off: off, line: ln}
+		if len(line)+1 > MaxRecordSize {
+			li.status, li.msg = lineMalformed, fmt.Sprintf("line of %d bytes is over the %d-byte limit", len(line)+1, MaxRecordSize)
+		} else if pe := parseRecord(line, &r); pe != nil && !pe.layoutOnly {
+			li.status, li.msg = lineMalformed, pe.msg
+		} else {
+			li.seq, li.prev, li.hash = r.seq, r.prev, r.hash
+			h.Reset()
+			h.Write(r.entry)
+			h.Write(r.prev[:])
+			h.Sum(li.computed[:0])
+			li.header = bytes.Equal(r.typ, []byte(`"`+HeaderType+`"`))
+			switch {
+			case pe != nil && li.computed == li.hash:
+				li.status, li.msg = lineLayout, "valid hash, but fields are not in the canonical order and layout"
+			case pe != nil:
+				li.status = lineLayoutBad
+			case li.computed != li.hash:
+				li.status = lineMismatch
+			}
+		}
+		out = append(out, li)
+		off += int64(i + 1)
+		ln++
+		data = data[i+1:]
+	}
+	j.out = out
+}
+
+var (
+	errNoNewline      = errors.New("no newline")
+	errHeaderOversize = errors.New("header line over the size limit")
+)
+
+// chunkReader cuts a stream into chunks of whole lines.
+type chunkReader struct {
+	r     io.Reader
+	carry []byte
+	off   int64 // offset of carry[0]
+	line  int64 // line number of carry's first line
+	eof   bool
+	free  chan []byte
+	skip  bool // discarding the rest of an oversize line
+}
+
+// firstLine reads the header line. It returns errNoNewline when the stream
+// ends before a newline, io.EOF for an empty stream.
+func (c *chunkReader) firstLine() ([]byte, error) {
+	c.free = make(chan []byte, 16)
+	buf := make([]byte, 0, 64<<10)
+	for {
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			line := append([]byte(nil), buf[:i]...)
+			c.carry = append(make([]byte, 0, chunkSize), buf[i+1:]...)
+			c.off, c.line = int64(i+1), 2
+			return line, nil
+		}
+		if len(buf) > MaxRecordSize {
+			c.carry = append(make([]byte, 0, chunkSize), buf...)
+			c.off, c.line, c.skip = int64(len(buf)), 1, true
+			c.carry = c.carry[:0]
+			return nil, errHeaderOversize
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := c.r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			c.eof = true
+			if len(buf) == 0 {
+				return nil, io.EOF
+			}
+			c.carry, c.off, c.line = nil, int64(len(buf)), 2
+			return buf, errNoNewline
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *chunkReader) release(j *job) {
+	if j.data != nil && cap(j.data) >= chunkSize {
+		select {
+		case c.free <- j.data[:0]:
+		default:
+		}
+	}
+}
+
+func (c *chunkReader) getBuf() []byte {
+	select {
+	case b := <-c.free:
+		return b
+	default:
+		return make([]byte, 0, chunkSize+64<<10)
+	}
+}
+
+// next returns the next chunk of whole lines, or a special job for a torn or
+// oversize line.
+func (c *chunkReader) next() (*job, error) {
+	for {
+		if c.eof {
+			if len(c.carry) == 0 {
+				return nil, io.EOF
+			}
+			j := &job{special: &lineInfo{off: c.off, line: c.line, status: lineTorn}}
+			if c.skip {
+				j = nil
+			}
+			c.carry = nil
+			return j, io.EOF
+		}
+		if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && (len(c.carry) >= chunkSize || c.full()) {
+			if c.skip {
+				k := bytes.IndexByte(c.carry, '\n')
+				c.off += int64(k + 1)
+				c.line++
+				c.carry = append(c.carry[:0], c.carry[k+1:]...)
+				c.skip = false
+				continue
+			}
+			data := c.carry[:i+1]
+			rest := c.getBuf()
+			rest = append(rest, c.carry[i+1:]...)
+			j := &job{data: data, off: c.off, line: c.line}
+			c.line += int64(bytes.Count(data, []byte{'\n'}))
+			c.off += int64(len(data))
+			c.carry = rest
+			return j, nil
+		}
+		if !bytes.Contains(c.carry, []byte{'\n'}) && len(c.carry) > MaxRecordSize {
+			var j *job
+			if !c.skip {
+				j = &job{special: &lineInfo{off: c.off, line: c.line, status: lineOversize,
+					msg: fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize)}}
+				c.skip = true
+			}
+			c.off += int64(len(c.carry))
+			c.carry = c.carry[:0]
+			if j != nil {
+				return j, nil
+			}
+		}
+		if c.carry == nil {
+			c.carry = c.getBuf()
+		}
+		if len(c.carry) == cap(c.carry) {
+			c.carry = append(c.carry, 0)[:len(c.carry)]
+		}
+		n, err := c.r.Read(c.carry[len(c.carry):cap(c.carry)])
+		c.carry = c.carry[:len(c.carry)+n]
+		if err == io.EOF {
+			c.eof = true
+			if c.skip {
+				if k := bytes.IndexByte(c.carry, '\n'); k >= 0 {
+					c.off += int64(k + 1)
+					c.line++
+					c.carry = c.carry[k+1:]
+					c.skip = false
+				}
+			}
+			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
+				data := c.carry[:i+1]
+				j := &job{data: data, off: c.off, line: c.line}
+				c.line += int64(bytes.Count(data, []byte{'\n'}))
+				c.off += int64(len(data))
+				c.carry = c.carry[i+1:]
+				return j, nil
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// full reports whether carry has no room for another read.
+func (c *chunkReader) full() bool { return len(c.carry) >= chunkSize }
+
+var _ = json.Valid

@@ -1,0 +1,582 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options configure a Writer.
+type Options struct {
+	// Alg is the hash algorithm of a new chain (default SHA256). An existing
+	// chain keeps the algorithm its header names.
+	Alg Alg
+	// ChainID names a new chain (default: 16 random bytes in hex).
+	ChainID string
+	// MaxFileSize rotates the active file once it holds at least this many
+	// bytes; 0 never rotates.
+	MaxFileSize int64
+	// Now is the clock for the ts field (default time.Now).
+	Now func() time.Time
+	// Fault, when set, is called before each write and sync with "write" or
+	// "sync"; a non-nil error is handled as if that system call had failed. It
+	// exists for fault injection and costs nothing when nil.
+	Fault func(op string) error
+}
+
+// WriteError reports an append that did not become durable. The file was
+// rolled back to its length before the append, so it is still a valid chain.
+type WriteError struct {
+	Path string
+	Op   string // "write", "sync", "create", "rotate"
+	Err  error
+}
+
+func (e *WriteError) Error() string {
+	return fmt.Sprintf("chain: %s %q: %v", e.Op, e.Path, e.Err)
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// TailError reports that the chain's last line is torn or damaged, so nothing
+// can be appended until it is repaired (brain-audit repair).
+type TailError struct {
+	Path   string
+	Offset int64
+	Reason string
+}
+
+func (e *TailError) Error() string {
+	return fmt.Sprintf("chain: %q: cannot append: %s at byte %d", e.Path, e.Reason, e.Offset)
+}
+
+// ErrTornTail is matched by errors.Is for a TailError about a torn last line.
+var ErrTornTail = errors.New("chain: torn final line")
+
+func (e *TailError) Is(target error) bool { return target == ErrTornTail && e.Reason == tornReason }
+
+const tornReason = "the final line is torn (no newline)"
+
+// A Writer appends records to a chain durably. Several Writers, in one process
+// or many, may append to the same chain: each append holds an exclusive lock
+// on PATH.lock, re-reads the tail when another writer moved it, writes,
+// fdatasyncs and only then returns.
+type Writer struct {
+	mu    sync.Mutex
+	path  string
+	opts  Options
+	lockf *os.File
+	f     *os.File
+	ino   uint64
+	size  int64
+	st    chainState
+	buf   []byte
+}
+
+// chainState is what a writer knows of the chain's active file.
+type chainState struct {
+	alg   Alg
+	id    string
+	index int
+	head  Head
+}
+
+// HeaderData is the data of a chain.header record.
+type HeaderData struct {
+	Format string `json:"format"`
+	Alg    string `json:"alg"`
+	Chain  string `json:"chain"`
+	// Index numbers the files of a chain from 0.
+	Index int `json:"index"`
+	// Continues names the rotated file this one continues, for Index > 0.
+	Continues *Continuation `json:"continues,omitempty"`
+}
+
+// Continuation names the last record of the previous file of a chain.
+type Continuation struct {
+	File string `json:"file"`
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// RotatedName returns the name the file of index i of the chain whose active
+// file is path takes when it is rotated: "audit.jsonl" → "audit.000003.jsonl".
+func RotatedName(path string, i int) string {
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s.%06d%s", strings.TrimSuffix(path, ext), i, ext)
+}
+
+// Open opens the chain whose active file is path for appending, creating it
+// with a header when it does not exist (continuing the newest rotated file of
+// the chain when there is one).
+func Open(path string, opts Options) (*Writer, error) {
+	if opts.Alg == "" {
+		opts.Alg = SHA256
+	}
+	if _, err := ParseAlg(string(opts.Alg)); err != nil {
+		return nil, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	lockf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("chain: opening lock: %w", err)
+	}
+	w := &Writer{path: path, opts: opts, lockf: lockf}
+	if err := w.lock(); err != nil {
+		lockf.Close()
+		return nil, err
+	}
+	defer w.unlock()
+	if err := w.refresh(); err != nil {
+		w.closeFiles()
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Writer) lock() error {
+	for {
+		err := unix.Flock(int(w.lockf.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			if err != nil {
+				return fmt.Errorf("chain: locking %q: %w", w.path, err)
+			}
+			return nil
+		}
+	}
+}
+
+func (w *Writer) unlock() { unix.Flock(int(w.lockf.Fd()), unix.LOCK_UN) }
+
+func (w *Writer) closeFiles() {
+	if w.f != nil {
+		w.f.Close()
+		w.f = nil
+	}
+	w.lockf.Close()
+}
+
+// Close releases the writer's files.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lockf == nil {
+		return nil
+	}
+	var err error
+	if w.f != nil {
+		err = w.f.Close()
+	}
+	w.lockf.Close()
+	w.lockf, w.f = nil, nil
+	return err
+}
+
+// Head returns the last record the writer knows of.
+func (w *Writer) Head() Head {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.st.head
+}
+
+// Alg returns the chain's hash algorithm.
+func (w *Writer) Alg() Alg { return w.st.alg }
+
+// ChainID returns the chain's id.
+func (w *Writer) ChainID() string { return w.st.id }
+
+// Path returns the active file's path.
+func (w *Writer) Path() string { return w.path }
+
+// refresh brings the writer's view of the active file up to date. It must be
+// called with the lock held.
+func (w *Writer) refresh() error {
+	fi, err := os.Stat(w.path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		if w.f != nil {
+			w.f.Close()
+			w.f = nil
+		}
+		return w.create()
+	case err != nil:
+		return fmt.Errorf("chain: %w", err)
+	}
+	ino := inode(fi)
+	if w.f == nil || ino != w.ino {
+		if w.f != nil {
+			w.f.Close()
+		}
+		f, err := os.OpenFile(w.path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("chain: %w", err)
+		}
+		w.f, w.ino, w.size = f, ino, -1
+		if err := w.readHeader(); err != nil {
+			return err
+		}
+	}
+	fi, err = w.f.Stat()
+	if err != nil {
+		return fmt.Errorf("chain: %w", err)
+	}
+	if fi.Size() != w.size {
+		return w.readTail(fi.Size())
+	}
+	return nil
+}
+
+// readHeader reads the active file's header into w.st.
+func (w *Writer) readHeader() error {
+	line, err := readFirstLine(w.f)
+	if err != nil {
+		return &TailError{Path: w.path, Reason: "the header is unreadable: " + err.Error()}
+	}
+	h, _, perr := parseHeader(line)
+	if perr != nil {
+		return &TailError{Path: w.path, Reason: "the header is damaged: " + perr.Error()}
+	}
+	w.st.alg, w.st.id, w.st.index = Alg(h.Alg), h.Chain, h.Index
+	return nil
+}
+
+// parseHeader parses a header line (without newline) and checks its hash
+// against its own prev.
+func parseHeader(line []byte) (*HeaderData, *record, error) {
+	var r record
+	if pe := parseRecord(line, &r); pe != nil {
+		return nil, nil, pe
+	}
+	if string(r.typ) != `"`+HeaderType+`"` {
+		return nil, nil, fmt.Errorf("first record has type %s, not %q", r.typ, HeaderType)
+	}
+	var h HeaderData
+	dec := json.NewDecoder(bytes.NewReader(r.data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return nil, nil, fmt.Errorf("header data: %v", err)
+	}
+	if h.Format != FormatVersion {
+		return nil, nil, fmt.Errorf("unknown format %q (this build reads %q)", h.Format, FormatVersion)
+	}
+	if _, err := ParseAlg(h.Alg); err != nil {
+		return nil, nil, fmt.Errorf("unknown hash algorithm %q", h.Alg)
+	}
+	if h.Chain == "" {
+		return nil, nil, errors.New("header names no chain id")
+	}
+	return &h, &r, nil
+}
+
+func readFirstLine(f *os.File) ([]byte, error) {
+	buf := make([]byte, 4096)
+	var line []byte
+	for off := int64(0); off < MaxRecordSize; {
+		n, err := f.ReadAt(buf, off)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return append(line, buf[:i]...), nil
+		}
+		line = append(line, buf[:n]...)
+		off += int64(n)
+		if err == io.EOF {
+			if len(line) == 0 {
+				return nil, errors.New("empty file")
+			}
+			return nil, errors.New("no complete first line")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("first line over the size limit")
+}
+
+// readTail reads the last record of the active file, whose size is size.
+func (w *Writer) readTail(size int64) error {
+	line, off, err := lastLine(w.f, size)
+	if err != nil {
+		return &TailError{Path: w.path, Offset: off, Reason: err.Error()}
+	}
+	var r record
+	if pe := parseRecord(line, &r); pe != nil {
+		return &TailError{Path: w.path, Offset: off, Reason: "the last record is malformed: " + pe.Error()}
+	}
+	if d := hashEntry(w.st.alg.New(), r.entry, r.prev); d != r.hash {
+		return &TailError{Path: w.path, Offset: off, Reason: "the last record's hash does not match its content"}
+	}
+	w.st.head = Head{Seq: r.seq, Hash: r.hash}
+	w.size = size
+	return nil
+}
+
+// lastLine returns the last line of f (whose size is size) without its
+// newline, and its offset.
+func lastLine(f *os.File, size int64) ([]byte, int64, error) {
+	if size == 0 {
+		return nil, 0, errors.New("the file is empty")
+	}
+	var tail []byte
+	chunk := int64(8192)
+	for {
+		n := min(chunk, size)
+		if n > MaxRecordSize+1 {
+			n = MaxRecordSize + 1
+		}
+		tail = make([]byte, n)
+		if _, err := f.ReadAt(tail, size-n); err != nil {
+			return nil, size - n, err
+		}
+		if tail[n-1] != '\n' {
+			i := bytes.LastIndexByte(tail, '\n')
+			return nil, size - n + int64(i+1), errors.New(tornReason)
+		}
+		if i := bytes.LastIndexByte(tail[:n-1], '\n'); i >= 0 {
+			return tail[i+1 : n-1], size - n + int64(i+1), nil
+		}
+		if n == size {
+			return tail[:n-1], 0, nil
+		}
+		if n == MaxRecordSize+1 {
+			return nil, size - n, errors.New("the last line is over the size limit")
+		}
+		chunk *= 8
+	}
+}
+
+// create creates the active file with a header: a new chain, or the
+// continuation of the newest rotated file when one exists.
+func (w *Writer) create() error {
+	rotated, err := rotatedFiles(w.path)
+	if err != nil {
+		return err
+	}
+	if len(rotated) == 0 {
+		id := w.opts.ChainID
+		if id == "" {
+			var b [16]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.st = chainState{alg: w.opts.Alg, id: id}
+		return w.writeHeader(HeaderData{Format: FormatVersion, Alg: string(w.opts.Alg), Chain: id}, 0, Digest{})
+	}
+	last := rotated[len(rotated)-1]
+	f, err := os.Open(last)
+	if err != nil {
+		return fmt.Errorf("chain: %w", err)
+	}
+	defer f.Close()
+	w.f = f
+	defer func() { w.f = nil }()
+	if err := w.readHeader(); err != nil {
+		return err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("chain: %w", err)
+	}
+	if err := w.readTail(fi.Size()); err != nil {
+		return err
+	}
+	w.f = nil
+	return w.writeContinuation(filepath.Base(last))
+}
+
+func (w *Writer) writeContinuation(prevFile string) error {
+	h := HeaderData{Format: FormatVersion, Alg: string(w.st.alg), Chain: w.st.id, Index: w.st.index + 1,
+		Continues: &Continuation{File: prevFile, Seq: w.st.head.Seq, Hash: w.st.head.Hash.String()}}
+	w.st.index++
+	return w.writeHeader(h, w.st.head.Seq+1, w.st.head.Hash)
+}
+
+// writeHeader creates the active file holding only a header record.
+func (w *Writer) writeHeader(h HeaderData, seq uint64, prev Digest) error {
+	data, _ := json.Marshal(h)
+	line, d := encodeRecord(nil, w.st.alg, seq, w.opts.Now(), &Event{Type: HeaderType}, data, prev)
+	f, err := os.OpenFile(w.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return &WriteError{Path: w.path, Op: "create", Err: err}
+	}
+	if err := w.writeSync(f, 0, line); err != nil {
+		f.Close()
+		os.Remove(w.path)
+		return err
+	}
+	syncDir(w.path)
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("chain: %w", err)
+	}
+	w.f, w.ino, w.size = f, inode(fi), int64(len(line))
+	w.st.head = Head{Seq: seq, Hash: d}
+	return nil
+}
+
+// rotatedFiles lists the rotated files of the chain whose active file is
+// path, oldest first.
+func rotatedFiles(path string) ([]string, error) {
+	ext := filepath.Ext(path)
+	stem := strings.TrimSuffix(path, ext)
+	matches, err := filepath.Glob(globEscape(stem) + ".[0-9][0-9][0-9][0-9][0-9][0-9]" + globEscape(ext))
+	if err != nil {
+		return nil, fmt.Errorf("chain: %w", err)
+	}
+	sort.Strings(matches)
+	return matches, nil
+}
+
+func globEscape(s string) string {
+	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
+	return r.Replace(s)
+}
+
+// Append appends ev as one record and returns once it is durable.
+func (w *Writer) Append(ctx context.Context, ev Event) (Head, error) {
+	return w.AppendBatch(ctx, []Event{ev})
+}
+
+// AppendBatch appends evs as consecutive records with one write and one
+// fdatasync (group commit), and returns the new head once all are durable.
+// Either every record of the batch is appended or none is.
+func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
+	if err := ctx.Err(); err != nil {
+		return Head{}, err
+	}
+	datas := make([][]byte, len(evs))
+	for i := range evs {
+		d, err := checkEvent(&evs[i])
+		if err != nil {
+			if len(evs) > 1 {
+				return Head{}, fmt.Errorf("event %d: %w", i+1, err)
+			}
+			return Head{}, err
+		}
+		if evs[i].Type == HeaderType {
+			return Head{}, fmt.Errorf("chain: type %q is reserved for file headers", HeaderType)
+		}
+		datas[i] = d
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lockf == nil {
+		return Head{}, errors.New("chain: writer is closed")
+	}
+	if err := w.lock(); err != nil {
+		return Head{}, err
+	}
+	defer w.unlock()
+	if err := w.refresh(); err != nil {
+		return Head{}, err
+	}
+	if w.opts.MaxFileSize > 0 && w.size >= w.opts.MaxFileSize {
+		if err := w.rotate(); err != nil {
+			return Head{}, err
+		}
+	}
+	buf := w.buf[:0]
+	head := w.st.head
+	now := w.opts.Now()
+	for i := range evs {
+		ts := evs[i].Time
+		if ts.IsZero() {
+			ts = now
+		}
+		start := len(buf)
+		buf, head.Hash = encodeRecord(buf, w.st.alg, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
+		head.Seq++
+		if len(buf)-start > MaxRecordSize {
+			return Head{}, fmt.Errorf("chain: record of type %q is %d bytes, over the %d-byte limit", evs[i].Type, len(buf)-start, MaxRecordSize)
+		}
+	}
+	w.buf = buf[:0]
+	if err := w.writeSync(w.f, w.size, buf); err != nil {
+		return Head{}, err
+	}
+	w.size += int64(len(buf))
+	w.st.head = head
+	return head, nil
+}
+
+// writeSync writes b at off and fdatasyncs; on any failure it truncates the
+// file back to off so that no partial record stays behind.
+func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
+	fail := func(op string, err error) error {
+		f.Truncate(off)
+		unix.Fdatasync(int(f.Fd()))
+		return &WriteError{Path: f.Name(), Op: op, Err: err}
+	}
+	if w.opts.Fault != nil {
+		if err := w.opts.Fault("write"); err != nil {
+			return fail("write", err)
+		}
+	}
+	for len(b) > 0 {
+		n, err := f.WriteAt(b, off)
+		if err != nil {
+			return fail("write", err)
+		}
+		b, off = b[n:], off+int64(n)
+	}
+	if w.opts.Fault != nil {
+		if err := w.opts.Fault("sync"); err != nil {
+			return fail("sync", err)
+		}
+	}
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail("sync", err)
+		}
+		return nil
+	}
+}
+
+// rotate renames the active file to its rotated name and starts a new one
+// that continues it. The lock must be held.
+func (w *Writer) rotate() error {
+	old := RotatedName(w.path, w.st.index)
+	if _, err := os.Lstat(old); err == nil {
+		return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+	}
+	if err := os.Rename(w.path, old); err != nil {
+		return &WriteError{Path: w.path, Op: "rotate", Err: err}
+	}
+	syncDir(w.path)
+	w.f.Close()
+	w.f = nil
+	return w.writeContinuation(filepath.Base(old))
+}
+
+func syncDir(path string) {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func inode(fi os.FileInfo) uint64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Ino
+	}
+	return 0
+}
