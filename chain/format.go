@@ -250,3 +250,10 @@ func isLowerHex(b []byte) bool {
 	}
 	return true
 }
+
+// Check reports whether ev can be appended: a type, valid UTF-8, and data
+// that is one JSON object without duplicate keys.
+func (ev *Event) Check() error {
+	_, err := checkEvent(ev)
+	return err
+}

@@ -2,7 +2,7 @@ package chain
 
 import (
 	"bytes"
-	"encoding/hex"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -205,12 +205,33 @@ func parseGeneral(line []byte, r *record) *parseError {
 	return &parseError{msg: "fields are not in the canonical order and layout", layoutOnly: true}
 }
 
+// hexVal maps a lowercase hex digit to its value and anything else to 0xff.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = byte(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = byte(c - 'a' + 10)
+	}
+	return t
+}()
+
+// decodeHex decodes lowercase hex src into dst (len(src) == 2*len(dst)) and
+// reports whether src was lowercase hex.
 func decodeHex(dst, src []byte) bool {
-	if !isLowerHex(src) {
+	if len(src) != 2*len(dst) {
 		return false
 	}
-	_, err := hex.Decode(dst, src)
-	return err == nil
+	var bad byte
+	for i := range dst {
+		hi, lo := hexVal[src[2*i]], hexVal[src[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0xf
+	}
+	return bad&0xf0 == 0
 }
 
 // validTS checks the fixed-width shape of a timestamp cheaply.
@@ -240,13 +261,24 @@ var strPlain = func() (t [256]bool) {
 	return t
 }()
 
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
 // scanString scans the JSON string starting at b[i] == '"' and returns the
 // index just past its closing quote. The input must be valid UTF-8.
 func scanString(b []byte, i int) (int, bool) {
 	i++
 	for {
-		for i+8 <= len(b) && strPlain[b[i]] && strPlain[b[i+1]] && strPlain[b[i+2]] && strPlain[b[i+3]] &&
-			strPlain[b[i+4]] && strPlain[b[i+5]] && strPlain[b[i+6]] && strPlain[b[i+7]] {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character (SWAR: a zero byte in x^c marks a c).
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			q, bs := x^(lsb*'"'), x^(lsb*'\\')
+			if ((q-lsb)&^q|(bs-lsb)&^bs|(x-lsb*0x20)&^x)&msb != 0 {
+				break
+			}
 			i += 8
 		}
 		if i >= len(b) {

@@ -174,7 +174,16 @@ func activeName(path string) string {
 // VerifyFile verifies the chain ending in the file at path: path itself and
 // the rotated files that precede it.
 func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
-	unlock := lockShared(activeName(path))
+	return verifyFile(ctx, path, opts, true)
+}
+
+// verifyFile is VerifyFile; lock says whether to take the shared lock (a
+// caller that holds the exclusive lock passes false).
+func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool) (*Report, error) {
+	unlock := func() {}
+	if lock {
+		unlock = lockShared(activeName(path))
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		unlock()
@@ -191,7 +200,8 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 	}
 	files := []*os.File{f}
 	sizes := []int64{fi.Size()}
-	var missing []string
+	// missing[i] names the files missing just before files[i], oldest first.
+	missing := [][]string{nil}
 	if line, err := readFirstLine(f); err == nil {
 		if h, _, err := parseHeader(line); err == nil && h.Index > 0 {
 			// Walk back through the rotated files named in each header.
@@ -200,7 +210,7 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 				prev := RotatedName(activeName(path), idx-1)
 				pf, err := os.Open(prev)
 				if err != nil {
-					missing = append(missing, prev)
+					missing[0] = append([]string{prev}, missing[0]...)
 					idx--
 					continue
 				}
@@ -213,6 +223,7 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 				}
 				files = append([]*os.File{pf}, files...)
 				sizes = append([]int64{pfi.Size()}, sizes...)
+				missing = append([][]string{nil}, missing...)
 				idx--
 			}
 		}
@@ -221,10 +232,7 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 	defer closeAll(files)
 	ins := make([]input, len(files))
 	for i, f := range files {
-		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i])}
-	}
-	if len(missing) > 0 {
-		ins[0].missingBefore = missing
+		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), missingBefore: missing[i]}
 	}
 	return verify(ctx, ins, opts)
 }
@@ -238,6 +246,12 @@ func VerifyReader(ctx context.Context, name string, r io.Reader, opts VerifyOpti
 // VerifyFiles verifies files as the consecutive files of one chain, oldest
 // first.
 func VerifyFiles(ctx context.Context, paths []string, opts VerifyOptions) (*Report, error) {
+	return verifyPaths(ctx, paths, nil, opts)
+}
+
+// verifyPaths verifies paths as one chain; missing[i] names the files known
+// to be missing before paths[i].
+func verifyPaths(ctx context.Context, paths []string, missing map[int][]string, opts VerifyOptions) (*Report, error) {
 	var files []*os.File
 	defer func() { closeAll(files) }()
 	var ins []input
@@ -245,7 +259,7 @@ func VerifyFiles(ctx context.Context, paths []string, opts VerifyOptions) (*Repo
 	if len(paths) > 0 {
 		unlock = lockShared(activeName(paths[len(paths)-1]))
 	}
-	for _, p := range paths {
+	for i, p := range paths {
 		f, err := os.Open(p)
 		if err != nil {
 			unlock()
@@ -257,7 +271,7 @@ func VerifyFiles(ctx context.Context, paths []string, opts VerifyOptions) (*Repo
 			unlock()
 			return nil, &ReadError{Path: p, Err: err}
 		}
-		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size())})
+		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), missingBefore: missing[i]})
 	}
 	unlock()
 	return verify(ctx, ins, opts)
@@ -362,9 +376,38 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 	return chains, skipped, nil
 }
 
+// indexOf returns the index a file's header names, or -1.
+func indexOf(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	line, err := readFirstLine(f)
+	if err != nil {
+		return -1
+	}
+	h, _, err := parseHeader(line)
+	if err != nil {
+		return -1
+	}
+	return h.Index
+}
+
 // VerifyChain verifies a chain found by Discover.
 func VerifyChain(ctx context.Context, c Chain, opts VerifyOptions) (*Report, error) {
-	rep, err := VerifyFiles(ctx, c.Files, opts)
+	missing := map[int][]string{}
+	if len(c.Files) > 0 {
+		active := activeName(c.Files[len(c.Files)-1])
+		next := 0
+		for _, m := range c.Missing {
+			for next < len(c.Files) && indexOf(c.Files[next]) < m {
+				next++
+			}
+			missing[next] = append(missing[next], RotatedName(active, m))
+		}
+	}
+	rep, err := verifyPaths(ctx, c.Files, missing, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -424,7 +467,8 @@ func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, erro
 		in := &ins[i]
 		for _, m := range in.missingBefore {
 			sq.addFinding(Finding{Class: MissingFile, File: m, Detail: "this file of the rotated chain is missing; the records it held cannot be checked"})
-			sq.known = false
+			// The next header continues the missing file, not the one before.
+			sq.known, sq.prevFile = false, ""
 		}
 		if err := sq.file(ctx, in, i == len(ins)-1, i == 0 && len(in.missingBefore) == 0, opts.Workers); err != nil {
 			return nil, err
@@ -440,13 +484,31 @@ type sequencer struct {
 	head *Head
 
 	known    bool // last is a baseline for the next link check
-	last     RecordRef
-	lastGood *RecordRef
+	last     ref
+	good     ref
+	hasGood  bool
 	file0    string
 	alg      Alg
 	prevFile string
 	lastSeen bool
 	headSeen bool
+}
+
+// ref is a record's place, kept cheaply for every line.
+type ref struct {
+	file      string
+	line, off int64
+	seq       uint64
+	hash      Digest
+}
+
+// lastGood returns the last record that verified, or nil.
+func (s *sequencer) lastGood() *RecordRef {
+	if !s.hasGood {
+		return nil
+	}
+	g := s.good
+	return &RecordRef{File: g.file, Line: g.line, Offset: g.off, Seq: g.seq, Hash: g.hash.String()}
 }
 
 func (s *sequencer) addFinding(f Finding) { s.rep.add(f, s.max) }
@@ -464,7 +526,7 @@ func (r *Report) add(f Finding, max int) {
 func (s *sequencer) file(ctx context.Context, in *input, last, first bool, workers int) error {
 	br := &chunkReader{r: in.r}
 	hline, herr := br.firstLine()
-	if herr != nil && !errors.Is(herr, errNoNewline) && !errors.Is(herr, io.EOF) {
+	if herr != nil && !errors.Is(herr, errNoNewline) && !errors.Is(herr, io.EOF) && !errors.Is(herr, errHeaderOversize) {
 		return &ReadError{Path: in.name, Err: herr}
 	}
 	var hdr *HeaderData
@@ -474,7 +536,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		s.known = false
 		return nil
 	case errors.Is(herr, errNoNewline) && last:
-		s.addFinding(Finding{Class: TornTail, File: in.name, Line: 1, Detail: "the header line is torn (no newline): the file's creation was interrupted", LastGood: s.lastGood})
+		s.addFinding(Finding{Class: TornTail, File: in.name, Line: 1, Detail: "the header line is torn (no newline): the file's creation was interrupted", LastGood: s.lastGood()})
 		return nil
 	case errors.Is(herr, errHeaderOversize):
 		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "the first line is over the size limit: no header record"})
@@ -486,7 +548,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 			err, hdr = errors.New("the header line has no newline"), nil
 		}
 		if err != nil {
-			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "bad header: " + err.Error(), LastGood: s.lastGood})
+			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "bad header: " + err.Error(), LastGood: s.lastGood()})
 			s.known = false
 		}
 	}
@@ -521,7 +583,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 func (s *sequencer) checkHeader(name string, h *HeaderData, r *record, first bool) {
 	bad := func(format string, args ...any) {
 		seq := r.seq
-		s.addFinding(Finding{Class: HeaderProblem, File: name, Line: 1, Seq: &seq, Detail: fmt.Sprintf(format, args...), LastGood: s.lastGood})
+		s.addFinding(Finding{Class: HeaderProblem, File: name, Line: 1, Seq: &seq, Detail: fmt.Sprintf(format, args...), LastGood: s.lastGood()})
 	}
 	if s.rep.Chain != "" && h.Chain != s.rep.Chain {
 		bad("header names chain %q, the chain is %q", h.Chain, s.rep.Chain)
@@ -545,16 +607,19 @@ func (s *sequencer) checkHeader(name string, h *HeaderData, r *record, first boo
 	if s.prevFile != "" && h.Continues.File != filepath.Base(s.prevFile) {
 		bad("header continues %q, but the previous file is %q", h.Continues.File, filepath.Base(s.prevFile))
 	}
-	if s.known && (h.Continues.Seq != s.last.Seq || h.Continues.Hash != s.last.Hash) {
-		bad("header continues seq %d hash %s, but the previous file ends at seq %d hash %s", h.Continues.Seq, h.Continues.Hash, s.last.Seq, s.last.Hash)
+	if s.known && (h.Continues.Seq != s.last.seq || h.Continues.Hash != s.last.hash.String()) {
+		bad("header continues seq %d hash %s, but the previous file ends at seq %d hash %s", h.Continues.Seq, h.Continues.Hash, s.last.seq, s.last.hash)
 	}
 }
 
 // line applies the in-order checks to one line.
 func (s *sequencer) line(file string, li *lineInfo) {
-	ref := RecordRef{File: file, Line: li.line, Offset: li.off, Seq: li.seq, Hash: li.hash.String()}
+	cur := ref{file: file, line: li.line, off: li.off, seq: li.seq, hash: li.hash}
 	seq := li.seq
-	f := Finding{File: file, Line: li.line, Offset: li.off, LastGood: s.lastGood}
+	f := Finding{File: file, Line: li.line, Offset: li.off}
+	if li.status != lineOK || s.known && (li.prev != s.last.hash || li.seq != s.last.seq+1) {
+		f.LastGood = s.lastGood()
+	}
 	switch li.status {
 	case lineTorn:
 		f.Class, f.Detail = TornTail, "the final line is torn (no newline): a write was interrupted"
@@ -578,13 +643,13 @@ func (s *sequencer) line(file string, li *lineInfo) {
 			f.Detail = "the record's hash does not match its bytes, which are not in the canonical layout: it was re-serialised or edited"
 		}
 		s.addFinding(f)
-		s.last, s.known = ref, true
+		s.last, s.known = cur, true
 		s.rep.Records++
 		return
 	case lineLayout:
 		f.Class, f.Seq, f.Detail = Malformed, &seq, li.msg
 		s.addFinding(f)
-		s.last, s.known = ref, true
+		s.last, s.known = cur, true
 		s.rep.Records++
 		return
 	}
@@ -594,37 +659,36 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		s.addFinding(f)
 	}
 	if s.known {
-		lastHash, _ := ParseDigest(s.last.Hash)
+		lastHash := s.last.hash
 		switch {
-		case li.prev == lastHash && li.seq == s.last.Seq+1:
+		case li.prev == lastHash && li.seq == s.last.seq+1:
 			// The normal case.
 		case li.prev == lastHash:
 			f.Class, f.Seq = SeqGap, &seq
-			f.Expected, f.Found = fmt.Sprint(s.last.Seq+1), fmt.Sprint(li.seq)
+			f.Expected, f.Found = fmt.Sprint(s.last.seq+1), fmt.Sprint(li.seq)
 			f.Detail = "the link holds but seq does not follow the previous record's"
 			s.addFinding(f)
 		case li.hash == lastHash:
 			f.Class, f.Seq = Duplicate, &seq
-			f.Detail = fmt.Sprintf("the record repeats the previous one (line %d)", s.last.Line)
+			f.Detail = fmt.Sprintf("the record repeats the previous one (line %d)", s.last.line)
 			s.addFinding(f)
 			return
 		default:
 			f.Class, f.Seq = BrokenLink, &seq
-			f.Expected, f.Found = s.last.Hash, li.prev.String()
+			f.Expected, f.Found = s.last.hash.String(), li.prev.String()
 			switch {
-			case li.seq > s.last.Seq+1:
-				f.Detail = fmt.Sprintf("prev does not link to the previous record; records with seq %d..%d are missing (deleted)", s.last.Seq+1, li.seq-1)
-			case li.seq == s.last.Seq+1:
+			case li.seq > s.last.seq+1:
+				f.Detail = fmt.Sprintf("prev does not link to the previous record; records with seq %d..%d are missing (deleted)", s.last.seq+1, li.seq-1)
+			case li.seq == s.last.seq+1:
 				f.Detail = "prev does not link to the previous record; a record before this one was replaced or inserted"
 			default:
-				f.Detail = fmt.Sprintf("prev does not link to the previous record; seq goes back from %d to %d (records reordered or inserted)", s.last.Seq, li.seq)
+				f.Detail = fmt.Sprintf("prev does not link to the previous record; seq goes back from %d to %d (records reordered or inserted)", s.last.seq, li.seq)
 			}
 			s.addFinding(f)
 		}
 	}
-	s.last, s.known = ref, true
-	g := ref
-	s.lastGood = &g
+	s.last, s.known = cur, true
+	s.good, s.hasGood = cur, true
 	if s.head != nil && !s.headSeen && li.seq == s.head.Seq {
 		s.headSeen = true
 		if li.hash == s.head.Hash {
@@ -639,13 +703,13 @@ func (s *sequencer) line(file string, li *lineInfo) {
 }
 
 func (s *sequencer) finish() {
-	s.rep.Head = s.lastGood
+	s.rep.Head = s.lastGood()
 	if s.head != nil && !s.headSeen {
-		f := Finding{Class: HeadMismatch, Detail: fmt.Sprintf("the recorded head seq %d is not in the chain: the tail was cut", s.head.Seq), Expected: s.head.String(), LastGood: s.lastGood}
-		if s.lastGood != nil {
-			f.File, f.Line, f.Offset = s.lastGood.File, s.lastGood.Line, s.lastGood.Offset
-			f.Found = fmt.Sprintf("%d:%s", s.lastGood.Seq, s.lastGood.Hash)
-			f.Detail = fmt.Sprintf("the chain ends at seq %d, before the recorded head seq %d: the tail was cut", s.lastGood.Seq, s.head.Seq)
+		f := Finding{Class: HeadMismatch, Detail: fmt.Sprintf("the recorded head seq %d is not in the chain: the tail was cut", s.head.Seq), Expected: s.head.String(), LastGood: s.lastGood()}
+		if lg := s.lastGood(); lg != nil {
+			f.File, f.Line, f.Offset = lg.File, lg.Line, lg.Offset
+			f.Found = fmt.Sprintf("%d:%s", lg.Seq, lg.Hash)
+			f.Detail = fmt.Sprintf("the chain ends at seq %d, before the recorded head seq %d: the tail was cut", lg.Seq, s.head.Seq)
 		}
 		s.addFinding(f)
 	}
@@ -778,6 +842,7 @@ type chunkReader struct {
 	line  int64 // line number of carry's first line
 	eof   bool
 	free  chan []byte
+	outs  chan []lineInfo
 	skip  bool // discarding the rest of an oversize line
 }
 
@@ -785,6 +850,7 @@ type chunkReader struct {
 // ends before a newline, io.EOF for an empty stream.
 func (c *chunkReader) firstLine() ([]byte, error) {
 	c.free = make(chan []byte, 16)
+	c.outs = make(chan []lineInfo, 16)
 	buf := make([]byte, 0, 64<<10)
 	for {
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
@@ -819,11 +885,26 @@ func (c *chunkReader) firstLine() ([]byte, error) {
 }
 
 func (c *chunkReader) release(j *job) {
+	if j.out != nil {
+		select {
+		case c.outs <- j.out[:0]:
+		default:
+		}
+	}
 	if j.data != nil && cap(j.data) >= chunkSize {
 		select {
 		case c.free <- j.data[:0]:
 		default:
 		}
+	}
+}
+
+func (c *chunkReader) getOut() []lineInfo {
+	select {
+	case o := <-c.outs:
+		return o
+	default:
+		return nil
 	}
 }
 
@@ -863,7 +944,7 @@ func (c *chunkReader) next() (*job, error) {
 			data := c.carry[:i+1]
 			rest := c.getBuf()
 			rest = append(rest, c.carry[i+1:]...)
-			j := &job{data: data, off: c.off, line: c.line}
+			j := &job{data: data, off: c.off, line: c.line, out: c.getOut()}
 			c.line += int64(bytes.Count(data, []byte{'\n'}))
 			c.off += int64(len(data))
 			c.carry = rest
@@ -902,7 +983,7 @@ func (c *chunkReader) next() (*job, error) {
 			}
 			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
 				data := c.carry[:i+1]
-				j := &job{data: data, off: c.off, line: c.line}
+				j := &job{data: data, off: c.off, line: c.line, out: c.getOut()}
 				c.line += int64(bytes.Count(data, []byte{'\n'}))
 				c.off += int64(len(data))
 				c.carry = c.carry[i+1:]

@@ -482,6 +482,11 @@ func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
 		return Head{}, err
 	}
 	defer w.unlock()
+	return w.appendLocked(evs, datas)
+}
+
+// appendLocked appends checked events; the lock must be held.
+func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 	if err := w.refresh(); err != nil {
 		return Head{}, err
 	}
@@ -505,7 +510,9 @@ func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
 			return Head{}, fmt.Errorf("chain: record of type %q is %d bytes, over the %d-byte limit", evs[i].Type, len(buf)-start, MaxRecordSize)
 		}
 	}
-	w.buf = buf[:0]
+	if cap(buf) <= 8<<20 {
+		w.buf = buf[:0]
+	}
 	if err := w.writeSync(w.f, w.size, buf); err != nil {
 		return Head{}, err
 	}

@@ -1,0 +1,40 @@
+package chain
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzScanValue checks the fast JSON validator against encoding/json on
+// valid UTF-8 input: both must accept and reject the same values.
+func FuzzScanValue(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1}`, `{"a":"\"\\\u00e9\n"}`, `[1,2.5e-3,true,false,null]`, `{"a" : [ {} ]}`,
+		`"abcdefghijklmnop\"q"`, "\"abc\x01\"", `{"a":01}`, `{"a":1,}`, `-0.0E+1`, `"\ud800"`, `{"k":"aaaaaaaaaaaaaaaa\\"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) || len(s) == 0 || strings.Trim(s, " \t\n\r") != s {
+			return
+		}
+		b := []byte(s)
+		j, ok := scanValue(b, 0, 0)
+		got := ok && j == len(b)
+		if want := json.Valid(b); got != want {
+			t.Fatalf("scanValue(%q) = %v, json.Valid = %v", s, got, want)
+		}
+	})
+}
+
+func TestDecodeHex(t *testing.T) {
+	var d [2]byte
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{{"00ff", true}, {"a0b1", true}, {"A0B1", false}, {"0g00", false}, {"00f", false}, {"00 f", false}} {
+		if got := decodeHex(d[:], []byte(tc.in)); got != tc.ok {
+			t.Errorf("decodeHex(%q) = %v, want %v", tc.in, got, tc.ok)
+		}
+	}
+}

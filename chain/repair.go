@@ -1,0 +1,231 @@
+package chain
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// RepairOptions tune Repair.
+type RepairOptions struct {
+	// Quarantine allows moving a damaged suffix that is not a torn tail aside.
+	Quarantine bool
+	// DryRun reports what would be done and changes nothing.
+	DryRun bool
+	// Now is the clock for the quarantine name and the repair record.
+	Now func() time.Time
+	// Session, TraceID and SpanID label the chain.repaired record.
+	Session, TraceID, SpanID string
+}
+
+// Repair actions.
+const (
+	ActionNone       = "none"
+	ActionTornTail   = "truncate_torn_tail"
+	ActionQuarantine = "quarantine_suffix"
+)
+
+// RepairResult says what Repair did (or, with DryRun, would do).
+type RepairResult struct {
+	Action string `json:"action"`
+	File   string `json:"file"`
+	// Offset is where the file was cut; Bytes how many bytes were moved to
+	// Quarantine; SHA256 their digest.
+	Offset     int64      `json:"offset"`
+	Bytes      int64      `json:"bytes"`
+	SHA256     string     `json:"sha256,omitempty"`
+	Quarantine string     `json:"quarantine,omitempty"`
+	LastGood   *RecordRef `json:"last_good,omitempty"`
+	Findings   []Finding  `json:"findings"`
+	// Record is the head after the chain.repaired record was appended.
+	Record *RecordRef `json:"record,omitempty"`
+	DryRun bool       `json:"dry_run,omitempty"`
+}
+
+// RefusedError reports damage that Repair will not touch without
+// RepairOptions.Quarantine, or at all.
+type RefusedError struct {
+	Reason   string
+	Findings []Finding
+}
+
+func (e *RefusedError) Error() string { return "chain: repair refused: " + e.Reason }
+
+// RepairedData is the data of a chain.repaired record.
+type RepairedData struct {
+	Action     string         `json:"action"`
+	File       string         `json:"file"`
+	Offset     int64          `json:"offset"`
+	Bytes      int64          `json:"bytes"`
+	SHA256     string         `json:"sha256"`
+	Quarantine string         `json:"quarantine"`
+	LastGood   uint64         `json:"last_good_seq"`
+	Findings   map[Class]int  `json:"findings"`
+	FirstBad   *FirstBadEntry `json:"first_bad,omitempty"`
+}
+
+// FirstBadEntry names the first finding a quarantine repair acted on.
+type FirstBadEntry struct {
+	Class Class  `json:"class"`
+	Line  int64  `json:"line"`
+	Seq   uint64 `json:"seq,omitempty"`
+}
+
+// Repair restores a damaged chain whose active file is path without ever
+// editing or re-hashing a record that verified. A torn final line is cut
+// off; with Quarantine, the suffix of the active file from its first damaged
+// line on is moved aside. The removed bytes go to a quarantine file next to
+// path, and a chain.repaired record describing what was done is appended.
+// It holds the chain's exclusive lock throughout.
+func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	path = activeName(path)
+	lockf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("chain: opening lock: %w", err)
+	}
+	w := &Writer{path: path, opts: Options{Alg: SHA256, Now: opts.Now}, lockf: lockf}
+	defer w.closeFiles()
+	if err := w.lock(); err != nil {
+		return nil, err
+	}
+	defer w.unlock()
+	rep, err := verifyFile(ctx, path, VerifyOptions{MaxFindings: 1000}, false)
+	if err != nil {
+		return nil, err
+	}
+	res := &RepairResult{Action: ActionNone, File: path, Findings: rep.Findings, LastGood: rep.Head, DryRun: opts.DryRun}
+	if rep.OK() {
+		return res, nil
+	}
+	first := rep.Findings[0]
+	switch {
+	case first.Class == MissingFile || first.Class == HeadMismatch:
+		return nil, &RefusedError{Reason: "a file of the chain is missing; there is nothing repair can restore", Findings: rep.Findings}
+	case filepath.Clean(first.File) != filepath.Clean(path):
+		return nil, &RefusedError{Reason: fmt.Sprintf("the damage starts in the rotated file %q; repair only cuts the active file", first.File), Findings: rep.Findings}
+	case rep.OnlyTornTail():
+		res.Action = ActionTornTail
+	case !opts.Quarantine:
+		return nil, &RefusedError{Reason: fmt.Sprintf("the damage is not a torn tail (%s); it may be tampering", summarize(rep.Counts)), Findings: rep.Findings}
+	default:
+		res.Action = ActionQuarantine
+	}
+	res.Offset = first.Offset
+	for _, f := range rep.Findings {
+		if f.File != first.File {
+			return nil, &RefusedError{Reason: "the damage spans several files", Findings: rep.Findings}
+		}
+	}
+	if res.Offset == 0 && first.Class != TornTail {
+		return nil, &RefusedError{Reason: "the damage starts at the header: no record of this file would remain", Findings: rep.Findings}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	removed := make([]byte, fi.Size()-res.Offset)
+	if _, err := f.ReadAt(removed, res.Offset); err != nil && err != io.EOF {
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	sum := sha256.Sum256(removed)
+	res.Bytes, res.SHA256 = int64(len(removed)), hex.EncodeToString(sum[:])
+	res.Quarantine = quarantineName(path, opts.Now())
+	if opts.DryRun {
+		return res, nil
+	}
+	if err := writeQuarantine(res.Quarantine, removed); err != nil {
+		return nil, err
+	}
+	if res.Offset == 0 {
+		// Only a torn header: the file never held a record. Remove it; the
+		// writer recreates it (continuing the rotated files, if any).
+		if err := os.Remove(path); err != nil {
+			return nil, &WriteError{Path: path, Op: "repair", Err: err}
+		}
+	} else if err := f.Truncate(res.Offset); err != nil {
+		return nil, &WriteError{Path: path, Op: "repair", Err: err}
+	} else if err := f.Sync(); err != nil {
+		return nil, &WriteError{Path: path, Op: "repair", Err: err}
+	}
+	syncDir(path)
+	data := RepairedData{Action: res.Action, File: filepath.Base(path), Offset: res.Offset, Bytes: res.Bytes, SHA256: res.SHA256,
+		Quarantine: filepath.Base(res.Quarantine), Findings: rep.Counts}
+	if rep.Head != nil {
+		data.LastGood = rep.Head.Seq
+	}
+	if first.Class != TornTail {
+		fb := &FirstBadEntry{Class: first.Class, Line: first.Line}
+		if first.Seq != nil {
+			fb.Seq = *first.Seq
+		}
+		data.FirstBad = fb
+	}
+	raw, _ := json.Marshal(data)
+	ev := Event{Type: RepairedType, Session: opts.Session, TraceID: opts.TraceID, SpanID: opts.SpanID, Data: raw}
+	d, err := checkEvent(&ev)
+	if err != nil {
+		return nil, err
+	}
+	head, err := w.appendLocked([]Event{ev}, [][]byte{d})
+	if err != nil {
+		return nil, err
+	}
+	res.Record = &RecordRef{File: path, Seq: head.Seq, Hash: head.Hash.String()}
+	return res, nil
+}
+
+func summarize(counts map[Class]int) string {
+	var parts []string
+	for c, n := range counts {
+		parts = append(parts, fmt.Sprintf("%d %s", n, c))
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
+}
+
+func quarantineName(path string, now time.Time) string {
+	base := path + ".quarantine-" + now.UTC().Format("20060102T150405Z")
+	name := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			return name
+		}
+		name = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+func writeQuarantine(name string, b []byte) error {
+	q, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return &WriteError{Path: name, Op: "create", Err: err}
+	}
+	if _, err := q.Write(b); err != nil {
+		q.Close()
+		os.Remove(name)
+		return &WriteError{Path: name, Op: "write", Err: err}
+	}
+	if err := q.Sync(); err != nil {
+		q.Close()
+		os.Remove(name)
+		return &WriteError{Path: name, Op: "sync", Err: err}
+	}
+	syncDir(name)
+	return q.Close()
+}
