@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/bits"
 	"strconv"
 	"unicode/utf8"
 )
@@ -220,7 +221,8 @@ var hexVal = func() (t [256]byte) {
 }()
 
 // decodeHex decodes lowercase hex src into dst (len(src) == 2*len(dst)) and
-// reports whether src was lowercase hex.
+// reports whether src was lowercase hex. (A table lookup per digit measured
+// faster here than decoding eight digits at a time with SWAR.)
 func decodeHex(dst, src []byte) bool {
 	if len(src) != 2*len(dst) {
 		return false
@@ -276,7 +278,10 @@ func scanString(b []byte, i int) (int, bool) {
 		for i+8 <= len(b) {
 			x := binary.LittleEndian.Uint64(b[i:])
 			q, bs := x^(lsb*'"'), x^(lsb*'\\')
-			if ((q-lsb)&^q|(bs-lsb)&^bs|(x-lsb*0x20)&^x)&msb != 0 {
+			if m := ((q-lsb)&^q | (bs-lsb)&^bs | (x-lsb*0x20)&^x) & msb; m != 0 {
+				// The lowest flagged byte is exact (borrows only
+				// propagate upwards), so jump straight to it.
+				i += bits.TrailingZeros64(m) / 8
 				break
 			}
 			i += 8

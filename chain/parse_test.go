@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -35,6 +37,28 @@ func TestDecodeHex(t *testing.T) {
 	}{{"00ff", true}, {"a0b1", true}, {"A0B1", false}, {"0g00", false}, {"00f", false}, {"00 f", false}} {
 		if got := decodeHex(d[:], []byte(tc.in)); got != tc.ok {
 			t.Errorf("decodeHex(%q) = %v, want %v", tc.in, got, tc.ok)
+		}
+	}
+}
+
+// TestDecodeHexAll checks the eight-at-a-time decoder against encoding/hex
+// on every byte value in every position.
+func TestDecodeHexAll(t *testing.T) {
+	src := []byte("0123456789abcdef0123456789abcdef")
+	want := make([]byte, 16)
+	got := make([]byte, 16)
+	for pos := 0; pos < len(src); pos++ {
+		for c := 0; c < 256; c++ {
+			b := append([]byte(nil), src...)
+			b[pos] = byte(c)
+			_, err := hex.Decode(want, b)
+			ok := err == nil && !bytes.ContainsAny(b, "ABCDEF")
+			if got2 := decodeHex(got, b); got2 != ok {
+				t.Fatalf("decodeHex(%q) ok = %v, want %v", b, got2, ok)
+			}
+			if ok && !bytes.Equal(got, want) {
+				t.Fatalf("decodeHex(%q) = %x, want %x", b, got, want)
+			}
 		}
 	}
 }

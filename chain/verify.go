@@ -150,10 +150,8 @@ func (e *ReadError) Unwrap() error { return e.Err }
 
 // input is one file of a chain as verification sees it.
 type input struct {
-	name  string
-	r     io.Reader
-	close func()
-	hdr   *HeaderData // parsed beforehand, when known
+	name string
+	r    io.Reader
 	// missingBefore names files of the chain known to be missing before it.
 	missingBefore []string
 }
@@ -494,6 +492,8 @@ type sequencer struct {
 	headSeen bool
 }
 
+func seqPtr(v uint64) *uint64 { return &v }
+
 // ref is a record's place, kept cheaply for every line.
 type ref struct {
 	file      string
@@ -615,7 +615,6 @@ func (s *sequencer) checkHeader(name string, h *HeaderData, r *record, first boo
 // line applies the in-order checks to one line.
 func (s *sequencer) line(file string, li *lineInfo) {
 	cur := ref{file: file, line: li.line, off: li.off, seq: li.seq, hash: li.hash}
-	seq := li.seq
 	f := Finding{File: file, Line: li.line, Offset: li.off}
 	if li.status != lineOK || s.known && (li.prev != s.last.hash || li.seq != s.last.seq+1) {
 		f.LastGood = s.lastGood()
@@ -636,7 +635,7 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		s.known = false
 		return
 	case lineMismatch, lineLayoutBad:
-		f.Class, f.Seq = Tampered, &seq
+		f.Class, f.Seq = Tampered, seqPtr(li.seq)
 		f.Expected, f.Found = li.computed.String(), li.hash.String()
 		f.Detail = "the record's hash does not match its bytes: the record was modified"
 		if li.status == lineLayoutBad {
@@ -647,7 +646,7 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		s.rep.Records++
 		return
 	case lineLayout:
-		f.Class, f.Seq, f.Detail = Malformed, &seq, li.msg
+		f.Class, f.Seq, f.Detail = Malformed, seqPtr(li.seq), li.msg
 		s.addFinding(f)
 		s.last, s.known = cur, true
 		s.rep.Records++
@@ -655,7 +654,7 @@ func (s *sequencer) line(file string, li *lineInfo) {
 	}
 	s.rep.Records++
 	if li.header && li.line != 1 {
-		f.Class, f.Seq, f.Detail = HeaderProblem, &seq, "a header record in the middle of a file"
+		f.Class, f.Seq, f.Detail = HeaderProblem, seqPtr(li.seq), "a header record in the middle of a file"
 		s.addFinding(f)
 	}
 	if s.known {
@@ -664,17 +663,17 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		case li.prev == lastHash && li.seq == s.last.seq+1:
 			// The normal case.
 		case li.prev == lastHash:
-			f.Class, f.Seq = SeqGap, &seq
+			f.Class, f.Seq = SeqGap, seqPtr(li.seq)
 			f.Expected, f.Found = fmt.Sprint(s.last.seq+1), fmt.Sprint(li.seq)
 			f.Detail = "the link holds but seq does not follow the previous record's"
 			s.addFinding(f)
 		case li.hash == lastHash:
-			f.Class, f.Seq = Duplicate, &seq
+			f.Class, f.Seq = Duplicate, seqPtr(li.seq)
 			f.Detail = fmt.Sprintf("the record repeats the previous one (line %d)", s.last.line)
 			s.addFinding(f)
 			return
 		default:
-			f.Class, f.Seq = BrokenLink, &seq
+			f.Class, f.Seq = BrokenLink, seqPtr(li.seq)
 			f.Expected, f.Found = s.last.hash.String(), li.prev.String()
 			switch {
 			case li.seq > s.last.seq+1:
@@ -694,7 +693,7 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		if li.hash == s.head.Hash {
 			s.rep.HeadChecked = true
 		} else {
-			f.Class, f.Seq = HeadMismatch, &seq
+			f.Class, f.Seq = HeadMismatch, seqPtr(li.seq)
 			f.Expected, f.Found = s.head.Hash.String(), li.hash.String()
 			f.Detail = "the record at the recorded head's seq has another hash: the chain was rewritten at or before this record"
 			s.addFinding(f)
@@ -716,12 +715,11 @@ func (s *sequencer) finish() {
 }
 
 // run pipelines the rest of a file through the workers.
-func (s *sequencer) run(ctx context.Context, name string, br *chunkReader, alg Alg, workers int, last bool) error {
-	ctx, cancel := context.WithCancel(ctx)
+func (s *sequencer) run(parent context.Context, name string, br *chunkReader, alg Alg, workers int, last bool) error {
+	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	jobs := make(chan *job)
 	order := make(chan *job, 2*workers)
-	var rerr error
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Add(1)
@@ -734,21 +732,25 @@ func (s *sequencer) run(ctx context.Context, name string, br *chunkReader, alg A
 			}
 		}()
 	}
+	var readErr error
+	readerDone := make(chan struct{})
 	go func() {
+		defer close(readerDone)
 		defer close(order)
 		defer close(jobs)
 		for {
 			j, err := br.next()
 			if j != nil {
 				j.alg, j.done = alg, make(chan struct{})
+				if j.special != nil {
+					close(j.done)
+				}
 				select {
 				case order <- j:
 				case <-ctx.Done():
 					return
 				}
-				if j.special != nil {
-					close(j.done)
-				} else {
+				if j.special == nil {
 					select {
 					case jobs <- j:
 					case <-ctx.Done():
@@ -758,14 +760,19 @@ func (s *sequencer) run(ctx context.Context, name string, br *chunkReader, alg A
 			}
 			if err != nil {
 				if err != io.EOF {
-					rerr = err
+					readErr = err
 				}
 				return
 			}
 		}
 	}()
+loop:
 	for j := range order {
-		<-j.done
+		select {
+		case <-j.done:
+		case <-ctx.Done():
+			break loop
+		}
 		if j.special != nil {
 			if j.special.status == lineTorn && !last {
 				j.special.status = lineMalformed
@@ -780,23 +787,30 @@ func (s *sequencer) run(ctx context.Context, name string, br *chunkReader, alg A
 		}
 		br.release(j)
 	}
+	cancel()
+	<-readerDone
 	wg.Wait()
-	if rerr != nil {
-		return &ReadError{Path: name, Err: rerr}
+	switch {
+	case readErr != nil:
+		return &ReadError{Path: name, Err: readErr}
 	}
-	return ctx.Err()
+	return parent.Err()
 }
 
 // process parses and hashes every line of the job.
-func (j *job) process(h interface {
+// hasher is the part of hash.Hash that process uses.
+type hasher interface {
 	Reset()
 	Write([]byte) (int, error)
 	Sum([]byte) []byte
-}) {
+}
+
+func (j *job) process(h hasher) {
 	data := j.data
 	off, ln := j.off, j.line
 	out := j.out[:0]
 	var r record
+	sum := make([]byte, 0, DigestSize) // one allocation: Sum's argument escapes
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		line := data[:i]
@@ -810,7 +824,7 @@ func (j *job) process(h interface {
 			h.Reset()
 			h.Write(r.entry)
 			h.Write(r.prev[:])
-			h.Sum(li.computed[:0])
+			copy(li.computed[:], h.Sum(sum[:0]))
 			li.header = bytes.Equal(r.typ, []byte(`"`+HeaderType+`"`))
 			switch {
 			case pe != nil && li.computed == li.hash:
@@ -899,13 +913,16 @@ func (c *chunkReader) release(j *job) {
 	}
 }
 
-func (c *chunkReader) getOut() []lineInfo {
+// getOut returns a result slice with room for n lines.
+func (c *chunkReader) getOut(n int) []lineInfo {
 	select {
 	case o := <-c.outs:
-		return o
+		if cap(o) >= n {
+			return o
+		}
 	default:
-		return nil
 	}
+	return make([]lineInfo, 0, n)
 }
 
 func (c *chunkReader) getBuf() []byte {
@@ -944,8 +961,9 @@ func (c *chunkReader) next() (*job, error) {
 			data := c.carry[:i+1]
 			rest := c.getBuf()
 			rest = append(rest, c.carry[i+1:]...)
-			j := &job{data: data, off: c.off, line: c.line, out: c.getOut()}
-			c.line += int64(bytes.Count(data, []byte{'\n'}))
+			n := bytes.Count(data, []byte{'\n'})
+			j := &job{data: data, off: c.off, line: c.line, out: c.getOut(n)}
+			c.line += int64(n)
 			c.off += int64(len(data))
 			c.carry = rest
 			return j, nil
@@ -983,8 +1001,9 @@ func (c *chunkReader) next() (*job, error) {
 			}
 			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
 				data := c.carry[:i+1]
-				j := &job{data: data, off: c.off, line: c.line, out: c.getOut()}
-				c.line += int64(bytes.Count(data, []byte{'\n'}))
+				n := bytes.Count(data, []byte{'\n'})
+				j := &job{data: data, off: c.off, line: c.line, out: c.getOut(n)}
+				c.line += int64(n)
 				c.off += int64(len(data))
 				c.carry = c.carry[i+1:]
 				return j, nil

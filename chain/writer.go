@@ -409,14 +409,24 @@ func (w *Writer) writeContinuation(prevFile string) error {
 func (w *Writer) writeHeader(h HeaderData, seq uint64, prev Digest) error {
 	data, _ := json.Marshal(h)
 	line, d := encodeRecord(nil, w.st.alg, seq, w.opts.Now(), &Event{Type: HeaderType}, data, prev)
-	f, err := os.OpenFile(w.path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	// The header goes to a temporary file that is renamed into place, so a
+	// crash never leaves an active file without a complete header. A
+	// temporary file left by a crash is removed first; the lock is held.
+	tmp := w.path + ".tmp"
+	os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return &WriteError{Path: w.path, Op: "create", Err: err}
 	}
 	if err := w.writeSync(f, 0, line); err != nil {
 		f.Close()
-		os.Remove(w.path)
+		os.Remove(tmp)
 		return err
+	}
+	if err := os.Rename(tmp, w.path); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return &WriteError{Path: w.path, Op: "create", Err: err}
 	}
 	syncDir(w.path)
 	fi, err := f.Stat()
@@ -524,10 +534,18 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 // writeSync writes b at off and fdatasyncs; on any failure it truncates the
 // file back to off so that no partial record stays behind.
 func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
+	start := off
 	fail := func(op string, err error) error {
-		f.Truncate(off)
+		f.Truncate(start)
 		unix.Fdatasync(int(f.Fd()))
-		return &WriteError{Path: f.Name(), Op: op, Err: err}
+		// The WriteError names the operation and the chain's file; the
+		// *PathError around the cause would name them again (or name the
+		// temporary header file).
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return &WriteError{Path: w.path, Op: op, Err: err}
 	}
 	if w.opts.Fault != nil {
 		if err := w.opts.Fault("write"); err != nil {
