@@ -152,6 +152,8 @@ func (e *ReadError) Unwrap() error { return e.Err }
 type input struct {
 	name string
 	r    io.Reader
+	// size is the number of bytes r holds, or 0 when unknown.
+	size int64
 	// missingBefore names files of the chain known to be missing before it.
 	missingBefore []string
 }
@@ -230,7 +232,7 @@ func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool)
 	defer closeAll(files)
 	ins := make([]input, len(files))
 	for i, f := range files {
-		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), missingBefore: missing[i]}
+		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), size: sizes[i], missingBefore: missing[i]}
 	}
 	return verify(ctx, ins, opts)
 }
@@ -269,7 +271,7 @@ func verifyPaths(ctx context.Context, paths []string, missing map[int][]string, 
 			unlock()
 			return nil, &ReadError{Path: p, Err: err}
 		}
-		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), missingBefore: missing[i]})
+		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), size: fi.Size(), missingBefore: missing[i]})
 	}
 	unlock()
 	return verify(ctx, ins, opts)
@@ -319,7 +321,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		if err != nil {
 			return err
 		}
-		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.Contains(filepath.Base(p), ".quarantine-") {
+		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".quarantine-") {
 			return nil
 		}
 		f, err := os.Open(p)
@@ -524,7 +526,16 @@ func (r *Report) add(f Finding, max int) {
 
 // file verifies one file of the chain.
 func (s *sequencer) file(ctx context.Context, in *input, last, first bool, workers int) error {
-	br := &chunkReader{r: in.r}
+	// Buffers start at the input's size when it is small (most rotated
+	// files), at a chunk when it is large, and grow from 256 KiB when the
+	// size is unknown (stdin).
+	br := &chunkReader{r: in.r, bufSize: 256 << 10}
+	switch {
+	case in.size > 0 && in.size < chunkSize:
+		br.bufSize = int(in.size) + 1
+	case in.size >= chunkSize:
+		br.bufSize = chunkSize + 64<<10
+	}
 	hline, herr := br.firstLine()
 	if herr != nil && !errors.Is(herr, errNoNewline) && !errors.Is(herr, io.EOF) && !errors.Is(herr, errHeaderOversize) {
 		return &ReadError{Path: in.name, Err: herr}
@@ -850,14 +861,15 @@ var (
 
 // chunkReader cuts a stream into chunks of whole lines.
 type chunkReader struct {
-	r     io.Reader
-	carry []byte
-	off   int64 // offset of carry[0]
-	line  int64 // line number of carry's first line
-	eof   bool
-	free  chan []byte
-	outs  chan []lineInfo
-	skip  bool // discarding the rest of an oversize line
+	r       io.Reader
+	bufSize int // capacity of new buffers
+	carry   []byte
+	off     int64 // offset of carry[0]
+	line    int64 // line number of carry's first line
+	eof     bool
+	free    chan []byte
+	outs    chan []lineInfo
+	skip    bool // discarding the rest of an oversize line
 }
 
 // firstLine reads the header line. It returns errNoNewline when the stream
@@ -865,16 +877,16 @@ type chunkReader struct {
 func (c *chunkReader) firstLine() ([]byte, error) {
 	c.free = make(chan []byte, 16)
 	c.outs = make(chan []lineInfo, 16)
-	buf := make([]byte, 0, 64<<10)
+	buf := make([]byte, 0, min(64<<10, c.bufSize))
 	for {
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 			line := append([]byte(nil), buf[:i]...)
-			c.carry = append(make([]byte, 0, chunkSize), buf[i+1:]...)
+			c.carry = append(make([]byte, 0, max(c.bufSize, len(buf))), buf[i+1:]...)
 			c.off, c.line = int64(i+1), 2
 			return line, nil
 		}
 		if len(buf) > MaxRecordSize {
-			c.carry = append(make([]byte, 0, chunkSize), buf...)
+			c.carry = append(make([]byte, 0, max(c.bufSize, len(buf))), buf...)
 			c.off, c.line, c.skip = int64(len(buf)), 1, true
 			c.carry = c.carry[:0]
 			return nil, errHeaderOversize
@@ -930,7 +942,7 @@ func (c *chunkReader) getBuf() []byte {
 	case b := <-c.free:
 		return b
 	default:
-		return make([]byte, 0, chunkSize+64<<10)
+		return make([]byte, 0, c.bufSize)
 	}
 }
 

@@ -1,0 +1,134 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+)
+
+// Helper processes: the test binary re-executes itself with helperEnv set to
+// one of these modes; TestMain hands over to runHelper. Parameters travel in
+// environment variables.
+const (
+	// modeAppendLoop appends forever, printing each acknowledged seq on its
+	// own line after AppendBatch returns, until it is killed.
+	modeAppendLoop = "append-loop"
+	// modeAppendN appends envCount records of type "proc.<envID>".
+	modeAppendN = "append-n"
+	// modeFileLimit lowers RLIMIT_FSIZE to envLimit and appends until an
+	// append fails, then prints one report line (see TestFileSizeLimit).
+	modeFileLimit = "file-limit"
+)
+
+const (
+	envPath    = "BRAIN_CHAIN_TEST_PATH"
+	envMaxSize = "BRAIN_CHAIN_TEST_MAX_FILE_SIZE"
+	envCount   = "BRAIN_CHAIN_TEST_COUNT"
+	envID      = "BRAIN_CHAIN_TEST_ID"
+	envLimit   = "BRAIN_CHAIN_TEST_LIMIT"
+	// envKillAt makes the helper SIGKILL itself at its n-th write or sync
+	// (counted through Options.Fault): a crash at an exact point.
+	envKillAt = "BRAIN_CHAIN_TEST_KILL_AT"
+)
+
+// helperCmd returns a command that runs the test binary as helper mode.
+func helperCmd(t testing.TB, mode string, env ...string) *exec.Cmd {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode)
+	cmd.Env = append(cmd.Env, env...)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+func envInt(name string) int64 {
+	n, _ := strconv.ParseInt(os.Getenv(name), 10, 64)
+	return n
+}
+
+// runHelper runs a helper mode and returns the exit code.
+func runHelper(mode string) int {
+	ctx := context.Background()
+	opts := Options{ChainID: testChainID, MaxFileSize: envInt(envMaxSize)}
+	if k := envInt(envKillAt); k > 0 {
+		n := int64(0)
+		opts.Fault = func(op string) error {
+			if n++; n == k {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				select {}
+			}
+			return nil
+		}
+	}
+	path := os.Getenv(envPath)
+	if mode == modeFileLimit {
+		lim := uint64(envInt(envLimit))
+		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
+			fmt.Fprintln(os.Stderr, "setrlimit:", err)
+			return 3
+		}
+	}
+	w, err := Open(path, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper: open:", err)
+		return 2
+	}
+	defer w.Close()
+	switch mode {
+	case modeAppendLoop:
+		// Every fourth append is a batch of 100 records (a multi-page write
+		// that a kill can tear).
+		for i := 0; ; i++ {
+			evs := make([]Event, 1+99*min(i%4/3, 1))
+			for j := range evs {
+				evs[j] = Event{Type: "crash.test", Data: fmt.Appendf(nil, `{"i":%d,"j":%d,"pad":"%0200d"}`, i, j, i)}
+			}
+			h, err := w.AppendBatch(ctx, evs)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "helper: append:", err)
+				return 2
+			}
+			for seq := h.Seq + 1 - uint64(len(evs)); seq <= h.Seq; seq++ {
+				fmt.Fprintf(os.Stdout, "%d\n", seq)
+			}
+		}
+	case modeAppendN:
+		typ := "proc." + os.Getenv(envID)
+		for i := range envInt(envCount) {
+			if _, err := w.Append(ctx, Event{Type: typ, Data: fmt.Appendf(nil, `{"i":%d}`, i)}); err != nil {
+				fmt.Fprintln(os.Stderr, "helper: append:", err)
+				return 2
+			}
+		}
+		return 0
+	case modeFileLimit:
+		for i := 0; ; i++ {
+			h, err := w.Append(ctx, Event{Type: "efbig.test", Data: fmt.Appendf(nil, `{"i":%d}`, i)})
+			if err != nil {
+				var we *WriteError
+				fmt.Printf("err op=%s writeError=%t efbig=%t msg=%s\n", opOf(err), errors.As(err, &we), errors.Is(err, syscall.EFBIG), err)
+				return 0
+			}
+			fmt.Printf("ack %d\n", h.Seq)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "helper: unknown mode", mode)
+	return 2
+}
+
+func opOf(err error) string {
+	var we *WriteError
+	if errors.As(err, &we) {
+		return we.Op
+	}
+	return "none"
+}

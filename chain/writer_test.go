@@ -1,0 +1,443 @@
+package chain
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWriterRereadsTail checks that a writer whose view is stale (another
+// writer appended, or rotated the file away) re-reads the tail and links to
+// the true last record.
+func TestWriterRereadsTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w1 := openTest(t, path, Options{})
+	w2 := openTest(t, path, Options{MaxFileSize: 1200})
+	var seqs []uint64
+	for i, w := range []*Writer{w1, w2, w2, w1, w2, w1, w1, w2, w2, w2, w1} {
+		h, err := w.Append(context.Background(), Event{Type: "t", Data: []byte(`{"pad":"` + strings.Repeat("x", 200) + `"}`)})
+		if err != nil {
+			t.Fatalf("append %d: %v", i, err)
+		}
+		seqs = append(seqs, h.Seq)
+		if w.Head() != h {
+			t.Errorf("append %d: Head() = %v, Append returned %v", i, w.Head(), h)
+		}
+	}
+	if len(chainFiles(t, path)) < 3 {
+		t.Fatalf("want w2 to have rotated at least twice, files %v", chainFiles(t, path))
+	}
+	rep := mustPass(t, path)
+	recs := readRecords(t, chainFiles(t, path), false)
+	var got []uint64
+	for _, r := range recs {
+		if r.typ == "t" {
+			got = append(got, r.seq)
+		}
+	}
+	if diff := cmp.Diff(got, seqs); diff != "" {
+		t.Errorf("seqs returned by Append vs. in the file (-file +returned):\n%s", diff)
+	}
+	if rep.Head.Seq != seqs[len(seqs)-1] {
+		t.Errorf("head seq %d, want %d", rep.Head.Seq, seqs[len(seqs)-1])
+	}
+}
+
+// TestWriterRefusesTornTail checks that nothing is appended after a torn
+// final line until Repair cuts it, and that a damaged last record is
+// refused too, but not as a torn tail.
+func TestWriterRefusesTornTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{})
+	appendN(t, w, 3, "t")
+	torn := []byte(`{"seq":4,"ts":"2025-01-02T03:04:05`)
+	appendBytes(t, path, torn)
+	before := readFile(t, path)
+
+	_, err := w.Append(context.Background(), Event{Type: "t"})
+	var te *TailError
+	if !errors.Is(err, ErrTornTail) || !errors.As(err, &te) {
+		t.Fatalf("Append after a torn tail: err %v, want a *TailError matching ErrTornTail", err)
+	}
+	if te.Offset != int64(len(before)-len(torn)) {
+		t.Errorf("TailError.Offset %d, want %d", te.Offset, len(before)-len(torn))
+	}
+	if _, err := Open(path, Options{}); !errors.Is(err, ErrTornTail) {
+		t.Errorf("Open after a torn tail: err %v, want ErrTornTail", err)
+	}
+	if !bytes.Equal(readFile(t, path), before) {
+		t.Fatal("a refused append changed the file")
+	}
+	if rep := verifyPath(t, path, VerifyOptions{}); !rep.OnlyTornTail() {
+		t.Fatalf("want only a torn tail, got:\n%s", findingsText(rep))
+	}
+
+	res, err := Repair(context.Background(), path, RepairOptions{Now: fixedClock()})
+	if err != nil {
+		t.Fatalf("Repair: %v", err)
+	}
+	if res.Action != ActionTornTail || res.Bytes != int64(len(torn)) {
+		t.Errorf("Repair: action %q, %d bytes; want %q, %d bytes", res.Action, res.Bytes, ActionTornTail, len(torn))
+	}
+	if got := readFile(t, res.Quarantine); !bytes.Equal(got, torn) {
+		t.Errorf("quarantine holds %q, want %q", got, torn)
+	}
+	appendN(t, w, 2, "t")
+	mustPass(t, path)
+	recs := readRecords(t, []string{path}, false)
+	var types []string
+	for _, r := range recs {
+		types = append(types, r.typ)
+	}
+	want := []string{HeaderType, "t", "t", "t", RepairedType, "t", "t"}
+	if diff := cmp.Diff(want, types); diff != "" {
+		t.Errorf("record types (-want +got):\n%s", diff)
+	}
+
+	// A damaged (not torn) last record: refused, but not as a torn tail.
+	// (A writer that is already open notices only a change of size.)
+	b := readFile(t, path)
+	i := bytes.LastIndex(b, []byte(`"data":{"i":1}`))
+	b[i+len(`"data":{"i":`)] = '7'
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path, Options{})
+	if !errors.As(err, &te) || errors.Is(err, ErrTornTail) {
+		t.Fatalf("Open after a tampered last record: err %v, want a *TailError that is not ErrTornTail", err)
+	}
+}
+
+// TestRotation checks a chain rotated across several files: it verifies as
+// a whole, each header continues the previous file, and Discover finds the
+// files in order.
+func TestRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	w := openTest(t, path, Options{MaxFileSize: 2000, Alg: BLAKE3})
+	heads := appendN(t, w, 60, "t")
+	files := chainFiles(t, path)
+	if len(files) < 5 {
+		t.Fatalf("want at least 5 files, got %v", files)
+	}
+	for i, f := range files[:len(files)-1] {
+		if want := RotatedName(path, i); f != want {
+			t.Errorf("file %d is %s, want %s", i, f, want)
+		}
+	}
+	rep := mustPass(t, path)
+	if rep.Alg != BLAKE3 || rep.Chain != testChainID || len(rep.Files) != len(files) {
+		t.Errorf("report: alg %s chain %s files %v", rep.Alg, rep.Chain, rep.Files)
+	}
+	if last := heads[len(heads)-1]; rep.Head.Seq != last.Seq || rep.Head.Hash != last.Hash.String() {
+		t.Errorf("report head %d:%s, want %v", rep.Head.Seq, rep.Head.Hash, last)
+	}
+	// Every file verifies on its own up to the file's end, too.
+	mustPass(t, files[2])
+	// Each header names the file it continues and its last record.
+	recs := readRecords(t, files, false)
+	for i, f := range files[1:] {
+		h, r := fileHeader(t, f)
+		if h.Index != i+1 || h.Continues == nil || h.Continues.File != filepath.Base(files[i]) {
+			t.Fatalf("%s: header %+v, want index %d continuing %s", f, h, i+1, filepath.Base(files[i]))
+		}
+		var last chainRecord
+		for _, rec := range recs {
+			if rec.file == filepath.Base(files[i]) {
+				last = rec
+			}
+		}
+		if h.Continues.Seq != last.seq || r.seq != last.seq+1 || r.prev.String() != h.Continues.Hash {
+			t.Errorf("%s: continues seq %d hash %s, record seq %d prev %s; previous file ends at seq %d",
+				f, h.Continues.Seq, h.Continues.Hash, r.seq, r.prev, last.seq)
+		}
+	}
+	chains, skipped, err := Discover(dir)
+	if err != nil || len(skipped) != 0 || len(chains) != 1 {
+		t.Fatalf("Discover: %d chains, skipped %v, err %v", len(chains), skipped, err)
+	}
+	if diff := cmp.Diff(files, chains[0].Files); diff != "" {
+		t.Errorf("Discover files (-want +got):\n%s", diff)
+	}
+}
+
+func fileHeader(t *testing.T, path string) (*HeaderData, *record) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	line, err := readFirstLine(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, r, err := parseHeader(line)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return h, r
+}
+
+// TestReopenAfterRotationCrash simulates a crash between renaming the active
+// file and creating its successor: the next Open continues the chain from
+// the newest rotated file.
+func TestReopenAfterRotationCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{MaxFileSize: 1500})
+	appendN(t, w, 12, "t")
+	w.Close()
+	files := chainFiles(t, path)
+	rotated := RotatedName(path, len(files)-1)
+	if err := os.Rename(path, rotated); err != nil {
+		t.Fatal(err)
+	}
+	// The chain as it is on disk verifies from its newest rotated file.
+	mustPass(t, rotated)
+
+	w = openTest(t, path, Options{MaxFileSize: 1500})
+	heads := appendN(t, w, 3, "after")
+	rep := mustPass(t, path)
+	if len(rep.Files) != len(files)+1 {
+		t.Errorf("files %v, want %d", rep.Files, len(files)+1)
+	}
+	h, _ := fileHeader(t, path)
+	if h.Continues == nil || h.Continues.File != filepath.Base(rotated) || h.Index != len(files) {
+		t.Errorf("new header %+v, want index %d continuing %s", h, len(files), filepath.Base(rotated))
+	}
+	if rep.Head.Seq != heads[2].Seq {
+		t.Errorf("head seq %d, want %d", rep.Head.Seq, heads[2].Seq)
+	}
+	// A temporary header file left by a crash is no obstacle either.
+	w.Close()
+	if err := os.Rename(path, RotatedName(path, len(files))); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".tmp", []byte(`{"seq":`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w = openTest(t, path, Options{})
+	appendN(t, w, 1, "after")
+	mustPass(t, path)
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temporary header file still there: %v", err)
+	}
+}
+
+func TestHeadRoundTrip(t *testing.T) {
+	d, _ := ParseDigest(strings.Repeat("0123456789abcdef", 4))
+	for _, h := range []Head{{}, {Seq: 1, Hash: d}, {Seq: 1<<64 - 1, Hash: Digest{0xff, 1}}} {
+		s := h.String()
+		got, err := ParseHead(s)
+		if err != nil {
+			t.Errorf("ParseHead(%q): %v", s, err)
+			continue
+		}
+		if diff := cmp.Diff(h, got); diff != "" {
+			t.Errorf("ParseHead(%q) (-want +got):\n%s", s, diff)
+		}
+	}
+	hex := d.String()
+	for _, s := range []string{
+		"", "12", ":" + hex, "-1:" + hex, "x:" + hex, "18446744073709551616:" + hex,
+		"1:" + hex[:63], "1:" + hex + "0", "1:" + strings.ToUpper(hex), "1:" + hex[:63] + "g", " 1:" + hex, "1:" + hex + ":",
+	} {
+		if h, err := ParseHead(s); err == nil {
+			t.Errorf("ParseHead(%q) = %v, want an error", s, h)
+		} else if !strings.HasPrefix(err.Error(), "chain: ") {
+			t.Errorf("ParseHead(%q): error %q lacks the package prefix", s, err)
+		}
+	}
+}
+
+// TestExpectHead checks that a recorded head catches what a plain chain
+// cannot: a clean cut of the tail, and a rewrite of a record with every
+// later hash recomputed.
+func TestExpectHead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{})
+	heads := appendN(t, w, 10, "t")
+	w.Close()
+	recorded := heads[6] // seq 7, line 8
+	good := readFile(t, path)
+
+	rep := verifyPath(t, path, VerifyOptions{ExpectHead: &recorded})
+	if !rep.OK() || !rep.HeadChecked {
+		t.Fatalf("intact chain: OK %t HeadChecked %t\n%s", rep.OK(), rep.HeadChecked, findingsText(rep))
+	}
+
+	g := &corpusGen{t: t}
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want []wantFinding
+	}{
+		{"tail cut", join(splitLines(good)[:6]), []wantFinding{at(HeadMismatch, "audit.jsonl", 6)}},
+		{"rewrite and recompute", join(g.rechain(g.edit(splitLines(good), 5, `{"i":3}`, `{"i":9}`), 5, SHA256)),
+			[]wantFinding{at(HeadMismatch, "audit.jsonl", 8)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(path, tc.file, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			mustPass(t, path) // undetectable without the recorded head
+			rep := verifyPath(t, path, VerifyOptions{ExpectHead: &recorded})
+			if diff := cmp.Diff(tc.want, gotFindings(t, rep, filepath.Dir(path))); diff != "" {
+				t.Errorf("findings (-want +got):\n%s\n%s", diff, findingsText(rep))
+			}
+			if rep.HeadChecked {
+				t.Error("HeadChecked is set")
+			}
+		})
+	}
+}
+
+// TestFaultRollback injects an I/O error on the write and on the sync of an
+// append (and of a rotation's new header): the append fails with a
+// *WriteError, nothing of it stays in the file, the chain verifies, and the
+// next append links to the last acknowledged record.
+func TestFaultRollback(t *testing.T) {
+	for _, tc := range []struct {
+		op      string
+		rotate  bool
+		batch   int
+		wantErr string
+	}{
+		{op: "write", batch: 1},
+		{op: "sync", batch: 1},
+		{op: "write", batch: 50},
+		{op: "sync", batch: 50},
+		{op: "write", rotate: true, batch: 1},
+		{op: "sync", rotate: true, batch: 1},
+	} {
+		name := tc.op
+		if tc.rotate {
+			name += "-rotation"
+		}
+		if tc.batch > 1 {
+			name += "-batch"
+		}
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			var arm bool
+			fault := func(op string) error {
+				if arm && op == tc.op {
+					arm = false
+					return syscall.EIO
+				}
+				return nil
+			}
+			opts := Options{Fault: fault}
+			if tc.rotate {
+				opts.MaxFileSize = 1
+			}
+			w := openTest(t, path, opts)
+			acked := appendN(t, w, 3, "t")
+			before := chainBytes(t, path)
+			arm = true
+			evs := make([]Event, tc.batch)
+			for i := range evs {
+				evs[i] = Event{Type: "lost", Data: []byte(`{"pad":"` + strings.Repeat("y", 300) + `"}`)}
+			}
+			_, err := w.AppendBatch(context.Background(), evs)
+			var we *WriteError
+			if !errors.As(err, &we) || !errors.Is(err, syscall.EIO) || we.Op != tc.op {
+				t.Fatalf("AppendBatch: err %v, want a *WriteError for %s wrapping EIO", err, tc.op)
+			}
+			if we.Path != path {
+				t.Errorf("WriteError.Path %q, want %q", we.Path, path)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "input/output error") || !strings.HasPrefix(msg, "chain: ") {
+				t.Errorf("error message %q", msg)
+			}
+			if w.Head() != acked[2] {
+				t.Errorf("Head() = %v after a failed append, want %v", w.Head(), acked[2])
+			}
+			if !tc.rotate {
+				if got := chainBytes(t, path); got != before {
+					t.Error("the failed append left bytes behind")
+				}
+			}
+			if tc.rotate {
+				// The rotation's header was not written: the newest rotated
+				// file ends the chain.
+				files := chainFiles(t, path)
+				mustPass(t, files[len(files)-1])
+			} else {
+				mustPass(t, path)
+			}
+			next := appendN(t, w, 1, "t")[0]
+			if next.Seq <= acked[2].Seq {
+				t.Errorf("next seq %d, want after %d", next.Seq, acked[2].Seq)
+			}
+			mustPass(t, path)
+			recs := readRecords(t, chainFiles(t, path), false)
+			if n := len(seqSet(recs, "lost")); n != 0 {
+				t.Errorf("%d records of the failed append are in the chain", n)
+			}
+			if miss := missingSeqs([]uint64{acked[0].Seq, acked[1].Seq, acked[2].Seq, next.Seq}, seqSet(recs, "t")); len(miss) > 0 {
+				t.Errorf("acknowledged seqs missing: %v", miss)
+			}
+		})
+	}
+}
+
+// chainBytes returns the concatenated files of the chain at path.
+func chainBytes(t *testing.T, path string) string {
+	var b strings.Builder
+	for _, f := range chainFiles(t, path) {
+		b.Write(readFile(t, f))
+	}
+	return b.String()
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func appendBytes(t testing.TB, path string, b []byte) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAppendRejects checks events the writer refuses before touching the file.
+func TestAppendRejects(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{})
+	before := readFile(t, path)
+	for _, ev := range []Event{
+		{},
+		{Type: HeaderType},
+		{Type: "t", Data: []byte(`[1]`)},
+		{Type: "t", Data: []byte(`{"a":1,"a":2}`)},
+		{Type: "t", Data: []byte(`{"a":"` + "\xff" + `"}`)},
+		{Type: "t\xff"},
+		{Type: "t", Data: []byte(`{"pad":"` + strings.Repeat("x", MaxRecordSize) + `"}`)},
+	} {
+		if _, err := w.Append(context.Background(), ev); err == nil {
+			t.Errorf("Append(%.60q): no error", ev)
+		}
+	}
+	if !bytes.Equal(readFile(t, path), before) {
+		t.Error("a rejected event changed the file")
+	}
+}
