@@ -143,11 +143,17 @@ const hashSep = `,"hash":"`
 // encodeRecord appends the record line for ev to dst and returns it with the
 // record's digest. data must be compact JSON.
 func encodeRecord(dst []byte, alg Alg, seq uint64, ts time.Time, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
+	return encodeRecordTS(dst, alg, seq, ts.UTC().AppendFormat(nil, TimeLayout), ev, data, prev)
+}
+
+// encodeRecordTS is encodeRecord with the timestamp already formatted, so a
+// batch formats its shared timestamp once.
+func encodeRecordTS(dst []byte, alg Alg, seq uint64, ts []byte, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
 	start := len(dst)
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, `,"ts":"`...)
-	dst = ts.UTC().AppendFormat(dst, TimeLayout)
+	dst = append(dst, ts...)
 	dst = append(dst, `","type":`...)
 	dst = appendString(dst, ev.Type)
 	dst = append(dst, `,"session":`...)

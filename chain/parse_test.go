@@ -62,3 +62,32 @@ func TestDecodeHexAll(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompactObject checks the one-pass compactor against encoding/json:
+// the same objects are accepted, and the output is json.Compact's.
+func FuzzCompactObject(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a": [1, {"b" : "c d"}], "e":null}`, `{"a":1,"a":2}`, `{"a":{"x":1,"x":1}}`,
+		`{"\u0061":1,"a":2}`, `{"k":"<&>"}`, `[1]`, `{"a":1} x`, ` {"n": -1.5e+3 } `} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		b := []byte(s)
+		got, err := compactObject(b)
+		trimmed := bytes.TrimSpace(b)
+		valid := utf8.Valid(b) && json.Valid(b) && len(trimmed) > 0 && trimmed[0] == '{'
+		if err == nil {
+			if !valid {
+				t.Fatalf("compactObject(%q) accepted invalid input", s)
+			}
+			var want bytes.Buffer
+			json.Compact(&want, trimmed)
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Fatalf("compactObject(%q) = %q, want %q", s, got, want.Bytes())
+			}
+			return
+		}
+		if valid && !strings.Contains(err.Error(), "duplicate key") {
+			t.Fatalf("compactObject(%q) rejected valid input: %v", s, err)
+		}
+	})
+}

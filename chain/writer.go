@@ -507,14 +507,16 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 	}
 	buf := w.buf[:0]
 	head := w.st.head
-	now := w.opts.Now()
+	now := w.opts.Now().UTC().AppendFormat(nil, TimeLayout)
+	var own []byte
 	for i := range evs {
-		ts := evs[i].Time
-		if ts.IsZero() {
-			ts = now
+		ts := now
+		if !evs[i].Time.IsZero() {
+			own = evs[i].Time.UTC().AppendFormat(own[:0], TimeLayout)
+			ts = own
 		}
 		start := len(buf)
-		buf, head.Hash = encodeRecord(buf, w.st.alg, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
+		buf, head.Hash = encodeRecordTS(buf, w.st.alg, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
 		head.Seq++
 		if len(buf)-start > MaxRecordSize {
 			return Head{}, fmt.Errorf("chain: record of type %q is %d bytes, over the %d-byte limit", evs[i].Type, len(buf)-start, MaxRecordSize)

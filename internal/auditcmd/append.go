@@ -140,37 +140,22 @@ var reserved = []string{"seq", "ts", "prev", "hash"}
 // parseEvent turns one input line into an Event, keeping data bytes as given.
 func parseEvent(line []byte) (chain.Event, error) {
 	var ev chain.Event
-	line = bytes.TrimSuffix(line, []byte{'\r'})
 	if len(bytes.TrimSpace(line)) == 0 {
 		return ev, errors.New("blank line: want a JSON object")
 	}
 	if len(line) > chain.MaxRecordSize {
 		return ev, fmt.Errorf("line is over the %d-byte limit", chain.MaxRecordSize)
 	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.UseNumber()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return ev, errors.New("not a JSON object")
-	}
-	seen := map[string]bool{}
-	var extra bytes.Buffer
-	var data json.RawMessage
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return ev, fmt.Errorf("not valid JSON: %v", err)
+	var seen []string
+	var extra []byte
+	var data []byte
+	err := chain.Fields(line, func(key string, raw []byte) error {
+		if slices.Contains(seen, key) {
+			return fmt.Errorf("duplicate field %q", key)
 		}
-		key := t.(string)
-		if seen[key] {
-			return ev, fmt.Errorf("duplicate field %q", key)
-		}
-		seen[key] = true
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return ev, fmt.Errorf("not valid JSON: %v", err)
-		}
+		seen = append(seen, key)
 		if slices.Contains(reserved, key) {
-			return ev, fmt.Errorf("field %q is set by the writer; remove it", key)
+			return fmt.Errorf("field %q is set by the writer; remove it", key)
 		}
 		var dst *string
 		switch key {
@@ -184,42 +169,35 @@ func parseEvent(line []byte) (chain.Event, error) {
 			dst = &ev.SpanID
 		case "data":
 			data = raw
-			continue
+			return nil
 		default:
-			if extra.Len() > 0 {
-				extra.WriteByte(',')
+			if len(extra) > 0 {
+				extra = append(extra, ',')
 			}
 			kb, _ := json.Marshal(key)
-			extra.Write(kb)
-			extra.WriteByte(':')
-			extra.Write(raw)
-			continue
+			extra = append(append(append(extra, kb...), ':'), raw...)
+			return nil
 		}
-		if err := json.Unmarshal(raw, dst); err != nil {
-			return ev, fmt.Errorf("field %q must be a string", key)
+		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, dst) != nil {
+			return fmt.Errorf("field %q must be a string", key)
 		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return ev, fmt.Errorf("not valid JSON: %v", err)
-	}
-	if dec.More() {
-		return ev, errors.New("bytes after the JSON object")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return ev, errors.New("bytes after the JSON object")
+		return nil
+	})
+	if err != nil {
+		return ev, err
 	}
 	if ev.Type == "" {
 		return ev, errors.New(`missing "type"`)
 	}
 	switch {
-	case data != nil && extra.Len() > 0:
+	case data != nil && len(extra) > 0:
 		return ev, errors.New(`both "data" and other fields: put the event's fields in "data" or at the top level, not both`)
 	case data != nil:
 		ev.Data = data
-	case extra.Len() > 0:
-		ev.Data = append(append([]byte{'{'}, extra.Bytes()...), '}')
+	case len(extra) > 0:
+		ev.Data = append(append([]byte{'{'}, extra...), '}')
 	}
-	if len(ev.Data) > 0 && bytes.TrimSpace(ev.Data)[0] != '{' {
+	if len(ev.Data) > 0 && ev.Data[0] != '{' {
 		return ev, errors.New(`"data" must be a JSON object`)
 	}
 	if err := ev.Check(); err != nil {
