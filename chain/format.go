@@ -15,6 +15,7 @@
 package chain
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -135,6 +136,10 @@ type Event struct {
 	Data []byte
 	// Time is the record's timestamp; zero means now.
 	Time time.Time
+
+	// compact is Data as Check compacted it; the writer skips compacting
+	// again while Data still holds exactly these bytes.
+	compact []byte
 }
 
 // hashSep begins the last field of every record.
@@ -245,6 +250,9 @@ func checkEvent(ev *Event) ([]byte, error) {
 	if len(ev.Data) == 0 {
 		return []byte("{}"), nil
 	}
+	if ev.compact != nil && bytes.Equal(ev.compact, ev.Data) {
+		return ev.compact, nil
+	}
 	return compactObject(ev.Data)
 }
 
@@ -259,7 +267,12 @@ func isLowerHex(b []byte) bool {
 
 // Check reports whether ev can be appended: a type, valid UTF-8, and data
 // that is one JSON object without duplicate keys.
+// On success ev.Data holds the compacted data, which AppendBatch then does
+// not compact again.
 func (ev *Event) Check() error {
-	_, err := checkEvent(ev)
+	d, err := checkEvent(ev)
+	if err == nil && len(ev.Data) > 0 {
+		ev.Data, ev.compact = d, d
+	}
 	return err
 }

@@ -127,10 +127,11 @@ func sameKey(a, b []byte) bool {
 	return sa == sb
 }
 
-// Fields calls fn with the decoded key and the raw value bytes of each
-// top-level field of the JSON object b, in order. It reports invalid JSON,
-// invalid UTF-8 and bytes after the object, and stops at fn's first error.
-func Fields(b []byte, fn func(key string, raw []byte) error) error {
+// Fields calls fn with the decoded key, the key's JSON token and the raw
+// value bytes of each top-level field of the JSON object b, in order. It
+// reports invalid JSON, invalid UTF-8 and bytes after the object, and stops at
+// fn's first error.
+func Fields(b []byte, fn func(key string, keyToken, raw []byte) error) error {
 	if !utf8.Valid(b) {
 		return errors.New("not valid UTF-8")
 	}
@@ -150,7 +151,7 @@ func Fields(b []byte, fn func(key string, raw []byte) error) error {
 			if !ok {
 				return errors.New("not valid JSON")
 			}
-			key := decodeString(b[i:j])
+			keyTok := b[i:j]
 			i = skipSpace(b, j)
 			if i >= len(b) || b[i] != ':' {
 				return errors.New("not valid JSON")
@@ -160,7 +161,7 @@ func Fields(b []byte, fn func(key string, raw []byte) error) error {
 			if !ok {
 				return errors.New("not valid JSON")
 			}
-			if err := fn(key, b[i:j]); err != nil {
+			if err := fn(decodeString(keyTok), keyTok, b[i:j]); err != nil {
 				return err
 			}
 			i = skipSpace(b, j)
@@ -181,4 +182,15 @@ func Fields(b []byte, fn func(key string, raw []byte) error) error {
 		return errors.New("bytes after the JSON object")
 	}
 	return nil
+}
+
+// Unquote decodes a JSON string token; ok is false when tok is not one.
+func Unquote(tok []byte) (s string, ok bool) {
+	if len(tok) < 2 || tok[0] != '"' {
+		return "", false
+	}
+	if j, valid := scanString(tok, 0); !valid || j != len(tok) {
+		return "", false
+	}
+	return decodeString(tok), true
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -147,9 +146,9 @@ func parseEvent(line []byte) (chain.Event, error) {
 		return ev, fmt.Errorf("line is over the %d-byte limit", chain.MaxRecordSize)
 	}
 	var seen []string
-	var extra []byte
+	extra := make([]byte, 0, len(line))
 	var data []byte
-	err := chain.Fields(line, func(key string, raw []byte) error {
+	err := chain.Fields(line, func(key string, keyTok, raw []byte) error {
 		if slices.Contains(seen, key) {
 			return fmt.Errorf("duplicate field %q", key)
 		}
@@ -174,13 +173,14 @@ func parseEvent(line []byte) (chain.Event, error) {
 			if len(extra) > 0 {
 				extra = append(extra, ',')
 			}
-			kb, _ := json.Marshal(key)
-			extra = append(append(append(extra, kb...), ':'), raw...)
+			extra = append(append(append(extra, keyTok...), ':'), raw...)
 			return nil
 		}
-		if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, dst) != nil {
+		v, ok := chain.Unquote(raw)
+		if !ok {
 			return fmt.Errorf("field %q must be a string", key)
 		}
+		*dst = v
 		return nil
 	})
 	if err != nil {

@@ -1,0 +1,272 @@
+package runcmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/peterbourgon/ff/v3/ffcli"
+
+	"github.com/brain-dev/brain/checks"
+	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/plan"
+	"github.com/brain-dev/brain/internal/verifier"
+)
+
+// checkConfig holds the flags of brain-run check.
+type checkConfig struct {
+	artifact    string
+	checks      checkList
+	tasks       string
+	task        string
+	cacheDir    string
+	concurrency int
+	timeout     time.Duration
+}
+
+func newCheck(e *env) *ffcli.Command {
+	var cfg checkConfig
+	fs := flag.NewFlagSet("brain-run check", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.StringVar(&cfg.artifact, "artifact", "", "artifact `DIR`ectory to verify (mounted read-only at /artifact)")
+	fs.Var(&cfg.checks, "check", "check `MODULE[:ARG...]`: a .wasm file or stock:NAME, arguments after ':' (repeatable; '\\:' is a literal colon)")
+	fs.StringVar(&cfg.tasks, "tasks", "", "tasks.yaml `FILE` whose task's checks to run (with --task)")
+	fs.StringVar(&cfg.task, "task", "", "task `ID` in --tasks")
+	fs.StringVar(&cfg.cacheDir, "cache-dir", "", "compilation cache `DIR` (default: the user cache directory's brain/wasm)")
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "checks run at once (default: number of CPUs)")
+	fs.DurationVar(&cfg.timeout, "timeout", 0, "default wall-time limit per check (default 10s)")
+	return &ffcli.Command{
+		Name:       "check",
+		ShortUsage: "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID]",
+		ShortHelp:  "run WebAssembly checks against an artifact directory",
+		LongHelp: `Check runs each check in a wazero sandbox that sees only the artifact
+directory, read-only at /artifact, and its own arguments. It prints one JSON
+verdict per check on stdout and a summary on stderr.
+
+Exit status: 0 all checks passed, 1 a check failed or could not run,
+2 usage error, 3 an input could not be read.`,
+		FlagSet: fs,
+		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) > 0 {
+				return &cli.UsageError{Err: fmt.Errorf("unexpected argument %q", args[0]), Hint: "pass checks with --check MODULE[:ARG...]"}
+			}
+			return runCheck(ctx, e, cfg)
+		},
+	}
+}
+
+func runCheck(ctx context.Context, e *env, cfg checkConfig) error {
+	if cfg.artifact == "" {
+		return &cli.UsageError{Err: errors.New("--artifact is required"), Hint: "name the directory to verify: --artifact DIR"}
+	}
+	if (cfg.tasks == "") != (cfg.task == "") {
+		return &cli.UsageError{Err: errors.New("--tasks and --task go together"), Hint: "pass both: --tasks tasks.yaml --task ID"}
+	}
+	list, err := taskChecks(cfg.tasks, cfg.task)
+	if err != nil {
+		return err
+	}
+	list = append(append([]verifier.Check(nil), cfg.checks...), list...)
+	if len(list) == 0 {
+		return &cli.UsageError{Err: errors.New("no checks to run"), Hint: "pass --check MODULE[:ARG...] or --tasks tasks.yaml --task ID"}
+	}
+	for i, c := range list {
+		if c.Wasm != nil {
+			continue
+		}
+		if _, err := os.Stat(c.Path); err != nil {
+			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading check module: %w", err)}
+		}
+		list[i] = c
+	}
+	if st, err := os.Stat(cfg.artifact); err != nil || !st.IsDir() {
+		if err == nil {
+			err = fmt.Errorf("%s is not a directory", cfg.artifact)
+		}
+		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading artifact directory: %w", err)}
+	}
+
+	cacheDir, err := resolveCacheDir(cfg.cacheDir)
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	v, err := verifier.New(verifier.Options{CacheDir: cacheDir, Concurrency: cfg.concurrency, Defaults: verifier.Limits{Timeout: cfg.timeout}})
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	defer v.Close(context.WithoutCancel(ctx))
+	results, err := v.Run(ctx, cfg.artifact, list)
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	return report(e, results)
+}
+
+// report prints one JSON verdict line per result on stdout and the summary on
+// stderr, and returns an *cli.ExitError with ExitFindings unless all passed.
+func report(e *env, results []verifier.Result) error {
+	enc := json.NewEncoder(e.stdout)
+	passed := 0
+	for _, r := range results {
+		if err := enc.Encode(r); err != nil {
+			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("writing verdict: %w", err)}
+		}
+		args := r.Args
+		if strings.HasPrefix(r.Check, checks.Prefix) && len(args) > 0 {
+			args = args[1:] // the stock check's name again
+		}
+		text := strings.Join(append([]string{r.Check}, args...), " ")
+		switch r.Verdict {
+		case verifier.Pass:
+			passed++
+		case verifier.Fail:
+			text += fmt.Sprintf(": exit code %d", *r.ExitCode)
+			if line := lastLine(r.Stdout + "\n" + r.Stderr); line != "" {
+				text += ": " + line
+			}
+		default:
+			text += fmt.Sprintf(": %s: %s", r.Class, r.Error)
+		}
+		e.p.Banner(r.Verdict == verifier.Pass, text)
+	}
+	e.p.Infof("%d of %d checks passed", passed, len(results))
+	if passed != len(results) {
+		return &cli.ExitError{Code: cli.ExitFindings}
+	}
+	return nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
+}
+
+// taskChecks returns the checks of task id in the tasks.yaml at path, or none
+// when path is empty.
+func taskChecks(path, id string) ([]verifier.Check, error) {
+	if path == "" {
+		return nil, nil
+	}
+	p, err := plan.Load(path)
+	if err != nil {
+		return nil, &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	t, ok := p.Task(id)
+	if !ok {
+		return nil, &cli.UsageError{Err: fmt.Errorf("no task %q in %s", id, path), Hint: "tasks: " + strings.Join(p.IDs(), ", ")}
+	}
+	var out []verifier.Check
+	for _, c := range t.Checks {
+		vc, err := moduleCheck(c.Module, c.Args, func(m string) string { return p.ModulePath(plan.Check{Module: m}) })
+		if err != nil {
+			return nil, &cli.UsageError{Err: fmt.Errorf("%s: task %q: %w", path, id, err)}
+		}
+		vc.Limits = verifier.Limits{
+			Timeout:        time.Duration(c.Limits.Timeout),
+			MemoryPages:    c.Limits.MemoryPages,
+			MaxModuleBytes: c.Limits.MaxModuleBytes,
+			MaxOutputBytes: c.Limits.MaxOutputBytes,
+		}
+		if err := vc.Limits.Validate(); err != nil {
+			return nil, &cli.UsageError{Err: fmt.Errorf("%s: task %q: %w", path, id, err)}
+		}
+		out = append(out, vc)
+	}
+	return out, nil
+}
+
+// moduleCheck returns the check for module with args: a stock check, or a
+// .wasm file located by resolve.
+func moduleCheck(module string, args []string, resolve func(string) string) (verifier.Check, error) {
+	if strings.HasPrefix(module, checks.Prefix) {
+		wasm, lead, ok := checks.Lookup(module)
+		if !ok {
+			return verifier.Check{}, fmt.Errorf("no stock check %q (stock checks: %s)", module, strings.Join(checks.Names(), ", "))
+		}
+		return verifier.Check{Name: module, Wasm: wasm, Args: append(lead, args...)}, nil
+	}
+	return verifier.Check{Name: module, Path: resolve(module), Args: args}, nil
+}
+
+// resolveCacheDir returns the compilation cache directory: dir when set,
+// else the user cache directory's brain/wasm, or "" (an in-memory cache)
+// when there is no usable user cache directory.
+func resolveCacheDir(dir string) (string, error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", fmt.Errorf("creating cache directory: %w", err)
+		}
+		return dir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", nil
+	}
+	dir = filepath.Join(base, "brain", "wasm")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", nil
+	}
+	return dir, nil
+}
+
+// checkList is the repeatable --check flag.
+type checkList []verifier.Check
+
+func (l *checkList) String() string {
+	var s []string
+	for _, c := range *l {
+		s = append(s, c.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Set parses MODULE[:ARG...]. See SplitCheck.
+func (l *checkList) Set(spec string) error {
+	module, args, err := SplitCheck(spec)
+	if err != nil {
+		return err
+	}
+	c, err := moduleCheck(module, args, func(m string) string { return m })
+	if err != nil {
+		return err
+	}
+	*l = append(*l, c)
+	return nil
+}
+
+// SplitCheck splits a --check value "MODULE:ARG1:ARG2" at its colons. A
+// module "stock:NAME" keeps its first colon. In MODULE and each ARG, "\:" is
+// a literal colon and "\\" a literal backslash; any other backslash is kept
+// as it is.
+func SplitCheck(spec string) (module string, args []string, err error) {
+	var fields []string
+	var cur strings.Builder
+	for i := 0; i < len(spec); i++ {
+		switch c := spec[i]; {
+		case c == '\\' && i+1 < len(spec) && (spec[i+1] == ':' || spec[i+1] == '\\'):
+			cur.WriteByte(spec[i+1])
+			i++
+		case c == ':':
+			fields = append(fields, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(c)
+		}
+	}
+	fields = append(fields, cur.String())
+	if fields[0]+":" == checks.Prefix && len(fields) > 1 {
+		fields = append([]string{checks.Prefix + fields[1]}, fields[2:]...)
+	}
+	if fields[0] == "" {
+		return "", nil, fmt.Errorf("--check %q: empty module", spec)
+	}
+	return fields[0], fields[1:], nil
+}

@@ -1,0 +1,64 @@
+package verifier
+
+import (
+	"fmt"
+	"time"
+)
+
+// Limits bound one check. A zero field means "use the default".
+type Limits struct {
+	// Timeout is the wall time a check may take, compilation excluded.
+	Timeout time.Duration
+	// MemoryPages is the most linear memory a check may have, in 64 KiB pages.
+	MemoryPages uint32
+	// MaxModuleBytes is the largest module accepted.
+	MaxModuleBytes int64
+	// MaxOutputBytes caps stdout and stderr, each.
+	MaxOutputBytes int64
+}
+
+// DefaultLimits returns the limits of a check that sets none: 10 s, 1024
+// pages (64 MiB) of memory, 32 MiB of module and 64 KiB of each output.
+func DefaultLimits() Limits {
+	return Limits{
+		Timeout:        10 * time.Second,
+		MemoryPages:    1024,
+		MaxModuleBytes: 32 << 20,
+		MaxOutputBytes: 64 << 10,
+	}
+}
+
+// Or returns l with each zero field taken from def.
+func (l Limits) Or(def Limits) Limits {
+	if l.Timeout == 0 {
+		l.Timeout = def.Timeout
+	}
+	if l.MemoryPages == 0 {
+		l.MemoryPages = def.MemoryPages
+	}
+	if l.MaxModuleBytes == 0 {
+		l.MaxModuleBytes = def.MaxModuleBytes
+	}
+	if l.MaxOutputBytes == 0 {
+		l.MaxOutputBytes = def.MaxOutputBytes
+	}
+	return l
+}
+
+// MaxMemoryPages is the most memory a WebAssembly 1.0 module can address.
+const MaxMemoryPages = 65536
+
+// Validate reports a limit that is negative or out of range.
+func (l Limits) Validate() error {
+	switch {
+	case l.Timeout < 0:
+		return fmt.Errorf("timeout %v is negative", l.Timeout)
+	case l.MemoryPages > MaxMemoryPages:
+		return fmt.Errorf("memory_pages %d is over the maximum of %d", l.MemoryPages, MaxMemoryPages)
+	case l.MaxModuleBytes < 0:
+		return fmt.Errorf("max_module_bytes %d is negative", l.MaxModuleBytes)
+	case l.MaxOutputBytes < 0:
+		return fmt.Errorf("max_output_bytes %d is negative", l.MaxOutputBytes)
+	}
+	return nil
+}

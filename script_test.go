@@ -1,0 +1,75 @@
+package brain_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/brain-dev/brain/internal/auditcmd"
+	"github.com/brain-dev/brain/internal/runcmd"
+)
+
+// tools maps each binary's name to its Main, so testscript can run the test
+// binary itself under that name.
+var tools = map[string]func(ctx context.Context, args []string) int{
+	"brain-audit": func(ctx context.Context, args []string) int {
+		return auditcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	},
+	"brain-run": func(ctx context.Context, args []string) int {
+		return runcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	},
+}
+
+// goEnv returns the go command's value for key.
+func goEnv(key string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	out, err := exec.Command("go", "env", key).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestMain(m *testing.M) {
+	cmds := make(map[string]func())
+	for name, main := range tools {
+		cmds[name] = func() {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			code := main(ctx, os.Args[1:])
+			stop()
+			os.Exit(code)
+		}
+	}
+	testscript.Main(m, cmds)
+}
+
+// TestScripts runs testdata/script/*.txtar, the executable specification of
+// every binary. UPDATE_GOLDEN=1 rewrites cmp targets in the scripts.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") == "1",
+		Cmds:                scriptCmds,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("NO_COLOR", "1")
+			// Scripts that build Go (the check example) share the
+			// host's build and module caches instead of starting cold.
+			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS"} {
+				if v := goEnv(k); v != "" {
+					env.Setenv(k, v)
+				}
+			}
+			return nil
+		},
+	})
+}
