@@ -52,17 +52,43 @@ func parseRecord(line []byte, r *record) *parseError {
 	if n == 0 {
 		return perr("blank line")
 	}
-	if !utf8.Valid(line) {
+	high, ctl := lineFlags(line)
+	if high && !utf8.Valid(line) {
 		return perr("invalid UTF-8")
 	}
-	if err := parseCanonical(line, r); err == nil {
-		return nil
+	// A canonical line has no control byte anywhere (it is compact, and
+	// JSON strings cannot hold one); without a backslash either, its strings
+	// end at the next quote, which IndexByte finds quickly.
+	if !ctl {
+		plain := bytes.IndexByte(line, '\\') < 0
+		if err := parseCanonical(line, r, plain); err == nil {
+			return nil
+		}
 	}
 	return parseGeneral(line, r)
 }
 
+// lineFlags reports whether b has a byte >= 0x80 and whether it has a
+// control byte (< 0x20), eight bytes at a time.
+func lineFlags(b []byte) (high, ctl bool) {
+	var h, c uint64
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		h |= x
+		c |= (x - lsb*0x20) &^ x
+	}
+	for ; i < len(b); i++ {
+		h |= uint64(b[i])
+		if b[i] < 0x20 {
+			c |= msb
+		}
+	}
+	return h&msb != 0, c&msb != 0
+}
+
 // parseCanonical is the fast path: the fixed field order of the format.
-func parseCanonical(line []byte, r *record) *parseError {
+func parseCanonical(line []byte, r *record, plain bool) *parseError {
 	n := len(line)
 	if n < suffixLen+64 || !bytes.HasPrefix(line, []byte(`{"seq":`)) {
 		return perr("not canonical")
@@ -105,7 +131,7 @@ func parseCanonical(line []byte, r *record) *parseError {
 		if i >= n || line[i] != '"' {
 			return perr("not canonical")
 		}
-		j, ok = scanString(line, i)
+		j, ok = scanStr(line, i, plain)
 		if !ok {
 			return perr("not canonical")
 		}
@@ -120,7 +146,7 @@ func parseCanonical(line []byte, r *record) *parseError {
 	if end <= i || line[i] != '{' {
 		return perr("not canonical")
 	}
-	j, ok = scanValue(line[:end], i, 0)
+	j, ok = scanValueMode(line[:end], i, 0, plain)
 	if !ok || j != end {
 		return perr("not canonical")
 	}
@@ -336,13 +362,26 @@ func skipSpace(b []byte, i int) int {
 
 // scanValue validates the JSON value starting at b[i] and returns the index
 // just past it. Whitespace inside the value is allowed; none before it.
-func scanValue(b []byte, i, depth int) (int, bool) {
+func scanValue(b []byte, i, depth int) (int, bool) { return scanValueMode(b, i, depth, false) }
+
+// scanStr is scanString, or with plain (b has no backslash and no control
+// byte) just a search for the closing quote.
+func scanStr(b []byte, i int, plain bool) (int, bool) {
+	if plain {
+		k := bytes.IndexByte(b[i+1:], '"')
+		return i + k + 2, k >= 0
+	}
+	return scanString(b, i)
+}
+
+// scanValueMode is scanValue; plain is as for scanStr.
+func scanValueMode(b []byte, i, depth int, plain bool) (int, bool) {
 	if i >= len(b) || depth > maxDepth {
 		return i, false
 	}
 	switch c := b[i]; {
 	case c == '"':
-		return scanString(b, i)
+		return scanStr(b, i, plain)
 	case c == '{':
 		i = skipSpace(b, i+1)
 		if i < len(b) && b[i] == '}' {
@@ -353,7 +392,7 @@ func scanValue(b []byte, i, depth int) (int, bool) {
 				return i, false
 			}
 			var ok bool
-			if i, ok = scanString(b, i); !ok {
+			if i, ok = scanStr(b, i, plain); !ok {
 				return i, false
 			}
 			i = skipSpace(b, i)
@@ -361,7 +400,7 @@ func scanValue(b []byte, i, depth int) (int, bool) {
 				return i, false
 			}
 			i = skipSpace(b, i+1)
-			if i, ok = scanValue(b, i, depth+1); !ok {
+			if i, ok = scanValueMode(b, i, depth+1, plain); !ok {
 				return i, false
 			}
 			i = skipSpace(b, i)
@@ -383,7 +422,7 @@ func scanValue(b []byte, i, depth int) (int, bool) {
 		}
 		for {
 			var ok bool
-			if i, ok = scanValue(b, i, depth+1); !ok {
+			if i, ok = scanValueMode(b, i, depth+1, plain); !ok {
 				return i, false
 			}
 			i = skipSpace(b, i)

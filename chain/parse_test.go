@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -88,6 +89,23 @@ func FuzzCompactObject(f *testing.F) {
 		}
 		if valid && !strings.Contains(err.Error(), "duplicate key") {
 			t.Fatalf("compactObject(%q) rejected valid input: %v", s, err)
+		}
+	})
+}
+
+// FuzzParseRecord checks that a line the fast canonical parser accepts is a
+// valid JSON object, with or without the plain-string shortcut.
+func FuzzParseRecord(f *testing.F) {
+	ev := Event{Type: "t", Session: "s", Data: []byte(`{"a":"b\\"c","n":[1,{"x":null}]}`)}
+	line, _ := encodeRecord(nil, SHA256, 7, time.Unix(1764000000, 0), &ev, ev.Data, Digest{})
+	f.Add(string(line[:len(line)-1]))
+	ev.Data = []byte(`{"k":"v"}`)
+	line, _ = encodeRecord(nil, SHA256, 8, time.Unix(1764000000, 0), &ev, ev.Data, Digest{})
+	f.Add(string(line[:len(line)-1]))
+	f.Fuzz(func(t *testing.T, s string) {
+		var r record
+		if pe := parseRecord([]byte(s), &r); pe == nil && !json.Valid([]byte(s)) {
+			t.Fatalf("parseRecord accepted invalid JSON %q", s)
 		}
 	})
 }

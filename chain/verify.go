@@ -777,6 +777,9 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 			}
 		}
 	}()
+	// Line numbers are counted here, in order, not by the reader: line 1
+	// is the header, and each job holds len(out) lines (a special job one).
+	base := int64(2)
 loop:
 	for j := range order {
 		select {
@@ -789,12 +792,16 @@ loop:
 				j.special.status = lineMalformed
 				j.special.msg = "the file ends mid-line (no newline) but is not the last file of the chain"
 			}
+			j.special.line = base
+			base++
 			s.line(name, j.special)
 		} else {
 			s.rep.Bytes += int64(len(j.data))
 			for i := range j.out {
+				j.out[i].line += base
 				s.line(name, &j.out[i])
 			}
+			base += int64(len(j.out))
 		}
 		br.release(j)
 	}
@@ -825,7 +832,8 @@ func (j *job) process(h hasher) {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		line := data[:i]
-		li := lineInfo{off: off, line: ln}
+		out = append(out, lineInfo{off: off, line: ln})
+		li := &out[len(out)-1]
 		if len(line)+1 > MaxRecordSize {
 			li.status, li.msg = lineMalformed, fmt.Sprintf("line of %d bytes is over the %d-byte limit", len(line)+1, MaxRecordSize)
 		} else if pe := parseRecord(line, &r); pe != nil && !pe.layoutOnly {
@@ -846,7 +854,6 @@ func (j *job) process(h hasher) {
 				li.status = lineMismatch
 			}
 		}
-		out = append(out, li)
 		off += int64(i + 1)
 		ln++
 		data = data[i+1:]
@@ -865,7 +872,6 @@ type chunkReader struct {
 	bufSize int // capacity of new buffers
 	carry   []byte
 	off     int64 // offset of carry[0]
-	line    int64 // line number of carry's first line
 	eof     bool
 	free    chan []byte
 	outs    chan []lineInfo
@@ -882,12 +888,12 @@ func (c *chunkReader) firstLine() ([]byte, error) {
 		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
 			line := append([]byte(nil), buf[:i]...)
 			c.carry = append(make([]byte, 0, max(c.bufSize, len(buf))), buf[i+1:]...)
-			c.off, c.line = int64(i+1), 2
+			c.off = int64(i + 1)
 			return line, nil
 		}
 		if len(buf) > MaxRecordSize {
 			c.carry = append(make([]byte, 0, max(c.bufSize, len(buf))), buf...)
-			c.off, c.line, c.skip = int64(len(buf)), 1, true
+			c.off, c.skip = int64(len(buf)), true
 			c.carry = c.carry[:0]
 			return nil, errHeaderOversize
 		}
@@ -901,7 +907,7 @@ func (c *chunkReader) firstLine() ([]byte, error) {
 			if len(buf) == 0 {
 				return nil, io.EOF
 			}
-			c.carry, c.off, c.line = nil, int64(len(buf)), 2
+			c.carry, c.off = nil, int64(len(buf))
 			return buf, errNoNewline
 		}
 		if err != nil {
@@ -954,7 +960,7 @@ func (c *chunkReader) next() (*job, error) {
 			if len(c.carry) == 0 {
 				return nil, io.EOF
 			}
-			j := &job{special: &lineInfo{off: c.off, line: c.line, status: lineTorn}}
+			j := &job{special: &lineInfo{off: c.off, status: lineTorn}}
 			if c.skip {
 				j = nil
 			}
@@ -965,7 +971,6 @@ func (c *chunkReader) next() (*job, error) {
 			if c.skip {
 				k := bytes.IndexByte(c.carry, '\n')
 				c.off += int64(k + 1)
-				c.line++
 				c.carry = append(c.carry[:0], c.carry[k+1:]...)
 				c.skip = false
 				continue
@@ -973,9 +978,7 @@ func (c *chunkReader) next() (*job, error) {
 			data := c.carry[:i+1]
 			rest := c.getBuf()
 			rest = append(rest, c.carry[i+1:]...)
-			n := bytes.Count(data, []byte{'\n'})
-			j := &job{data: data, off: c.off, line: c.line, out: c.getOut(n)}
-			c.line += int64(n)
+			j := &job{data: data, off: c.off, out: c.getOut(len(data)/256 + 1)}
 			c.off += int64(len(data))
 			c.carry = rest
 			return j, nil
@@ -983,7 +986,7 @@ func (c *chunkReader) next() (*job, error) {
 		if !bytes.Contains(c.carry, []byte{'\n'}) && len(c.carry) > MaxRecordSize {
 			var j *job
 			if !c.skip {
-				j = &job{special: &lineInfo{off: c.off, line: c.line, status: lineOversize,
+				j = &job{special: &lineInfo{off: c.off, status: lineOversize,
 					msg: fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize)}}
 				c.skip = true
 			}
@@ -1006,16 +1009,13 @@ func (c *chunkReader) next() (*job, error) {
 			if c.skip {
 				if k := bytes.IndexByte(c.carry, '\n'); k >= 0 {
 					c.off += int64(k + 1)
-					c.line++
 					c.carry = c.carry[k+1:]
 					c.skip = false
 				}
 			}
 			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
 				data := c.carry[:i+1]
-				n := bytes.Count(data, []byte{'\n'})
-				j := &job{data: data, off: c.off, line: c.line, out: c.getOut(n)}
-				c.line += int64(n)
+				j := &job{data: data, off: c.off, out: c.getOut(len(data)/256 + 1)}
 				c.off += int64(len(data))
 				c.carry = c.carry[i+1:]
 				return j, nil
