@@ -153,3 +153,8 @@ func (p *Printer) Report(err error, fallback int) int {
 	p.Errorf("%v", err)
 	return fallback
 }
+
+// Alert prints a red "WARNING:" banner line, for risks the user opted into.
+func (p *Printer) Alert(text string) {
+	fmt.Fprintf(p.W, "%s: %s %s\n", p.Prog, p.paint(color.FgRed, "WARNING:"), text)
+}

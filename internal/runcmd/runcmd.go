@@ -38,7 +38,7 @@ func newRoot(e *env) *ffcli.Command {
 		ShortHelp:   "run BRAIN commands, fully instrumented",
 		FlagSet:     fs,
 		Options:     []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
-		Subcommands: []*ffcli.Command{newCheck(e)},
+		Subcommands: []*ffcli.Command{newCheck(e), newExec(e), newFlush(e)},
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return &cli.UsageError{Err: errors.New("unknown subcommand " + quote(args[0])), Hint: "run brain-run -h for the list of subcommands"}

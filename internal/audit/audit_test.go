@@ -1,0 +1,168 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/brain-dev/brain/chain"
+)
+
+// allEvents is one of every event type the product writes.
+var allEvents = []Event{
+	CommandStart{Command: "exec", Version: "dev", PID: 42, Cwd: SHA256("/x"), Parent: strings.Repeat("a", 32)},
+	ExecStart{Argv0: "echo", ArgsSHA256: HashArgs([]string{"hi"}), ArgCount: 1},
+	ExecEnd{Argv0: "echo", Started: true, ExitCode: 0, DurationMS: 3, PID: 7},
+	ExecEnd{Argv0: "nope", Started: false, ExitCode: 127, Error: "not_found"},
+	ExecEnd{Argv0: "sleep", Started: true, ExitCode: 143, Signal: "terminated"},
+	CommandCrashed{Command: "exec", PanicSHA256: SHA256("boom"), Where: "runcmd.exec"},
+	TelemetryFlushed{Endpoint: "localhost:4317", Sent: 3, Skipped: 1},
+	CommandEnd{Command: "exec", ExitCode: 0, DurationMS: 5},
+}
+
+// validateChainFile checks every record of a chain file against the schema.
+func validateChainFile(t *testing.T, path string) int {
+	t.Helper()
+	n, err := ValidateFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestEventsMatchSchema(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("test")
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := Open(path, Options{Session: "s-1", Tracer: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, root := tr.Start(context.Background(), "brain_cli.command")
+	for _, ev := range allEvents {
+		if _, err := l.Record(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root.End()
+	// The repair record comes from the chain package; include it too.
+	l.Close()
+	os.WriteFile(path, append(mustRead(t, path), `{"seq":99,"ts`...), 0o600)
+	if _, err := chain.Repair(context.Background(), path, chain.RepairOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := validateChainFile(t, path); n != len(allEvents)+2 {
+		t.Fatalf("validated %d records, want %d", n, len(allEvents)+2)
+	}
+
+	// Every record carries the ids of the span it belongs to, and every
+	// write has its own audit_logger.write_event span under it.
+	var writes int
+	for _, sp := range rec.Ended() {
+		if sp.Name() == WriteSpan {
+			writes++
+			if sp.Parent().SpanID() != root.SpanContext().SpanID() {
+				t.Errorf("write span's parent is %s, want the command span", sp.Parent().SpanID())
+			}
+		}
+	}
+	if writes != len(allEvents) {
+		t.Errorf("%d write spans, want %d", writes, len(allEvents))
+	}
+	for _, line := range bytes.Split(bytes.TrimSpace(mustRead(t, path)), []byte("\n"))[1 : len(allEvents)+1] {
+		var r struct{ TraceID, SpanID, Session string }
+		json.Unmarshal(line, &struct {
+			T *string `json:"trace_id"`
+			S *string `json:"span_id"`
+			X *string `json:"session"`
+		}{&r.TraceID, &r.SpanID, &r.Session})
+		if r.TraceID != root.SpanContext().TraceID().String() || r.SpanID != root.SpanContext().SpanID().String() || r.Session != "s-1" {
+			t.Errorf("record %s: want trace %s span %s session s-1", line, root.SpanContext().TraceID(), root.SpanContext().SpanID())
+		}
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestCommitEventFirst checks that a state change is applied only after its
+// record is durable, and not at all when the record cannot be written.
+func TestCommitEventFirst(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	fail := false
+	l, err := Open(path, Options{Session: "s", Chain: chain.Options{Fault: func(op string) error {
+		if fail && op == "sync" {
+			return syscall.EIO
+		}
+		return nil
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	applied := 0
+	if err := l.Commit(context.Background(), ExecStart{Argv0: "a", ArgsSHA256: []string{}}, func() error {
+		// The record is already durable when the change is applied.
+		rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
+		if err != nil || !rep.OK() || rep.Records != 2 {
+			t.Errorf("at apply time the chain holds %+v, %v; want the record", rep, err)
+		}
+		applied++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	fail = true
+	err = l.Commit(context.Background(), ExecStart{Argv0: "b", ArgsSHA256: []string{}}, func() error { applied++; return nil })
+	var we *WriteError
+	if !errors.As(err, &we) || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Commit = %v, want a *WriteError wrapping EIO", err)
+	}
+	if applied != 1 {
+		t.Fatalf("applied %d changes, want 1: a failed record must stop its change", applied)
+	}
+	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 2 {
+		t.Fatalf("after the failed write the chain is %+v, %v; want PASS with 2 records", rep, err)
+	}
+}
+
+func TestUnsafeIO(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(filepath.Join(dir, "audit.jsonl"), Options{Session: "s9", UnsafeIODir: filepath.Join(dir, "unsafe-io")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Unsafe(context.Background(), "exec.args", map[string]any{"argv": []string{"secret-arg"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := mustRead(t, filepath.Join(dir, "unsafe-io", "s9.jsonl"))
+	if !bytes.Contains(b, []byte("secret-arg")) {
+		t.Fatalf("unsafe log %s lacks the raw value", b)
+	}
+	if bytes.Contains(mustRead(t, filepath.Join(dir, "audit.jsonl")), []byte("secret-arg")) {
+		t.Fatal("raw value leaked into the chain")
+	}
+	fi, _ := os.Stat(filepath.Join(dir, "unsafe-io", "s9.jsonl"))
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("unsafe log mode %v, want 0600", fi.Mode().Perm())
+	}
+}

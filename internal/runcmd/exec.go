@@ -1,0 +1,161 @@
+package runcmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/peterbourgon/ff/v3"
+	"github.com/peterbourgon/ff/v3/ffcli"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/telemetry"
+)
+
+// Exit codes for a program exec could not start, as shells use them.
+const (
+	exitNotFound  = 127
+	exitCannotRun = 126
+)
+
+// forwarded are the signals brain-run exec passes on to the program.
+var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
+
+func newExec(e *env) *ffcli.Command {
+	fs := flag.NewFlagSet(prog+" exec", flag.ContinueOnError)
+	var rf runFlags
+	rf.register(fs)
+	return &ffcli.Command{
+		Name:       "exec",
+		ShortUsage: "brain-run exec [flags] -- CMD [ARG...]",
+		ShortHelp:  "run a program, traced and audited",
+		LongHelp: `exec runs CMD under a brain_cli.command span, with audit records before it
+starts and after it ends (argv[0], SHA-256 of each argument, exit code,
+signal, duration). stdin, stdout and stderr pass through untouched; signals
+are forwarded; TRACEPARENT and BRAIN_SESSION_ID are set for CMD so nested
+brain-run commands join the trace.
+
+Exit status: CMD's own (128+N when a signal N killed it); 127 CMD not found;
+126 CMD not executable; 4 an audit record could not be written (CMD is not
+started when its start record fails); 2 usage.`,
+		FlagSet: fs,
+		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
+		Exec: func(ctx context.Context, args []string) error {
+			if len(args) == 0 {
+				return &cli.UsageError{Err: errors.New("exec needs a command to run"), Hint: "brain-run exec -- make test"}
+			}
+			// Signals go to the program, not to brain-run's context: the
+			// end record must still be written after CMD is interrupted.
+			ctx = context.WithoutCancel(ctx)
+			code, err := instrument(ctx, e, &rf, "exec", func(ctx context.Context, s *session) (int, error) {
+				return runExec(ctx, s, args)
+			})
+			if err != nil {
+				return err
+			}
+			if code != 0 {
+				return &cli.ExitError{Code: code}
+			}
+			return nil
+		},
+	}
+}
+
+func runExec(ctx context.Context, s *session, argv []string) (int, error) {
+	s.root.SetAttributes(attribute.String("process.executable.name", argv[0]), attribute.Int("brain.exec.arg_count", len(argv)-1))
+	if err := s.log.Unsafe(ctx, "exec.argv", map[string]any{"argv": argv}); err != nil {
+		s.e.p.Warnf("unsafe I/O log: %v", err)
+	}
+	start := time.Now()
+	end := audit.ExecEnd{Argv0: argv[0]}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.e.stdin, s.e.stdout, s.e.stderr
+	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.id)
+	var startErr error
+	err := s.log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
+		if err := s.faults.At("exec.start"); err != nil {
+			return err
+		}
+		startErr = cmd.Start()
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if startErr != nil {
+		end.ExitCode, end.Error = exitCannotRun, "other"
+		switch {
+		case errors.Is(startErr, exec.ErrNotFound), errors.Is(startErr, fs.ErrNotExist):
+			end.ExitCode, end.Error = exitNotFound, "not_found"
+		case errors.Is(startErr, fs.ErrPermission):
+			end.Error = "permission"
+		}
+		end.DurationMS = time.Since(start).Milliseconds()
+		s.root.SetAttributes(attribute.String("error.type", "exec_"+end.Error))
+		if _, err := s.log.Record(ctx, end); err != nil {
+			return 0, err
+		}
+		return end.ExitCode, &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}
+	}
+	end.Started, end.PID = true, cmd.Process.Pid
+	sigc := make(chan os.Signal, 8)
+	signal.Notify(sigc, forwarded...)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigc:
+				cmd.Process.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	werr := cmd.Wait()
+	signal.Stop(sigc)
+	close(done)
+	end.DurationMS = time.Since(start).Milliseconds()
+	var xe *exec.ExitError
+	switch {
+	case werr == nil:
+	case errors.As(werr, &xe):
+		ws, _ := xe.Sys().(syscall.WaitStatus)
+		if ws.Signaled() {
+			end.ExitCode, end.Signal = 128+int(ws.Signal()), ws.Signal().String()
+		} else {
+			end.ExitCode = xe.ExitCode()
+		}
+	default:
+		end.ExitCode = cli.ExitInternal
+	}
+	s.root.SetAttributes(attribute.Int("process.exit.code", end.ExitCode))
+	if end.Signal != "" {
+		s.root.SetAttributes(attribute.String("brain.exec.signal", end.Signal))
+	}
+	if _, err := s.log.Record(ctx, end); err != nil {
+		return end.ExitCode, err
+	}
+	return end.ExitCode, nil
+}
+
+// unwrapExec drops exec's wrapping of the path, which the message names.
+func unwrapExec(err error) error {
+	var ee *exec.Error
+	if errors.As(err, &ee) {
+		return ee.Err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,356 @@
+// Package telemetry sets up the OpenTelemetry tracing every brain-run command
+// runs inside: one TracerProvider per process, 100 % sampling, spans always
+// written losslessly to a JSON-lines file on disk in the OpenTelemetry
+// Collector's file-exporter encoding, and also exported over OTLP gRPC when an
+// endpoint is configured, under a deadline that a dead endpoint cannot stretch.
+//
+// The on-disk format, the timeouts, the warning and the flush state are
+// described in docs/telemetry.md.
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ScopeName is the instrumentation scope of every span brain writes.
+const ScopeName = "github.com/brain-dev/brain"
+
+// SessionKey is the resource and span attribute that carries the session id.
+const SessionKey = attribute.Key("brain.session_id")
+
+// DefaultExportTimeout bounds one OTLP export on the network path. It is the
+// whole cost a dead or silent endpoint can add to a command: the network
+// path is shut down in parallel with the disk path, and after its first
+// failure it sends nothing more.
+const DefaultExportTimeout = 200 * time.Millisecond
+
+// shutdownSlack is what Shutdown allows the network path beyond its export
+// timeout, to close the connection.
+const shutdownSlack = 25 * time.Millisecond
+
+// Batching on the disk path. The queue blocks instead of dropping (see
+// docs/telemetry.md), so its size only bounds memory.
+const (
+	diskQueueSize    = 2048
+	diskBatchSize    = 512
+	diskBatchTimeout = time.Second
+)
+
+// Config configures Setup.
+type Config struct {
+	ServiceName    string
+	ServiceVersion string
+	SessionID      string
+
+	// SpansPath is the spans JSONL file. Its directory is created 0700 and
+	// the file 0600 if absent; spans are appended.
+	SpansPath string
+
+	// OTLPEndpoint is "" for disk only, or an OTLP gRPC endpoint as
+	// "host:port", "http://host:port" (plaintext) or "https://host:port"
+	// (TLS). A bare host:port is plaintext on a loopback host and TLS
+	// elsewhere.
+	OTLPEndpoint string
+
+	// ExportTimeout bounds each network export; 0 means DefaultExportTimeout.
+	ExportTimeout time.Duration
+
+	// Processors are extra span processors (a fault injector, a test
+	// recorder), called before the export paths in the order given.
+	// Shutdown shuts them down too.
+	Processors []sdktrace.SpanProcessor
+
+	// Warn, if not nil, is called at most once, from Shutdown, with one line
+	// (no prefix, no newline) when the network path failed: it names the
+	// endpoint, the reason and the spans file.
+	Warn func(msg string)
+}
+
+// Provider is the process's tracer provider. Create it with Setup and call
+// Shutdown once the command's spans have ended.
+type Provider struct {
+	cfg     Config
+	tp      *sdktrace.TracerProvider
+	tracer  trace.Tracer
+	disk    sdktrace.SpanProcessor
+	diskOut *diskClient
+	net     sdktrace.SpanProcessor // nil without an endpoint
+	netOut  *netExporter
+	timeout time.Duration
+
+	once sync.Once
+	err  error
+}
+
+// Setup opens the spans file and builds the tracer provider. It does no
+// network I/O: the gRPC connection is made on the first export. Setup fails
+// if the spans file cannot be opened or the endpoint cannot be parsed.
+func Setup(ctx context.Context, cfg Config) (*Provider, error) {
+	if cfg.SpansPath == "" {
+		return nil, errors.New("telemetry: no spans path")
+	}
+	timeout := cfg.ExportTimeout
+	if timeout <= 0 {
+		timeout = DefaultExportTimeout
+	}
+	var netOpts []otlptracegrpc.Option
+	if cfg.OTLPEndpoint != "" {
+		var err error
+		netOpts, err = grpcOptions(cfg.OTLPEndpoint, timeout)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(resourceAttrs(cfg)...))
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: resource: %w", err)
+	}
+
+	dc, err := openDisk(cfg.SpansPath)
+	if err != nil {
+		return nil, err
+	}
+	diskExp, err := otlptrace.New(ctx, dc)
+	if err != nil {
+		dc.Stop(ctx)
+		return nil, fmt.Errorf("telemetry: %w", err)
+	}
+	dc.track = netOpts != nil
+	p := &Provider{cfg: cfg, diskOut: dc, timeout: timeout}
+	p.disk = sdktrace.NewBatchSpanProcessor(diskExp,
+		sdktrace.WithBlocking(),
+		sdktrace.WithMaxQueueSize(diskQueueSize),
+		sdktrace.WithMaxExportBatchSize(diskBatchSize),
+		sdktrace.WithBatchTimeout(diskBatchTimeout),
+	)
+	opts := []sdktrace.TracerProviderOption{
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sdktrace.AlwaysSample()),
+	}
+	if cfg.SessionID != "" {
+		opts = append(opts, sdktrace.WithSpanProcessor(sessionProcessor{SessionKey.String(cfg.SessionID)}))
+	}
+	for _, sp := range cfg.Processors {
+		opts = append(opts, sdktrace.WithSpanProcessor(sp))
+	}
+	opts = append(opts, sdktrace.WithSpanProcessor(p.disk))
+
+	if netOpts != nil {
+		netExp, err := otlptrace.New(ctx, otlptracegrpc.NewClient(netOpts...))
+		if err != nil {
+			p.disk.Shutdown(ctx)
+			return nil, fmt.Errorf("telemetry: otlp endpoint %s: %w", cfg.OTLPEndpoint, err)
+		}
+		p.netOut = &netExporter{exp: netExp}
+		p.net = sdktrace.NewBatchSpanProcessor(p.netOut, sdktrace.WithExportTimeout(timeout))
+		opts = append(opts, sdktrace.WithSpanProcessor(p.net))
+	}
+	p.tp = sdktrace.NewTracerProvider(opts...)
+	p.tracer = p.tp.Tracer(ScopeName, trace.WithInstrumentationVersion(cfg.ServiceVersion))
+	return p, nil
+}
+
+func resourceAttrs(cfg Config) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.String("service.name", cfg.ServiceName)}
+	if cfg.ServiceVersion != "" {
+		attrs = append(attrs, attribute.String("service.version", cfg.ServiceVersion))
+	}
+	if cfg.SessionID != "" {
+		attrs = append(attrs, SessionKey.String(cfg.SessionID))
+	}
+	return attrs
+}
+
+// Tracer returns the tracer of instrumentation scope ScopeName.
+func (p *Provider) Tracer() trace.Tracer { return p.tracer }
+
+// TracerProvider returns the underlying SDK provider, for libraries that take
+// a trace.TracerProvider.
+func (p *Provider) TracerProvider() trace.TracerProvider { return p.tp }
+
+// Shutdown writes every span ended before it was called to the spans file and
+// syncs it, and in parallel sends what the network path still holds, within
+// the export timeout (or ctx's deadline, if sooner). If the network path
+// failed at any point, Shutdown calls Config.Warn once. It returns only
+// disk-path errors: a network failure leaves the command's result unchanged.
+// Only the first call does anything; later calls return its result.
+func (p *Provider) Shutdown(ctx context.Context) error {
+	p.once.Do(func() { p.err = p.shutdown(ctx) })
+	return p.err
+}
+
+func (p *Provider) shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var netErr error
+	budget := p.timeout + shutdownSlack
+	if p.net != nil {
+		nctx, cancel := context.WithTimeout(ctx, budget)
+		if dl, ok := nctx.Deadline(); ok {
+			budget = time.Until(dl).Round(time.Millisecond)
+		}
+		wg.Go(func() {
+			defer cancel()
+			netErr = p.net.Shutdown(nctx)
+		})
+	}
+	err := p.disk.Shutdown(ctx)
+	wg.Wait()
+	// The export paths are shut down; this stops the tracers and shuts down
+	// Config.Processors.
+	p.tp.Shutdown(ctx)
+	err = errors.Join(err, p.diskOut.firstErr())
+	if p.net != nil {
+		p.settleNetwork(netErr, budget)
+	}
+	if err != nil {
+		return fmt.Errorf("telemetry: writing %s: %w", p.cfg.SpansPath, err)
+	}
+	return nil
+}
+
+// settleNetwork lists the spans-file lines whose every span the network
+// path delivered in the sent log, so that Flush passes them over, and warns
+// once if any span was not delivered.
+func (p *Provider) settleNetwork(netErr error, budget time.Duration) {
+	var (
+		why            string
+		sent           []sentEntry
+		total, missing int
+	)
+	for _, l := range p.diskOut.writtenLines() {
+		n := p.netOut.undelivered(l.spans)
+		total += len(l.spans)
+		missing += n
+		if n == 0 {
+			sent = append(sent, l.sent)
+		}
+	}
+	// A lost entry only means a duplicate on the next flush.
+	appendSent(SentLogPath(p.cfg.SpansPath), sent)
+	switch cause := p.netOut.failure(); {
+	case cause != nil:
+		why = reason(cause, p.timeout)
+	case netErr != nil: // the budget ran out with an export in flight
+		why = reason(netErr, budget)
+	case missing > 0: // the network queue was full
+		why = fmt.Sprintf("%d of %d spans dropped: export queue full", missing, total)
+	default:
+		return
+	}
+	p.warn(why)
+}
+
+func (p *Provider) warn(why string) {
+	if p.cfg.Warn == nil {
+		return
+	}
+	p.cfg.Warn(fmt.Sprintf("trace export to %s failed (%s); spans kept in %s; run 'brain-run flush' to resend",
+		p.cfg.OTLPEndpoint, why, p.cfg.SpansPath))
+}
+
+// reason says in a few words why an export failed.
+func reason(err error, timeout time.Duration) string {
+	if errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
+		return fmt.Sprintf("no answer within %v", timeout)
+	}
+	msg := err.Error()
+	for _, known := range []string{"connection refused", "no such host", "connection reset by peer", "network is unreachable"} {
+		if strings.Contains(msg, known) {
+			return known
+		}
+	}
+	var se interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &se) {
+		if s := se.GRPCStatus(); s.Code() != codes.Unknown {
+			return strings.ToLower(s.Code().String()) + ": " + s.Message()
+		}
+	}
+	return msg
+}
+
+// sessionProcessor puts the session id on every span, so a trace backend can
+// be queried by span tag as well as by resource attribute.
+type sessionProcessor struct{ kv attribute.KeyValue }
+
+func (s sessionProcessor) OnStart(_ context.Context, span sdktrace.ReadWriteSpan) {
+	span.SetAttributes(s.kv)
+}
+func (sessionProcessor) OnEnd(sdktrace.ReadOnlySpan)      {}
+func (sessionProcessor) Shutdown(context.Context) error   { return nil }
+func (sessionProcessor) ForceFlush(context.Context) error { return nil }
+
+// netExporter guards the OTLP exporter: the first failed export is recorded
+// and every later batch is dropped at once, so a dead endpoint costs one
+// export timeout per process. Errors are never returned to the batch
+// processor, which would print them through the global OpenTelemetry error
+// handler; the Provider reports them once through Config.Warn.
+type netExporter struct {
+	exp sdktrace.SpanExporter
+
+	mu        sync.Mutex
+	err       error
+	delivered map[trace.SpanID]struct{}
+}
+
+func (e *netExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.failure() != nil {
+		return nil
+	}
+	err := e.exp.ExportSpans(ctx, spans)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case err != nil && e.err == nil:
+		e.err = err
+	case err == nil:
+		if e.delivered == nil {
+			e.delivered = make(map[trace.SpanID]struct{}, len(spans))
+		}
+		for _, s := range spans {
+			e.delivered[s.SpanContext().SpanID()] = struct{}{}
+		}
+	}
+	return nil
+}
+
+// undelivered counts the spans in ids that no export delivered.
+func (e *netExporter) undelivered(ids []trace.SpanID) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if _, ok := e.delivered[id]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// Shutdown closes the connection. Its error is not the command's concern: a
+// failed export is already recorded, and a budget overrun is reported by the
+// batch processor's Shutdown.
+func (e *netExporter) Shutdown(ctx context.Context) error {
+	e.exp.Shutdown(ctx)
+	return nil
+}
+
+func (e *netExporter) failure() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
