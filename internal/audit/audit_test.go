@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/auditschema"
 )
 
 // allEvents is one of every event type the product writes.
@@ -32,7 +33,7 @@ var allEvents = []Event{
 // validateChainFile checks every record of a chain file against the schema.
 func validateChainFile(t *testing.T, path string) int {
 	t.Helper()
-	n, err := ValidateFile(path)
+	n, err := auditschema.ValidateFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/brain-dev/brain/chain"
-	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/auditschema"
 	"github.com/brain-dev/brain/internal/cli"
 )
 
@@ -159,7 +160,7 @@ func TestNestedTrace(t *testing.T) {
 		t.Errorf("records carry sessions %v, want one session", sessions)
 	}
 	// Every record the product wrote matches golden/audit.schema.json.
-	if n, err := audit.ValidateFile(filepath.Join(dir, AuditFile)); err != nil || n < 9 {
+	if n, err := auditschema.ValidateFile(filepath.Join(dir, AuditFile)); err != nil || n < 9 {
 		t.Errorf("schema: %d records checked: %v", n, err)
 	}
 }
@@ -251,4 +252,47 @@ func TestMain(m *testing.M) {
 		os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// TestDeadEndpoints: with a closed port or a black hole (accepts, never
+// answers) as the OTLP endpoint, exec still succeeds with the program's exit
+// code, prints exactly one warning naming the endpoint and the spans file,
+// and the spans are on disk.
+func TestDeadEndpoints(t *testing.T) {
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := closed.Addr().String()
+	closed.Close()
+	hole, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hole.Close()
+	go func() {
+		for {
+			c, err := hole.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	for name, ep := range map[string]string{"closed port": closedAddr, "black hole": hole.Addr().String()} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			code, stdout, stderr := run(t, nil, "exec", "--dir", dir, "--otlp-endpoint", ep, "--", "sh", "-c", "echo out; exit 5")
+			if code != 5 || stdout != "out\n" {
+				t.Fatalf("code %d stdout %q, want 5 and the program's output", code, stdout)
+			}
+			warnings := strings.Count(stderr, "warning:")
+			if warnings != 1 || !strings.Contains(stderr, ep) || !strings.Contains(stderr, filepath.Join(dir, SpansFile)) {
+				t.Fatalf("stderr %q: want exactly one warning naming %s and the spans file", stderr, ep)
+			}
+			if n := len(readSpans(t, filepath.Join(dir, SpansFile))); n < 5 {
+				t.Fatalf("%d spans on disk, want the command's spans", n)
+			}
+		})
+	}
 }

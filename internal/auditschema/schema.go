@@ -1,4 +1,7 @@
-package audit
+// Package auditschema validates audit records against golden/audit.schema.json.
+// It is kept out of the binaries' hot path: the JSON Schema library compiles its
+// meta-schemas at init (about 10 ms), which every brain-run command would pay.
+package auditschema
 
 import (
 	"bufio"
@@ -29,11 +32,11 @@ var schemaOnce = sync.OnceValues(func() (*jsonschema.Schema, error) {
 func ValidateRecord(line []byte) error {
 	s, err := schemaOnce()
 	if err != nil {
-		return fmt.Errorf("audit: schema: %w", err)
+		return fmt.Errorf("auditschema: schema: %w", err)
 	}
 	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(line))
 	if err != nil {
-		return fmt.Errorf("audit: record is not JSON: %w", err)
+		return fmt.Errorf("auditschema: record is not JSON: %w", err)
 	}
 	return s.Validate(v)
 }
