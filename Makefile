@@ -8,7 +8,7 @@ DIR       ?= .brain
 
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench verify-logs fmt lint demo clean
+.PHONY: help build test bench verify-logs fmt lint demo clean traces e2e
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -28,6 +28,14 @@ verify-logs: build ## verify every audit chain under DIR (default .brain)
 
 demo: build ## walk through the audit chain: append, verify, tamper, detect, repair
 	@./scripts/demo-audit.sh $(BIN)
+
+traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, UI/API 127.0.0.1:16686)
+	bash scripts/jaeger.sh build
+	bash scripts/jaeger.sh start
+
+e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint, flush
+	bash scripts/jaeger.sh build
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -v ./e2e/
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

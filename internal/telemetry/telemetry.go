@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
@@ -103,6 +105,11 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.SpansPath == "" {
 		return nil, errors.New("telemetry: no spans path")
 	}
+	// The SDK and exporters log through OpenTelemetry's global logger (the
+	// gRPC exporter, for one, re-parses OTEL_EXPORTER_OTLP_ENDPOINT and logs
+	// when it has no scheme). A CLI's stderr is the user's: failures reach
+	// them through Warn, once.
+	otel.SetLogger(logr.Discard())
 	timeout := cfg.ExportTimeout
 	if timeout <= 0 {
 		timeout = DefaultExportTimeout
