@@ -280,15 +280,6 @@ func validTS(b []byte) bool {
 	return true
 }
 
-// strPlain marks bytes that may appear unescaped in a JSON string without
-// ending it: everything but quote, backslash and control characters.
-var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 const (
 	lsb = 0x0101010101010101
 	msb = 0x8080808080808080

@@ -487,10 +487,8 @@ type sequencer struct {
 	last     ref
 	good     ref
 	hasGood  bool
-	file0    string
 	alg      Alg
 	prevFile string
-	lastSeen bool
 	headSeen bool
 }
 
