@@ -52,43 +52,17 @@ func parseRecord(line []byte, r *record) *parseError {
 	if n == 0 {
 		return perr("blank line")
 	}
-	high, ctl := lineFlags(line)
-	if high && !utf8.Valid(line) {
+	if !utf8.Valid(line) {
 		return perr("invalid UTF-8")
 	}
-	// A canonical line has no control byte anywhere (it is compact, and
-	// JSON strings cannot hold one); without a backslash either, its strings
-	// end at the next quote, which IndexByte finds quickly.
-	if !ctl {
-		plain := bytes.IndexByte(line, '\\') < 0
-		if err := parseCanonical(line, r, plain); err == nil {
-			return nil
-		}
+	if err := parseCanonical(line, r); err == nil {
+		return nil
 	}
 	return parseGeneral(line, r)
 }
 
-// lineFlags reports whether b has a byte >= 0x80 and whether it has a
-// control byte (< 0x20), eight bytes at a time.
-func lineFlags(b []byte) (high, ctl bool) {
-	var h, c uint64
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		h |= x
-		c |= (x - lsb*0x20) &^ x
-	}
-	for ; i < len(b); i++ {
-		h |= uint64(b[i])
-		if b[i] < 0x20 {
-			c |= msb
-		}
-	}
-	return h&msb != 0, c&msb != 0
-}
-
 // parseCanonical is the fast path: the fixed field order of the format.
-func parseCanonical(line []byte, r *record, plain bool) *parseError {
+func parseCanonical(line []byte, r *record) *parseError {
 	n := len(line)
 	if n < suffixLen+64 || !bytes.HasPrefix(line, []byte(`{"seq":`)) {
 		return perr("not canonical")
@@ -131,7 +105,7 @@ func parseCanonical(line []byte, r *record, plain bool) *parseError {
 		if i >= n || line[i] != '"' {
 			return perr("not canonical")
 		}
-		j, ok = scanStr(line, i, plain)
+		j, ok = scanString(line, i)
 		if !ok {
 			return perr("not canonical")
 		}
@@ -146,7 +120,7 @@ func parseCanonical(line []byte, r *record, plain bool) *parseError {
 	if end <= i || line[i] != '{' {
 		return perr("not canonical")
 	}
-	j, ok = scanValueMode(line[:end], i, 0, plain)
+	j, ok = scanValue(line[:end], i, 0)
 	if !ok || j != end {
 		return perr("not canonical")
 	}
@@ -353,26 +327,13 @@ func skipSpace(b []byte, i int) int {
 
 // scanValue validates the JSON value starting at b[i] and returns the index
 // just past it. Whitespace inside the value is allowed; none before it.
-func scanValue(b []byte, i, depth int) (int, bool) { return scanValueMode(b, i, depth, false) }
-
-// scanStr is scanString, or with plain (b has no backslash and no control
-// byte) just a search for the closing quote.
-func scanStr(b []byte, i int, plain bool) (int, bool) {
-	if plain {
-		k := bytes.IndexByte(b[i+1:], '"')
-		return i + k + 2, k >= 0
-	}
-	return scanString(b, i)
-}
-
-// scanValueMode is scanValue; plain is as for scanStr.
-func scanValueMode(b []byte, i, depth int, plain bool) (int, bool) {
+func scanValue(b []byte, i, depth int) (int, bool) {
 	if i >= len(b) || depth > maxDepth {
 		return i, false
 	}
 	switch c := b[i]; {
 	case c == '"':
-		return scanStr(b, i, plain)
+		return scanString(b, i)
 	case c == '{':
 		i = skipSpace(b, i+1)
 		if i < len(b) && b[i] == '}' {
@@ -383,7 +344,7 @@ func scanValueMode(b []byte, i, depth int, plain bool) (int, bool) {
 				return i, false
 			}
 			var ok bool
-			if i, ok = scanStr(b, i, plain); !ok {
+			if i, ok = scanString(b, i); !ok {
 				return i, false
 			}
 			i = skipSpace(b, i)
@@ -391,7 +352,7 @@ func scanValueMode(b []byte, i, depth int, plain bool) (int, bool) {
 				return i, false
 			}
 			i = skipSpace(b, i+1)
-			if i, ok = scanValueMode(b, i, depth+1, plain); !ok {
+			if i, ok = scanValue(b, i, depth+1); !ok {
 				return i, false
 			}
 			i = skipSpace(b, i)
@@ -413,7 +374,7 @@ func scanValueMode(b []byte, i, depth int, plain bool) (int, bool) {
 		}
 		for {
 			var ok bool
-			if i, ok = scanValueMode(b, i, depth+1, plain); !ok {
+			if i, ok = scanValue(b, i, depth+1); !ok {
 				return i, false
 			}
 			i = skipSpace(b, i)

@@ -94,7 +94,7 @@ func FuzzCompactObject(f *testing.F) {
 }
 
 // FuzzParseRecord checks that a line the fast canonical parser accepts is a
-// valid JSON object, with or without the plain-string shortcut.
+// valid JSON object.
 func FuzzParseRecord(f *testing.F) {
 	ev := Event{Type: "t", Session: "s", Data: []byte(`{"a":"b\\"c","n":[1,{"x":null}]}`)}
 	line, _ := encodeRecord(nil, SHA256, 7, time.Unix(1764000000, 0), &ev, ev.Data, Digest{})
