@@ -18,28 +18,25 @@ import (
 func Run(ctx context.Context, root *ffcli.Command, args []string, p *Printer, fallback int) int {
 	var usage bytes.Buffer
 	setOutput(root, &usage)
-	err := root.Parse(args)
+	parseErr := root.Parse(args)
+	err := parseErr
 	if err == nil {
 		err = root.Run(ctx)
-		if errors.Is(err, flag.ErrHelp) {
-			p.W.Write(usage.Bytes())
-			return ExitUsage
-		}
-		var ne ffcli.NoExecError
-		if errors.As(err, &ne) {
-			fmt.Fprintln(p.W, ne.Command.UsageFunc(ne.Command))
-			return ExitUsage
-		}
-		return p.Report(err, fallback)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		p.W.Write(usage.Bytes())
-		return ExitOK
 	}
 	var ne ffcli.NoExecError
-	if errors.As(err, &ne) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// -h while parsing is a request; ErrHelp from a command is misuse.
+		p.W.Write(usage.Bytes())
+		if parseErr != nil {
+			return ExitOK
+		}
+		return ExitUsage
+	case errors.As(err, &ne):
 		fmt.Fprintln(p.W, ne.Command.UsageFunc(ne.Command))
 		return ExitUsage
+	case parseErr == nil:
+		return p.Report(err, fallback)
 	}
 	p.Errorf("%s", strings.TrimPrefix(err.Error(), "error parsing commandline arguments: "))
 	p.Hintf("run '%s -h' for usage", strings.TrimSpace(p.Prog+" "+subName(root, args)))

@@ -3,7 +3,6 @@ package runcmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -31,9 +30,7 @@ const (
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
 func newExec(e *env) *ffcli.Command {
-	fs := flag.NewFlagSet(prog+" exec", flag.ContinueOnError)
-	var rf runFlags
-	rf.register(fs)
+	fs, rf := newRunFlags("exec")
 	return &ffcli.Command{
 		Name:       "exec",
 		ShortUsage: "brain-run exec [flags] -- CMD [ARG...]",
@@ -56,7 +53,7 @@ started when its start record fails); 2 usage.`,
 			// Signals go to the program, not to brain-run's context: the
 			// end record must still be written after CMD is interrupted.
 			ctx = context.WithoutCancel(ctx)
-			code, err := instrument(ctx, e, &rf, "exec", func(ctx context.Context, s *session) (int, error) {
+			code, err := instrument(ctx, e, rf, "exec", func(ctx context.Context, s *session) (int, error) {
 				return runExec(ctx, s, args)
 			})
 			if err != nil {

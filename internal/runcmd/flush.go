@@ -3,7 +3,6 @@ package runcmd
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 
@@ -16,9 +15,7 @@ import (
 )
 
 func newFlush(e *env) *ffcli.Command {
-	fs := flag.NewFlagSet(prog+" flush", flag.ContinueOnError)
-	var rf runFlags
-	rf.register(fs)
+	fs, rf := newRunFlags("flush")
 	return &ffcli.Command{
 		Name:       "flush",
 		ShortUsage: "brain-run flush [--dir DIR] [--otlp-endpoint HOST:PORT]",
@@ -42,7 +39,7 @@ take the spans (run flush again later), 4 audit write failed.`,
 			spans := filepath.Join(rf.dir, SpansFile)
 			// The flush's own spans go to disk only: they are sent by the
 			// next flush, never half-way through this one.
-			local := rf
+			local := *rf
 			local.diskOnly = true
 			code, err := instrument(ctx, e, &local, "flush", func(ctx context.Context, s *session) (int, error) {
 				sent, skipped, err := telemetry.Flush(ctx, spans, endpoint, filepath.Join(rf.dir, FlushState))

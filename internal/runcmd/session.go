@@ -44,6 +44,15 @@ type runFlags struct {
 	diskOnly     bool // spans to disk only, whatever the endpoint settings
 }
 
+// newRunFlags returns the flag set of an instrumented subcommand, with the
+// shared flags registered.
+func newRunFlags(name string) (*flag.FlagSet, *runFlags) {
+	fs := flag.NewFlagSet(prog+" "+name, flag.ContinueOnError)
+	rf := &runFlags{}
+	rf.register(fs)
+	return fs, rf
+}
+
 func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.dir, "dir", ".brain", "workspace `directory`: audit chain, spans, state (env BRAIN_DIR)")
 	fs.StringVar(&r.otlp, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
