@@ -3,12 +3,15 @@ package runcmd
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -294,5 +297,37 @@ func TestDeadEndpoints(t *testing.T) {
 				t.Fatalf("%d spans on disk, want the command's spans", n)
 			}
 		})
+	}
+}
+
+// TestSignalForwarded: a signal sent to brain-run exec reaches the program,
+// and brain-run exits with what the program made of it.
+func TestSignalForwarded(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(self, "exec", "--dir", dir, "--", "sh", "-c", `trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.01; done`)
+	cmd.Env = append(os.Environ(), "BRAIN_RUN_TEST_MAIN=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		t.Fatalf("read %q, %v; want the program's ready line", buf, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(out)
+	err = cmd.Wait()
+	var xe *exec.ExitError
+	if !errors.As(err, &xe) || xe.ExitCode() != 42 || !strings.Contains(string(rest), "got-term") {
+		t.Fatalf("brain-run exited %v with output %q; want 42 after the program caught SIGTERM", err, rest)
 	}
 }
