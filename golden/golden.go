@@ -9,3 +9,8 @@ import _ "embed"
 //
 //go:embed audit.schema.json
 var AuditSchema []byte
+
+// Spans is golden/spans.yaml, the span dictionary.
+//
+//go:embed spans.yaml
+var Spans []byte

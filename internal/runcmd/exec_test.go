@@ -19,6 +19,7 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/auditschema"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/spandict"
 )
 
 // run runs brain-run in-process with the given environment additions.
@@ -329,5 +330,31 @@ func TestSignalForwarded(t *testing.T) {
 	var xe *exec.ExitError
 	if !errors.As(err, &xe) || xe.ExitCode() != 42 || !strings.Contains(string(rest), "got-term") {
 		t.Fatalf("brain-run exited %v with output %q; want 42 after the program caught SIGTERM", err, rest)
+	}
+}
+
+// TestSpansMatchDictionary: every span brain-run exec writes (a success, a
+// failing program, an audit failure) follows golden/spans.yaml.
+func TestSpansMatchDictionary(t *testing.T) {
+	dir := t.TempDir()
+	run(t, nil, "exec", "--dir", dir, "--", "true")
+	run(t, nil, "exec", "--dir", dir, "--", "sh", "-c", "exit 2")
+	run(t, nil, "exec", "--dir", dir, "--", "no-such-program-xyz")
+	run(t, map[string]string{"BRAIN_FAULTS": "ioerr@audit.write"}, "exec", "--dir", dir, "--", "true")
+	spans := readSpans(t, filepath.Join(dir, SpansFile))
+	names := map[string]string{}
+	for _, s := range spans {
+		names[s.SpanID().String()] = s.Name()
+	}
+	d := spandict.Default()
+	for _, s := range spans {
+		v := spandict.SpanView{Name: s.Name(), Kind: strings.ToLower(strings.TrimPrefix(s.Kind().String(), "Span_Kind_")),
+			Parent: names[s.ParentSpanID().String()], Error: s.Status().Code() == ptrace.StatusCodeError, Attributes: s.Attributes().AsRaw()}
+		for _, viol := range d.Check(v) {
+			t.Errorf("%s", viol)
+		}
+	}
+	if len(spans) < 15 {
+		t.Fatalf("%d spans, want those of four commands", len(spans))
 	}
 }
