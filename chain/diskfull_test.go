@@ -1,6 +1,8 @@
 package chain
 
 import (
+	"github.com/brain-dev/brain/internal/testutil"
+
 	"bufio"
 	"context"
 	"errors"
@@ -18,18 +20,7 @@ import (
 // append fails with a *WriteError wrapping ENOSPC, and the chain still
 // verifies with every acknowledged record. It needs root (to mount).
 func TestDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipping: cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
-			t.Errorf("umount %s: %v: %s", dir, err, out)
-		}
-	})
+	dir := testutil.Tmpfs(t, "64k")
 	path := filepath.Join(dir, "audit.jsonl")
 	w := openTest(t, path, Options{})
 	var acked []uint64

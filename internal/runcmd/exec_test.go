@@ -1,6 +1,8 @@
 package runcmd
 
 import (
+	"github.com/brain-dev/brain/internal/testutil"
+
 	"bytes"
 	"context"
 	"errors"
@@ -192,14 +194,7 @@ func TestTraceparentHonoured(t *testing.T) {
 // exit code is "audit write failed", the message is plain, and the chain has
 // no partial record. Needs root to mount a tmpfs.
 func TestAuditDiskFull(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: mounting a tmpfs needs root")
-	}
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("skipping: cannot mount a tmpfs: %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	dir := testutil.Tmpfs(t, "16k")
 	ws := filepath.Join(dir, "ws")
 	if code, _, stderr := run(t, nil, "exec", "--dir", ws, "--", "true"); code != 0 {
 		t.Fatalf("first run: code %d: %s", code, stderr)
