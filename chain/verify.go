@@ -306,12 +306,27 @@ type Chain struct {
 	Missing []int
 	// Duplicates lists files that claim an index another file has.
 	Duplicates []string
+	// Damaged marks a file that looks like a chain file (its name, or a
+	// first line shaped like a record) but has no valid header.
+	Damaged bool
+}
+
+// looksLikeChain reports whether a file without a valid header should still
+// be treated as a chain: it is named like one (audit*.jsonl, or a rotated
+// NAME.NNNNNN.jsonl), or its first line is shaped like a record.
+func looksLikeChain(path string, firstLine []byte) bool {
+	base := filepath.Base(path)
+	if strings.HasPrefix(base, "audit") || rotatedRe.MatchString(strings.TrimSuffix(base, filepath.Ext(base))+filepath.Ext(base)) {
+		return true
+	}
+	return bytes.Contains(firstLine, []byte(`"prev":"`)) && bytes.Contains(firstLine, []byte(hashSep))
 }
 
 // Discover finds the chains under dir: every regular file whose first line
 // is a chain header, grouped by directory and chain id and ordered by index.
 // Files that are not chains are returned in skipped.
 func Discover(dir string) (chains []Chain, skipped []string, err error) {
+	var damaged []Chain
 	type entry struct {
 		path  string
 		index int
@@ -335,7 +350,14 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 			h, _, err = parseHeader(line)
 		}
 		if err != nil {
-			skipped = append(skipped, p)
+			// A file that looks like a chain but has no valid header is
+			// verified (and fails), never skipped: damaging a header must
+			// not make a chain disappear from verification.
+			if looksLikeChain(p, line) {
+				damaged = append(damaged, Chain{Files: []string{p}, Damaged: true})
+			} else {
+				skipped = append(skipped, p)
+			}
 			return nil
 		}
 		k := [2]string{filepath.Dir(p), h.Chain}
@@ -373,6 +395,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		}
 		chains = append(chains, c)
 	}
+	chains = append(chains, damaged...)
 	return chains, skipped, nil
 }
 

@@ -33,5 +33,12 @@ step "repair it: the torn bytes go to a quarantine file, a chain.repaired record
 
 step "the records of one session"
 "$A" show --session demo "$CHAIN" | cut -c1-120
+
+R="$BIN/brain-run"
+step "brain-run exec: run a command traced and audited (spans and chain in $DIR/ws)"
+"$R" exec --dir "$DIR/ws" --print-session -- sh -c 'echo "hello from a traced command"; exit 3' || echo "(exit $?: the command's own code)"
+"$A" show --type exec.end "$DIR/ws/audit.jsonl" | cut -c1-160
+echo "spans on disk: $(grep -o '"spanId"' "$DIR/ws/spans.jsonl" | wc -l) in $DIR/ws/spans.jsonl (OTLP JSON)"
+"$A" verify-log "$DIR/ws"
 echo
 echo "files are in $DIR"
