@@ -77,6 +77,12 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.e.stdin, s.e.stdout, s.e.stderr
 	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.id)
+	// Signals are caught before the program starts, so one that arrives
+	// between its start and the forwarding loop is queued, not lost (and
+	// does not kill brain-run, leaving the program orphaned).
+	sigc := make(chan os.Signal, 8)
+	signal.Notify(sigc, forwarded...)
+	defer signal.Stop(sigc)
 	var startErr error
 	err := s.log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
 		if err := s.faults.At("exec.start"); err != nil {
@@ -104,8 +110,6 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 		return end.ExitCode, &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}
 	}
 	end.Started, end.PID = true, cmd.Process.Pid
-	sigc := make(chan os.Signal, 8)
-	signal.Notify(sigc, forwarded...)
 	done := make(chan struct{})
 	go func() {
 		for {
@@ -118,7 +122,6 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 		}
 	}()
 	werr := cmd.Wait()
-	signal.Stop(sigc)
 	close(done)
 	end.DurationMS = time.Since(start).Milliseconds()
 	var xe *exec.ExitError

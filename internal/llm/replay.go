@@ -1,0 +1,215 @@
+package llm
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"sync"
+)
+
+// RequestHash returns the lowercase hex SHA-256 of req's canonical encoding,
+// the key of a cassette entry. The encoding is the UTF-8 text
+//
+//	brain.llm.request.v1\n
+//	model=LEN:MODEL\n
+//	system=LEN:SYSTEM\n
+//	prompt=LEN:PROMPT\n
+//	max_output_tokens=N\n
+//	temperature=T\n
+//
+// where LEN is the decimal byte length of the string that follows the colon
+// (so any bytes, newlines included, are unambiguous), N is MaxOutputTokens
+// in decimal and T is "none" for a nil Temperature, else the shortest
+// decimal that round-trips the float64 (Go's strconv.FormatFloat(t, 'g', -1,
+// 64): "0.2", "1", "1e-07"). docs/llm.md has test vectors.
+func RequestHash(req Request) string {
+	var b bytes.Buffer
+	b.WriteString("brain.llm.request.v1\n")
+	for _, f := range [...]struct{ name, value string }{
+		{"model", req.Model}, {"system", req.System}, {"prompt", req.Prompt},
+	} {
+		fmt.Fprintf(&b, "%s=%d:%s\n", f.name, len(f.value), f.value)
+	}
+	fmt.Fprintf(&b, "max_output_tokens=%d\n", req.MaxOutputTokens)
+	t := "none"
+	if req.Temperature != nil {
+		t = strconv.FormatFloat(*req.Temperature, 'g', -1, 64)
+	}
+	fmt.Fprintf(&b, "temperature=%s\n", t)
+	sum := sha256.Sum256(b.Bytes())
+	return hex.EncodeToString(sum[:])
+}
+
+// cassetteEntry is one line of a cassette (docs/llm.md).
+type cassetteEntry struct {
+	RequestSHA256 string   `json:"request_sha256"`
+	Model         string   `json:"model"`
+	Response      string   `json:"response"`
+	InputTokens   int      `json:"input_tokens"`
+	OutputTokens  int      `json:"output_tokens"`
+	FinishReasons []string `json:"finish_reasons"`
+}
+
+var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+type replay struct {
+	cassette string
+	entries  map[string]cassetteEntry
+}
+
+// NewReplay returns the offline provider ("replay") that answers from the
+// JSONL cassette file: each request is looked up by [RequestHash]. The whole
+// cassette is read and checked now; a line that is not a valid entry is an
+// error naming the file and line. Blank lines are skipped, and when a hash
+// appears twice the later line wins (a re-recording appends). A request
+// without an entry fails with an *Error of Type "not_found".
+func NewReplay(cassette string) (Provider, error) {
+	data, err := os.ReadFile(cassette)
+	if err != nil {
+		return nil, fmt.Errorf("llm: replay: reading cassette: %w", err)
+	}
+	r := &replay{cassette: cassette, entries: make(map[string]cassetteEntry)}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, len(data)+1)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		e, err := parseEntry(line)
+		if err != nil {
+			return nil, fmt.Errorf("llm: replay: cassette %q line %d: %v", cassette, n, err)
+		}
+		r.entries[e.RequestSHA256] = e
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("llm: replay: reading cassette %q: %w", cassette, err)
+	}
+	return r, nil
+}
+
+// parseEntry decodes and checks one cassette line.
+func parseEntry(line []byte) (cassetteEntry, error) {
+	var e cassetteEntry
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil {
+		return e, fmt.Errorf("not a cassette entry: %v", err)
+	}
+	if dec.More() {
+		return e, errors.New("not a cassette entry: text after the JSON object")
+	}
+	switch {
+	case !sha256Hex.MatchString(e.RequestSHA256):
+		return e, errors.New("request_sha256 is not 64 lowercase hex digits")
+	case e.InputTokens < 0 || e.OutputTokens < 0:
+		return e, errors.New("negative token count")
+	}
+	return e, nil
+}
+
+func (r *replay) Name() string { return "replay" }
+
+func (r *replay) Server() (string, int) { return "", 0 }
+
+// Chat answers from the cassette.
+func (r *replay) Chat(ctx context.Context, req Request) (Response, error) {
+	if err := ctx.Err(); err != nil {
+		c := &call{provider: r.Name(), parent: ctx, ctx: ctx}
+		return Response{}, c.fail(err, 0, "")
+	}
+	h := RequestHash(req)
+	e, ok := r.entries[h]
+	if !ok {
+		return Response{}, newError(r.Name(), "", TypeNotFound, 0,
+			fmt.Sprintf("cassette %q has no entry for request sha256 %s (model %q); record one with --record", r.cassette, h, req.Model))
+	}
+	resp := Response{
+		Text:          e.Response,
+		Model:         e.Model,
+		InputTokens:   e.InputTokens,
+		OutputTokens:  e.OutputTokens,
+		FinishReasons: e.FinishReasons,
+	}
+	if resp.Model == "" {
+		resp.Model = req.Model
+	}
+	return resp, nil
+}
+
+type recorder struct {
+	inner    Provider
+	cassette string
+	mu       sync.Mutex
+}
+
+// NewRecorder returns a provider that calls inner and appends each
+// successful answer to the cassette file as one JSONL entry. The file is
+// created (mode 0600) on the first answer; each entry is written with a
+// single append-mode write and synced before Chat returns, so concurrent
+// recorders never interleave partial lines. Failed calls are not recorded.
+// If the entry cannot be written, Chat fails: a recording run must not
+// silently miss answers. Name and Server are inner's.
+func NewRecorder(inner Provider, cassette string) Provider {
+	return &recorder{inner: inner, cassette: cassette}
+}
+
+func (r *recorder) Name() string { return r.inner.Name() }
+
+func (r *recorder) Server() (string, int) { return r.inner.Server() }
+
+// Chat calls the inner provider and records its answer.
+func (r *recorder) Chat(ctx context.Context, req Request) (Response, error) {
+	resp, err := r.inner.Chat(ctx, req)
+	if err != nil {
+		return resp, err
+	}
+	e := cassetteEntry{
+		RequestSHA256: RequestHash(req),
+		Model:         resp.Model,
+		Response:      resp.Text,
+		InputTokens:   resp.InputTokens,
+		OutputTokens:  resp.OutputTokens,
+		FinishReasons: resp.FinishReasons,
+	}
+	if e.FinishReasons == nil {
+		e.FinishReasons = []string{}
+	}
+	if err := r.append(e); err != nil {
+		return Response{}, fmt.Errorf("llm: recording to cassette %q: %w", r.cassette, err)
+	}
+	return resp, nil
+}
+
+// append writes e as one line with one write call.
+func (r *recorder) append(e cassetteEntry) error {
+	var line bytes.Buffer
+	enc := json.NewEncoder(&line) // Encode ends the line with '\n'
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f, err := os.OpenFile(r.cassette, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(line.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
