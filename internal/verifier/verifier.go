@@ -109,6 +109,9 @@ type Verifier struct {
 	cacheDir string
 	defaults Limits
 	sem      chan struct{}
+	// inFlight, when set (by tests), is called with +1 when a check starts
+	// running and -1 when it ends.
+	inFlight func(delta int)
 
 	mu       sync.Mutex
 	runtimes map[runtimeKey]*sandboxRuntime
@@ -188,6 +191,10 @@ func (v *Verifier) Run(ctx context.Context, artifactDir string, checks []Check) 
 		}
 		wg.Go(func() {
 			defer func() { <-v.sem }()
+			if v.inFlight != nil {
+				v.inFlight(+1)
+				defer v.inFlight(-1)
+			}
 			results[i] = v.runOne(ctx, artifactDir, c)
 		})
 	}
