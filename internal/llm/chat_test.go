@@ -17,7 +17,7 @@ import (
 
 // chatSpan runs Chat against the fake OpenAI-compatible server answering
 // with status and body, and returns the one span it recorded.
-func chatSpan(t *testing.T, status int, body string) (sdktrace.ReadOnlySpan, error, int) {
+func chatSpan(t *testing.T, status int, body string) (sdktrace.ReadOnlySpan, int, error) {
 	t.Helper()
 	w := wires[1]
 	f := newFake(t, w, func(rw http.ResponseWriter, r *http.Request) { reply(rw, status, body) })
@@ -30,11 +30,11 @@ func chatSpan(t *testing.T, status int, body string) (sdktrace.ReadOnlySpan, err
 		t.Fatalf("got %d spans, want 1", len(spans))
 	}
 	_, port := p.Server()
-	return spans[0], err, port
+	return spans[0], port, err
 }
 
 func TestChatSpan(t *testing.T) {
-	s, err, port := chatSpan(t, 200, wires[1].success)
+	s, port, err := chatSpan(t, 200, wires[1].success)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestChatSpan(t *testing.T) {
 }
 
 func TestChatSpanError(t *testing.T) {
-	s, err, _ := chatSpan(t, 429, wires[1].errorBody(429))
+	s, _, err := chatSpan(t, 429, wires[1].errorBody(429))
 	if got := ErrorType(err); got != TypeRateLimit {
 		t.Fatalf("ErrorType = %q, want %q", got, TypeRateLimit)
 	}
@@ -102,7 +102,7 @@ func TestChatSpanReplay(t *testing.T) {
 func attrMap(kvs []attribute.KeyValue) map[string]string {
 	m := make(map[string]string)
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
@@ -118,7 +118,7 @@ func checkNoText(t *testing.T, s sdktrace.ReadOnlySpan) {
 			t.Errorf("span has deprecated attribute %s", kv.Key)
 		}
 		for _, x := range secrets {
-			if strings.Contains(kv.Value.Emit(), x) {
+			if strings.Contains(kv.Value.String(), x) {
 				t.Errorf("attribute %s contains %q", kv.Key, x)
 			}
 		}
