@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // RepairOptions tune Repair.
@@ -164,7 +166,9 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	} else if err := f.Sync(); err != nil {
 		return nil, &WriteError{Path: path, Op: "repair", Err: err}
 	}
-	syncDir(path)
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
+		return nil, &WriteError{Path: path, Op: "repair", Err: err}
+	}
 	data := RepairedData{Action: res.Action, File: filepath.Base(path), Offset: res.Offset, Bytes: res.Bytes, SHA256: res.SHA256,
 		Quarantine: filepath.Base(res.Quarantine), Findings: rep.Counts}
 	if rep.Head != nil {
@@ -226,6 +230,9 @@ func writeQuarantine(name string, b []byte) error {
 		os.Remove(name)
 		return &WriteError{Path: name, Op: "sync", Err: err}
 	}
-	syncDir(name)
+	if err := fsutil.SyncDir(filepath.Dir(name)); err != nil {
+		q.Close()
+		return &WriteError{Path: name, Op: "sync", Err: err}
+	}
 	return q.Close()
 }

@@ -3,7 +3,6 @@ package chain
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // Class classifies a verification finding.
@@ -290,10 +291,9 @@ func lockShared(active string) func() {
 	if err != nil {
 		return func() {}
 	}
-	for unix.Flock(int(f.Fd()), unix.LOCK_SH) == unix.EINTR {
-	}
+	fsutil.Flock(f.Fd(), unix.LOCK_SH)
 	return func() {
-		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		fsutil.Flock(f.Fd(), unix.LOCK_UN)
 		f.Close()
 	}
 }
@@ -1051,5 +1051,3 @@ func (c *chunkReader) next() (*job, error) {
 
 // full reports whether carry has no room for another read.
 func (c *chunkReader) full() bool { return len(c.carry) >= chunkSize }
-
-var _ = json.Valid

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // Options configure a Writer.
@@ -151,18 +153,13 @@ func Open(path string, opts Options) (*Writer, error) {
 }
 
 func (w *Writer) lock() error {
-	for {
-		err := unix.Flock(int(w.lockf.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			if err != nil {
-				return fmt.Errorf("chain: locking %q: %w", w.path, err)
-			}
-			return nil
-		}
+	if err := fsutil.Flock(w.lockf.Fd(), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("chain: locking %q: %w", w.path, err)
 	}
+	return nil
 }
 
-func (w *Writer) unlock() { unix.Flock(int(w.lockf.Fd()), unix.LOCK_UN) }
+func (w *Writer) unlock() { fsutil.Flock(w.lockf.Fd(), unix.LOCK_UN) }
 
 func (w *Writer) closeFiles() {
 	if w.f != nil {
@@ -428,7 +425,10 @@ func (w *Writer) writeHeader(h HeaderData, seq uint64, prev Digest) error {
 		os.Remove(tmp)
 		return &WriteError{Path: w.path, Op: "create", Err: err}
 	}
-	syncDir(w.path)
+	if err := fsutil.SyncDir(filepath.Dir(w.path)); err != nil {
+		f.Close()
+		return &WriteError{Path: w.path, Op: "create", Err: err}
+	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
@@ -588,17 +588,14 @@ func (w *Writer) rotate() error {
 	if err := os.Rename(w.path, old); err != nil {
 		return &WriteError{Path: w.path, Op: "rotate", Err: err}
 	}
-	syncDir(w.path)
 	w.f.Close()
 	w.f = nil
-	return w.writeContinuation(filepath.Base(old))
-}
-
-func syncDir(path string) {
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
+	if err := fsutil.SyncDir(filepath.Dir(w.path)); err != nil {
+		// The next append finds no active file and continues the
+		// rotated one, so the chain stays whole.
+		return &WriteError{Path: w.path, Op: "rotate", Err: err}
 	}
+	return w.writeContinuation(filepath.Base(old))
 }
 
 func inode(fi os.FileInfo) uint64 {

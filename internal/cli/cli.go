@@ -27,8 +27,6 @@ const (
 	ExitUsage      = 2  // bad flags or arguments
 	ExitIO         = 3  // an input file could not be read, or an output could not be written
 	ExitAuditWrite = 4  // an audit record could not be written durably: the operation was aborted
-	ExitPlanEdited = 5  // tasks.yaml differs from the recorded plan
-	ExitState      = 6  // the state store could not be opened (wrong or missing key)
 	ExitInternal   = 70 // a crash (panic) or an internal error (EX_SOFTWARE)
 )
 

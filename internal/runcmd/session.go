@@ -18,6 +18,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/faults"
@@ -222,17 +223,30 @@ func (s *session) auditFailed(err error) error {
 		s.root.SetStatus(codes.Error, "audit write failed")
 		s.root.SetAttributes(attribute.String("error.type", "audit_write_failed"))
 	}
-	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: fmt.Errorf("audit write failed, operation aborted: %v", unwrapAll(err)),
+	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: fmt.Errorf("audit write failed, operation aborted: %s", describeWriteFailure(err)),
 		Hint: "check free space and permissions of " + s.dir + "; 'brain-audit verify-log " + filepath.Join(s.dir, AuditFile) + "' shows the chain's state"}
 }
 
-// unwrapAll trims the package prefixes of a wrapped write error to its cause.
-func unwrapAll(err error) string {
-	msg := err.Error()
-	for _, p := range []string{"audit: ", "chain: "} {
-		msg = strings.ReplaceAll(msg, p, "")
+// describeWriteFailure says which record failed and why, from the typed
+// errors of the audit and chain packages (without their package prefixes).
+func describeWriteFailure(err error) string {
+	var b strings.Builder
+	var aw *audit.WriteError
+	if errors.As(err, &aw) {
+		fmt.Fprintf(&b, "writing %s record: ", aw.Type)
+		err = aw.Err
 	}
-	return msg
+	var cw *chain.WriteError
+	var te *chain.TailError
+	switch {
+	case errors.As(err, &cw):
+		fmt.Fprintf(&b, "%s %q: %v", cw.Op, cw.Path, cw.Err)
+	case errors.As(err, &te):
+		fmt.Fprintf(&b, "%q: %s at byte %d", te.Path, te.Reason, te.Offset)
+	default:
+		b.WriteString(err.Error())
+	}
+	return b.String()
 }
 
 // crashed handles a panic: the root span records it, the chain says the

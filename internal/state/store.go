@@ -33,6 +33,8 @@ import (
 
 	"github.com/ncruces/go-sqlite3"
 	_ "github.com/ncruces/go-sqlite3/vfs/adiantum" // registers the "adiantum" VFS
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // applicationID marks an SQLite database as a BRAIN state store ("BRAI").
@@ -158,12 +160,7 @@ func create(path string, key Key, opts Options) error {
 
 // syncDir makes a new directory entry durable.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("state: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := fsutil.SyncDir(dir); err != nil {
 		return fmt.Errorf("state: syncing directory %q: %w", dir, unwrapPathError(err))
 	}
 	return nil

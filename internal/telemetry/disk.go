@@ -15,6 +15,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // diskClient is an otlptrace.Client that appends each batch to the spans
@@ -78,21 +80,12 @@ func (c *diskClient) terminateTornLine() error {
 
 // locked runs fn under an exclusive flock of the spans file.
 func (c *diskClient) locked(fn func() error) error {
-	fd := int(c.f.Fd())
-	if err := flock(fd, unix.LOCK_EX); err != nil {
+	fd := c.f.Fd()
+	if err := fsutil.Flock(fd, unix.LOCK_EX); err != nil {
 		return err
 	}
-	defer flock(fd, unix.LOCK_UN)
+	defer fsutil.Flock(fd, unix.LOCK_UN)
 	return fn()
-}
-
-func flock(fd, how int) error {
-	for {
-		err := unix.Flock(fd, how)
-		if err != unix.EINTR {
-			return err
-		}
-	}
 }
 
 // Start does nothing: the file is opened by openDisk.
@@ -142,7 +135,7 @@ func (c *diskClient) Stop(context.Context) error {
 	err = errors.Join(err, c.f.Close())
 	c.f = nil
 	if c.created && err == nil {
-		err = syncDir(filepath.Dir(c.path))
+		err = fsutil.SyncDir(filepath.Dir(c.path))
 	}
 	if err != nil {
 		c.record(err)
@@ -208,14 +201,4 @@ func encodeLine(rs []*tracepb.ResourceSpans) ([]byte, error) {
 		return nil, err
 	}
 	return append(js, '\n'), nil
-}
-
-// syncDir fsyncs a directory, making a new entry in it durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -20,6 +20,8 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // FlushState is the flush state file: how much of a spans file has been
@@ -227,11 +229,11 @@ func decodeLine(ju *ptrace.JSONUnmarshaler, pm *ptrace.ProtoMarshaler, line []by
 // that every line below it is complete: writers append whole lines under an
 // exclusive flock. Bytes below the size never change afterwards.
 func stableSize(f *os.File) (int64, error) {
-	fd := int(f.Fd())
-	if err := flock(fd, unix.LOCK_SH); err != nil {
+	fd := f.Fd()
+	if err := fsutil.Flock(fd, unix.LOCK_SH); err != nil {
 		return 0, err
 	}
-	defer flock(fd, unix.LOCK_UN)
+	defer fsutil.Flock(fd, unix.LOCK_UN)
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, err
@@ -267,7 +269,7 @@ func lockFile(path string) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	if err := flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := fsutil.Flock(f.Fd(), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return nil, fmt.Errorf("telemetry: another flush holds %s", path)
@@ -318,7 +320,7 @@ func writeState(path string, st FlushState) error {
 		err = os.Rename(tmp.Name(), path)
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = fsutil.SyncDir(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("telemetry: writing flush state: %w", err)

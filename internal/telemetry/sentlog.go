@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // The sent log, SentLogPath(spans), lists the lines of a spans file that the
@@ -55,7 +57,7 @@ func appendSent(path string, entries []sentEntry) error {
 		return err
 	}
 	defer f.Close()
-	if err := flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if err := fsutil.Flock(f.Fd(), unix.LOCK_EX); err != nil {
 		return err
 	}
 	_, err = f.Write(b.Bytes())
@@ -73,7 +75,7 @@ func readSent(path string) (map[int64]sentEntry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if err := flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+	if err := fsutil.Flock(f.Fd(), unix.LOCK_SH); err != nil {
 		return nil, err
 	}
 	m := map[int64]sentEntry{}
