@@ -306,6 +306,9 @@ type Chain struct {
 	Missing []int
 	// Duplicates lists files that claim an index another file has.
 	Duplicates []string
+	// missingBefore names, for a position in Files, the files missing just
+	// before it.
+	missingBefore map[int][]string
 	// Damaged marks a file that looks like a chain file (its name, or a
 	// first line shaped like a record) but has no valid header.
 	Damaged bool
@@ -389,6 +392,10 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 			}
 			for ; next < e.index; next++ {
 				c.Missing = append(c.Missing, next)
+				if c.missingBefore == nil {
+					c.missingBefore = map[int][]string{}
+				}
+				c.missingBefore[len(c.Files)] = append(c.missingBefore[len(c.Files)], RotatedName(activeName(e.path), next))
 			}
 			c.Files = append(c.Files, e.path)
 			next = e.index + 1
@@ -399,38 +406,9 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 	return chains, skipped, nil
 }
 
-// indexOf returns the index a file's header names, or -1.
-func indexOf(path string) int {
-	f, err := os.Open(path)
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	line, err := readFirstLine(f)
-	if err != nil {
-		return -1
-	}
-	h, _, err := parseHeader(line)
-	if err != nil {
-		return -1
-	}
-	return h.Index
-}
-
 // VerifyChain verifies a chain found by Discover.
 func VerifyChain(ctx context.Context, c Chain, opts VerifyOptions) (*Report, error) {
-	missing := map[int][]string{}
-	if len(c.Files) > 0 {
-		active := activeName(c.Files[len(c.Files)-1])
-		next := 0
-		for _, m := range c.Missing {
-			for next < len(c.Files) && indexOf(c.Files[next]) < m {
-				next++
-			}
-			missing[next] = append(missing[next], RotatedName(active, m))
-		}
-	}
-	rep, err := verifyPaths(ctx, c.Files, missing, opts)
+	rep, err := verifyPaths(ctx, c.Files, c.missingBefore, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -176,7 +176,7 @@ func instrument(ctx context.Context, e *env, rf *runFlags, command string, fn fu
 		}
 	}()
 	ctx, s.root = s.tracer.Start(ctx, RootSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
-		attribute.String("brain.command", command), attribute.String("brain.session_id", s.id)))
+		attribute.String("brain.command", command)))
 	if rf.printSession {
 		e.p.Infof("session %s trace %s", s.id, s.root.SpanContext().TraceID())
 	}
@@ -256,7 +256,7 @@ func (s *session) crashed(ctx context.Context, r any) (int, error) {
 	if s.root == nil {
 		// The panic came from starting the root span itself (an injected
 		// fault): start it again to carry the record.
-		ctx, s.root = s.tracer.Start(ctx, RootSpan, trace.WithAttributes(attribute.String("brain.command", s.command), attribute.String("brain.session_id", s.id)))
+		ctx, s.root = s.tracer.Start(ctx, RootSpan, trace.WithAttributes(attribute.String("brain.command", s.command)))
 	}
 	err := fmt.Errorf("panic: %v", r)
 	s.root.RecordError(err, trace.WithStackTrace(true))
