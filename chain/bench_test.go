@@ -57,13 +57,18 @@ func benchChainPath(b *testing.B, n int) string {
 }
 
 // BenchmarkVerify verifies a chain of 1,000,000 records (BENCH_RECORDS
-// overrides); compare its MB/s with `openssl dgst -sha256` of the same file.
+// overrides), or the chain file BENCH_FILE names (scripts/bench-verify.sh
+// keeps its chain with KEEP=1); compare its MB/s with `openssl dgst -sha256`
+// of the same file.
 func BenchmarkVerify(b *testing.B) {
 	n := 1_000_000
 	if v := os.Getenv("BENCH_RECORDS"); v != "" {
 		fmt.Sscan(v, &n)
 	}
-	p := benchChainPath(b, n)
+	p := os.Getenv("BENCH_FILE")
+	if p == "" {
+		p = benchChainPath(b, n)
+	}
 	fi, _ := os.Stat(p)
 	b.SetBytes(fi.Size())
 	b.ReportMetric(float64(fi.Size())/float64(n), "B/record")

@@ -555,9 +555,9 @@ func TestCorpusOversize(t *testing.T) {
 		{"middle", 4, MaxRecordSize, []wantFinding{at(Malformed, "oversize.jsonl", 4)}},
 		{"last", 7, MaxRecordSize, []wantFinding{at(Malformed, "oversize.jsonl", 7)}},
 		{"many-times-over", 4, 5 * MaxRecordSize, []wantFinding{at(Malformed, "oversize.jsonl", 4)}},
-		// A header just over the limit is still read as the header, and its
-		// line is reported as over the limit; one far over it is no header.
-		{"header", 1, MaxRecordSize, []wantFinding{at(Malformed, "oversize.jsonl", 1)}},
+		// A first line over the limit is no header, whether just over it
+		// or far over it; the records after it are still checked.
+		{"header", 1, MaxRecordSize, []wantFinding{at(HeaderProblem, "oversize.jsonl", 1)}},
 		{"header-many-times-over", 1, 2 * MaxRecordSize, []wantFinding{at(HeaderProblem, "oversize.jsonl", 1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

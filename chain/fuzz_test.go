@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
-// FuzzVerify checks two properties:
+// FuzzVerify checks three properties:
 //
 //  1. VerifyReader never panics and never fails to produce a report, whatever
 //     the input (data).
@@ -17,6 +19,7 @@ import (
 //     insertion, a deletion or a copy of a range to another place, at a
 //     position chosen by the fuzzer — never verifies, unless it is a clean cut
 //     of whole records at the end, which a plain hash chain cannot detect.
+//  3. The fast path and the general parser give the same report for data.
 func FuzzVerify(f *testing.F) {
 	goods := corpusFiles(f, "good") // none is empty
 	for i, g := range goods {
@@ -29,16 +32,26 @@ func FuzzVerify(f *testing.F) {
 	}
 	ctx := context.Background()
 	opts := VerifyOptions{Workers: 2}
+	slow := VerifyOptions{Workers: 2, slow: true}
 	f.Fuzz(func(t *testing.T, data []byte, which, op uint8, pos uint32, n uint16, val byte) {
-		if _, err := VerifyReader(ctx, "input", bytes.NewReader(data), opts); err != nil {
+		rep, err := VerifyReader(ctx, "input", bytes.NewReader(data), opts)
+		if err != nil {
 			t.Fatalf("VerifyReader: %v", err)
+		}
+		// 3. The fast parser and the general one agree on every input.
+		general, err := VerifyReader(ctx, "input", bytes.NewReader(data), slow)
+		if err != nil {
+			t.Fatalf("VerifyReader: %v", err)
+		}
+		if diff := cmp.Diff(general, rep); diff != "" {
+			t.Fatalf("the fast path's report differs from the general parser's (-general +fast):\n%s", diff)
 		}
 		good := goods[int(which)%len(goods)]
 		mut, desc := mutate(good, data, op, pos, n, val)
 		if mut == nil {
 			return
 		}
-		rep, err := VerifyReader(ctx, "mutated", bytes.NewReader(mut), opts)
+		rep, err = VerifyReader(ctx, "mutated", bytes.NewReader(mut), opts)
 		if err != nil {
 			t.Fatalf("VerifyReader: %v", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/google/go-cmp/cmp"
 	"os"
 	"path/filepath"
 	"sort"
@@ -78,11 +79,29 @@ func appendN(t testing.TB, w *Writer, n int, typ string) []Head {
 
 // verifyPath verifies the chain ending in path and fails the test on a read
 // error.
+//
+// It verifies path through every reading path — mapped and read, the fast
+// parser and the general one — and fails unless they agree.
 func verifyPath(t testing.TB, path string, opts VerifyOptions) *Report {
 	t.Helper()
 	rep, err := VerifyFile(context.Background(), path, opts)
 	if err != nil {
 		t.Fatalf("VerifyFile(%q): %v", path, err)
+	}
+	for _, v := range []struct {
+		name   string
+		mapMin int64
+		slow   bool
+	}{{"mapped", 1, false}, {"read", -1, false}, {"mapped, general parser", 1, true}, {"read, general parser", -1, true}} {
+		o := opts
+		o.mapMin, o.slow = v.mapMin, v.slow
+		other, err := VerifyFile(context.Background(), path, o)
+		if err != nil {
+			t.Fatalf("VerifyFile(%q) %s: %v", path, v.name, err)
+		}
+		if diff := cmp.Diff(rep, other); diff != "" {
+			t.Fatalf("VerifyFile(%q): the %s report differs from the default one (-default +%s):\n%s", path, v.name, v.name, diff)
+		}
 	}
 	return rep
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"sync"
@@ -128,6 +129,11 @@ type VerifyOptions struct {
 	MaxFindings int
 	// ExpectHead, when set, must be a record of the chain with that hash.
 	ExpectHead *Head
+
+	// Test hooks: mapMin overrides the smallest file that is mapped (-1:
+	// none); slow sends every line to the general parser.
+	mapMin int64
+	slow   bool
 }
 
 func (o *VerifyOptions) fill() {
@@ -157,6 +163,9 @@ type input struct {
 	size int64
 	// missingBefore names files of the chain known to be missing before it.
 	missingBefore []string
+	// f is the file r reads, when it is one: a large file is mapped instead
+	// of read.
+	f *os.File
 }
 
 var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)
@@ -233,7 +242,7 @@ func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool)
 	defer closeAll(files)
 	ins := make([]input, len(files))
 	for i, f := range files {
-		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), size: sizes[i], missingBefore: missing[i]}
+		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), size: sizes[i], missingBefore: missing[i], f: f}
 	}
 	return verify(ctx, ins, opts)
 }
@@ -272,7 +281,7 @@ func verifyPaths(ctx context.Context, paths []string, missing map[int][]string, 
 			unlock()
 			return nil, &ReadError{Path: p, Err: err}
 		}
-		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), size: fi.Size(), missingBefore: missing[i]})
+		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), size: fi.Size(), missingBefore: missing[i], f: f})
 	}
 	unlock()
 	return verify(ctx, ins, opts)
@@ -460,7 +469,7 @@ const chunkSize = 4 << 20
 func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, error) {
 	opts.fill()
 	rep := &Report{Counts: map[Class]int{}}
-	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead}
+	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead, mapMin: opts.mapMin, slow: opts.slow}
 	for i := range ins {
 		rep.Files = append(rep.Files, ins[i].name)
 	}
@@ -480,9 +489,11 @@ func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, erro
 }
 
 type sequencer struct {
-	rep  *Report
-	max  int
-	head *Head
+	rep    *Report
+	max    int
+	head   *Head
+	mapMin int64 // VerifyOptions.mapMin
+	slow   bool  // VerifyOptions.slow
 
 	known    bool // last is a baseline for the next link check
 	last     ref
@@ -535,7 +546,14 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	case in.size >= chunkSize:
 		br.bufSize = chunkSize + 64<<10
 	}
+	if m := mapFile(in, s.mapMin); m != nil {
+		defer m.unmap()
+		br.m = m.data
+	}
 	hline, herr := br.firstLine()
+	if errors.Is(herr, errFault) {
+		return &ReadError{Path: in.name, Err: herr}
+	}
 	if herr != nil && !errors.Is(herr, errNoNewline) && !errors.Is(herr, io.EOF) && !errors.Is(herr, errHeaderOversize) {
 		return &ReadError{Path: in.name, Err: herr}
 	}
@@ -579,7 +597,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
 		j := &job{data: append(hline, '\n'), line: 1}
-		j.process(alg.New())
+		j.process(alg.New(), nil)
 		j.out[0].header = j.out[0].header && hdr != nil
 		s.rep.Bytes += int64(len(j.data))
 		s.line(in.name, &j.out[0])
@@ -731,13 +749,20 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 	jobs := make(chan *job)
 	order := make(chan *job, 2*workers)
 	var wg sync.WaitGroup
+	var fault faultCatcher
 	for range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer fault.catch(cancel)
+			debug.SetPanicOnFault(true)
 			h := alg.New()
+			var fs *fastScratch
+			if hasSIMD && !s.slow {
+				fs = new(fastScratch)
+			}
 			for j := range jobs {
-				j.process(h)
+				j.process(h, fs)
 				close(j.done)
 			}
 		}()
@@ -748,6 +773,8 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 		defer close(readerDone)
 		defer close(order)
 		defer close(jobs)
+		defer fault.catch(cancel)
+		debug.SetPanicOnFault(true)
 		for {
 			j, err := br.next()
 			if j != nil {
@@ -808,6 +835,8 @@ loop:
 	<-readerDone
 	wg.Wait()
 	switch {
+	case fault.err != nil:
+		return &ReadError{Path: name, Err: fault.err}
 	case readErr != nil:
 		return &ReadError{Path: name, Err: readErr}
 	}
@@ -822,17 +851,37 @@ type hasher interface {
 	Sum([]byte) []byte
 }
 
-func (j *job) process(h hasher) {
+func (j *job) process(h hasher, fs *fastScratch) {
 	data := j.data
 	off, ln := j.off, j.line
 	out := j.out[:0]
 	var r record
 	sum := make([]byte, 0, DigestSize) // one allocation: Sum's argument escapes
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		line := data[:i]
+	if fs != nil {
+		fs.reset(data)
+	}
+	for pos := 0; pos < len(data); {
+		if fs != nil {
+			// A clean line's first dirty byte is its newline.
+			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
+				out = append(out, lineInfo{off: off, line: ln})
+				if fs.verifyLine(h, data, pos, e, &r, &out[len(out)-1], sum) {
+					off += int64(e - pos + 1)
+					ln++
+					pos = e + 1
+					continue
+				}
+				out = out[:len(out)-1]
+			}
+			fs.lastHex = nil
+		}
+		i := bytes.IndexByte(data[pos:], '\n')
+		line := data[pos : pos+i]
 		out = append(out, lineInfo{off: off, line: ln})
 		li := &out[len(out)-1]
+		off += int64(i + 1)
+		ln++
+		pos += i + 1
 		if len(line)+1 > MaxRecordSize {
 			li.status, li.msg = lineMalformed, fmt.Sprintf("line of %d bytes is over the %d-byte limit", len(line)+1, MaxRecordSize)
 		} else if pe := parseRecord(line, &r); pe != nil && !pe.layoutOnly {
@@ -853,9 +902,6 @@ func (j *job) process(h hasher) {
 				li.status = lineMismatch
 			}
 		}
-		off += int64(i + 1)
-		ln++
-		data = data[i+1:]
 	}
 	j.out = out
 }
@@ -875,6 +921,9 @@ type chunkReader struct {
 	free    chan []byte
 	outs    chan []lineInfo
 	skip    bool // discarding the rest of an oversize line
+	// m is the mapped file, when it is mapped; mpos is where in m the next
+	// chunk starts (c.off, as m starts at offset 0).
+	m []byte
 }
 
 // firstLine reads the header line. It returns errNoNewline when the stream
@@ -882,18 +931,27 @@ type chunkReader struct {
 func (c *chunkReader) firstLine() ([]byte, error) {
 	c.free = make(chan []byte, 16)
 	c.outs = make(chan []lineInfo, 16)
+	if c.m != nil {
+		return c.firstLineMapped()
+	}
 	buf := make([]byte, 0, min(64<<10, c.bufSize))
 	for {
-		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+		if i := bytes.IndexByte(buf[:min(len(buf), MaxRecordSize)], '\n'); i >= 0 {
 			line := append([]byte(nil), buf[:i]...)
 			c.carry = append(make([]byte, 0, max(c.bufSize, len(buf))), buf[i+1:]...)
 			c.off = int64(i + 1)
 			return line, nil
 		}
-		if len(buf) > MaxRecordSize {
-			c.carry = append(make([]byte, 0, max(c.bufSize, len(buf))), buf...)
-			c.off, c.skip = int64(len(buf)), true
-			c.carry = c.carry[:0]
+		if len(buf) >= MaxRecordSize {
+			// No header: the records after the first line are still
+			// checked, from its newline on.
+			c.carry = make([]byte, 0, max(c.bufSize, len(buf)))
+			if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+				c.carry = append(c.carry, buf[i+1:]...)
+				c.off = int64(i + 1)
+			} else {
+				c.off, c.skip = int64(len(buf)), true
+			}
 			return nil, errHeaderOversize
 		}
 		if len(buf) == cap(buf) {
@@ -922,7 +980,7 @@ func (c *chunkReader) release(j *job) {
 		default:
 		}
 	}
-	if j.data != nil && cap(j.data) >= chunkSize {
+	if j.data != nil && cap(j.data) >= chunkSize && c.m == nil {
 		select {
 		case c.free <- j.data[:0]:
 		default:
@@ -954,6 +1012,9 @@ func (c *chunkReader) getBuf() []byte {
 // next returns the next chunk of whole lines, or a special job for a torn or
 // oversize line.
 func (c *chunkReader) next() (*job, error) {
+	if c.m != nil {
+		return c.nextMapped()
+	}
 	for {
 		if c.eof {
 			if len(c.carry) == 0 {

@@ -1,0 +1,15 @@
+//go:build !amd64
+
+package chain
+
+import "math/bits"
+
+// hasSIMD is false where there is no vector kernel: the verifier then uses
+// the general parser for every line.
+const hasSIMD = false
+
+func classifyBlocks(data []byte, quotes, dirty []uint64) {
+	classifyBlocksGeneric(data, quotes, dirty)
+}
+
+func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }

@@ -1,0 +1,384 @@
+package chain
+
+import "encoding/binary"
+
+// The verifier's fast path: a parser for the lines the writer produces in
+// the common case (the canonical layout, printable ASCII, no escapes, no
+// whitespace, nesting within 64 levels), driven by the quote and dirty bits
+// of classify. It accepts a subset of what parseCanonical accepts, with the
+// same result; any other line (and any line it is unsure of) goes to
+// parseRecord, which decides. FuzzFastParse holds the two to that.
+
+// fastScratch is one worker's buffers for the fast path.
+type fastScratch struct {
+	quotes, dirty []uint64
+	data          []byte
+	done          int // data[:done] is classified
+	// lastHex is the hash of the line before, when it verified on the fast
+	// path, and lastDigest its digest: a prev equal to it needs no decoding.
+	lastHex    []byte
+	lastDigest Digest
+}
+
+// classifyStep is how far ahead of the line being parsed classification
+// runs: a step's bytes are still in the core's cache when they are parsed
+// and hashed.
+const classifyStep = 16 << 10
+
+// reset starts the classification of data, growing the buffers as needed.
+func (f *fastScratch) reset(data []byte) {
+	n := (len(data) + 63) / 64
+	if cap(f.quotes) < n {
+		f.quotes, f.dirty = make([]uint64, n), make([]uint64, n)
+	}
+	f.quotes, f.dirty = f.quotes[:n], f.dirty[:n]
+	f.data, f.done, f.lastHex = data, 0, nil
+}
+
+// verifyLine parses and hashes the clean line data[s:e] on the fast path and
+// fills li, or reports false (li is then garbage) to send the line to the
+// general parser: it is not in the fast path's subset, or it does not verify
+// (a finding, which the general parser describes).
+func (f *fastScratch) verifyLine(h hasher, data []byte, s, e int, r *record, li *lineInfo, sum []byte) bool {
+	prevHex, hashHex, ok := f.fastRecord(data, s, e, r)
+	if !ok {
+		return false
+	}
+	if f.lastHex != nil && string(prevHex) == string(f.lastHex) {
+		r.prev = f.lastDigest
+	} else if !decodeHex(r.prev[:], prevHex) {
+		return false
+	}
+	h.Reset()
+	h.Write(r.entry)
+	h.Write(r.prev[:])
+	copy(li.computed[:], h.Sum(sum[:0]))
+	if !hexEqual(&li.computed, hashHex) {
+		return false
+	}
+	li.seq, li.prev, li.hash = r.seq, r.prev, li.computed
+	li.header = string(r.typ) == `"`+HeaderType+`"`
+	f.lastHex, f.lastDigest = hashHex, li.computed
+	return true
+}
+
+// upTo classifies f.data up to at least byte e.
+func (f *fastScratch) upTo(e int) {
+	if e <= f.done {
+		return
+	}
+	to := min(max(e, f.done+classifyStep)&^63, len(f.data))
+	if to < e {
+		to = len(f.data)
+	}
+	if to == len(f.data) {
+		classify(f.data[f.done:], f.quotes[f.done/64:], f.dirty[f.done/64:])
+	} else {
+		classifyBlocks(f.data[f.done:to], f.quotes[f.done/64:to/64], f.dirty[f.done/64:to/64])
+	}
+	f.done = to
+}
+
+// hexPairs maps a byte to its two lowercase hex digits, as a little-endian
+// uint16.
+var hexPairs = func() (t [256]uint16) {
+	const digits = "0123456789abcdef"
+	for i := range t {
+		t[i] = uint16(digits[i>>4]) | uint16(digits[i&15])<<8
+	}
+	return t
+}()
+
+// hexEqual reports whether h is the lowercase hex of d.
+func hexEqual(d *Digest, h []byte) bool {
+	if len(h) != 2*DigestSize {
+		return false
+	}
+	var diff uint64
+	for k := 0; k < DigestSize; k += 4 {
+		w := uint64(hexPairs[d[k]]) | uint64(hexPairs[d[k+1]])<<16 | uint64(hexPairs[d[k+2]])<<32 | uint64(hexPairs[d[k+3]])<<48
+		diff |= w ^ binary.LittleEndian.Uint64(h[2*k:])
+	}
+	return diff == 0
+}
+
+// fastRecord parses the line data[s:e] (without its newline), which must be
+// clean (no dirty byte), when it is in the fast path's subset, filling r (but
+// for r.prev and r.hash, whose hex is left in prevHex and hashHex for the
+// caller to check), and reports whether it did. data[:e] must be classified.
+func (f *fastScratch) fastRecord(data []byte, s, e int, r *record) (prevHex, hashHex []byte, ok bool) {
+	if e-s < suffixLen+64 || e-s+1 > MaxRecordSize {
+		return nil, nil, false
+	}
+	b := data[:e]
+	end := e - suffixLen // where the suffix ,"prev":"…","hash":"…"} begins
+	if string(b[s:s+7]) != `{"seq":` {
+		return nil, nil, false
+	}
+	i := s + 7
+	var seq uint64
+	j := i
+	for j < end && j-i < 19 && b[j]-'0' < 10 {
+		seq = seq*10 + uint64(b[j]-'0')
+		j++
+	}
+	// At most 19 digits (no overflow); longer seqs take the general path.
+	if j == i || b[i] == '0' && j-i > 1 || j < end && b[j]-'0' < 10 {
+		return nil, nil, false
+	}
+	r.seq = seq
+	i = j
+	if end-i < len(`,"ts":"`)+len(TimeLayout)+len(`","type":"`) || string(b[i:i+7]) != `,"ts":"` {
+		return nil, nil, false
+	}
+	i += 7
+	if !cleanTS(b[i : i+len(TimeLayout)]) {
+		return nil, nil, false
+	}
+	r.ts = b[i : i+len(TimeLayout)]
+	i += len(TimeLayout)
+	// Each key is compared as a constant, which compiles to a few word
+	// compares; the value runs to the next quote.
+	if string(b[i:i+len(`","type":"`)]) != `","type":"` {
+		return nil, nil, false
+	}
+	i += len(`","type":`)
+	if r.typ, i = f.str(b, i, end); i < 0 || end-i < len(`,"session":"`) || string(b[i:i+len(`,"session":"`)]) != `,"session":"` {
+		return nil, nil, false
+	}
+	i += len(`,"session":`)
+	if r.session, i = f.str(b, i, end); i < 0 || end-i < len(`,"trace_id":"`) || string(b[i:i+len(`,"trace_id":"`)]) != `,"trace_id":"` {
+		return nil, nil, false
+	}
+	i += len(`,"trace_id":`)
+	if r.traceID, i = f.str(b, i, end); i < 0 || end-i < len(`,"span_id":"`) || string(b[i:i+len(`,"span_id":"`)]) != `,"span_id":"` {
+		return nil, nil, false
+	}
+	i += len(`,"span_id":`)
+	if r.spanID, i = f.str(b, i, end); i < 0 || end-i < len(`,"data":{}`) || string(b[i:i+len(`,"data":{`)]) != `,"data":{` {
+		return nil, nil, false
+	}
+	i += len(`,"data":`)
+	if !f.value(b, i, end) {
+		return nil, nil, false
+	}
+	r.data = b[i:end]
+	sfx := b[end:e]
+	const p, h = len(`,"prev":"`), len(`,"prev":"`) + 2*DigestSize + len(`","hash":"`)
+	if string(sfx[:p]) != `,"prev":"` || string(sfx[p+2*DigestSize:h]) != `","hash":"` || string(sfx[h+2*DigestSize:]) != `"}` {
+		return nil, nil, false
+	}
+	r.entry = b[s : end+p+2*DigestSize+1]
+	return sfx[p : p+2*DigestSize], sfx[h : h+2*DigestSize], true
+}
+
+// str returns the string at b[i] == '"', quotes included, and the index after
+// it; the index is -1 when it does not end before end.
+func (f *fastScratch) str(b []byte, i, end int) ([]byte, int) {
+	k := nextQuote(f.quotes, i+1, end)
+	if k < 0 {
+		return nil, -1
+	}
+	return b[i : k+1], k + 1
+}
+
+// nextDirty returns the index of the first dirty byte of f.data at or after
+// i, or len(f.data), classifying as it goes.
+func (f *fastScratch) nextDirty(i int) int {
+	for i < len(f.data) {
+		if i >= f.done {
+			f.upTo(i + 1)
+		}
+		w := i >> 6
+		if m := f.dirty[w] & (^uint64(0) << (uint(i) & 63)); m != 0 {
+			return min(w<<6+trailingZeros(m), len(f.data))
+		}
+		i = (w + 1) << 6
+	}
+	return len(f.data)
+}
+
+// value validates the JSON value at b[i] that must end exactly at end, in the
+// fast path's subset: clean bytes (strings end at the next quote), no
+// whitespace, at most 64 levels of nesting.
+func (f *fastScratch) value(b []byte, i, end int) bool {
+	var objects uint64 // bit d is set when level d is an object
+	depth := 0
+	var c byte
+value:
+	if i >= end {
+		return false
+	}
+	switch c = b[i]; {
+	case c == '"':
+		k := nextQuote(f.quotes, i+1, end)
+		if k < 0 {
+			return false
+		}
+		i = k + 1
+	case c == '{' || c == '[':
+		if depth == 64 {
+			return false
+		}
+		if c == '{' {
+			objects |= 1 << (depth & 63)
+		} else {
+			objects &^= 1 << (depth & 63)
+		}
+		depth++
+		i++
+		if i < end && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+			depth--
+			i++
+			break
+		}
+		if c == '{' {
+			goto key
+		}
+		goto value
+	case c == 't':
+		if end-i < 4 || string(b[i:i+4]) != "true" {
+			return false
+		}
+		i += 4
+	case c == 'f':
+		if end-i < 5 || string(b[i:i+5]) != "false" {
+			return false
+		}
+		i += 5
+	case c == 'n':
+		if end-i < 4 || string(b[i:i+4]) != "null" {
+			return false
+		}
+		i += 4
+	case c == '-' || c-'0' < 10:
+		if i = number(b, i, end); i < 0 {
+			return false
+		}
+	default:
+		return false
+	}
+after: // a value ends at i
+	if depth == 0 {
+		return i == end
+	}
+	if i >= end {
+		return false
+	}
+	c = b[i]
+	i++
+	if objects&(1<<((depth-1)&63)) != 0 {
+		switch c {
+		case ',':
+			goto key
+		case '}':
+			depth--
+			goto after
+		}
+		return false
+	}
+	switch c {
+	case ',':
+		goto value
+	case ']':
+		depth--
+		goto after
+	}
+	return false
+key:
+	if i >= end || b[i] != '"' {
+		return false
+	}
+	if i = nextQuote(f.quotes, i+1, end); i < 0 {
+		return false
+	}
+	i++
+	if i >= end || b[i] != ':' {
+		return false
+	}
+	i++
+	goto value
+}
+
+// number scans the JSON number at b[i] and returns the index after it, or
+// -1 when it is not one (scanNumber for clean bytes).
+func number(b []byte, i, end int) int {
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= end:
+		return -1
+	case b[i] == '0':
+		i++
+	case b[i]-'1' < 9:
+		i = digits(b, i+1, end)
+	default:
+		return -1
+	}
+	if i < end && b[i] == '.' {
+		k := digits(b, i+1, end)
+		if k == i+1 {
+			return -1
+		}
+		i = k
+	}
+	if i < end && b[i]|0x20 == 'e' {
+		i++
+		if i < end && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		k := digits(b, i, end)
+		if k == i {
+			return -1
+		}
+		i = k
+	}
+	return i
+}
+
+// digits returns the index after the run of digits at b[i:end].
+func digits(b []byte, i, end int) int {
+	for i < end && b[i]-'0' < 10 {
+		i++
+	}
+	return i
+}
+
+// The timestamp's shape, dddd-dd-ddTdd:dd:dd.dddddddddZ, as masks over four
+// little-endian words at offsets 0, 8, 16 and 22: digit lanes, and the
+// literal bytes with their lanes.
+var tsWords = func() (w [4]struct{ digits, lit, litMask uint64 }) {
+	const shape = "dddd-dd-ddTdd:dd:dd.dddddddddZ"
+	for k, off := range [4]int{0, 8, 16, 22} {
+		for i := 0; i < 8; i++ {
+			c := shape[off+i]
+			if c == 'd' {
+				w[k].digits |= 0x80 << (8 * i)
+			} else {
+				w[k].lit |= uint64(c) << (8 * i)
+				w[k].litMask |= 0xff << (8 * i)
+			}
+		}
+	}
+	return w
+}()
+
+// cleanTS is validTS for 30 bytes known to be below 0x80, eight at a time.
+func cleanTS(b []byte) bool {
+	if len(b) != len(TimeLayout) {
+		return false
+	}
+	var bad uint64
+	for k, off := range [4]int{0, 8, 16, 22} {
+		x := binary.LittleEndian.Uint64(b[off:])
+		t := &tsWords[k]
+		// A byte below 0x80 is a digit when it is at least '0' (the high
+		// bit survives subtracting 0x30 from it with the bit set) and
+		// below ':' (adding 0x46 leaves the high bit clear).
+		digit := ((x | msb) - lsb*'0') &^ (x + lsb*0x46) & msb
+		bad |= (digit ^ t.digits) & t.digits
+		bad |= (x ^ t.lit) & t.litMask
+	}
+	return bad == 0
+}

@@ -1,0 +1,29 @@
+package auditcmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkAppendBatch measures `brain-audit append --sync=batch` of
+// 100,000 events of the size scripts/bench-verify.sh writes (records of
+// about 440 bytes), parsing stdin included; records/s is the figure the
+// bulk-append target is stated in.
+func BenchmarkAppendBatch(b *testing.B) {
+	const n = 100_000
+	var in bytes.Buffer
+	for i := range n {
+		fmt.Fprintf(&in, `{"type":"llm_provider.chat","session":"c0ffee00-1234-4abc-9def-0123456789ab","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","model":"gemini-2.5-flash","input_tokens":1234,"output_tokens":567,"n":%d}`+"\n", i)
+	}
+	for b.Loop() {
+		p := filepath.Join(b.TempDir(), "audit.jsonl")
+		if code := Main(context.Background(), []string{"append", "--sync=batch", p}, bytes.NewReader(in.Bytes()), io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+}
