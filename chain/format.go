@@ -148,12 +148,13 @@ const hashSep = `,"hash":"`
 // encodeRecord appends the record line for ev to dst and returns it with the
 // record's digest. data must be compact JSON.
 func encodeRecord(dst []byte, alg Alg, seq uint64, ts time.Time, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
-	return encodeRecordTS(dst, alg, seq, ts.UTC().AppendFormat(nil, TimeLayout), ev, data, prev)
+	return encodeRecordTS(dst, alg.New(), seq, ts.UTC().AppendFormat(nil, TimeLayout), ev, data, prev)
 }
 
-// encodeRecordTS is encodeRecord with the timestamp already formatted, so a
-// batch formats its shared timestamp once.
-func encodeRecordTS(dst []byte, alg Alg, seq uint64, ts []byte, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
+// encodeRecordTS is encodeRecord with the timestamp already formatted and a
+// hash of the chain's algorithm, so a batch formats its shared timestamp and
+// makes its hash once.
+func encodeRecordTS(dst []byte, h hash.Hash, seq uint64, ts []byte, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
 	start := len(dst)
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
@@ -175,20 +176,22 @@ func encodeRecordTS(dst []byte, alg Alg, seq uint64, ts []byte, ev *Event, data 
 	dst = append(dst, `,"prev":"`...)
 	dst = hex.AppendEncode(dst, prev[:])
 	dst = append(dst, '"')
-	d := hashEntry(alg.New(), dst[start:], prev)
+	d := hashEntry(h, dst[start:], prev)
 	dst = append(dst, hashSep...)
 	dst = hex.AppendEncode(dst, d[:])
 	dst = append(dst, "\"}\n"...)
 	return dst, d
 }
 
-// hashEntry returns H(entry || prev).
+// hashEntry returns H(entry || prev). (Sum's argument escapes through the
+// interface, so the digest is copied out of h's own result.)
 func hashEntry(h hash.Hash, entry []byte, prev Digest) Digest {
 	h.Reset()
 	h.Write(entry)
 	h.Write(prev[:])
 	var d Digest
-	h.Sum(d[:0])
+	var sum [DigestSize]byte
+	copy(d[:], h.Sum(sum[:0]))
 	return d
 }
 

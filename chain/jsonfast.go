@@ -19,7 +19,13 @@ func compactObject(b []byte) ([]byte, error) {
 	if len(b) == 0 || b[0] != '{' {
 		return nil, errors.New("chain: event data is not a JSON object")
 	}
-	out, i, err := compactValue(make([]byte, 0, len(b)), b, 0, 0)
+	// Most data is already compact: a first pass that copies nothing
+	// returns b itself; only data with whitespace is copied, compacted.
+	_, i, err := compactValue(nil, b, 0, 0, false)
+	out := b
+	if err == errNotCompact {
+		out, i, err = compactValue(make([]byte, 0, len(b)), b, 0, 0, true)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chain: event data %v", err)
 	}
@@ -29,23 +35,39 @@ func compactObject(b []byte) ([]byte, error) {
 	return out, nil
 }
 
-var errInvalid = errors.New("is not valid JSON")
+var (
+	errInvalid    = errors.New("is not valid JSON")
+	errNotCompact = errors.New("is not compact")
+)
 
 // compactValue validates the value at b[i:], appends it to dst without
-// insignificant whitespace and returns the index just past it.
-func compactValue(dst, b []byte, i, depth int) ([]byte, int, error) {
-	i = skipSpace(b, i)
+// insignificant whitespace and returns the index just past it. With keep
+// false it appends nothing and fails with errNotCompact at the first
+// insignificant whitespace.
+func compactValue(dst, b []byte, i, depth int, keep bool) ([]byte, int, error) {
+	// ws skips whitespace at b[i:], which only a copying pass may drop.
+	ws := func(i int) (int, bool) {
+		j := skipSpace(b, i)
+		return j, keep || j == i
+	}
+	var ok bool
+	if i, ok = ws(i); !ok {
+		return dst, i, errNotCompact
+	}
 	if i >= len(b) || depth > maxDepth {
 		return dst, i, errInvalid
 	}
 	switch b[i] {
 	case '{':
-		dst = append(dst, '{')
-		i = skipSpace(b, i+1)
-		if i < len(b) && b[i] == '}' {
-			return append(dst, '}'), i + 1, nil
+		dst = appendIf(keep, dst, '{')
+		if i, ok = ws(i + 1); !ok {
+			return dst, i, errNotCompact
 		}
-		var keys [][]byte
+		if i < len(b) && b[i] == '}' {
+			return appendIf(keep, dst, '}'), i + 1, nil
+		}
+		var keyBuf [16][]byte
+		keys := keyBuf[:0]
 		for {
 			if i >= len(b) || b[i] != '"' {
 				return dst, i, errInvalid
@@ -61,51 +83,63 @@ func compactValue(dst, b []byte, i, depth int) ([]byte, int, error) {
 				}
 			}
 			keys = append(keys, key)
-			dst = append(dst, key...)
-			i = skipSpace(b, j)
+			if keep {
+				dst = append(dst, key...)
+			}
+			if i, ok = ws(j); !ok {
+				return dst, i, errNotCompact
+			}
 			if i >= len(b) || b[i] != ':' {
 				return dst, i, errInvalid
 			}
-			dst = append(dst, ':')
+			dst = appendIf(keep, dst, ':')
 			var err error
-			if dst, i, err = compactValue(dst, b, i+1, depth+1); err != nil {
+			if dst, i, err = compactValue(dst, b, i+1, depth+1, keep); err != nil {
 				return dst, i, err
 			}
-			i = skipSpace(b, i)
+			if i, ok = ws(i); !ok {
+				return dst, i, errNotCompact
+			}
 			if i >= len(b) {
 				return dst, i, errInvalid
 			}
 			if b[i] == '}' {
-				return append(dst, '}'), i + 1, nil
+				return appendIf(keep, dst, '}'), i + 1, nil
 			}
 			if b[i] != ',' {
 				return dst, i, errInvalid
 			}
-			dst = append(dst, ',')
-			i = skipSpace(b, i+1)
+			dst = appendIf(keep, dst, ',')
+			if i, ok = ws(i + 1); !ok {
+				return dst, i, errNotCompact
+			}
 		}
 	case '[':
-		dst = append(dst, '[')
-		i = skipSpace(b, i+1)
+		dst = appendIf(keep, dst, '[')
+		if i, ok = ws(i + 1); !ok {
+			return dst, i, errNotCompact
+		}
 		if i < len(b) && b[i] == ']' {
-			return append(dst, ']'), i + 1, nil
+			return appendIf(keep, dst, ']'), i + 1, nil
 		}
 		for {
 			var err error
-			if dst, i, err = compactValue(dst, b, i, depth+1); err != nil {
+			if dst, i, err = compactValue(dst, b, i, depth+1, keep); err != nil {
 				return dst, i, err
 			}
-			i = skipSpace(b, i)
+			if i, ok = ws(i); !ok {
+				return dst, i, errNotCompact
+			}
 			if i >= len(b) {
 				return dst, i, errInvalid
 			}
 			if b[i] == ']' {
-				return append(dst, ']'), i + 1, nil
+				return appendIf(keep, dst, ']'), i + 1, nil
 			}
 			if b[i] != ',' {
 				return dst, i, errInvalid
 			}
-			dst = append(dst, ',')
+			dst = appendIf(keep, dst, ',')
 			i++
 		}
 	}
@@ -113,7 +147,17 @@ func compactValue(dst, b []byte, i, depth int) ([]byte, int, error) {
 	if !ok {
 		return dst, i, errInvalid
 	}
-	return append(dst, b[i:j]...), j, nil
+	if keep {
+		dst = append(dst, b[i:j]...)
+	}
+	return dst, j, nil
+}
+
+func appendIf(keep bool, dst []byte, c byte) []byte {
+	if keep {
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // sameKey reports whether two JSON string tokens name the same key.
@@ -130,8 +174,9 @@ func sameKey(a, b []byte) bool {
 // Fields calls fn with the decoded key, the key's JSON token and the raw
 // value bytes of each top-level field of the JSON object b, in order. It
 // reports invalid JSON, invalid UTF-8 and bytes after the object, and stops at
-// fn's first error.
-func Fields(b []byte, fn func(key string, keyToken, raw []byte) error) error {
+// fn's first error. key aliases b unless the key has escapes; fn must not
+// keep it or modify it.
+func Fields(b []byte, fn func(key, keyToken, raw []byte) error) error {
 	if !utf8.Valid(b) {
 		return errors.New("not valid UTF-8")
 	}
@@ -161,7 +206,11 @@ func Fields(b []byte, fn func(key string, keyToken, raw []byte) error) error {
 			if !ok {
 				return errors.New("not valid JSON")
 			}
-			if err := fn(decodeString(keyTok), keyTok, b[i:j]); err != nil {
+			key := keyTok[1 : len(keyTok)-1]
+			if bytes.IndexByte(key, '\\') >= 0 {
+				key = []byte(decodeString(keyTok))
+			}
+			if err := fn(key, keyTok, b[i:j]); err != nil {
 				return err
 			}
 			i = skipSpace(b, j)

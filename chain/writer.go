@@ -508,6 +508,7 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 	buf := w.buf[:0]
 	head := w.st.head
 	now := w.opts.Now().UTC().AppendFormat(nil, TimeLayout)
+	h := w.st.alg.New()
 	var own []byte
 	for i := range evs {
 		ts := now
@@ -516,7 +517,7 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 			ts = own
 		}
 		start := len(buf)
-		buf, head.Hash = encodeRecordTS(buf, w.st.alg, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
+		buf, head.Hash = encodeRecordTS(buf, h, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
 		head.Seq++
 		if len(buf)-start > MaxRecordSize {
 			return Head{}, fmt.Errorf("chain: record of type %q is %d bytes, over the %d-byte limit", evs[i].Type, len(buf)-start, MaxRecordSize)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -72,51 +73,95 @@ func writeErr(err error) error {
 
 const batchRecords = 4096
 
-func runAppend(ctx context.Context, e *env, w *chain.Writer, batch bool) error {
-	br := bufio.NewReaderSize(e.stdin, 1<<20)
-	var pending []chain.Event
+// batch is a group of parsed events and the arena their bytes live in.
+type batch struct {
+	evs       []chain.Event
+	ar        arena
+	firstLine int // stdin line of evs[0]
+}
+
+// runAppend parses stdin on this goroutine and appends on another, so that
+// with --sync=batch parsing the next group overlaps writing and syncing the
+// last one. With --sync=each a single batch of one event goes back and forth:
+// every record is durable before the next line is read.
+func runAppend(ctx context.Context, e *env, w *chain.Writer, group bool) error {
+	size, nbuf := 1, 1
+	if group {
+		size, nbuf = batchRecords, 2
+	}
+	free := make(chan *batch, nbuf)
+	for range nbuf {
+		free <- &batch{evs: make([]chain.Event, 0, size)}
+	}
+	full := make(chan *batch)
+	var failed atomic.Bool
 	var appended int
 	var head chain.Head
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for b := range full {
+			if err == nil {
+				var h chain.Head
+				if h, err = w.AppendBatch(ctx, b.evs); err != nil {
+					if appended > 0 {
+						err = fmt.Errorf("%w (the %d records before stdin line %d are durable)", err, appended, b.firstLine)
+					}
+					failed.Store(true)
+				} else {
+					appended += len(b.evs)
+					head = h
+				}
+			}
+			b.evs = b.evs[:0]
+			b.ar.reset()
+			free <- b
 		}
-		h, err := w.AppendBatch(ctx, pending)
-		if err != nil {
-			return err
+		done <- err
+	}()
+	// finish hands over the last batch and waits for the writer.
+	finish := func(cur *batch) error {
+		if len(cur.evs) > 0 {
+			full <- cur
 		}
-		appended += len(pending)
-		head, pending = h, pending[:0]
+		close(full)
+		if err := <-done; err != nil {
+			return writeErr(err)
+		}
 		return nil
 	}
-	for n := 1; ; n++ {
-		line, err := readLine(br)
+	br := bufio.NewReaderSize(e.stdin, 1<<20)
+	cur := <-free
+	for n := 1; !failed.Load(); n++ {
+		line, err := readLine(br, &cur.ar)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
+			if ferr := finish(cur); ferr != nil {
+				return ferr
+			}
 			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading stdin: %v", err)}
 		}
-		ev, perr := parseEvent(line)
+		ev, perr := parseEvent(line, &cur.ar)
 		if perr != nil {
-			if ferr := flush(); ferr != nil {
-				return writeErr(ferr)
+			if ferr := finish(cur); ferr != nil {
+				return ferr
 			}
 			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("stdin line %d: %v", n, perr),
 				Hint: fmt.Sprintf("%d records before it were appended; nothing from line %d on was written", appended, n)}
 		}
-		pending = append(pending, ev)
-		if !batch || len(pending) >= batchRecords {
-			if err := flush(); err != nil {
-				if appended > 0 {
-					return writeErr(fmt.Errorf("%w (the %d records before stdin line %d are durable)", err, appended, n-len(pending)+1))
-				}
-				return writeErr(err)
-			}
+		if len(cur.evs) == 0 {
+			cur.firstLine = n
+		}
+		cur.evs = append(cur.evs, ev)
+		if len(cur.evs) >= size {
+			full <- cur
+			cur = <-free
 		}
 	}
-	if err := flush(); err != nil {
-		return writeErr(err)
+	if err := finish(cur); err != nil {
+		return err
 	}
 	if appended > 0 {
 		fmt.Fprintln(e.stdout, head)
@@ -124,20 +169,65 @@ func runAppend(ctx context.Context, e *env, w *chain.Writer, batch bool) error {
 	return nil
 }
 
-// readLine reads one line without its newline; a final line without a
-// newline is returned too.
-func readLine(br *bufio.Reader) ([]byte, error) {
-	line, err := br.ReadBytes('\n')
+// arena holds the bytes of the events waiting to be appended: lines are
+// copied into chunks that never move, so an event's data can alias them
+// until the batch is written, and the chunks are reused after it.
+type arena struct {
+	chunks [][]byte
+	cur    int // index of the chunk being filled
+}
+
+const arenaChunk = 1 << 20
+
+// alloc returns n bytes of the arena, valid until reset.
+func (a *arena) alloc(n int) []byte {
+	for {
+		if a.cur == len(a.chunks) {
+			a.chunks = append(a.chunks, make([]byte, 0, max(n, arenaChunk)))
+		}
+		c := a.chunks[a.cur]
+		if cap(c)-len(c) >= n {
+			a.chunks[a.cur] = c[:len(c)+n]
+			return c[len(c) : len(c)+n : len(c)+n]
+		}
+		a.cur++
+	}
+}
+
+func (a *arena) reset() {
+	for i := range a.chunks[:min(a.cur+1, len(a.chunks))] {
+		a.chunks[i] = a.chunks[i][:0]
+	}
+	a.cur = 0
+}
+
+// readLine reads one line without its newline into the arena; a final line
+// without a newline is returned too.
+func readLine(br *bufio.Reader, a *arena) ([]byte, error) {
+	line, err := br.ReadSlice('\n')
+	var long []byte
+	for err == bufio.ErrBufferFull {
+		long = append(long, line...)
+		line, err = br.ReadSlice('\n')
+	}
+	if long != nil {
+		line = append(long, line...)
+	}
 	if err == io.EOF && len(line) > 0 {
 		err = nil
 	}
-	return bytes.TrimSuffix(line, []byte{'\n'}), err
+	if err != nil {
+		return nil, err
+	}
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	return append(a.alloc(len(line))[:0], line...), nil
 }
 
 var reserved = []string{"seq", "ts", "prev", "hash"}
 
-// parseEvent turns one input line into an Event, keeping data bytes as given.
-func parseEvent(line []byte) (chain.Event, error) {
+// parseEvent turns one input line into an Event, keeping data bytes as given;
+// the event's data may alias line or the arena.
+func parseEvent(line []byte, a *arena) (chain.Event, error) {
 	var ev chain.Event
 	if len(bytes.TrimSpace(line)) == 0 {
 		return ev, errors.New("blank line: want a JSON object")
@@ -145,19 +235,21 @@ func parseEvent(line []byte) (chain.Event, error) {
 	if len(line) > chain.MaxRecordSize {
 		return ev, fmt.Errorf("line is over the %d-byte limit", chain.MaxRecordSize)
 	}
-	var seen []string
-	extra := make([]byte, 0, len(line))
+	var seenBuf [8][]byte
+	seen := seenBuf[:0]
+	// The other fields, as "key":value pairs, are at most the line long.
+	var extra []byte
 	var data []byte
-	err := chain.Fields(line, func(key string, keyTok, raw []byte) error {
-		if slices.Contains(seen, key) {
+	err := chain.Fields(line, func(key, keyTok, raw []byte) error {
+		if slices.ContainsFunc(seen, func(k []byte) bool { return bytes.Equal(k, key) }) {
 			return fmt.Errorf("duplicate field %q", key)
 		}
 		seen = append(seen, key)
-		if slices.Contains(reserved, key) {
+		if slices.Contains(reserved, string(key)) {
 			return fmt.Errorf("field %q is set by the writer; remove it", key)
 		}
 		var dst *string
-		switch key {
+		switch string(key) {
 		case "type":
 			dst = &ev.Type
 		case "session":
@@ -170,7 +262,9 @@ func parseEvent(line []byte) (chain.Event, error) {
 			data = raw
 			return nil
 		default:
-			if len(extra) > 0 {
+			if extra == nil {
+				extra = append(a.alloc(len(line) + 2)[:0], '{')
+			} else {
 				extra = append(extra, ',')
 			}
 			extra = append(append(append(extra, keyTok...), ':'), raw...)
@@ -190,12 +284,12 @@ func parseEvent(line []byte) (chain.Event, error) {
 		return ev, errors.New(`missing "type"`)
 	}
 	switch {
-	case data != nil && len(extra) > 0:
+	case data != nil && extra != nil:
 		return ev, errors.New(`both "data" and other fields: put the event's fields in "data" or at the top level, not both`)
 	case data != nil:
 		ev.Data = data
-	case len(extra) > 0:
-		ev.Data = append(append([]byte{'{'}, extra...), '}')
+	case extra != nil:
+		ev.Data = append(extra, '}')
 	}
 	if len(ev.Data) > 0 && ev.Data[0] != '{' {
 		return ev, errors.New(`"data" must be a JSON object`)

@@ -1,0 +1,57 @@
+package auditcmd
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/testutil"
+)
+
+// TestAppendDiskFull appends more than a tiny tmpfs holds, in both sync
+// modes: the run fails with the audit-write exit code, says how many records
+// are durable, and leaves a chain that verifies and holds exactly them.
+func TestAppendDiskFull(t *testing.T) {
+	for _, mode := range []string{"batch", "each"} {
+		t.Run(mode, func(t *testing.T) {
+			p := filepath.Join(testutil.Tmpfs(t, "4m"), "audit.jsonl")
+			var in bytes.Buffer
+			for i := range 20_000 { // about 7.6 MB of records: 2 batches fit
+				fmt.Fprintf(&in, `{"type":"t","n":%d,"pad":"%s"}`+"\n", i, strings.Repeat("x", 100))
+			}
+			var stdout, stderr bytes.Buffer
+			code := Main(context.Background(), []string{"append", "--sync=" + mode, p}, &in, &stdout, &stderr)
+			if code != cli.ExitAuditWrite {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, cli.ExitAuditWrite, &stderr)
+			}
+			if !strings.Contains(stderr.String(), "no space left on device") {
+				t.Errorf("stderr does not name the cause:\n%s", &stderr)
+			}
+			rep, err := chain.VerifyFile(context.Background(), p, chain.VerifyOptions{})
+			if err != nil || !rep.OK() {
+				t.Fatalf("chain after the failed append: %v %v", err, rep.Findings)
+			}
+			durable := rep.Records - 1 // the header
+			if durable == 0 {
+				t.Fatal("nothing was appended before the disk was full")
+			}
+			m := regexp.MustCompile(`the (\d+) records before stdin line (\d+) are durable`).FindStringSubmatch(stderr.String())
+			if m == nil {
+				t.Fatalf("stderr does not say what is durable:\n%s", &stderr)
+			}
+			if n, _ := strconv.ParseInt(m[1], 10, 64); n != durable {
+				t.Errorf("stderr says %d records are durable, the chain holds %d", n, durable)
+			}
+			if line, _ := strconv.ParseInt(m[2], 10, 64); line != durable+1 {
+				t.Errorf("stderr names stdin line %d, want %d", line, durable+1)
+			}
+		})
+	}
+}
