@@ -18,6 +18,9 @@ type fastScratch struct {
 	// path, and lastDigest its digest: a prev equal to it needs no decoding.
 	lastHex    []byte
 	lastDigest Digest
+	// ni: the chain is SHA-256 and the CPU has the SHA extensions, so lines
+	// are hashed by sha256Entry rather than through the hash.Hash.
+	ni bool
 }
 
 // classifyStep is how far ahead of the line being parsed classification
@@ -49,10 +52,14 @@ func (f *fastScratch) verifyLine(h hasher, data []byte, s, e int, r *record, li 
 	} else if !decodeHex(r.prev[:], prevHex) {
 		return false
 	}
-	h.Reset()
-	h.Write(r.entry)
-	h.Write(r.prev[:])
-	copy(li.computed[:], h.Sum(sum[:0]))
+	if f.ni {
+		li.computed = sha256Entry(r.entry, &r.prev)
+	} else {
+		h.Reset()
+		h.Write(r.entry)
+		h.Write(r.prev[:])
+		copy(li.computed[:], h.Sum(sum[:0]))
+	}
 	if !hexEqual(&li.computed, hashHex) {
 		return false
 	}
@@ -185,17 +192,27 @@ func (f *fastScratch) str(b []byte, i, end int) ([]byte, int) {
 // nextDirty returns the index of the first dirty byte of f.data at or after
 // i, or len(f.data), classifying as it goes.
 func (f *fastScratch) nextDirty(i int) int {
-	for i < len(f.data) {
+	n := len(f.data)
+	for i < n {
 		if i >= f.done {
 			f.upTo(i + 1)
 		}
+		// The classified words from i's on.
 		w := i >> 6
-		if m := f.dirty[w] & (^uint64(0) << (uint(i) & 63)); m != 0 {
-			return min(w<<6+trailingZeros(m), len(f.data))
+		d := f.dirty[w : (f.done+63)>>6]
+		m := d[0] & (^uint64(0) << (uint(i) & 63))
+		for k := 1; m == 0; k++ {
+			if k == len(d) {
+				break
+			}
+			m, w = d[k], w+1
 		}
-		i = (w + 1) << 6
+		if m != 0 {
+			return min(w<<6+trailingZeros(m), n)
+		}
+		i = f.done
 	}
-	return len(f.data)
+	return n
 }
 
 // value validates the JSON value at b[i] that must end exactly at end, in the
@@ -345,40 +362,26 @@ func digits(b []byte, i, end int) int {
 	return i
 }
 
-// The timestamp's shape, dddd-dd-ddTdd:dd:dd.dddddddddZ, as masks over four
-// little-endian words at offsets 0, 8, 16 and 22: digit lanes, and the
-// literal bytes with their lanes.
-var tsWords = func() (w [4]struct{ digits, lit, litMask uint64 }) {
-	const shape = "dddd-dd-ddTdd:dd:dd.dddddddddZ"
-	for k, off := range [4]int{0, 8, 16, 22} {
-		for i := 0; i < 8; i++ {
-			c := shape[off+i]
-			if c == 'd' {
-				w[k].digits |= 0x80 << (8 * i)
-			} else {
-				w[k].lit |= uint64(c) << (8 * i)
-				w[k].litMask |= 0xff << (8 * i)
-			}
-		}
-	}
-	return w
-}()
-
-// cleanTS is validTS for 30 bytes known to be below 0x80, eight at a time.
+// cleanTS is validTS for 30 bytes known to be below 0x80, as four
+// overlapping little-endian words (offsets 0, 8, 16 and 22) checked against
+// the shape dddd-dd-ddTdd:dd:dd.dddddddddZ: the digit lanes of each word,
+// and its literal bytes with their lanes (TestCleanTSWords derives them).
 func cleanTS(b []byte) bool {
 	if len(b) != len(TimeLayout) {
 		return false
 	}
-	var bad uint64
-	for k, off := range [4]int{0, 8, 16, 22} {
-		x := binary.LittleEndian.Uint64(b[off:])
-		t := &tsWords[k]
-		// A byte below 0x80 is a digit when it is at least '0' (the high
-		// bit survives subtracting 0x30 from it with the bit set) and
-		// below ':' (adding 0x46 leaves the high bit clear).
-		digit := ((x | msb) - lsb*'0') &^ (x + lsb*0x46) & msb
-		bad |= (digit ^ t.digits) & t.digits
-		bad |= (x ^ t.lit) & t.litMask
-	}
-	return bad == 0
+	return tsBad(binary.LittleEndian.Uint64(b[0:]), 0x0080800080808080, 0x2d00002d00000000, 0xff0000ff00000000)|
+		tsBad(binary.LittleEndian.Uint64(b[8:]), 0x8080008080008080, 0x00003a0000540000, 0x0000ff0000ff0000)|
+		tsBad(binary.LittleEndian.Uint64(b[16:]), 0x8080808000808000, 0x000000002e00003a, 0x00000000ff0000ff)|
+		tsBad(binary.LittleEndian.Uint64(b[22:]), 0x0080808080808080, 0x5a00000000000000, 0xff00000000000000) == 0
+}
+
+// tsBad returns the lanes of x that break the shape: not a digit where
+// digits has 0x80, not the literal byte where litMask has 0xff. A byte below
+// 0x80 is a digit when it is at least '0' (the high bit survives
+// subtracting 0x30 from it with the bit set) and below ':' (adding 0x46
+// leaves the high bit clear).
+func tsBad(x, digits, lit, litMask uint64) uint64 {
+	digit := ((x | msb) - lsb*'0') &^ (x + lsb*0x46) & msb
+	return (digit^digits)&digits | (x^lit)&litMask
 }

@@ -235,15 +235,11 @@ func BenchmarkFastRecord(b *testing.B) {
 // on the fast path and on the general parser.
 func BenchmarkProcess(b *testing.B) {
 	data := benchLines(b, 1000)
-	for _, fast := range []bool{true, false} {
-		name := "general"
-		if fast {
-			name = "fast"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, mode := range []string{"fast", "fast-stdlib-hash", "general"} {
+		b.Run(mode, func(b *testing.B) {
 			var fs *fastScratch
-			if fast && hasSIMD {
-				fs = new(fastScratch)
+			if mode != "general" && hasSIMD {
+				fs = &fastScratch{ni: mode == "fast" && hasSHANI()}
 			}
 			h := SHA256.New()
 			j := &job{data: data}
@@ -252,5 +248,41 @@ func BenchmarkProcess(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/line")
 		})
+	}
+}
+
+// TestCleanTSWords derives cleanTS's constants from the shape, and checks
+// cleanTS against validTS on every one-byte change of a good timestamp.
+func TestCleanTSWords(t *testing.T) {
+	const shape = "dddd-dd-ddTdd:dd:dd.dddddddddZ"
+	want := [4][3]uint64{}
+	for k, off := range [4]int{0, 8, 16, 22} {
+		for i := 0; i < 8; i++ {
+			if c := shape[off+i]; c == 'd' {
+				want[k][0] |= 0x80 << (8 * i)
+			} else {
+				want[k][1] |= uint64(c) << (8 * i)
+				want[k][2] |= 0xff << (8 * i)
+			}
+		}
+	}
+	got := [4][3]uint64{
+		{0x0080800080808080, 0x2d00002d00000000, 0xff0000ff00000000},
+		{0x8080008080008080, 0x00003a0000540000, 0x0000ff0000ff0000},
+		{0x8080808000808000, 0x000000002e00003a, 0x00000000ff0000ff},
+		{0x0080808080808080, 0x5a00000000000000, 0xff00000000000000},
+	}
+	if got != want {
+		t.Fatalf("cleanTS constants %#x, want %#x", got, want)
+	}
+	ts := []byte("2025-11-24T16:00:00.123456789Z")
+	for i := range ts {
+		for c := 0x20; c < 0x80; c++ {
+			b := bytes.Clone(ts)
+			b[i] = byte(c)
+			if cleanTS(b) != validTS(b) {
+				t.Fatalf("cleanTS(%q) = %v, validTS says %v", b, cleanTS(b), validTS(b))
+			}
+		}
 	}
 }

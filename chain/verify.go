@@ -759,7 +759,7 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 			h := alg.New()
 			var fs *fastScratch
 			if hasSIMD && !s.slow {
-				fs = new(fastScratch)
+				fs = &fastScratch{ni: alg == SHA256 && hasSHANI()}
 			}
 			for j := range jobs {
 				j.process(h, fs)
