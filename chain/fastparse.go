@@ -219,20 +219,23 @@ func (f *fastScratch) nextDirty(i int) int {
 // fast path's subset: clean bytes (strings end at the next quote), no
 // whitespace, at most 64 levels of nesting.
 func (f *fastScratch) value(b []byte, i, end int) bool {
+	b = b[:end]
 	var objects uint64 // bit d is set when level d is an object
 	depth := 0
-	var c byte
 value:
-	if i >= end {
+	if i >= len(b) {
 		return false
 	}
-	switch c = b[i]; {
+	switch c := b[i]; {
 	case c == '"':
-		k := nextQuote(f.quotes, i+1, end)
-		if k < 0 {
+		if i = nextQuote(f.quotes, i+1, len(b)); i < 0 {
 			return false
 		}
-		i = k + 1
+		i++
+	case c-'0' < 10 || c == '-':
+		if i = number(b, i); i < 0 {
+			return false
+		}
 	case c == '{' || c == '[':
 		if depth == 64 {
 			return false
@@ -244,7 +247,7 @@ value:
 		}
 		depth++
 		i++
-		if i < end && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+		if i < len(b) && b[i] == c+2 { // '}' is '{'+2, ']' is '['+2
 			depth--
 			i++
 			break
@@ -254,98 +257,91 @@ value:
 		}
 		goto value
 	case c == 't':
-		if end-i < 4 || string(b[i:i+4]) != "true" {
+		if len(b)-i < 4 || string(b[i:i+4]) != "true" {
 			return false
 		}
 		i += 4
 	case c == 'f':
-		if end-i < 5 || string(b[i:i+5]) != "false" {
+		if len(b)-i < 5 || string(b[i:i+5]) != "false" {
 			return false
 		}
 		i += 5
 	case c == 'n':
-		if end-i < 4 || string(b[i:i+4]) != "null" {
+		if len(b)-i < 4 || string(b[i:i+4]) != "null" {
 			return false
 		}
 		i += 4
-	case c == '-' || c-'0' < 10:
-		if i = number(b, i, end); i < 0 {
-			return false
-		}
 	default:
 		return false
 	}
 after: // a value ends at i
 	if depth == 0 {
-		return i == end
+		return i == len(b)
 	}
-	if i >= end {
+	if i >= len(b) {
 		return false
 	}
-	c = b[i]
-	i++
-	if objects&(1<<((depth-1)&63)) != 0 {
-		switch c {
-		case ',':
-			goto key
-		case '}':
-			depth--
-			goto after
-		}
-		return false
-	}
-	switch c {
+	switch b[i] {
 	case ',':
+		i++
+		if objects&(1<<((depth-1)&63)) != 0 {
+			goto key
+		}
 		goto value
+	case '}':
+		if objects&(1<<((depth-1)&63)) == 0 {
+			return false
+		}
 	case ']':
-		depth--
-		goto after
+		if objects&(1<<((depth-1)&63)) != 0 {
+			return false
+		}
+	default:
+		return false
 	}
-	return false
+	i++
+	depth--
+	goto after
 key:
-	if i >= end || b[i] != '"' {
+	if i >= len(b) || b[i] != '"' {
 		return false
 	}
-	if i = nextQuote(f.quotes, i+1, end); i < 0 {
+	if i = nextQuote(f.quotes, i+1, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
 		return false
 	}
-	i++
-	if i >= end || b[i] != ':' {
-		return false
-	}
-	i++
+	i += 2
 	goto value
 }
 
 // number scans the JSON number at b[i] and returns the index after it, or
 // -1 when it is not one (scanNumber for clean bytes).
-func number(b []byte, i, end int) int {
+func number(b []byte, i int) int {
 	if b[i] == '-' {
 		i++
 	}
 	switch {
-	case i >= end:
+	case i >= len(b):
 		return -1
 	case b[i] == '0':
 		i++
 	case b[i]-'1' < 9:
-		i = digits(b, i+1, end)
+		i = digits(b, i+1)
 	default:
 		return -1
 	}
-	if i < end && b[i] == '.' {
-		k := digits(b, i+1, end)
+	if i < len(b) && b[i] == '.' {
+		k := digits(b, i+1)
 		if k == i+1 {
 			return -1
 		}
 		i = k
 	}
-	if i < end && b[i]|0x20 == 'e' {
+	if i < len(b) && b[i]|0x20 == 'e' {
 		i++
-		if i < end && (b[i] == '+' || b[i] == '-') {
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		k := digits(b, i, end)
+		k := digits(b, i)
 		if k == i {
 			return -1
 		}
@@ -354,9 +350,9 @@ func number(b []byte, i, end int) int {
 	return i
 }
 
-// digits returns the index after the run of digits at b[i:end].
-func digits(b []byte, i, end int) int {
-	for i < end && b[i]-'0' < 10 {
+// digits returns the index after the run of digits at b[i:].
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i]-'0' < 10 {
 		i++
 	}
 	return i
