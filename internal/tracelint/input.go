@@ -220,32 +220,29 @@ func readInput(ctx context.Context, file int, in *Input, maxLine int, send func(
 				line, err = br.ReadSlice('\n')
 				long = append(long, line...)
 			}
-			if len(long) > maxLine {
-				size := int64(len(long))
-				for err == bufio.ErrBufferFull {
-					line, err = br.ReadSlice('\n')
-					size += int64(len(line))
-				}
-				if !flush() || !send(&batch{file: file, first: next, long: &longLine{line: next, size: size}}) {
-					return ctx.Err()
-				}
-				next++
-				cur.first = next
-				if err != nil && err != io.EOF {
-					return &InputError{Name: in.Name, Err: err}
-				}
-				if err == io.EOF {
-					break
-				}
-				continue
-			}
 			line = long
 		}
-		if len(line) > 0 {
+		if len(line) > maxLine {
+			// Report it by its size and skip the rest of it: the lines
+			// after it are still read.
+			size := int64(len(line))
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
+				size += int64(len(line))
+			}
+			if !flush() || !send(&batch{file: file, first: next, long: &longLine{line: next, size: size}}) {
+				return ctx.Err()
+			}
+			next++
+			cur.first = next
+		} else if len(line) > 0 {
 			if len(cur.data) > 0 && len(cur.data)+len(line) > batchSize {
 				if !flush() {
 					return ctx.Err()
 				}
+			}
+			if cur.data == nil {
+				cur.data = make([]byte, 0, max(batchSize, len(line)))
 			}
 			cur.data = append(cur.data, line...)
 			next++

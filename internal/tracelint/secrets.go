@@ -86,16 +86,19 @@ var shapes = []shape{
 	{prefix: "bearer ", kind: "bearer token", set: tokChars, min: 16, mixed: true, plain: 32},
 }
 
-// triggers marks the first bytes of every shape's prefix (and of the
-// special cases in findSecret), so that most bytes cost one table lookup.
-var triggers = func() (t charset) {
-	for _, s := range shapes {
+// byFirst indexes the shapes by their prefix's first byte; triggers also
+// marks the first bytes of the special cases in findSecret, so that most
+// bytes of a value cost one table lookup.
+var byFirst, triggers = func() (idx [256][]*shape, t charset) {
+	for i := range shapes {
+		s := &shapes[i]
+		idx[s.prefix[0]] = append(idx[s.prefix[0]], s)
 		t[s.prefix[0]] = true
 	}
 	for _, c := range "-e:" { // -----BEGIN, eyJ (a JSON web token), :// (URL credentials)
 		t[c] = true
 	}
-	return t
+	return idx, t
 }()
 
 // findSecret returns the first credential-shaped part of v.
@@ -109,7 +112,7 @@ func findSecret(v string) (secret, bool) {
 		}
 		rest := v[i:]
 		switch {
-		case strings.HasPrefix(rest, "-----BEGIN "):
+		case v[i] == '-' && strings.HasPrefix(rest, "-----BEGIN "):
 			// "-----BEGIN RSA PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----", ...
 			label, _, ok := strings.Cut(rest[len("-----BEGIN "):], "-----")
 			if ok && len(label) < 40 && strings.HasSuffix(label, "PRIVATE KEY") {
@@ -120,18 +123,18 @@ func findSecret(v string) (secret, bool) {
 				return secret{"private key", "-----BEGIN", min(n, len(rest))}, true
 			}
 			continue
-		case strings.HasPrefix(rest, "eyJ"):
+		case v[i] == 'e' && strings.HasPrefix(rest, "eyJ"):
 			if n := jwtLen(rest); n > 0 && boundary(v, i) {
 				return secret{"JSON web token", "eyJ", n}, true
 			}
 			continue
-		case strings.HasPrefix(rest, "://"):
+		case v[i] == ':' && strings.HasPrefix(rest, "://"):
 			if n := urlPasswordLen(rest[3:]); n > 0 {
 				return secret{"password in a URL", "://", n}, true
 			}
 			continue
 		}
-		for _, s := range shapes {
+		for _, s := range byFirst[v[i]] {
 			if !strings.HasPrefix(rest, s.prefix) || !boundary(v, i) {
 				continue
 			}
