@@ -152,7 +152,7 @@ func (a *auditData) scan(name string, found *findings) error {
 		}
 		if sec, ok := findSecret(string(rec.Data)); ok {
 			found.raise(Finding{Rule: RuleSecret, File: name, Line: r.line,
-				Message: fmt.Sprintf("audit record seq %d (%s): its data holds what looks like a %s", r.seq, r.typ, sec), file: -1, span: -1})
+				Message: fmt.Sprintf("audit record seq %d (%s): its data holds what looks like %s", r.seq, r.typ, sec), file: -1, span: -1})
 		}
 		a.byHash[r.hash] = len(a.records)
 		a.types[r.typ]++

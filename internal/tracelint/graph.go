@@ -2,6 +2,7 @@ package tracelint
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -61,6 +62,7 @@ func (l *linter) checkGraph() int {
 	}
 	for _, id := range order {
 		t := traces[id]
+		l.lostEntries(t)
 		if len(t.roots) > 1 {
 			var names []string
 			for _, r := range t.roots {
@@ -86,6 +88,31 @@ func (l *linter) checkGraph() int {
 		}
 	}
 	return len(order)
+}
+
+// lostEntries moves to t.orphans the entry spans whose missing parent is
+// also the parent of an orphan: that parent has local children in the
+// input, so it is a lost span of the input, not another process's (as when
+// a nested brain-run's spans are in the input but the outer one's root is
+// not).
+func (l *linter) lostEntries(t *traceInfo) {
+	if len(t.orphans) == 0 || len(t.entries) == 0 {
+		return
+	}
+	lost := map[pcommon.SpanID]bool{}
+	for _, o := range t.orphans {
+		lost[l.nodes[o].parent] = true
+	}
+	kept := t.entries[:0]
+	for _, e := range t.entries {
+		if lost[l.nodes[e].parent] && l.nodes[e].flags&fForeign == 0 {
+			t.orphans = append(t.orphans, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	t.entries = kept
+	sort.Ints(t.orphans)
 }
 
 // missingRoot reports a trace without a root, at its first span whose

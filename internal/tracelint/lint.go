@@ -274,13 +274,13 @@ func (l *linter) line(b *batch, n int64, td ptrace.Traces, out *batchOut) {
 			session = v.AsString()
 		}
 		if s, k, ok := mapSecret(res); ok {
-			out.findings = append(out.findings, l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, nil, "resource attribute holds what looks like a "+s.String()))
+			out.findings = append(out.findings, l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, nil, "resource attribute holds what looks like "+s.String()))
 		}
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			ss := rs.ScopeSpans().At(j)
 			inScope := l.dict.InScope(ss.Scope().Name())
 			if s, k, ok := mapSecret(ss.Scope().Attributes()); ok {
-				out.findings = append(out.findings, l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, nil, "scope attribute holds what looks like a "+s.String()))
+				out.findings = append(out.findings, l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, nil, "scope attribute holds what looks like "+s.String()))
 			}
 			for k := 0; k < ss.Spans().Len(); k++ {
 				l.span(b, n, ss.Spans().At(k), inScope, session, out)
@@ -328,7 +328,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 	}
 	secretAt := func(where string, m pcommon.Map) {
 		if sec, k, ok := mapSecret(m); ok {
-			f := l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, &r, where+"holds what looks like a "+sec.String())
+			f := l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, &r, where+"holds what looks like "+sec.String())
 			f.span = idx
 			out.findings = append(out.findings, f)
 		}
@@ -341,7 +341,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 		secretAt("link: ", s.Links().At(k).Attributes())
 	}
 	if sec, ok := findSecret(s.Status().Message()); ok {
-		f := l.finding(b, spandict.Violation{}, RuleSecret, n, &r, "the status message holds what looks like a "+sec.String())
+		f := l.finding(b, spandict.Violation{}, RuleSecret, n, &r, "the status message holds what looks like "+sec.String())
 		f.span = idx
 		out.findings = append(out.findings, f)
 	}

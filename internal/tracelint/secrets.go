@@ -215,7 +215,12 @@ func urlPasswordLen(s string) int {
 	return 0
 }
 
-// String describes the secret without repeating it.
+// String describes the secret without repeating it, with an article: "an
+// OpenAI-style API key (sk-…, 51 characters)".
 func (s secret) String() string {
-	return s.Kind + " (" + s.Prefix + "…, " + strconv.Itoa(s.Len) + " characters)"
+	a := "a "
+	if strings.ContainsRune("AEIOUaeiou", rune(s.Kind[0])) {
+		a = "an "
+	}
+	return a + s.Kind + " (" + s.Prefix + "…, " + strconv.Itoa(s.Len) + " characters)"
 }
