@@ -22,6 +22,7 @@ test: ## run every test: unit, testscript specs, corpus, crash and concurrency t
 bench: ## run the benchmarks behind BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./chain/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/verifier/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./internal/tracelint/
 
 verify-logs: build ## verify every audit chain under DIR (default .brain)
 	$(BIN)/brain-audit verify-log $(DIR)

@@ -27,7 +27,7 @@ import (
 // SDK behind brain's telemetry (the disk exporter brain-run uses) and
 // brain's audit logger, in a temporary directory.
 type recording struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	tel    *telemetry.Provider
 	tr     trace.Tracer
@@ -35,7 +35,7 @@ type recording struct {
 	closed bool
 }
 
-func newRecording(t *testing.T) *recording {
+func newRecording(t testing.TB) *recording {
 	t.Helper()
 	dir := t.TempDir()
 	tel, err := telemetry.Setup(context.Background(), telemetry.Config{ServiceName: "brain-run", ServiceVersion: "test", SessionID: "sess-test",
@@ -108,7 +108,7 @@ type openAIServer struct {
 	statuses []int
 }
 
-func newOpenAIServer(t *testing.T, statuses ...int) *openAIServer {
+func newOpenAIServer(t testing.TB, statuses ...int) *openAIServer {
 	s := &openAIServer{statuses: statuses}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		s.mu.Lock()
