@@ -248,7 +248,7 @@ func (l *linter) checkScenario(sc *Scenario, actual *Expectation) {
 			if a, w := ap[p], wp[p]; a != w {
 				n++
 				span := p[strings.LastIndex(p, "/")+1:]
-				where := "as a root"
+				where := "with no parent in the input"
 				if i := strings.LastIndex(p, "/"); i >= 0 {
 					where = "under " + strings.ReplaceAll(p[:i], "/", " > ")
 				}
