@@ -139,7 +139,6 @@ type batchOut struct {
 	spans    []spanRec
 	findings []Finding // span is the index in spans, or -1
 	pending  []Finding // opt-in content findings, decided at the end
-	skipped  map[string]int
 }
 
 type linter struct {

@@ -80,7 +80,7 @@ func TestRules(t *testing.T) {
 			_, s := r.span(ctx, "sketch.generate_context", trace.SpanKindInternal, attribute.Int("brain.context.file_count", 1), attribute.Int("brain.context.bytes", 1))
 			s.End()
 		}, want: []string{"bad-parent sketch.generate_context"}},
-		{name: "root not allowed", record: func(r *recording, ctx context.Context) {
+		{name: "root not allowed", record: func(r *recording, _ context.Context) {
 			ctx, s := r.span(context.Background(), "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", "t1"))
 			r.record(ctx, "task")
 			s.End()
