@@ -15,8 +15,10 @@ import (
 
 // DefaultMaxLine is the longest input line read: brain-run writes lines of
 // at most 512 spans (well under 1 MiB); a Collector writes one line per
-// export batch.
-const DefaultMaxLine = 64 << 20
+// export batch (its batch processor's default of 8,192 spans is about
+// 5 MB). A parsed line takes several times its size in memory, so the
+// limit also bounds the linter's.
+const DefaultMaxLine = 16 << 20
 
 // batchSize is how many bytes of whole lines a worker gets at a time.
 const batchSize = 1 << 20

@@ -39,22 +39,27 @@ func TestBadLines(t *testing.T) {
 	good := recordedLine(t)
 	dir := t.TempDir()
 	var b bytes.Buffer
-	b.WriteString("{not json\n")                                      // 1
-	b.Write(good)                                                     // 2
-	b.WriteString(`{"resourceMetrics":[{"scopeMetrics":[]}]}` + "\n") // 3
-	b.WriteString("\n")                                               // 4
-	b.WriteString(`{"seq":0,"type":"chain.header"}` + "\n")           // 5
-	b.WriteString(`{"resourceSpans":[]}` + "\n")                      // 6
-	b.WriteString(strings.Repeat("x", len(good)+100) + "\n")          // 7: over --max-line
-	b.WriteString(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"tr`)  // 8: a torn last line
+	b.WriteString("{not json, key sk-proj-Abc123Def456Ghi789Jkl012\n") // 1
+	b.Write(good)                                                      // 2
+	b.WriteString(`{"resourceMetrics":[{"scopeMetrics":[]}]}` + "\n")  // 3
+	b.WriteString("\n")                                                // 4
+	b.WriteString(`{"seq":0,"type":"chain.header"}` + "\n")            // 5
+	b.WriteString(`{"resourceSpans":[]}` + "\n")                       // 6
+	b.WriteString(strings.Repeat("x", len(good)+100) + "\n")           // 7: over --max-line
+	b.WriteString(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"tr`)   // 8: a torn last line
 	path := writeFile(t, filepath.Join(dir, "spans.jsonl"), b.String())
 	res := lintFiles(t, Options{MaxLine: len(good) + 10}, path)
 	var got []string
 	for _, f := range res.Findings {
 		got = append(got, f.Rule+"@"+strconv.FormatInt(f.Line, 10))
 	}
-	if diff := cmp.Diff([]string{"malformed-line@1", "malformed-line@5", "malformed-line@7", "malformed-line@8"}, got); diff != "" {
+	if diff := cmp.Diff([]string{"malformed-line@1", "secret@1", "malformed-line@5", "malformed-line@7", "malformed-line@8"}, got); diff != "" {
 		t.Errorf("findings (-want +got):\n%s", diff)
+	}
+	for _, f := range res.Findings {
+		if strings.Contains(f.Message, "Abc123") || strings.Contains(f.Message, "not json") {
+			t.Errorf("the finding %q quotes the input", f)
+		}
 	}
 	want := InputStats{Name: path, Lines: 2, Malformed: 4, Skipped: 1, Spans: 3}
 	if diff := cmp.Diff([]InputStats{want}, res.Inputs); diff != "" {

@@ -242,7 +242,11 @@ func (l *linter) work(b *batch) *batchOut {
 		td, err := u.UnmarshalTraces(line)
 		if err != nil {
 			out.stats.Malformed++
-			out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleMalformedLine, n, nil, "not OTLP JSON: "+shorten(err.Error(), 160)))
+			out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleMalformedLine, n, nil, "not OTLP JSON: "+parseError(err)))
+			// A damaged line can still leak a credential onto disk.
+			if sec, ok := findSecret(string(line)); ok {
+				out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleSecret, n, nil, "the line holds what looks like "+sec.String()))
+			}
 			return
 		}
 		if td.SpanCount() == 0 {
@@ -261,6 +265,17 @@ func (l *linter) work(b *batch) *batchOut {
 		l.line(b, n, td, out)
 	})
 	return out
+}
+
+// parseError is the parser's error without the input it quotes (which may
+// hold a secret): json-iterator appends ", error found in #N byte of
+// ...|INPUT|..., bigger context ...|INPUT|...".
+func parseError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ", error found in #"); i >= 0 {
+		msg = msg[:i]
+	}
+	return shorten(msg, 160)
 }
 
 // otherSignal reports whether line is OTLP metrics, logs or profiles, which
