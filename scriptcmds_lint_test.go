@@ -11,15 +11,30 @@ import (
 // would, for the brain-trace-lint scripts.
 var lintScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// sedline FILE N REGEXP REPLACEMENT: replace the first match of REGEXP
-	// (RE2; $1 in REPLACEMENT names a group) in line N (1-based).
+	// (RE2; $1 in REPLACEMENT names a group) in line N (1-based), or with
+	// N "*" in the first line that matches: a process that runs for over
+	// a second writes its spans in several lines.
 	"sedline": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 4 {
-			ts.Fatalf("usage: sedline FILE N REGEXP REPLACEMENT")
+			ts.Fatalf("usage: sedline FILE N|* REGEXP REPLACEMENT")
 		}
 		lines := readLines(ts, args[0])
-		n := atoi(ts, args[1])
 		re, err := regexp.Compile(args[2])
 		ts.Check(err)
+		n := 0
+		if args[1] == "*" {
+			for i, l := range lines {
+				if re.Match(l) {
+					n = i + 1
+					break
+				}
+			}
+			if n == 0 {
+				ts.Fatalf("no line of %s matches %q", args[0], args[2])
+			}
+		} else {
+			n = atoi(ts, args[1])
+		}
 		loc := re.FindSubmatchIndex(lines[n-1])
 		if loc == nil {
 			ts.Fatalf("line %d of %s does not match %q", n, args[0], args[2])
