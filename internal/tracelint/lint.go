@@ -169,7 +169,7 @@ func newLinter(opts Options, ins []*Input) *linter {
 	// Sizing the span index for the inputs' size (a brain span takes about
 	// 250 to 600 bytes) spares rehashing it as it grows.
 	est := min(sizeOf(ins)/400, 1<<22)
-	return &linter{
+	l := &linter{
 		opts: opts, dict: opts.Dict, ins: ins,
 		found:   newFindings(opts.MaxFindings, opts.Config),
 		nodes:   make([]node, 0, est),
@@ -177,6 +177,10 @@ func newLinter(opts Options, ins []*Input) *linter {
 		nameIdx: map[string]int32{},
 		stats:   make([]InputStats, len(ins)),
 	}
+	for i, in := range ins {
+		l.stats[i].Name = in.Name
+	}
+	return l
 }
 
 // sizeOf is the total size of the inputs that are regular files.
@@ -230,7 +234,7 @@ func (l *linter) work(b *batch) *batchOut {
 	out := &batchOut{}
 	if b.long != nil {
 		out.stats.Malformed++
-		out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleMalformedLine, b.long.line, nil,
+		out.findings = append(out.findings, l.finding(b, RuleMalformedLine, b.long.line, nil, "",
 			fmt.Sprintf("the line is %d bytes long, over the limit of %d (--max-line)", b.long.size, l.maxLine())))
 		return out
 	}
@@ -242,10 +246,10 @@ func (l *linter) work(b *batch) *batchOut {
 		td, err := u.UnmarshalTraces(line)
 		if err != nil {
 			out.stats.Malformed++
-			out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleMalformedLine, n, nil, "not OTLP JSON: "+parseError(err)))
+			out.findings = append(out.findings, l.finding(b, RuleMalformedLine, n, nil, "", "not OTLP JSON: "+parseError(err)))
 			// A damaged line can still leak a credential onto disk.
 			if sec, ok := findSecret(string(line)); ok {
-				out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleSecret, n, nil, "the line holds what looks like "+sec.String()))
+				out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, "", "the line holds what looks like "+sec.String()))
 			}
 			return
 		}
@@ -255,7 +259,7 @@ func (l *linter) work(b *batch) *batchOut {
 				out.stats.Skipped++
 			case !bytes.Contains(line, []byte(`"resourceSpans"`)):
 				out.stats.Malformed++
-				out.findings = append(out.findings, l.finding(b, spandict.Violation{}, RuleMalformedLine, n, nil, "a JSON object, but not an OTLP traces object (no resourceSpans)"))
+				out.findings = append(out.findings, l.finding(b, RuleMalformedLine, n, nil, "", "a JSON object, but not an OTLP traces object (no resourceSpans)"))
 			default:
 				out.stats.Lines++
 			}
@@ -306,13 +310,13 @@ func (l *linter) line(b *batch, n int64, td ptrace.Traces, out *batchOut) {
 			session = v.AsString()
 		}
 		if s, k, ok := mapSecret(res); ok {
-			out.findings = append(out.findings, l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, nil, "resource attribute holds what looks like "+s.String()))
+			out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, k, "resource attribute holds what looks like "+s.String()))
 		}
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			ss := rs.ScopeSpans().At(j)
 			inScope := l.dict.InScope(ss.Scope().Name())
 			if s, k, ok := mapSecret(ss.Scope().Attributes()); ok {
-				out.findings = append(out.findings, l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, nil, "scope attribute holds what looks like "+s.String()))
+				out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, k, "scope attribute holds what looks like "+s.String()))
 			}
 			for k := 0; k < ss.Spans().Len(); k++ {
 				l.span(b, n, ss.Spans().At(k), inScope, session, out)
@@ -349,7 +353,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 	if inScope {
 		view := spandict.SpanView{Name: r.name, Kind: strings.ToLower(s.Kind().String()), Error: r.flags&fError != 0, Attributes: pdataAttrs(attrs)}
 		for _, v := range l.dict.CheckSpan(view) {
-			f := l.finding(b, v, v.Rule, n, &r, v.Detail)
+			f := l.finding(b, v.Rule, n, &r, v.Attr, v.Detail)
 			f.span = idx
 			if v.Rule == spandict.RuleOptInContent {
 				out.pending = append(out.pending, f)
@@ -360,7 +364,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 	}
 	secretAt := func(where string, m pcommon.Map) {
 		if sec, k, ok := mapSecret(m); ok {
-			f := l.finding(b, spandict.Violation{Attr: k}, RuleSecret, n, &r, where+"holds what looks like "+sec.String())
+			f := l.finding(b, RuleSecret, n, &r, k, where+"holds what looks like "+sec.String())
 			f.span = idx
 			out.findings = append(out.findings, f)
 		}
@@ -373,7 +377,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 		secretAt("link: ", s.Links().At(k).Attributes())
 	}
 	if sec, ok := findSecret(s.Status().Message()); ok {
-		f := l.finding(b, spandict.Violation{}, RuleSecret, n, &r, "the status message holds what looks like "+sec.String())
+		f := l.finding(b, RuleSecret, n, &r, "", "the status message holds what looks like "+sec.String())
 		f.span = idx
 		out.findings = append(out.findings, f)
 	}
@@ -397,9 +401,10 @@ func writeOf(attrs pcommon.Map) (writeRef, bool) {
 }
 
 // finding builds a finding of rule at line n of b's input, about span r
-// (nil for none) and v's attribute, at the configured severity.
-func (l *linter) finding(b *batch, v spandict.Violation, rule string, n int64, r *spanRec, msg string) Finding {
-	f := Finding{Rule: rule, File: l.ins[b.file].Name, Line: n, Attr: v.Attr, Message: msg, file: b.file, span: -1}
+// (nil for none) and attribute attr ("" for none), at the configured
+// severity.
+func (l *linter) finding(b *batch, rule string, n int64, r *spanRec, attr, msg string) Finding {
+	f := Finding{Rule: rule, File: l.ins[b.file].Name, Line: n, Attr: attr, Message: msg, file: b.file, span: -1}
 	if r != nil {
 		f.Span, f.TraceID, f.SpanID = r.name, hex.EncodeToString(r.key.trace[:]), hex.EncodeToString(r.key.span[:])
 	}
@@ -411,7 +416,6 @@ func (l *linter) finding(b *batch, v spandict.Violation, rule string, n int64, r
 // collect adds a batch's spans and findings, in input order.
 func (l *linter) collect(b *batch, out *batchOut) {
 	st := &l.stats[b.file]
-	st.Name = l.ins[b.file].Name
 	st.Lines += out.stats.Lines
 	st.Malformed += out.stats.Malformed
 	st.Skipped += out.stats.Skipped
@@ -421,7 +425,7 @@ func (l *linter) collect(b *batch, out *batchOut) {
 		if first, dup := l.index[r.key]; dup {
 			global[i] = -1
 			fn := l.nodes[first]
-			f := l.finding(b, spandict.Violation{}, RuleDuplicateSpan, r.line, r,
+			f := l.finding(b, RuleDuplicateSpan, r.line, r, "",
 				fmt.Sprintf("the same span is at %s:%d; this copy is not linted", l.ins[fn.file].Name, fn.line))
 			l.found.add(f)
 			continue
