@@ -12,9 +12,10 @@
 #
 # BIN holds the built binaries (make build). A scenario's run.sh runs with
 # `sh`, in a new empty directory, with an environment of only PATH (BIN
-# first), HOME (that directory), TMPDIR, NO_COLOR and SCENARIO_DIR (the
-# scenario's directory): no endpoint, no API key, no session from outside.
-# It must exit 0. docs/trace-lint.md describes the contract.
+# first), HOME (that directory), TMPDIR, NO_COLOR, SCENARIO_DIR (the
+# scenario's directory) and BRAIN_DIR (DIR/.brain, the workspace every
+# brain-run of the scenario writes to): no endpoint, no API key, no session
+# from outside. It must exit 0. docs/trace-lint.md describes the contract.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,7 +43,7 @@ for dir in golden/scenarios/*/; do
   fi
   work=$(mktemp -d)
   work_dirs+=("$work")
-  if ! (cd "$work" && env -i PATH="$BIN:$PATH" HOME="$work" TMPDIR="${TMPDIR:-/tmp}" NO_COLOR=1 SCENARIO_DIR="$ROOT/$dir" \
+  if ! (cd "$work" && env -i PATH="$BIN:$PATH" HOME="$work" TMPDIR="${TMPDIR:-/tmp}" NO_COLOR=1 SCENARIO_DIR="$ROOT/$dir" BRAIN_DIR="$work/.brain" \
         sh "$ROOT/$dir/run.sh" >"$work/run.log" 2>&1); then
     say "error: scenario $name: run.sh failed; its output:"
     sed 's/^/    /' "$work/run.log"
