@@ -191,7 +191,9 @@ func (l *linter) checkAudit() {
 	for i := range l.nodes {
 		n := &l.nodes[i]
 		spec := l.names[n.name].spec
-		if n.flags&fForeign != 0 || spec == nil || !spec.MutatesState || a.spans[n.key] {
+		// An operation whose audit record could not be written was
+		// aborted, and its span says so: nothing to audit.
+		if n.flags&(fForeign|fAuditFailed) != 0 || spec == nil || !spec.MutatesState || a.spans[n.key] {
 			continue
 		}
 		l.found.add(l.spanFinding(RuleAuditMissing, i, "", "the span mutates state (span dictionary) but no audit record names it"))

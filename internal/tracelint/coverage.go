@@ -17,8 +17,9 @@ type AuditCoverage struct {
 	// name a span of the input.
 	Records int `json:"records"`
 	Linked  int `json:"linked"`
-	// Mutating are the spans the dictionary marks as mutating state;
-	// Audited those an audit record names.
+	// Mutating are the spans the dictionary marks as mutating state (but
+	// those of operations aborted because their record could not be
+	// written); Audited those an audit record names.
 	Mutating int `json:"mutating"`
 	Audited  int `json:"audited"`
 }
@@ -40,7 +41,7 @@ func (l *linter) coverage() Coverage {
 		}
 		for i := range l.nodes {
 			n := &l.nodes[i]
-			if spec := l.names[n.name].spec; spec != nil && spec.MutatesState && n.flags&fForeign == 0 {
+			if spec := l.names[n.name].spec; spec != nil && spec.MutatesState && n.flags&(fForeign|fAuditFailed) == 0 {
 				ac.Mutating++
 				if a.spans[n.key] {
 					ac.Audited++

@@ -22,6 +22,9 @@ const DefaultMaxFindings = 100
 const (
 	writeSpan    = "audit_logger.write_event" // audit.WriteSpan
 	unsafeIOAttr = "brain.unsafe_io"
+	// auditFailed is the error.type of an operation aborted because its
+	// audit record could not be written (DESIGN: event first, then state).
+	auditFailed = "audit_write_failed"
 	sessionAttr  = "brain.session_id"
 )
 
@@ -93,6 +96,7 @@ const (
 	fError           // status error
 	fForeign         // not of the dictionary's scope
 	fUnsafeIO        // brain.unsafe_io is true
+	fAuditFailed     // status error with error.type audit_write_failed
 )
 
 // node is what the linter keeps of each span after its line is parsed:
@@ -343,6 +347,9 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 	attrs := s.Attributes()
 	if v, ok := attrs.Get(unsafeIOAttr); ok && v.Type() == pcommon.ValueTypeBool && v.Bool() {
 		r.flags |= fUnsafeIO
+	}
+	if v, ok := attrs.Get("error.type"); ok && r.flags&fError != 0 && v.AsString() == auditFailed {
+		r.flags |= fAuditFailed
 	}
 	idx := len(out.spans)
 	if l.tree {
