@@ -25,7 +25,7 @@ const (
 	// auditFailed is the error.type of an operation aborted because its
 	// audit record could not be written (DESIGN: event first, then state).
 	auditFailed = "audit_write_failed"
-	sessionAttr  = "brain.session_id"
+	sessionAttr = "brain.session_id"
 )
 
 // Span flags: bits 8 and 9 of an OTLP span's flags say whether its parent
@@ -91,12 +91,12 @@ type spanKey struct {
 
 // Node flags.
 const (
-	fHasParent uint8 = 1 << iota
-	fRemote          // the parent is in another process
-	fError           // status error
-	fForeign         // not of the dictionary's scope
-	fUnsafeIO        // brain.unsafe_io is true
-	fAuditFailed     // status error with error.type audit_write_failed
+	fHasParent   uint8 = 1 << iota
+	fRemote            // the parent is in another process
+	fError             // status error
+	fForeign           // not of the dictionary's scope
+	fUnsafeIO          // brain.unsafe_io is true
+	fAuditFailed       // status error with error.type audit_write_failed
 )
 
 // node is what the linter keeps of each span after its line is parsed:
