@@ -23,7 +23,8 @@ const (
 	writeSpan    = "audit_logger.write_event" // audit.WriteSpan
 	unsafeIOAttr = "brain.unsafe_io"
 	// auditFailed is the error.type of an operation aborted because its
-	// audit record could not be written (DESIGN: event first, then state).
+	// audit record could not be written ("event first, then state":
+	// docs/brain-run.md).
 	auditFailed = "audit_write_failed"
 	sessionAttr = "brain.session_id"
 )
