@@ -8,7 +8,7 @@ DIR       ?= .brain
 
 export CGO_ENABLED ?= 0
 
-.PHONY: help build test bench verify-logs fmt lint demo clean traces e2e
+.PHONY: help build test bench verify-logs fmt lint demo clean traces e2e coverage-lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,6 +22,7 @@ test: ## run every test: unit, testscript specs, corpus, crash and concurrency t
 bench: ## run the benchmarks behind BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./chain/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/verifier/
+	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./internal/tracelint/
 
 verify-logs: build ## verify every audit chain under DIR (default .brain)
 	$(BIN)/brain-audit verify-log $(DIR)
@@ -36,6 +37,9 @@ traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, UI/API 127.0.0.1
 e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint, flush
 	bash scripts/jaeger.sh build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -v ./e2e/
+
+coverage-lint: build ## run every golden scenario through brain-run and lint it; UPDATE=1 rewrites the expectations
+	bash scripts/coverage-lint.sh $(BIN) $(if $(filter 1,$(UPDATE)),--update)
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

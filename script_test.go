@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/brain-dev/brain/internal/auditcmd"
 	"github.com/brain-dev/brain/internal/runcmd"
+	"github.com/brain-dev/brain/internal/tracelint"
 )
 
 // tools maps each binary's name to its Main, so testscript can run the test
@@ -23,6 +25,9 @@ var tools = map[string]func(ctx context.Context, args []string) int{
 	},
 	"brain-run": func(ctx context.Context, args []string) int {
 		return runcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	},
+	"brain-trace-lint": func(ctx context.Context, args []string) int {
+		return tracelint.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	},
 }
 
@@ -59,9 +64,15 @@ func TestScripts(t *testing.T) {
 		RequireExplicitExec: true,
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") == "1",
-		Cmds:                scriptCmds,
+		Cmds:                allScriptCmds(),
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
+			// The golden scenarios, for the scripts that run one.
+			wd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			env.Setenv("GOLDEN", filepath.Join(wd, "golden"))
 			// Scripts that build Go (the check example) share the
 			// host's build and module caches instead of starting cold.
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS"} {

@@ -50,7 +50,7 @@ func TestChatSpansMatchDictionary(t *testing.T) {
 			attrs[string(kv.Key)] = v
 		}
 		view := spandict.SpanView{Name: s.Name(), Kind: strings.ToLower(s.SpanKind().String()), Parent: "orchestrator.task_execution",
-			Error: s.Status().Code == 1, Attributes: attrs}
+			Error: s.Status().Code == 1, Attributes: spandict.MapAttrs(attrs)}
 		for _, v := range d.Check(view) {
 			t.Errorf("%s", v)
 		}

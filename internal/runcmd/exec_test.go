@@ -350,7 +350,8 @@ func TestSpansMatchDictionary(t *testing.T) {
 	d := spandict.Default()
 	for _, s := range spans {
 		v := spandict.SpanView{Name: s.Name(), Kind: strings.ToLower(strings.TrimPrefix(s.Kind().String(), "Span_Kind_")),
-			Parent: names[s.ParentSpanID().String()], Error: s.Status().Code() == ptrace.StatusCodeError, Attributes: s.Attributes().AsRaw()}
+			Parent: names[s.ParentSpanID().String()], ParentRemote: s.Flags()&0x300 == 0x300,
+			Error: s.Status().Code() == ptrace.StatusCodeError, Attributes: spandict.MapAttrs(s.Attributes().AsRaw())}
 		for _, viol := range d.Check(v) {
 			t.Errorf("%s", viol)
 		}

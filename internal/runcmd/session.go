@@ -175,8 +175,12 @@ func instrument(ctx context.Context, e *env, rf *runFlags, command string, fn fu
 			code, err = s.crashed(ctx, r)
 		}
 	}()
-	ctx, s.root = s.tracer.Start(ctx, RootSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
-		attribute.String("brain.command", command)))
+	rootAttrs := []attribute.KeyValue{attribute.String("brain.command", command)}
+	if rf.unsafeIO {
+		// brain-trace-lint allows opt-in content attributes only under it.
+		rootAttrs = append(rootAttrs, attribute.Bool("brain.unsafe_io", true))
+	}
+	ctx, s.root = s.tracer.Start(ctx, RootSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(rootAttrs...))
 	if rf.printSession {
 		e.p.Infof("session %s trace %s", s.id, s.root.SpanContext().TraceID())
 	}

@@ -1,6 +1,8 @@
 // Package spandict reads the span dictionary (golden/spans.yaml) and checks
 // spans against it: names, kinds, parents and attributes with their types.
-// The code's tests use it, and brain-trace-lint builds its rules on it.
+// The code's tests use it, and brain-trace-lint builds its rules on it. The
+// dictionary's format is described in golden/spans.yaml's own comments and
+// in docs/trace-lint.md.
 package spandict
 
 import (
@@ -8,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -16,7 +19,11 @@ import (
 
 // Dict is the span dictionary.
 type Dict struct {
-	Version      int               `yaml:"version"`
+	Version int `yaml:"version"`
+	// Scope, when set, is the instrumentation scope whose spans the
+	// dictionary describes: spans of that scope, or of a scope below it
+	// (Scope + "/..."), are checked; others are another program's.
+	Scope        string            `yaml:"scope"`
 	Deprecated   map[string]string `yaml:"deprecated"`
 	OptInContent []string          `yaml:"opt_in_content"`
 	Spans        map[string]*Span  `yaml:"spans"`
@@ -98,14 +105,54 @@ func Default() *Dict {
 	return d
 }
 
-// SpanView is what a check needs of a span. Attribute values are string,
-// int64, float64, bool or []any (as pcommon.Value.AsRaw returns them).
+// The rule ids of the violations Check reports; brain-trace-lint reports
+// them under the same ids.
+const (
+	RuleUnknownSpan         = "unknown-span"
+	RuleWrongKind           = "wrong-kind"
+	RuleBadParent           = "bad-parent"
+	RuleMissingAttribute    = "missing-attribute"
+	RuleAttributeType       = "attribute-type"
+	RuleAttributeEnum       = "attribute-enum"
+	RuleDeprecatedAttribute = "deprecated-attribute"
+	RuleOptInContent        = "opt-in-content"
+	RuleErrorWithoutType    = "error-without-type"
+)
+
+// Attributes is what a check reads of a span's attributes. Values are
+// string, int64, float64, bool or []any, as pcommon.Value.AsRaw returns them.
+type Attributes interface {
+	// Get returns the value of key and whether the span has it.
+	Get(key string) (any, bool)
+	// Range calls fn for each attribute until fn returns false.
+	Range(fn func(key string, v any) bool)
+}
+
+// MapAttrs is a map of attribute values as Attributes.
+type MapAttrs map[string]any
+
+// Get returns m[key].
+func (m MapAttrs) Get(key string) (any, bool) { v, ok := m[key]; return v, ok }
+
+// Range calls fn for each entry of m.
+func (m MapAttrs) Range(fn func(key string, v any) bool) {
+	for k, v := range m {
+		if !fn(k, v) {
+			return
+		}
+	}
+}
+
+// SpanView is what a check needs of a span.
 type SpanView struct {
-	Name       string
-	Kind       string // lowercase: internal, client, ...
-	Parent     string // the parent span's name; "" when it has no parent in the input
-	Error      bool   // status is error
-	Attributes map[string]any
+	Name   string
+	Kind   string // lowercase: internal, client, ...
+	Parent string // the parent span's name; "" when it has no parent in the input
+	// ParentRemote says the parent is in another process (the span joined
+	// its trace through TRACEPARENT); a "-" parent allows it.
+	ParentRemote bool
+	Error        bool // status is error
+	Attributes   Attributes
 }
 
 // Violation is one way a span departs from the dictionary.
@@ -123,68 +170,106 @@ func (v Violation) String() string {
 	return fmt.Sprintf("%s: span %s: %s", v.Rule, v.Span, v.Detail)
 }
 
-// Check checks one span and returns its violations, sorted.
+// Check checks one span and returns its violations, sorted: CheckSpan and
+// CheckParent together.
 func (d *Dict) Check(s SpanView) []Violation {
+	out := d.CheckSpan(s)
+	if v, ok := d.CheckParent(s.Name, s.Parent, s.ParentRemote); ok {
+		out = append(out, v)
+		sortViolations(out)
+	}
+	return out
+}
+
+// CheckParent checks that a span called name may have a parent called
+// parent ("" for none); remote says the parent is in another process, which
+// the dictionary's "-" allows like no parent. A name the dictionary does not
+// know passes (CheckSpan reports it).
+func (d *Dict) CheckParent(name, parent string, remote bool) (Violation, bool) {
+	spec, ok := d.Spans[name]
+	if !ok {
+		return Violation{}, false
+	}
+	if parent == "" || remote && slices.Contains(spec.Parents, "-") {
+		parent = "-"
+	}
+	if slices.Contains(spec.Parents, parent) {
+		return Violation{}, false
+	}
+	return Violation{Rule: RuleBadParent, Span: name, Detail: fmt.Sprintf("parent %s is not one of %v", parent, spec.Parents)}, true
+}
+
+// CheckSpan checks one span on its own, all but its parent, and returns its
+// violations, sorted.
+func (d *Dict) CheckSpan(s SpanView) []Violation {
 	var out []Violation
 	add := func(rule, attr, format string, args ...any) {
 		out = append(out, Violation{Rule: rule, Span: s.Name, Attr: attr, Detail: fmt.Sprintf(format, args...)})
 	}
+	attrs := s.Attributes
+	if attrs == nil {
+		attrs = MapAttrs(nil)
+	}
 	spec, ok := d.Spans[s.Name]
 	if !ok {
-		add("unknown-span", "", "not in the span dictionary")
+		add(RuleUnknownSpan, "", "not in the span dictionary")
 		return out
 	}
 	if s.Kind != spec.Kind {
-		add("wrong-kind", "", "kind %s, want %s", s.Kind, spec.Kind)
-	}
-	parent := s.Parent
-	if parent == "" {
-		parent = "-"
-	}
-	if !slices.Contains(spec.Parents, parent) {
-		add("bad-parent", "", "parent %s is not one of %v", parent, spec.Parents)
+		add(RuleWrongKind, "", "kind %s, want %s", s.Kind, spec.Kind)
 	}
 	for k, a := range spec.Attributes.Required {
-		v, ok := s.Attributes[k]
+		v, ok := attrs.Get(k)
 		if !ok {
-			add("missing-attribute", k, "required %s attribute is missing", a.Type)
+			add(RuleMissingAttribute, k, "required %s attribute is missing", a.Type)
 			continue
 		}
 		checkValue(add, k, a, v)
 	}
-	for k, v := range s.Attributes {
+	hasErrorType := false
+	attrs.Range(func(k string, v any) bool {
 		if msg, ok := d.Deprecated[k]; ok {
-			add("deprecated-attribute", k, "deprecated: %s", msg)
+			add(RuleDeprecatedAttribute, k, "deprecated: %s", msg)
 		}
 		if slices.Contains(d.OptInContent, k) {
-			add("opt-in-content", k, "opt-in content attribute on a span")
+			add(RuleOptInContent, k, "opt-in content attribute on a span")
 		}
 		if a, ok := spec.Attributes.Conditional[k]; ok {
 			checkValue(add, k, a, v)
 		}
+		hasErrorType = hasErrorType || k == "error.type"
+		return true
+	})
+	if s.Error && !hasErrorType {
+		add(RuleErrorWithoutType, "error.type", "status is error but error.type is missing")
 	}
-	if s.Error {
-		if _, ok := s.Attributes["error.type"]; !ok {
-			add("error-without-type", "error.type", "status is error but error.type is missing")
-		}
-	}
+	sortViolations(out)
+	return out
+}
+
+// InScope reports whether spans of the instrumentation scope named scope
+// are the dictionary's to check.
+func (d *Dict) InScope(scope string) bool {
+	return d.Scope == "" || scope == d.Scope || strings.HasPrefix(scope, d.Scope+"/")
+}
+
+func sortViolations(out []Violation) {
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Rule != out[j].Rule {
 			return out[i].Rule < out[j].Rule
 		}
 		return out[i].Attr < out[j].Attr
 	})
-	return out
 }
 
 func checkValue(add func(rule, attr, format string, args ...any), k string, a Attr, v any) {
 	if !hasType(v, a.Type) {
-		add("attribute-type", k, "value %v (%T), want %s", v, v, a.Type)
+		add(RuleAttributeType, k, "value %v (%T), want %s", v, v, a.Type)
 		return
 	}
 	if len(a.Enum) > 0 {
 		if s, ok := v.(string); ok && !slices.Contains(a.Enum, s) {
-			add("attribute-enum", k, "value %q is not one of %v", s, a.Enum)
+			add(RuleAttributeEnum, k, "value %q is not one of %v", s, a.Enum)
 		}
 	}
 }

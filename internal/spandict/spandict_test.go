@@ -9,7 +9,7 @@ import (
 
 func TestCheck(t *testing.T) {
 	d := Default()
-	llm := func(mod func(map[string]any)) map[string]any {
+	llm := func(mod func(map[string]any)) MapAttrs {
 		a := map[string]any{"brain.session_id": "s", "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
 			"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": int64(3), "gen_ai.response.finish_reasons": []any{"stop"}}
 		if mod != nil {
@@ -39,9 +39,17 @@ func TestCheck(t *testing.T) {
 			Attributes: llm(func(a map[string]any) { a["gen_ai.system"] = "openai"; a["gen_ai.input.messages"] = "hi" })},
 			[]string{"deprecated-attribute:gen_ai.system", "opt-in-content:gen_ai.input.messages"}},
 		{"error without type", SpanView{Name: "brain_cli.command", Kind: "internal", Error: true,
-			Attributes: map[string]any{"brain.command": "exec", "brain.session_id": "s"}}, []string{"error-without-type:error.type"}},
+			Attributes: MapAttrs{"brain.command": "exec", "brain.session_id": "s"}}, []string{"error-without-type:error.type"}},
 		{"root from another process", SpanView{Name: "brain_cli.command", Kind: "internal",
-			Attributes: map[string]any{"brain.command": "exec", "brain.session_id": "s"}}, nil},
+			Attributes: MapAttrs{"brain.command": "exec", "brain.session_id": "s"}}, nil},
+		{"nested command: remote parent", SpanView{Name: "brain_cli.command", Kind: "internal", Parent: "brain_cli.command", ParentRemote: true,
+			Attributes: MapAttrs{"brain.command": "exec", "brain.session_id": "s"}}, nil},
+		{"nested command: local parent", SpanView{Name: "brain_cli.command", Kind: "internal", Parent: "brain_cli.command",
+			Attributes: MapAttrs{"brain.command": "exec", "brain.session_id": "s"}}, []string{"bad-parent:"}},
+		{"remote parent where no root is allowed", SpanView{Name: "llm_provider.chat", Kind: "client", Parent: "brain_cli.command", ParentRemote: true,
+			Attributes: llm(nil)}, []string{"bad-parent:"}},
+		{"no attributes at all", SpanView{Name: "audit_logger.write_event", Kind: "internal", Parent: "brain_cli.command"},
+			[]string{"missing-attribute:audit.event_type", "missing-attribute:brain.session_id"}},
 	}
 	for _, tt := range tests {
 		var got []string
@@ -72,5 +80,24 @@ func TestParseStrict(t *testing.T) {
 		if d.Spans[name] == nil {
 			t.Errorf("the dictionary lacks %s from the seed's taxonomy", name)
 		}
+	}
+}
+
+func TestInScope(t *testing.T) {
+	d := Default()
+	for scope, want := range map[string]bool{
+		"github.com/brain-dev/brain":              true,
+		"github.com/brain-dev/brain/internal/llm": true,
+		"github.com/brain-dev/brainstorm":         false,
+		"go.opentelemetry.io/contrib/otelhttp":    false,
+		"":                                        false,
+	} {
+		if got := d.InScope(scope); got != want {
+			t.Errorf("InScope(%q) = %v, want %v", scope, got, want)
+		}
+	}
+	d.Scope = ""
+	if !d.InScope("anything") {
+		t.Error("a dictionary without a scope must check every span")
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -303,25 +302,7 @@ func writeState(path string, st FlushState) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("telemetry: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(append(b, '\n'))
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err == nil {
-		err = fsutil.SyncDir(dir)
-	}
+	err = fsutil.WriteFileAtomic(path, append(b, '\n'), 0o600)
 	if err != nil {
 		return fmt.Errorf("telemetry: writing flush state: %w", err)
 	}

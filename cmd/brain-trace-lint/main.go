@@ -1,0 +1,20 @@
+// Command brain-trace-lint lints recorded spans against the span dictionary,
+// an audit chain and golden scenarios, and draws traces. See
+// internal/tracelint.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/brain-dev/brain/internal/tracelint"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := tracelint.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

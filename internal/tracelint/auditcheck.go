@@ -1,0 +1,238 @@
+package tracelint
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/brain-dev/brain/chain"
+)
+
+// auditRecord is what the linter keeps of an audit record.
+type auditRecord struct {
+	seq     uint64
+	typ     string
+	key     spanKey
+	hasSpan bool // trace_id and span_id are set
+	badIDs  bool // they are set but are not hex ids
+	hash    string
+	file    string
+	line    int64
+}
+
+// auditData is an audit chain as the linter reads it.
+type auditData struct {
+	records []auditRecord
+	spans   map[spanKey]bool // the spans records name
+	byHash  map[string]int   // index in records
+	types   map[string]int   // records per type (headers excluded)
+}
+
+// readAudit verifies the chain at path (a file with the rotated files
+// before it, or a directory of chains) with the chain package, reports what
+// verification found as audit-chain findings, and reads its records. It
+// returns an *InputError when the chain cannot be read at all.
+func readAudit(ctx context.Context, path string, found *findings) (*auditData, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &InputError{Name: path, Err: err}
+	}
+	var reports []*chain.Report
+	vo := chain.VerifyOptions{MaxFindings: 1 << 20}
+	if fi.IsDir() {
+		chains, _, err := chain.Discover(path)
+		if err != nil {
+			return nil, &InputError{Name: path, Err: unwrapRead(err)}
+		}
+		if len(chains) == 0 {
+			return nil, &InputError{Name: path, Err: errors.New("no audit chain in this directory"), Hint: "pass the chain file, e.g. --audit .brain/audit.jsonl"}
+		}
+		for _, c := range chains {
+			rep, err := chain.VerifyChain(ctx, c, vo)
+			if err != nil {
+				return nil, &InputError{Name: path, Err: unwrapRead(err)}
+			}
+			if len(rep.Files) == 0 {
+				rep.Files = c.Files
+			}
+			reports = append(reports, rep)
+		}
+	} else {
+		rep, err := chain.VerifyFile(ctx, path, vo)
+		if err != nil {
+			return nil, &InputError{Name: path, Err: unwrapRead(err)}
+		}
+		if len(rep.Files) == 0 {
+			rep.Files = []string{path}
+		}
+		reports = append(reports, rep)
+	}
+	a := &auditData{spans: map[spanKey]bool{}, byHash: map[string]int{}, types: map[string]int{}}
+	for _, rep := range reports {
+		for _, f := range rep.Findings {
+			found.raise(Finding{Rule: RuleAuditChain, File: f.File, Line: f.Line, Message: fmt.Sprintf("%s: %s", f.Class, chainDetail(f)), file: -1, span: -1})
+		}
+		for _, name := range rep.Files {
+			if err := a.scan(name, found); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return a, nil
+}
+
+// chainDetail is a chain finding's text without its location, which the
+// linter's own output gives.
+func chainDetail(f chain.Finding) string {
+	s := f.Detail
+	if f.Expected != "" || f.Found != "" {
+		s += fmt.Sprintf(" (expected %s, found %s)", orNothing(f.Expected), orNothing(f.Found))
+	}
+	if f.LastGood != nil {
+		s += fmt.Sprintf("; last good record: seq %d at %s:%d", f.LastGood.Seq, f.LastGood.File, f.LastGood.Line)
+	}
+	return s
+}
+
+func orNothing(s string) string {
+	if s == "" {
+		return "nothing"
+	}
+	return s
+}
+
+func unwrapRead(err error) error {
+	var re *chain.ReadError
+	if errors.As(err, &re) {
+		var pe *os.PathError
+		if errors.As(re.Err, &pe) {
+			return pe.Err
+		}
+		return re.Err
+	}
+	return err
+}
+
+// scan reads the records of one chain file. Lines that are not records
+// were reported by verification.
+func (a *auditData) scan(name string, found *findings) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return &InputError{Name: name, Err: unwrapRead(&chain.ReadError{Path: name, Err: err})}
+	}
+	defer f.Close()
+	s := chain.NewScanner(f)
+	for s.Scan() {
+		if s.LineErr() != nil {
+			continue
+		}
+		rec := s.Record()
+		if rec.Type == chain.HeaderType {
+			continue
+		}
+		r := auditRecord{seq: rec.Seq, typ: rec.Type, hash: rec.Hash.String(), file: name, line: s.LineNumber()}
+		if rec.TraceID != "" || rec.SpanID != "" {
+			r.hasSpan = true
+			tid, err1 := hex.DecodeString(rec.TraceID)
+			sid, err2 := hex.DecodeString(rec.SpanID)
+			if err1 != nil || err2 != nil || len(tid) != 16 || len(sid) != 8 {
+				r.badIDs = true
+			} else {
+				r.key = spanKey{pcommon.TraceID(tid), pcommon.SpanID(sid)}
+				a.spans[r.key] = true
+			}
+		}
+		if sec, ok := findSecret(string(rec.Data)); ok {
+			found.raise(Finding{Rule: RuleSecret, File: name, Line: r.line,
+				Message: fmt.Sprintf("audit record seq %d (%s): its data holds what looks like %s", r.seq, r.typ, sec), file: -1, span: -1})
+		}
+		a.byHash[r.hash] = len(a.records)
+		a.types[r.typ]++
+		a.records = append(a.records, r)
+	}
+	if err := s.Err(); err != nil {
+		return &InputError{Name: name, Err: err}
+	}
+	return nil
+}
+
+// checkAudit checks the spans against the audit records: every record
+// names a span of the input, every mutating span has a record, and every
+// audit_logger.write_event span's record is in the chain as it says.
+func (l *linter) checkAudit() {
+	a := l.audit
+	for _, r := range a.records {
+		f := Finding{Rule: RuleAuditUnknownSpan, File: r.file, Line: r.line, file: -1, span: -1}
+		switch {
+		case !r.hasSpan:
+			if r.typ == chain.RepairedType {
+				continue // brain-audit repair writes it, outside any trace
+			}
+			f.Message = fmt.Sprintf("audit record seq %d (%s) names no span (no trace_id/span_id)", r.seq, r.typ)
+		case r.badIDs:
+			f.Message = fmt.Sprintf("audit record seq %d (%s): trace_id/span_id are not hex ids", r.seq, r.typ)
+		default:
+			if _, ok := l.index[r.key]; ok {
+				continue
+			}
+			f.TraceID, f.SpanID = traceHex(r.key.trace), spanHex(r.key.span)
+			f.Message = fmt.Sprintf("audit record seq %d (%s) names span %s of trace %s, which is not in the input", r.seq, r.typ, f.SpanID, f.TraceID)
+		}
+		l.found.raise(f)
+	}
+	for i := range l.nodes {
+		n := &l.nodes[i]
+		spec := l.names[n.name].spec
+		// An operation whose audit record could not be written was
+		// aborted, and its span says so: nothing to audit.
+		if n.flags&(fForeign|fAuditFailed) != 0 || spec == nil || !spec.MutatesState || a.spans[n.key] {
+			continue
+		}
+		l.found.add(l.spanFinding(RuleAuditMissing, i, "", "the span mutates state (span dictionary) but no audit record names it"))
+	}
+	for _, w := range l.writes {
+		n := &l.nodes[w.node]
+		ri, ok := a.byHash[w.hash]
+		if !ok {
+			l.found.add(l.spanFinding(RuleAuditMismatch, w.node, "audit.hash",
+				fmt.Sprintf("the span wrote record seq %d (%s) with hash %.12s…, which the chain does not hold", w.seq, w.eventType, w.hash)))
+			continue
+		}
+		r := a.records[ri]
+		var what []string
+		if int64(r.seq) != w.seq {
+			what = append(what, fmt.Sprintf("seq %d, the span says %d", r.seq, w.seq))
+		}
+		if w.eventType != "" && r.typ != w.eventType {
+			what = append(what, fmt.Sprintf("type %s, the span says %s", r.typ, w.eventType))
+		}
+		if r.key != (spanKey{n.key.trace, n.parent}) {
+			what = append(what, fmt.Sprintf("span %s, not the write span's parent %s", spanHex(r.key.span), spanHex(n.parent)))
+		}
+		if len(what) > 0 {
+			l.found.add(l.spanFinding(RuleAuditMismatch, w.node, "", fmt.Sprintf("the record at %s:%d has %s", r.file, r.line, joinAnd(what))))
+		}
+	}
+}
+
+func joinAnd(xs []string) string {
+	switch len(xs) {
+	case 0:
+		return ""
+	case 1:
+		return xs[0]
+	}
+	s := xs[0]
+	for _, x := range xs[1 : len(xs)-1] {
+		s += ", " + x
+	}
+	return s + " and " + xs[len(xs)-1]
+}

@@ -1,0 +1,609 @@
+package tracelint
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/brain-dev/brain/internal/spandict"
+)
+
+// DefaultMaxFindings is how many findings of one rule are listed; the rest
+// are counted.
+const DefaultMaxFindings = 100
+
+// Names the linter reads spans by.
+const (
+	writeSpan    = "audit_logger.write_event" // audit.WriteSpan
+	unsafeIOAttr = "brain.unsafe_io"
+	// auditFailed is the error.type of an operation aborted because its
+	// audit record could not be written ("event first, then state":
+	// docs/brain-run.md).
+	auditFailed = "audit_write_failed"
+	sessionAttr = "brain.session_id"
+)
+
+// Span flags: bits 8 and 9 of an OTLP span's flags say whether its parent
+// is remote (in another process).
+const (
+	otlpHasIsRemote = 0x100
+	otlpIsRemote    = 0x200
+)
+
+// Options configure Lint.
+type Options struct {
+	// Dict is the span dictionary (spandict.Default() for the embedded one).
+	Dict *spandict.Dict
+	// Config holds severity overrides and suppressions; nil for none.
+	Config *Config
+	// Audit, when set, is the audit chain (a file, or a directory of
+	// chains) whose records must match the spans.
+	Audit string
+	// Scenario, when set, holds the golden expectations the spans (and the
+	// audit records) must match.
+	Scenario *Scenario
+	// MaxFindings caps the findings listed per rule (0: DefaultMaxFindings).
+	MaxFindings int
+	// Workers parse lines in parallel (0: GOMAXPROCS).
+	Workers int
+	// MaxLine is the longest line read (0: DefaultMaxLine).
+	MaxLine int
+}
+
+// Result is what Lint found.
+type Result struct {
+	Inputs   []InputStats          `json:"inputs"`
+	Spans    int                   `json:"spans"`
+	Traces   int                   `json:"traces"`
+	Coverage Coverage              `json:"coverage"`
+	Findings []Finding             `json:"-"`
+	Counts   map[string]*RuleCount `json:"counts"`
+	Totals   RuleCount             `json:"totals"`
+	// Actual is the expectation this input would give, for --update (set
+	// when a scenario was given).
+	Actual *Expectation `json:"-"`
+}
+
+// OK reports whether no finding is an error.
+func (r *Result) OK() bool { return r.Totals.Errors == 0 }
+
+// InputStats counts an input's lines.
+type InputStats struct {
+	Name string `json:"name"`
+	// Lines holding spans (or an empty traces object), lines that are not
+	// OTLP traces, and lines of other signals (metrics, logs) passed over.
+	Lines     int `json:"lines"`
+	Malformed int `json:"malformed"`
+	Skipped   int `json:"skipped"`
+	Spans     int `json:"spans"`
+}
+
+// spanKey identifies a span: its trace id and span id.
+type spanKey struct {
+	trace pcommon.TraceID
+	span  pcommon.SpanID
+}
+
+// Node flags.
+const (
+	fHasParent   uint8 = 1 << iota
+	fRemote            // the parent is in another process
+	fError             // status error
+	fForeign           // not of the dictionary's scope
+	fUnsafeIO          // brain.unsafe_io is true
+	fAuditFailed       // status error with error.type audit_write_failed
+)
+
+// node is what the linter keeps of each span after its line is parsed:
+// enough to check parents, roots, audit records and the scenario's shape.
+// Attributes and text are never kept, so memory grows by tens of bytes
+// per span, not by the input's size.
+type node struct {
+	key    spanKey
+	parent pcommon.SpanID
+	line   int64
+	name   int32 // index in linter.names
+	file   int32
+	flags  uint8
+}
+
+// nameInfo is an interned span name with its dictionary entry.
+type nameInfo struct {
+	name string
+	spec *spandict.Span
+}
+
+// writeRef is what an audit_logger.write_event span says it wrote.
+type writeRef struct {
+	node      int
+	seq       int64
+	hash      string
+	eventType string
+}
+
+// spanRec is a span as a worker hands it to the collector.
+type spanRec struct {
+	key    spanKey
+	parent pcommon.SpanID
+	line   int64
+	name   string
+	flags  uint8
+	write  *writeRef
+	detail *spanDetail // tree only
+}
+
+// batchOut is a worker's result for one batch.
+type batchOut struct {
+	stats    InputStats
+	spans    []spanRec
+	findings []Finding // span is the index in spans, or -1
+	pending  []Finding // opt-in content findings, decided at the end
+}
+
+type linter struct {
+	opts  Options
+	dict  *spandict.Dict
+	ins   []*Input
+	tree  bool // keep what tree draws; check nothing
+	found *findings
+
+	nodes   []node
+	index   map[spanKey]int32
+	names   []nameInfo
+	nameIdx map[string]int32
+	details []*spanDetail
+	writes  []writeRef
+	pending []Finding
+	stats   []InputStats
+	audit   *auditData
+}
+
+func newLinter(opts Options, ins []*Input) *linter {
+	if opts.Dict == nil {
+		opts.Dict = spandict.Default()
+	}
+	if opts.MaxFindings == 0 {
+		opts.MaxFindings = DefaultMaxFindings
+	}
+	// Sizing the span index for the inputs' size (a brain span takes about
+	// 250 to 600 bytes) spares rehashing it as it grows.
+	est := min(sizeOf(ins)/400, 1<<22)
+	l := &linter{
+		opts: opts, dict: opts.Dict, ins: ins,
+		found:   newFindings(opts.MaxFindings, opts.Config),
+		nodes:   make([]node, 0, est),
+		index:   make(map[spanKey]int32, est),
+		nameIdx: map[string]int32{},
+		stats:   make([]InputStats, len(ins)),
+	}
+	for i, in := range ins {
+		l.stats[i].Name = in.Name
+	}
+	return l
+}
+
+// sizeOf is the total size of the inputs that are regular files.
+func sizeOf(ins []*Input) int64 {
+	var n int64
+	for _, in := range ins {
+		if f, ok := in.c.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+				n += fi.Size()
+			}
+		}
+	}
+	return n
+}
+
+// Lint reads the spans of ins (and the audit chain and scenario of opts)
+// and checks every rule. It returns an *InputError when an input cannot be
+// read; everything that could be read is reported as findings.
+func Lint(ctx context.Context, ins []*Input, opts Options) (*Result, error) {
+	l := newLinter(opts, ins)
+	if opts.Audit != "" {
+		a, err := readAudit(ctx, opts.Audit, l.found)
+		if err != nil {
+			return nil, err
+		}
+		l.audit = a
+	}
+	if err := l.read(ctx); err != nil {
+		return nil, err
+	}
+	return l.finish(), nil
+}
+
+// read streams the inputs through the workers into the collector.
+func (l *linter) read(ctx context.Context) error {
+	err := stream(ctx, l.ins, l.opts.Workers, l.opts.MaxLine, l.work, l.collect)
+	if err != nil {
+		return err
+	}
+	for i, s := range l.stats {
+		if s.Lines == 0 && s.Malformed > 0 {
+			return &InputError{Name: l.ins[i].Name, Err: fmt.Errorf("not OTLP JSON lines (%d %s, none of them a traces object)", s.Malformed, plural(s.Malformed, "line")),
+				Hint: "brain-trace-lint reads OTLP JSON lines: brain-run's spans.jsonl, or the Collector file exporter's output with format: json"}
+		}
+	}
+	return nil
+}
+
+// work parses one batch of lines and checks each span on its own.
+func (l *linter) work(b *batch) *batchOut {
+	out := &batchOut{}
+	if b.long != nil {
+		out.stats.Malformed++
+		out.findings = append(out.findings, l.finding(b, RuleMalformedLine, b.long.line, nil, "",
+			fmt.Sprintf("the line is %d bytes long, over the limit of %d (--max-line)", b.long.size, l.maxLine())))
+		return out
+	}
+	u := &ptrace.JSONUnmarshaler{}
+	b.eachLine(func(n int64, line []byte) {
+		if len(bytes.TrimSpace(line)) == 0 {
+			return
+		}
+		td, err := u.UnmarshalTraces(line)
+		if err != nil {
+			out.stats.Malformed++
+			out.findings = append(out.findings, l.finding(b, RuleMalformedLine, n, nil, "", "not OTLP JSON: "+parseError(err)))
+			// A damaged line can still leak a credential onto disk.
+			if sec, ok := findSecret(string(line)); ok {
+				out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, "", "the line holds what looks like "+sec.String()))
+			}
+			return
+		}
+		if td.SpanCount() == 0 {
+			switch {
+			case otherSignal(line):
+				out.stats.Skipped++
+			case !bytes.Contains(line, []byte(`"resourceSpans"`)):
+				out.stats.Malformed++
+				out.findings = append(out.findings, l.finding(b, RuleMalformedLine, n, nil, "", "a JSON object, but not an OTLP traces object (no resourceSpans)"))
+			default:
+				out.stats.Lines++
+			}
+			return
+		}
+		out.stats.Lines++
+		l.line(b, n, td, out)
+	})
+	return out
+}
+
+// parseError is the parser's error without the input it quotes (which may
+// hold a secret): json-iterator appends ", error found in #N byte of
+// ...|INPUT|..., bigger context ...|INPUT|...".
+func parseError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, ", error found in #"); i >= 0 {
+		msg = msg[:i]
+	}
+	return shorten(msg, 160)
+}
+
+// otherSignal reports whether line is OTLP metrics, logs or profiles, which
+// a Collector file exporter may write to the same file as traces.
+func otherSignal(line []byte) bool {
+	for _, k := range []string{`"resourceMetrics"`, `"resourceLogs"`, `"resourceProfiles"`} {
+		if bytes.Contains(line, []byte(k)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *linter) maxLine() int {
+	if l.opts.MaxLine > 0 {
+		return l.opts.MaxLine
+	}
+	return DefaultMaxLine
+}
+
+// line checks every span of one parsed line.
+func (l *linter) line(b *batch, n int64, td ptrace.Traces, out *batchOut) {
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		res := rs.Resource().Attributes()
+		session := ""
+		if v, ok := res.Get(sessionAttr); ok {
+			session = v.AsString()
+		}
+		if s, k, ok := mapSecret(res); ok {
+			out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, k, "resource attribute holds what looks like "+s.String()))
+		}
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			inScope := l.dict.InScope(ss.Scope().Name())
+			if s, k, ok := mapSecret(ss.Scope().Attributes()); ok {
+				out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, k, "scope attribute holds what looks like "+s.String()))
+			}
+			for k := 0; k < ss.Spans().Len(); k++ {
+				l.span(b, n, ss.Spans().At(k), inScope, session, out)
+			}
+		}
+	}
+}
+
+// span checks one span on its own and hands it to the collector.
+func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session string, out *batchOut) {
+	r := spanRec{key: spanKey{s.TraceID(), s.SpanID()}, parent: s.ParentSpanID(), line: n, name: s.Name()}
+	if !r.parent.IsEmpty() {
+		r.flags |= fHasParent
+		if s.Flags()&(otlpHasIsRemote|otlpIsRemote) == otlpHasIsRemote|otlpIsRemote {
+			r.flags |= fRemote
+		}
+	}
+	if s.Status().Code() == ptrace.StatusCodeError {
+		r.flags |= fError
+	}
+	if !inScope {
+		r.flags |= fForeign
+	}
+	attrs := s.Attributes()
+	if v, ok := attrs.Get(unsafeIOAttr); ok && v.Type() == pcommon.ValueTypeBool && v.Bool() {
+		r.flags |= fUnsafeIO
+	}
+	if v, ok := attrs.Get("error.type"); ok && r.flags&fError != 0 && v.AsString() == auditFailed {
+		r.flags |= fAuditFailed
+	}
+	idx := len(out.spans)
+	if l.tree {
+		r.detail = newDetail(s, session)
+		out.spans = append(out.spans, r)
+		return
+	}
+	if inScope {
+		view := spandict.SpanView{Name: r.name, Kind: strings.ToLower(s.Kind().String()), Error: r.flags&fError != 0, Attributes: pdataAttrs(attrs)}
+		for _, v := range l.dict.CheckSpan(view) {
+			f := l.finding(b, v.Rule, n, &r, v.Attr, v.Detail)
+			f.span = idx
+			if v.Rule == spandict.RuleOptInContent {
+				out.pending = append(out.pending, f)
+				continue
+			}
+			out.findings = append(out.findings, f)
+		}
+	}
+	secretAt := func(where string, m pcommon.Map) {
+		if sec, k, ok := mapSecret(m); ok {
+			f := l.finding(b, RuleSecret, n, &r, k, where+"holds what looks like "+sec.String())
+			f.span = idx
+			out.findings = append(out.findings, f)
+		}
+	}
+	secretAt("", attrs)
+	for e := 0; e < s.Events().Len(); e++ {
+		secretAt("event "+s.Events().At(e).Name()+": ", s.Events().At(e).Attributes())
+	}
+	for k := 0; k < s.Links().Len(); k++ {
+		secretAt("link: ", s.Links().At(k).Attributes())
+	}
+	if sec, ok := findSecret(s.Status().Message()); ok {
+		f := l.finding(b, RuleSecret, n, &r, "", "the status message holds what looks like "+sec.String())
+		f.span = idx
+		out.findings = append(out.findings, f)
+	}
+	if r.name == writeSpan && l.audit != nil {
+		if w, ok := writeOf(attrs); ok {
+			r.write = &w
+		}
+	}
+	out.spans = append(out.spans, r)
+}
+
+// writeOf reads what an audit_logger.write_event span says it wrote.
+func writeOf(attrs pcommon.Map) (writeRef, bool) {
+	seq, ok1 := attrs.Get("audit.seq")
+	hash, ok2 := attrs.Get("audit.hash")
+	typ, _ := attrs.Get("audit.event_type")
+	if !ok1 || !ok2 || seq.Type() != pcommon.ValueTypeInt || hash.Type() != pcommon.ValueTypeStr {
+		return writeRef{}, false
+	}
+	return writeRef{seq: seq.Int(), hash: hash.Str(), eventType: typ.AsString()}, true
+}
+
+// finding builds a finding of rule at line n of b's input, about span r
+// (nil for none) and attribute attr ("" for none), at the configured
+// severity.
+func (l *linter) finding(b *batch, rule string, n int64, r *spanRec, attr, msg string) Finding {
+	f := Finding{Rule: rule, File: l.ins[b.file].Name, Line: n, Attr: attr, Message: msg, file: b.file, span: -1}
+	if r != nil {
+		f.Span, f.TraceID, f.SpanID = r.name, hex.EncodeToString(r.key.trace[:]), hex.EncodeToString(r.key.span[:])
+	}
+	def, _ := ruleByID(rule)
+	f.Severity = l.opts.Config.Severity(rule, f.Span, f.Attr, def.Severity)
+	return f
+}
+
+// collect adds a batch's spans and findings, in input order.
+func (l *linter) collect(b *batch, out *batchOut) {
+	st := &l.stats[b.file]
+	st.Lines += out.stats.Lines
+	st.Malformed += out.stats.Malformed
+	st.Skipped += out.stats.Skipped
+	global := make([]int, len(out.spans))
+	for i := range out.spans {
+		r := &out.spans[i]
+		if first, dup := l.index[r.key]; dup {
+			global[i] = -1
+			fn := l.nodes[first]
+			f := l.finding(b, RuleDuplicateSpan, r.line, r, "",
+				fmt.Sprintf("the same span is at %s:%d; this copy is not linted", l.ins[fn.file].Name, fn.line))
+			l.found.add(f)
+			continue
+		}
+		st.Spans++
+		idx := int32(len(l.nodes))
+		global[i] = int(idx)
+		l.index[r.key] = idx
+		l.nodes = append(l.nodes, node{key: r.key, parent: r.parent, line: r.line, name: l.intern(r.name), file: int32(b.file), flags: r.flags})
+		if l.tree {
+			l.details = append(l.details, r.detail)
+		}
+		if r.write != nil {
+			w := *r.write
+			w.node = int(idx)
+			l.writes = append(l.writes, w)
+		}
+	}
+	for _, f := range out.findings {
+		if f.span >= 0 {
+			if f.span = global[f.span]; f.span < 0 {
+				continue // a duplicate's findings are its first copy's
+			}
+		}
+		l.found.add(f)
+	}
+	for _, f := range out.pending {
+		if f.span = global[f.span]; f.span >= 0 {
+			l.pending = append(l.pending, f)
+		}
+	}
+}
+
+func (l *linter) intern(name string) int32 {
+	if i, ok := l.nameIdx[name]; ok {
+		return i
+	}
+	i := int32(len(l.names))
+	l.names = append(l.names, nameInfo{name: name, spec: l.dict.Spans[name]})
+	l.nameIdx[name] = i
+	return i
+}
+
+func (l *linter) nameOf(n *node) string { return l.names[n.name].name }
+
+// spanFinding builds a finding about node i, at the configured severity.
+func (l *linter) spanFinding(rule string, i int, attr, msg string) Finding {
+	n := &l.nodes[i]
+	f := Finding{Rule: rule, File: l.ins[n.file].Name, Line: n.line, Span: l.nameOf(n), Attr: attr, Message: msg,
+		TraceID: hex.EncodeToString(n.key.trace[:]), SpanID: hex.EncodeToString(n.key.span[:]), file: int(n.file), span: i}
+	def, _ := ruleByID(rule)
+	f.Severity = l.opts.Config.Severity(rule, f.Span, attr, def.Severity)
+	return f
+}
+
+// finish runs the rules that need every span: parents, roots, the audit
+// chain, the scenario; and sums up.
+func (l *linter) finish() *Result {
+	traces := l.checkGraph()
+	l.checkOptIn()
+	if l.audit != nil {
+		l.checkAudit()
+	}
+	if len(l.nodes) == 0 {
+		l.found.raise(Finding{Rule: RuleNoSpans, Message: "the input holds no span", file: -1, span: -1})
+	}
+	res := &Result{Inputs: l.stats, Spans: len(l.nodes), Traces: traces}
+	res.Coverage = l.coverage()
+	if sc := l.opts.Scenario; sc != nil {
+		res.Actual = l.expectation(traces)
+		l.checkScenario(sc, res.Actual)
+		res.Coverage.Scenario = scenarioCoverage(sc, res.Actual, l.dict, l.audit != nil)
+	}
+	res.Findings = l.found.sorted()
+	res.Counts = l.found.counts
+	res.Totals = l.found.totals()
+	return res
+}
+
+// checkOptIn reports the opt-in content attributes of spans whose command
+// did not run with --dev-log-unsafe-io: the span's local root (the first
+// ancestor whose parent is in another process or not in the input) does
+// not carry brain.unsafe_io.
+func (l *linter) checkOptIn() {
+	for _, f := range l.pending {
+		if !l.unsafeIO(f.span) {
+			l.found.add(f)
+		}
+	}
+}
+
+func (l *linter) unsafeIO(i int) bool {
+	for steps := 0; steps <= len(l.nodes); steps++ {
+		n := &l.nodes[i]
+		if n.flags&fUnsafeIO != 0 {
+			return true
+		}
+		p, ok := l.parentOf(n)
+		if !ok || n.flags&fRemote != 0 {
+			return false
+		}
+		i = p
+	}
+	return false // a cycle of parents
+}
+
+// parentOf returns the index of n's parent, if it is in the input.
+func (l *linter) parentOf(n *node) (int, bool) {
+	if n.flags&fHasParent == 0 {
+		return 0, false
+	}
+	p, ok := l.index[spanKey{n.key.trace, n.parent}]
+	return int(p), ok
+}
+
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+// pdataAttrs is a pcommon.Map as spandict.Attributes.
+type pdataAttrs pcommon.Map
+
+func (m pdataAttrs) Get(key string) (any, bool) {
+	v, ok := pcommon.Map(m).Get(key)
+	if !ok {
+		return nil, false
+	}
+	return v.AsRaw(), true
+}
+
+func (m pdataAttrs) Range(fn func(key string, v any) bool) {
+	pcommon.Map(m).Range(func(k string, v pcommon.Value) bool { return fn(k, v.AsRaw()) })
+}
+
+// mapSecret returns the first attribute of m whose value (or a string
+// inside it) looks like a credential.
+func mapSecret(m pcommon.Map) (s secret, key string, found bool) {
+	m.Range(func(k string, v pcommon.Value) bool {
+		if sec, ok := valueSecret(v); ok {
+			s, key, found = sec, k, true
+			return false
+		}
+		return true
+	})
+	return s, key, found
+}
+
+func valueSecret(v pcommon.Value) (secret, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return findSecret(v.Str())
+	case pcommon.ValueTypeSlice:
+		for i := 0; i < v.Slice().Len(); i++ {
+			if s, ok := valueSecret(v.Slice().At(i)); ok {
+				return s, true
+			}
+		}
+	case pcommon.ValueTypeMap:
+		s, _, ok := mapSecret(v.Map())
+		return s, ok
+	}
+	return secret{}, false
+}

@@ -1,0 +1,417 @@
+package tracelint
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fatih/color"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// spanDetail is what tree draws of a span beyond the node.
+type spanDetail struct {
+	start, end uint64 // Unix ns
+	session    string
+	status     string // the status message
+	keys       []string
+}
+
+// keyAttrs are the attributes tree shows, in order, and how.
+var keyAttrs = []struct {
+	key   string
+	label string // "" shows the value alone
+}{
+	{"brain.command", ""},
+	{"audit.event_type", ""},
+	{"audit.seq", "#"},
+	{"brain.task.id", "task="},
+	{"brain.task.state", "verdict="},
+	{"brain.plan.task_count", "tasks="},
+	{"gen_ai.request.model", "model="},
+	{"brain.context.file_count", "files="},
+	{"brain.verifier.check_count", "checks="},
+	{"brain.verifier.failed", "failed="},
+	{"process.executable.name", "prog="},
+	{"process.exit.code", "prog-exit="},
+	{"brain.exit_code", "exit="},
+	{"http.response.status_code", "http="},
+	{"error.type", "error.type="},
+}
+
+func newDetail(s ptrace.Span, session string) *spanDetail {
+	d := &spanDetail{start: uint64(s.StartTimestamp()), end: uint64(s.EndTimestamp()), status: s.Status().Message(), session: session}
+	attrs := s.Attributes()
+	if v, ok := attrs.Get(sessionAttr); ok {
+		d.session = v.AsString()
+	}
+	for _, k := range keyAttrs {
+		v, ok := attrs.Get(k.key)
+		if !ok {
+			continue
+		}
+		d.keys = append(d.keys, k.label+shorten(v.AsString(), 40))
+		if k.key == "gen_ai.request.model" {
+			if in, ok := attrs.Get("gen_ai.usage.input_tokens"); ok {
+				out, _ := attrs.Get("gen_ai.usage.output_tokens")
+				d.keys = append(d.keys, "tokens="+in.AsString()+"/"+out.AsString())
+			}
+		}
+	}
+	if _, ok := attrs.Get("brain.unsafe_io"); ok {
+		d.keys = append(d.keys, "UNSAFE-IO")
+	}
+	return d
+}
+
+// TreeOptions select what Tree draws.
+type TreeOptions struct {
+	Trace   string // a trace id, or a unique prefix of one
+	Session string // every trace of this session
+	Color   bool
+	Width   int // the bars' width in cells (0: 40)
+	Workers int
+	MaxLine int
+	// Warn receives one line per input line that is not OTLP traces.
+	Warn func(string)
+}
+
+// ErrNoTrace is returned when the selected trace or session is not in the
+// input.
+var ErrNoTrace = errors.New("not in the input")
+
+// TreeResult says what Tree drew.
+type TreeResult struct {
+	Traces int // traces in the input
+	Drawn  int // traces drawn; 0 when it listed them
+}
+
+// Tree reads ins and draws the trace (or the session's traces) opts names
+// as an indented waterfall on w; with neither, it draws the input's only
+// trace, or lists the traces when there are several.
+func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (TreeResult, error) {
+	l := newLinter(Options{Workers: opts.Workers, MaxLine: opts.MaxLine, MaxFindings: -1}, ins)
+	l.tree = true
+	if err := l.read(ctx); err != nil {
+		return TreeResult{}, err
+	}
+	for _, f := range l.found.sorted() {
+		if opts.Warn != nil && f.Rule == RuleMalformedLine {
+			opts.Warn(fmt.Sprintf("%s:%d: %s; passed over", f.File, f.Line, f.Message))
+		}
+	}
+	traces := l.traces()
+	res := TreeResult{Traces: len(traces)}
+	var pick []*traceView
+	switch {
+	case opts.Trace != "":
+		want := strings.ToLower(opts.Trace)
+		for _, t := range traces {
+			if strings.HasPrefix(t.id, want) {
+				pick = append(pick, t)
+			}
+		}
+		if len(pick) > 1 {
+			return res, fmt.Errorf("trace %q: %d traces start with it; give more of the id", opts.Trace, len(pick))
+		}
+		if len(pick) == 0 {
+			return res, fmt.Errorf("trace %q: %w", opts.Trace, ErrNoTrace)
+		}
+	case opts.Session != "":
+		for _, t := range traces {
+			if t.sessions[opts.Session] {
+				pick = append(pick, t)
+			}
+		}
+		if len(pick) == 0 {
+			return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
+		}
+	case len(traces) == 1:
+		pick = traces
+	default:
+		l.listTraces(w, traces)
+		return res, nil
+	}
+	dr := &drawer{l: l, w: w, color: opts.Color, width: opts.Width}
+	if dr.width <= 0 {
+		dr.width = 40
+	}
+	for i, t := range pick {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		dr.trace(t)
+	}
+	res.Drawn = len(pick)
+	return res, nil
+}
+
+// traceView is one trace's spans, ready to draw.
+type traceView struct {
+	id         string
+	spans      []int // node indexes, in input order
+	tops       []int // spans whose parent is not in the input, by start
+	children   map[int][]int
+	start, end uint64
+	errors     int
+	sessions   map[string]bool
+}
+
+// traces groups the spans by trace, ordered by start time.
+func (l *linter) traces() []*traceView {
+	byID := map[pcommon.TraceID]*traceView{}
+	var out []*traceView
+	for i := range l.nodes {
+		n := &l.nodes[i]
+		t := byID[n.key.trace]
+		if t == nil {
+			t = &traceView{id: hex.EncodeToString(n.key.trace[:]), children: map[int][]int{}, sessions: map[string]bool{}, start: ^uint64(0)}
+			byID[n.key.trace] = t
+			out = append(out, t)
+		}
+		d := l.details[i]
+		t.spans = append(t.spans, i)
+		t.start = min(t.start, d.start)
+		t.end = max(t.end, d.end)
+		if n.flags&fError != 0 {
+			t.errors++
+		}
+		if d.session != "" {
+			t.sessions[d.session] = true
+		}
+		if p, ok := l.parentOf(n); ok {
+			t.children[p] = append(t.children[p], i)
+		} else {
+			t.tops = append(t.tops, i)
+		}
+	}
+	byStart := func(xs []int) {
+		sort.SliceStable(xs, func(a, b int) bool { return l.details[xs[a]].start < l.details[xs[b]].start })
+	}
+	for _, t := range out {
+		byStart(t.tops)
+		for _, c := range t.children {
+			byStart(c)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
+	return out
+}
+
+func (l *linter) listTraces(w io.Writer, traces []*traceView) {
+	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6s  %6s  %s\n", "TRACE", "START", "DURATION", "SPANS", "ERRORS", "ROOT")
+	for _, t := range traces {
+		root := ""
+		if len(t.tops) > 0 {
+			root = l.label(t.tops[0])
+		}
+		fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", t.id, stamp(t.start), duration(t.end-t.start), len(t.spans), t.errors, root)
+	}
+}
+
+// label is a span's name, with its command for a brain_cli.command.
+func (l *linter) label(i int) string {
+	name := l.nameOf(&l.nodes[i])
+	if d := l.details[i]; len(d.keys) > 0 && l.nodes[i].flags&fHasParent == 0 {
+		return name + " " + d.keys[0]
+	}
+	return name
+}
+
+type drawer struct {
+	l     *linter
+	w     io.Writer
+	color bool
+	width int
+}
+
+type row struct {
+	i      int
+	prefix string
+	note   string
+}
+
+func (d *drawer) trace(t *traceView) {
+	var rows []row
+	var walk func(i int, lead, branch string, depth int)
+	walk = func(i int, lead, branch string, depth int) {
+		rows = append(rows, row{i: i, prefix: lead + branch})
+		kids := t.children[i]
+		if depth > maxShapeDepth {
+			return
+		}
+		next := lead
+		switch branch {
+		case "├─ ":
+			next += "│  "
+		case "└─ ":
+			next += "   "
+		}
+		for k, c := range kids {
+			b := "├─ "
+			if k == len(kids)-1 {
+				b = "└─ "
+			}
+			walk(c, next, b, depth+1)
+		}
+	}
+	for _, top := range t.tops {
+		n := &d.l.nodes[top]
+		start := len(rows)
+		walk(top, "", "", 0)
+		if n.flags&fHasParent != 0 {
+			where := "not in the input"
+			if n.flags&fRemote != 0 {
+				where = "in another process, not in the input"
+			}
+			rows[start].note = fmt.Sprintf("(parent %s %s)", spanHex(n.parent), where)
+		}
+	}
+	sessions := make([]string, 0, len(t.sessions))
+	for s := range t.sessions {
+		sessions = append(sessions, s)
+	}
+	sort.Strings(sessions)
+	head := fmt.Sprintf("trace %s", t.id)
+	if len(sessions) > 0 {
+		head += "  session " + strings.Join(sessions, ", ")
+	}
+	head += fmt.Sprintf("  %s  %s  %s  %s", stamp(t.start), duration(t.end-t.start), countOf(len(t.spans), "span"), countOf(t.errors, "error"))
+	fmt.Fprintln(d.w, head)
+	nameW := 0
+	for _, r := range rows {
+		nameW = max(nameW, utf8.RuneCountInString(r.prefix)+len(d.name(r.i)))
+	}
+	nameW = min(nameW, 72)
+	total := t.end - t.start
+	for _, r := range rows {
+		n := &d.l.nodes[r.i]
+		det := d.l.details[r.i]
+		failed := n.flags&fError != 0
+		name := d.name(r.i)
+		cell := r.prefix + name
+		pad := nameW - utf8.RuneCountInString(cell)
+		if pad < 0 {
+			pad = 0
+		}
+		bar := d.bar(det.start-t.start, det.end-t.start, total)
+		var b strings.Builder
+		b.WriteString(r.prefix)
+		b.WriteString(d.paint(failed, name))
+		b.WriteString(strings.Repeat(" ", pad))
+		b.WriteString("  │")
+		b.WriteString(d.paint(failed, bar))
+		fmt.Fprintf(&b, "│ %8s", duration(det.end-det.start))
+		keys := det.keys
+		if failed {
+			msg := "ERROR"
+			if det.status != "" {
+				msg += " " + strconv.Quote(shorten(det.status, 120))
+			}
+			keys = append(append([]string(nil), keys...), d.paint(true, msg))
+		}
+		if len(keys) > 0 {
+			b.WriteString("  ")
+			b.WriteString(strings.Join(keys, " "))
+		}
+		if r.note != "" {
+			b.WriteString("  ")
+			b.WriteString(r.note)
+		}
+		fmt.Fprintln(d.w, b.String())
+	}
+}
+
+// name is a span's name as drawn: with a cross when its status is error.
+func (d *drawer) name(i int) string {
+	name := d.l.nameOf(&d.l.nodes[i])
+	if d.l.nodes[i].flags&fError != 0 {
+		return "✗ " + name
+	}
+	return name
+}
+
+func (d *drawer) paint(red bool, s string) string {
+	if !red || !d.color {
+		return s
+	}
+	c := color.New(color.FgRed, color.Bold)
+	c.EnableColor()
+	return c.Sprint(s)
+}
+
+// leftBlocks are the left-aligned eighths of a cell, ▏ (1/8) to █ (8/8).
+var leftBlocks = []rune("▏▎▍▌▋▊▉█")
+
+// bar draws [from, to) of total as width cells, to an eighth of a cell.
+func (d *drawer) bar(from, to, total uint64) string {
+	if total == 0 {
+		total = 1
+	}
+	units := uint64(d.width * 8)
+	a := from * units / total
+	b := (to*units + total - 1) / total
+	if b <= a {
+		b = a + 1
+	}
+	b = min(b, units)
+	a = min(a, b-1)
+	var s strings.Builder
+	for c := uint64(0); c < uint64(d.width); c++ {
+		lo, hi := max(a, c*8), min(b, c*8+8)
+		switch k := int64(hi) - int64(lo); {
+		case k <= 0:
+			s.WriteByte(' ')
+		case k == 8:
+			s.WriteRune('█')
+		case lo > c*8 && hi == c*8+8: // covers the right part of the cell
+			if k >= 4 {
+				s.WriteRune('▐')
+			} else {
+				s.WriteRune('▕')
+			}
+		default:
+			s.WriteRune(leftBlocks[k-1])
+		}
+	}
+	return s.String()
+}
+
+// duration formats ns with three significant digits: 431µs, 16.4ms, 1.20s.
+func duration(ns uint64) string {
+	d := time.Duration(ns)
+	switch {
+	case d < time.Microsecond:
+		return fmt.Sprintf("%dns", ns)
+	case d < time.Millisecond:
+		return sig3(float64(ns)/1e3) + "µs"
+	case d < time.Second:
+		return sig3(float64(ns)/1e6) + "ms"
+	}
+	return sig3(float64(ns)/1e9) + "s"
+}
+
+func sig3(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func stamp(ns uint64) string {
+	if ns == ^uint64(0) || ns == 0 {
+		return "-"
+	}
+	return time.Unix(0, int64(ns)).UTC().Format("2006-01-02T15:04:05.000Z")
+}

@@ -1,0 +1,108 @@
+package tracelint
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+)
+
+func drawTree(t *testing.T, opts TreeOptions, files ...string) (string, TreeResult, error) {
+	t.Helper()
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	var b bytes.Buffer
+	res, err := Tree(context.Background(), ins, opts, &b)
+	return b.String(), res, err
+}
+
+// TestTreeLLMErrors: the waterfall of a session whose model calls failed
+// with 401 and 429 shows the tree, the errors with their status and
+// error.type, and the key attributes.
+func TestTreeLLMErrors(t *testing.T) {
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t, 200, 200, 401, 429), 3)
+	r.close()
+	out, res, err := drawTree(t, TreeOptions{Session: "sess-test"}, r.spans())
+	if err != nil || res.Drawn != 2 {
+		t.Fatalf("Tree = %+v, %v; want the session's 2 traces drawn", res, err)
+	}
+	for _, want := range []string{
+		"trace ", "session sess-test", "0 errors", "4 errors",
+		"brain_cli.command  ", "│  ", "plan", "execute",
+		"├─ orchestrator.plan_generation", "tasks=3",
+		"model=pro tokens=120/40",
+		"✗ orchestrator.task_execution", "task=t1", "verdict=error", "error.type=auth", "error.type=rate_limit",
+		"✗ llm_provider.chat", "http=401", "http=429", `ERROR "llm: openai: `,
+		"checks=2 failed=0", "verdict=passed", "command.start #1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the tree lacks %q:\n%s", want, out)
+		}
+	}
+	// Every line of a trace has its bar between the same columns.
+	var col = -1
+	for _, l := range strings.Split(out, "\n") {
+		if i := strings.Index(l, "│"); i >= 0 && !strings.HasPrefix(l, "trace") && strings.Count(l, "│") >= 2 {
+			rs := []rune(l[:strings.LastIndex(l, "│")])
+			if col >= 0 && len(rs) != col {
+				t.Errorf("bars misaligned at %q", l)
+			}
+			col = len(rs)
+		}
+		if strings.HasPrefix(l, "trace") {
+			col = -1
+		}
+	}
+}
+
+func TestTreeSelect(t *testing.T) {
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t), 1)
+	r.close()
+	out, res, err := drawTree(t, TreeOptions{}, r.spans())
+	if err != nil || res.Drawn != 0 || res.Traces != 2 || !strings.HasPrefix(out, "TRACE ") || strings.Count(out, "\n") != 3 {
+		t.Fatalf("with two traces and no selection: %+v, %v, %q; want the list", res, err, out)
+	}
+	id := strings.Fields(strings.Split(out, "\n")[1])[0]
+	out, res, err = drawTree(t, TreeOptions{Trace: id[:8]}, r.spans())
+	if err != nil || res.Drawn != 1 || !strings.HasPrefix(out, "trace "+id) {
+		t.Fatalf("--trace %s: %+v, %v, %q", id[:8], res, err, out)
+	}
+	for _, opts := range []TreeOptions{{Trace: "ffffffff"}, {Session: "nobody"}} {
+		if _, _, err := drawTree(t, opts, r.spans()); !errors.Is(err, ErrNoTrace) {
+			t.Errorf("%+v: %v, want ErrNoTrace", opts, err)
+		}
+	}
+}
+
+func TestBar(t *testing.T) {
+	d := &drawer{width: 10}
+	for _, tt := range []struct {
+		from, to, total uint64
+		want            string
+	}{
+		{0, 100, 100, "██████████"},
+		{0, 50, 100, "█████     "},
+		{50, 100, 100, "     █████"},
+		{0, 1, 1000, "▏         "},
+		{25, 75, 100, "  ▐████▌  "},
+		{0, 0, 0, "▏         "},
+	} {
+		if got := d.bar(tt.from, tt.to, tt.total); got != tt.want {
+			t.Errorf("bar(%d, %d, %d) = %q, want %q", tt.from, tt.to, tt.total, got, tt.want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for ns, want := range map[uint64]string{999: "999ns", 431_000: "431µs", 16_400_000: "16.4ms", 1_204_000_000: "1.20s", 4_670_000: "4.67ms"} {
+		if got := duration(ns); got != want {
+			t.Errorf("duration(%d) = %q, want %q", ns, got, want)
+		}
+	}
+}
