@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -76,7 +77,13 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 	end := audit.ExecEnd{Argv0: argv[0]}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.e.stdin, s.e.stdout, s.e.stderr
-	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.id)
+	// A nested brain-run joins the trace and the session, and writes to
+	// this workspace: one command, one chain.
+	dir, err := filepath.Abs(s.dir)
+	if err != nil {
+		dir = s.dir
+	}
+	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.id, "BRAIN_DIR="+dir)
 	// Signals are caught before the program starts, so one that arrives
 	// between its start and the forwarding loop is queued, not lost (and
 	// does not kill brain-run, leaving the program orphaned).
@@ -84,7 +91,7 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 	signal.Notify(sigc, forwarded...)
 	defer signal.Stop(sigc)
 	var startErr error
-	err := s.log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
+	err = s.log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
 		if err := s.faults.At("exec.start"); err != nil {
 			return err
 		}
@@ -103,11 +110,11 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 			end.Error = "permission"
 		}
 		end.DurationMS = time.Since(start).Milliseconds()
-		s.root.SetAttributes(attribute.String("error.type", "exec_"+end.Error))
 		if _, err := s.log.Record(ctx, end); err != nil {
 			return 0, err
 		}
-		return end.ExitCode, &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}
+		return end.ExitCode, &typedError{typ: "exec_" + end.Error,
+			err: &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}}
 	}
 	end.Started, end.PID = true, cmd.Process.Pid
 	done := make(chan struct{})

@@ -292,9 +292,22 @@ func panicSite(stack string) string {
 	return "unknown"
 }
 
+// typedError is an error with the error.type its command's root span and
+// command.end record carry, when the generic classes say too little.
+type typedError struct {
+	typ string
+	err error
+}
+
+func (e *typedError) Error() string { return e.err.Error() }
+func (e *typedError) Unwrap() error { return e.err }
+
 func errorClass(err error) string {
 	var ee *cli.ExitError
+	var te *typedError
 	switch {
+	case errors.As(err, &te):
+		return te.typ
 	case audit.IsWriteError(err):
 		return "audit_write_failed"
 	case errors.As(err, &ee) && ee.Code == cli.ExitUsage:
