@@ -27,3 +27,17 @@ func classifyBlocks(data []byte, quotes, dirty []uint64) {
 }
 
 func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
+
+//go:noescape
+func hexEqualSSE(d *Digest, h *byte) bool
+
+// hexEqual reports whether h is the lowercase hex of d.
+func hexEqual(d *Digest, h []byte) bool {
+	if len(h) != 2*DigestSize {
+		return false
+	}
+	if hasSIMD {
+		return hexEqualSSE(d, &h[0])
+	}
+	return hexEqualGeneric(d, h)
+}

@@ -13,3 +13,6 @@ func classifyBlocks(data []byte, quotes, dirty []uint64) {
 }
 
 func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
+
+// hexEqual reports whether h is the lowercase hex of d.
+func hexEqual(d *Digest, h []byte) bool { return len(h) == 2*DigestSize && hexEqualGeneric(d, h) }

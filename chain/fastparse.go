@@ -96,11 +96,9 @@ var hexPairs = func() (t [256]uint16) {
 	return t
 }()
 
-// hexEqual reports whether h is the lowercase hex of d.
-func hexEqual(d *Digest, h []byte) bool {
-	if len(h) != 2*DigestSize {
-		return false
-	}
+// hexEqualGeneric is hexEqual for len(h) == 2*DigestSize, without vector
+// instructions.
+func hexEqualGeneric(d *Digest, h []byte) bool {
 	var diff uint64
 	for k := 0; k < DigestSize; k += 4 {
 		w := uint64(hexPairs[d[k]]) | uint64(hexPairs[d[k+1]])<<16 | uint64(hexPairs[d[k+2]])<<32 | uint64(hexPairs[d[k+3]])<<48

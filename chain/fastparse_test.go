@@ -286,3 +286,29 @@ func TestCleanTSWords(t *testing.T) {
 		}
 	}
 }
+
+// TestHexEqual checks hexEqual, vector and portable, against hex encoding,
+// on matches and on one-byte changes at every position.
+func TestHexEqual(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for range 200 {
+		var d Digest
+		for i := range d {
+			d[i] = byte(rng.IntN(256))
+		}
+		h := []byte(d.String())
+		if !hexEqual(&d, h) || !hexEqualGeneric(&d, h) {
+			t.Fatalf("hexEqual(%x, %s) is false", d, h)
+		}
+		for i := range h {
+			bad := bytes.Clone(h)
+			bad[i] = "0123456789abcdefABCDEF/:`g"[rng.IntN(26)]
+			if bad[i] == h[i] {
+				continue
+			}
+			if hexEqual(&d, bad) || hexEqualGeneric(&d, bad) {
+				t.Fatalf("hexEqual(%x, %s) is true", d, bad)
+			}
+		}
+	}
+}

@@ -122,8 +122,8 @@ func (c *chunkReader) nextMapped() (*job, error) {
 			return j, nil
 		}
 		if len(window) > MaxRecordSize {
-			j := &job{special: &lineInfo{off: c.off, status: lineOversize,
-				msg: fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize)}}
+			j := &job{special: &lineInfo{off: c.off, status: lineOversize}}
+			j.setMsg(j.special, fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize))
 			c.skip = true
 			return j, nil
 		}

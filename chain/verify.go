@@ -449,7 +449,10 @@ type lineInfo struct {
 	computed Digest
 	status   lineStatus
 	header   bool
-	msg      string
+	// msg is 1 + the index in its job's msgs of what is wrong with the
+	// line, or 0. (lineInfo holds no pointer, so the garbage collector
+	// never scans the results, a few MiB per job.)
+	msg int32
 }
 
 type job struct {
@@ -458,7 +461,22 @@ type job struct {
 	alg       Alg
 	special   *lineInfo // a torn or oversize line found by the reader
 	out       []lineInfo
+	msgs      []string // the lines' messages (lineInfo.msg)
 	done      chan struct{}
+}
+
+// setMsg gives li, a line of j, the message m.
+func (j *job) setMsg(li *lineInfo, m string) {
+	j.msgs = append(j.msgs, m)
+	li.msg = int32(len(j.msgs))
+}
+
+// msgOf returns the message of li, a line of j.
+func (j *job) msgOf(li *lineInfo) string {
+	if li.msg == 0 {
+		return ""
+	}
+	return j.msgs[li.msg-1]
 }
 
 const chunkSize = 4 << 20
@@ -600,7 +618,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		j.process(alg.New(), nil)
 		j.out[0].header = j.out[0].header && hdr != nil
 		s.rep.Bytes += int64(len(j.data))
-		s.line(in.name, &j.out[0])
+		s.line(in.name, &j.out[0], j.msgOf(&j.out[0]))
 	}
 	err := s.run(ctx, in.name, br, alg, workers, last)
 	s.prevFile = in.name
@@ -641,7 +659,15 @@ func (s *sequencer) checkHeader(name string, h *HeaderData, r *record, first boo
 }
 
 // line applies the in-order checks to one line.
-func (s *sequencer) line(file string, li *lineInfo) {
+func (s *sequencer) line(file string, li *lineInfo, msg string) {
+	// The common case first: a good record that links to the one before.
+	if li.status == lineOK && s.known && li.prev == s.last.hash && li.seq == s.last.seq+1 &&
+		(!li.header || li.line == 1) && (s.head == nil || s.headSeen || li.seq != s.head.Seq) {
+		s.rep.Records++
+		s.last = ref{file: file, line: li.line, off: li.off, seq: li.seq, hash: li.hash}
+		s.good, s.hasGood = s.last, true
+		return
+	}
 	cur := ref{file: file, line: li.line, off: li.off, seq: li.seq, hash: li.hash}
 	f := Finding{File: file, Line: li.line, Offset: li.off}
 	if li.status != lineOK || s.known && (li.prev != s.last.hash || li.seq != s.last.seq+1) {
@@ -653,12 +679,12 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		s.addFinding(f)
 		return
 	case lineOversize:
-		f.Class, f.Detail = Malformed, li.msg
+		f.Class, f.Detail = Malformed, msg
 		s.addFinding(f)
 		s.known = false
 		return
 	case lineMalformed:
-		f.Class, f.Detail = Malformed, li.msg
+		f.Class, f.Detail = Malformed, msg
 		s.addFinding(f)
 		s.known = false
 		return
@@ -674,7 +700,7 @@ func (s *sequencer) line(file string, li *lineInfo) {
 		s.rep.Records++
 		return
 	case lineLayout:
-		f.Class, f.Seq, f.Detail = Malformed, seqPtr(li.seq), li.msg
+		f.Class, f.Seq, f.Detail = Malformed, seqPtr(li.seq), msg
 		s.addFinding(f)
 		s.last, s.known = cur, true
 		s.rep.Records++
@@ -816,16 +842,16 @@ loop:
 		if j.special != nil {
 			if j.special.status == lineTorn && !last {
 				j.special.status = lineMalformed
-				j.special.msg = "the file ends mid-line (no newline) but is not the last file of the chain"
+				j.setMsg(j.special, "the file ends mid-line (no newline) but is not the last file of the chain")
 			}
 			j.special.line = base
 			base++
-			s.line(name, j.special)
+			s.line(name, j.special, j.msgOf(j.special))
 		} else {
 			s.rep.Bytes += int64(len(j.data))
 			for i := range j.out {
 				j.out[i].line += base
-				s.line(name, &j.out[i])
+				s.line(name, &j.out[i], j.msgOf(&j.out[i]))
 			}
 			base += int64(len(j.out))
 		}
@@ -855,6 +881,7 @@ func (j *job) process(h hasher, fs *fastScratch) {
 	data := j.data
 	off, ln := j.off, j.line
 	out := j.out[:0]
+	j.msgs = j.msgs[:0]
 	var r record
 	sum := make([]byte, 0, DigestSize) // one allocation: Sum's argument escapes
 	if fs != nil {
@@ -883,9 +910,11 @@ func (j *job) process(h hasher, fs *fastScratch) {
 		ln++
 		pos += i + 1
 		if len(line)+1 > MaxRecordSize {
-			li.status, li.msg = lineMalformed, fmt.Sprintf("line of %d bytes is over the %d-byte limit", len(line)+1, MaxRecordSize)
+			li.status = lineMalformed
+			j.setMsg(li, fmt.Sprintf("line of %d bytes is over the %d-byte limit", len(line)+1, MaxRecordSize))
 		} else if pe := parseRecord(line, &r); pe != nil && !pe.layoutOnly {
-			li.status, li.msg = lineMalformed, pe.msg
+			li.status = lineMalformed
+			j.setMsg(li, pe.msg)
 		} else {
 			li.seq, li.prev, li.hash = r.seq, r.prev, r.hash
 			h.Reset()
@@ -895,7 +924,8 @@ func (j *job) process(h hasher, fs *fastScratch) {
 			li.header = bytes.Equal(r.typ, []byte(`"`+HeaderType+`"`))
 			switch {
 			case pe != nil && li.computed == li.hash:
-				li.status, li.msg = lineLayout, "valid hash, but fields are not in the canonical order and layout"
+				li.status = lineLayout
+				j.setMsg(li, "valid hash, but fields are not in the canonical order and layout")
 			case pe != nil:
 				li.status = lineLayoutBad
 			case li.computed != li.hash:
@@ -1046,8 +1076,8 @@ func (c *chunkReader) next() (*job, error) {
 		if !bytes.Contains(c.carry, []byte{'\n'}) && len(c.carry) > MaxRecordSize {
 			var j *job
 			if !c.skip {
-				j = &job{special: &lineInfo{off: c.off, status: lineOversize,
-					msg: fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize)}}
+				j = &job{special: &lineInfo{off: c.off, status: lineOversize}}
+				j.setMsg(j.special, fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize))
 				c.skip = true
 			}
 			c.off += int64(len(c.carry))
