@@ -64,56 +64,42 @@ DATA lowNibbles<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA lowNibbles<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL lowNibbles<>(SB), RODATA|NOPTR, $16
 
+// HEXHALF compares the hex of the 16 bytes at off(SI) with the 32 bytes at
+// 2*off(DI), and-ing the per-byte result into X8; X7 holds the hex digits
+// and X6 the low-nibble mask.
+#define HEXHALF(off, hoff, hoff2) \
+	MOVOU     off(SI), X0 \
+	MOVO      X0, X1 \
+	PSRLW     $4, X1 \
+	PAND      X6, X1 \
+	PAND      X6, X0 \
+	MOVO      X7, X2 \
+	PSHUFB    X1, X2 \
+	MOVO      X7, X3 \
+	PSHUFB    X0, X3 \
+	MOVO      X2, X4 \
+	PUNPCKLBW X3, X4 \
+	PUNPCKHBW X3, X2 \
+	MOVOU     hoff(DI), X5 \
+	PCMPEQB   X5, X4 \
+	MOVOU     hoff2(DI), X5 \
+	PCMPEQB   X5, X2 \
+	PAND      X4, X8 \
+	PAND      X2, X8
+
 // func hexEqualSSE(d *Digest, h *byte) bool
 //
 // Reports whether the 64 bytes at h are the lowercase hex of the 32 bytes
 // at d: each half of d is split into nibbles, looked up in "0123456789abcdef"
 // (PSHUFB), interleaved high nibble first and compared.
 TEXT ·hexEqualSSE(SB), NOSPLIT, $0-17
-	MOVQ  d+0(FP), SI
-	MOVQ  h+8(FP), DI
-	MOVOU hexDigits<>(SB), X7
-	MOVOU lowNibbles<>(SB), X6
+	MOVQ    d+0(FP), SI
+	MOVQ    h+8(FP), DI
+	MOVOU   hexDigits<>(SB), X7
+	MOVOU   lowNibbles<>(SB), X6
 	PCMPEQB X8, X8 // all ones: the running result
-
-	MOVOU     (SI), X0
-	MOVO      X0, X1
-	PSRLW     $4, X1
-	PAND      X6, X1
-	PAND      X6, X0
-	MOVO      X7, X2
-	PSHUFB    X1, X2
-	MOVO      X7, X3
-	PSHUFB    X0, X3
-	MOVO      X2, X4
-	PUNPCKLBW X3, X4
-	PUNPCKHBW X3, X2
-	MOVOU     (DI), X5
-	PCMPEQB   X5, X4
-	MOVOU     16(DI), X5
-	PCMPEQB   X5, X2
-	PAND      X4, X8
-	PAND      X2, X8
-
-	MOVOU     16(SI), X0
-	MOVO      X0, X1
-	PSRLW     $4, X1
-	PAND      X6, X1
-	PAND      X6, X0
-	MOVO      X7, X2
-	PSHUFB    X1, X2
-	MOVO      X7, X3
-	PSHUFB    X0, X3
-	MOVO      X2, X4
-	PUNPCKLBW X3, X4
-	PUNPCKHBW X3, X2
-	MOVOU     32(DI), X5
-	PCMPEQB   X5, X4
-	MOVOU     48(DI), X5
-	PCMPEQB   X5, X2
-	PAND      X4, X8
-	PAND      X2, X8
-
+	HEXHALF(0, 0, 16)
+	HEXHALF(16, 32, 48)
 	PMOVMSKB X8, AX
 	CMPL     AX, $0xffff
 	SETEQ    ret+16(FP)
