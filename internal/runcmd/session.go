@@ -181,7 +181,7 @@ func instrument(ctx context.Context, e *env, rf *runFlags, command string, fn fu
 		e.p.Infof("session %s trace %s", s.id, s.root.SpanContext().TraceID())
 	}
 	opts := audit.Options{Session: s.id, Tracer: s.tracer}
-	opts.Chain.Fault = fs.ChainFault()
+	opts.Fault = fs.AuditFault()
 	if rf.unsafeIO {
 		opts.UnsafeIODir = filepath.Join(s.dir, UnsafeIODir)
 	}
