@@ -167,3 +167,37 @@ func TestUnsafeIO(t *testing.T) {
 		t.Fatalf("unsafe log mode %v, want 0600", fi.Mode().Perm())
 	}
 }
+
+// TestFaultByType: Options.Fault sees the type of the record being written,
+// and a failure it injects is rolled back by the chain like a real one.
+func TestFaultByType(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var seen []string
+	l, err := Open(path, Options{Session: "s", Fault: func(typ, op string) error {
+		seen = append(seen, typ+"/"+op)
+		if typ == "exec.end" && op == "sync" {
+			return syscall.EIO
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Record(context.Background(), ExecStart{Argv0: "a", ArgsSHA256: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Record(context.Background(), ExecEnd{Argv0: "a"})
+	var we *WriteError
+	if !errors.As(err, &we) || we.Type != "exec.end" || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Record(exec.end) = %v, want a *WriteError for exec.end wrapping EIO", err)
+	}
+	want := []string{"chain.header/write", "chain.header/sync", "exec.start/write", "exec.start/sync", "exec.end/write", "exec.end/sync"}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Errorf("fault hook saw %v, want %v", seen, want)
+	}
+	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 2 {
+		t.Fatalf("after the failed sync the chain is %+v, %v; want PASS with 2 records", rep, err)
+	}
+}
