@@ -22,6 +22,8 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/faults"
+	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/telemetry"
 )
 
@@ -56,6 +58,12 @@ func newRunFlags(name string) (*flag.FlagSet, *runFlags) {
 
 func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.dir, "dir", ".brain", "workspace `directory`: audit chain, spans, state (env BRAIN_DIR)")
+	r.registerTelemetry(fs)
+}
+
+// registerTelemetry registers the shared flags but --dir, for a command
+// that chooses its workspace itself (demo).
+func (r *runFlags) registerTelemetry(fs *flag.FlagSet) {
 	fs.StringVar(&r.otlp, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.BoolVar(&r.unsafeIO, "dev-log-unsafe-io", false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
 	fs.BoolVar(&r.printSession, "print-session", false, "print the session id and trace id on stderr")
@@ -288,13 +296,28 @@ func panicSite(stack string) string {
 	return "unknown"
 }
 
+// errorClass is the error's class for command.end and the root span's
+// error.type: never user content.
 func errorClass(err error) string {
-	var ee *cli.ExitError
+	var (
+		ee     *cli.ExitError
+		ue     *cli.UsageError
+		le     *llm.Error
+		edited *orchestrator.EditedPlanError
+	)
 	switch {
 	case audit.IsWriteError(err):
 		return "audit_write_failed"
-	case errors.As(err, &ee) && ee.Code == cli.ExitUsage:
+	case errors.As(err, &edited):
+		return "edited_plan"
+	case errors.As(err, &le):
+		return le.Type
+	case errors.Is(err, orchestrator.ErrInvalidPlan):
+		return "invalid_plan"
+	case errors.As(err, &ue), errors.As(err, &ee) && ee.Code == cli.ExitUsage:
 		return "usage"
+	case errors.As(err, &ee) && ee.Code == cli.ExitFindings:
+		return "findings"
 	}
 	return "error"
 }
