@@ -31,14 +31,22 @@ import (
 // each module is compiled once per test binary.
 var cacheDir string
 
+// BRAIN_CACHE_DIR, when set, names a cache to use and keep (the benchmark
+// script runs the test binary several times over one warm cache).
 func TestMain(m *testing.M) {
-	d, err := os.MkdirTemp("", "orchestrator-test-cache-")
-	if err != nil {
-		panic(err)
+	cacheDir = os.Getenv("BRAIN_CACHE_DIR")
+	keep := cacheDir != ""
+	if !keep {
+		d, err := os.MkdirTemp("", "orchestrator-test-cache-")
+		if err != nil {
+			panic(err)
+		}
+		cacheDir = d
 	}
-	cacheDir = d
 	code := m.Run()
-	os.RemoveAll(d)
+	if !keep {
+		os.RemoveAll(cacheDir)
+	}
 	os.Exit(code)
 }
 

@@ -501,3 +501,44 @@ func fillChain(t *testing.T, dir, chainPath string) (free func()) {
 	w.Close()
 	return free
 }
+
+// TestRecordThenReplay records a cassette from a live provider with
+// --record, then plans and executes offline from it with the replay
+// provider: the same plan, the same artifacts, no request to the server.
+func TestRecordThenReplay(t *testing.T) {
+	m := newModel(t, "gemini")
+	dir, goal := project(t)
+	cassette := filepath.Join(t.TempDir(), "recorded.jsonl")
+	live := filepath.Join(dir, ".brain")
+	rec := append(m.flags(), "--record", cassette)
+	if code, _, stderr := run(t, m.env(), append([]string{"plan", "--dir", live, "--goal", goal, "-o", filepath.Join(dir, "tasks.yaml")}, rec...)...); code != 0 {
+		t.Fatalf("plan --record: %d %s", code, stderr)
+	}
+	if code, _, stderr := run(t, m.env(), append(append([]string{"execute", "--dir", live}, rec...), filepath.Join(dir, "tasks.yaml"))...); code != 0 {
+		t.Fatalf("execute --record: %d %s", code, stderr)
+	}
+	if fi, err := os.Stat(cassette); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cassette: %v, mode %v; want a 0600 file", err, fi.Mode().Perm())
+	}
+	m.takeAsked()
+
+	// Offline, in a second copy of the project.
+	dir2, _ := project(t)
+	ws := filepath.Join(dir2, ".brain")
+	env := map[string]string{"GEMINI_API_KEY": "", "BRAIN_STATE_KEY": "another key"}
+	if code, _, stderr := run(t, env, "plan", "--dir", ws, "--cassette", cassette, "--goal", goal, "-o", filepath.Join(dir2, "tasks.yaml")); code != 0 {
+		t.Fatalf("replayed plan: %d %s", code, stderr)
+	}
+	code, stdout, stderr := run(t, env, "execute", "--dir", ws, "--cassette", cassette, filepath.Join(dir2, "tasks.yaml"))
+	if code != 0 || !strings.Contains(stdout, "3 of 3 tasks passed") {
+		t.Fatalf("replayed execute: %d\n%s%s", code, stdout, stderr)
+	}
+	if got := m.takeAsked(); got != "" {
+		t.Errorf("the replay asked the server %q", got)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "tasks.yaml"))
+	b, _ := os.ReadFile(filepath.Join(dir2, "tasks.yaml"))
+	if !bytes.Equal(a, b) {
+		t.Error("the replayed plan differs from the recorded one")
+	}
+}
