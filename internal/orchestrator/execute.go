@@ -241,7 +241,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	}
 
 	if err := move(ctx, st.State, state.StateRunning, "", ""); err != nil {
-		return r, failSpan(span, errorType(err), err)
+		return r, failSpan(span, ErrorType(err), err)
 	}
 	checks, err := TaskChecks(p, t)
 	if err != nil {
@@ -258,7 +258,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	req := TaskRequest(t, tc, TaskModel(t.Model, o.TaskModel))
 	resp, err := o.chat(ctx, req, audit.LLMCall{Purpose: "task", PlanID: planID, TaskID: t.ID, Context: files})
 	if err != nil {
-		return stop(errorType(err), err)
+		return stop(ErrorType(err), err)
 	}
 
 	dir := filepath.Join(o.Workspace, ArtifactsDir, "plan-"+strconv.FormatInt(planID, 10), t.ID)
@@ -286,7 +286,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 		to = state.StateFailed
 	}
 	if err := move(ctx, state.StateRunning, to, artSHA, ""); err != nil {
-		return r, failSpan(span, errorType(err), err)
+		return r, failSpan(span, ErrorType(err), err)
 	}
 	r.State = string(to)
 	span.SetAttributes(attribute.String("brain.task.state", r.State))

@@ -150,12 +150,18 @@ func failSpan(span trace.Span, typ string, err error) error {
 	return err
 }
 
-// errorType is the error.type of an error the orchestrator stops on.
-func errorType(err error) string {
+// ErrorType is the error.type (and command.end error class) of an error
+// the orchestrator stops on: "audit_write_failed", "edited_plan", the
+// *llm.Error's Type, "invalid_plan", else "error". It never holds user
+// content.
+func ErrorType(err error) string {
 	var le *llm.Error
+	var edited *EditedPlanError
 	switch {
 	case audit.IsWriteError(err):
 		return "audit_write_failed"
+	case errors.As(err, &edited):
+		return "edited_plan"
 	case errors.As(err, &le):
 		return le.Type
 	case errors.Is(err, ErrInvalidPlan):

@@ -57,7 +57,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 
 	resp, err := o.chat(ctx, PlanRequest(goal, o.planModel()), audit.LLMCall{Purpose: "plan"})
 	if err != nil {
-		return nil, failSpan(span, errorType(err), err)
+		return nil, failSpan(span, ErrorType(err), err)
 	}
 	p, data, err := ParsePlanReply(resp.Text)
 	if err != nil {
@@ -91,7 +91,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	}))
 	if err != nil {
 		os.Remove(tmp)
-		return nil, failSpan(span, errorType(err), err)
+		return nil, failSpan(span, ErrorType(err), err)
 	}
 	span.SetAttributes(attribute.String("brain.plan.sha256", res.SHA256), attribute.Int("brain.plan.task_count", len(p.Tasks)),
 		attribute.Int64("brain.plan.id", res.PlanID))

@@ -520,6 +520,7 @@ func TestRecordThenReplay(t *testing.T) {
 	if fi, err := os.Stat(cassette); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("cassette: %v, mode %v; want a 0600 file", err, fi.Mode().Perm())
 	}
+	checkNoCanary(t, filepath.Dir(cassette), testKey)
 	m.takeAsked()
 
 	// Offline, in a second copy of the project.

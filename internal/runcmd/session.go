@@ -22,7 +22,6 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/faults"
-	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/telemetry"
 )
@@ -300,20 +299,13 @@ func panicSite(stack string) string {
 // error.type: never user content.
 func errorClass(err error) string {
 	var (
-		ee     *cli.ExitError
-		ue     *cli.UsageError
-		le     *llm.Error
-		edited *orchestrator.EditedPlanError
+		ee *cli.ExitError
+		ue *cli.UsageError
 	)
+	if c := orchestrator.ErrorType(err); c != "error" {
+		return c
+	}
 	switch {
-	case audit.IsWriteError(err):
-		return "audit_write_failed"
-	case errors.As(err, &edited):
-		return "edited_plan"
-	case errors.As(err, &le):
-		return le.Type
-	case errors.Is(err, orchestrator.ErrInvalidPlan):
-		return "invalid_plan"
 	case errors.As(err, &ue), errors.As(err, &ee) && ee.Code == cli.ExitUsage:
 		return "usage"
 	case errors.As(err, &ee) && ee.Code == cli.ExitFindings:
