@@ -353,7 +353,9 @@ func TestProviderFailures(t *testing.T) {
 				if !strings.Contains(rec, `"outcome":"error","error_type":"`+tc.typ+`"`) {
 					t.Errorf("llm.call record %s, want outcome error, error_type %s", rec, tc.typ)
 				}
-				for _, s := range readSpans(t, filepath.Join(ws, SpansFile)) {
+				spans := readSpans(t, filepath.Join(ws, SpansFile))
+				checkDictionary(t, spans)
+				for _, s := range spans {
 					if s.Name() == "llm_provider.chat" && s.Attributes().AsRaw()["error.type"] != tc.typ {
 						t.Errorf("chat span error.type %v, want %s", s.Attributes().AsRaw()["error.type"], tc.typ)
 					}
@@ -542,4 +544,66 @@ func TestRecordThenReplay(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Error("the replayed plan differs from the recorded one")
 	}
+}
+
+// TestFailureSpansMatchDictionary: the spans of runs that fail (an audit
+// write failure inside a task, a model with no answer, a crash in the
+// checks) follow golden/spans.yaml too, error.type included.
+func TestFailureSpansMatchDictionary(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "d")
+	if code, _, stderr := run(t, nil, "demo", dir); code != 0 {
+		t.Fatalf("demo: %s", stderr)
+	}
+	ws := filepath.Join(dir, ".brain")
+	key := filepath.Join(ws, "state.key")
+	cassette := filepath.Join(dir, "cassette.jsonl")
+	tasks := filepath.Join(dir, "tasks.yaml")
+	plan := func() {
+		t.Helper()
+		if code, _, stderr := run(t, map[string]string{"BRAIN_FAULTS": ""}, "plan", "--dir", ws, "--state-key-file", key, "--cassette", cassette, "--force",
+			"--goal", mustGoal(t, dir), "-o", tasks); code != 0 {
+			t.Fatalf("plan: %s", stderr)
+		}
+	}
+	execute := func(faults, cassette string) int {
+		code, _, _ := run(t, map[string]string{"BRAIN_FAULTS": faults}, "execute", "--dir", ws, "--state-key-file", key, "--cassette", cassette, tasks)
+		return code
+	}
+	plan()
+	if code := execute("ioerr@audit.write=checks.run", cassette); code != cli.ExitAuditWrite {
+		t.Errorf("audit fault: code %d", code)
+	}
+	plan()
+	if code := execute("panic@verifier.run_checks", cassette); code != cli.ExitInternal {
+		t.Errorf("crash: code %d", code)
+	}
+	plan()
+	only := filepath.Join(t.TempDir(), "plan-only.jsonl")
+	b, _ := os.ReadFile(cassette)
+	os.WriteFile(only, b[:bytes.IndexByte(b, '\n')+1], 0o600)
+	if code := execute("", only); code != cli.ExitModel {
+		t.Errorf("cassette miss: code %d", code)
+	}
+	spans := readSpans(t, filepath.Join(ws, SpansFile))
+	checkDictionary(t, spans)
+	errs := map[string]bool{}
+	for _, s := range spans {
+		if v, ok := s.Attributes().Get("error.type"); ok {
+			errs[s.Name()+"="+v.Str()] = true
+		}
+	}
+	for _, want := range []string{"verifier.run_checks=audit_write_failed", "orchestrator.task_execution=audit_write_failed",
+		"llm_provider.chat=not_found", "orchestrator.task_execution=not_found", "brain_cli.command=panic"} {
+		if !errs[want] {
+			t.Errorf("no span with error.type %s; have %v", want, errs)
+		}
+	}
+}
+
+func mustGoal(t *testing.T, dir string) string {
+	g, err := scenario.ReadGoal(filepath.Join(dir, scenario.GoalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
 }
