@@ -23,12 +23,14 @@ bench: ## run the benchmarks behind BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./chain/
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/verifier/
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./internal/tracelint/
+	bash scripts/bench-overhead.sh
+	bash scripts/bench-demo.sh
 
 verify-logs: build ## verify every audit chain under DIR (default .brain)
 	$(BIN)/brain-audit verify-log $(DIR)
 
-demo: build ## walk through the audit chain: append, verify, tamper, detect, repair
-	@./scripts/demo-audit.sh $(BIN)
+demo: build ## brain-run demo (the golden scenario, offline), then status, the chain's records, tamper and repair
+	@./scripts/demo.sh $(BIN)
 
 traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, UI/API 127.0.0.1:16686)
 	bash scripts/jaeger.sh build

@@ -59,6 +59,9 @@ func TestMain(m *testing.M) {
 // TestScripts runs testdata/script/*.txtar, the executable specification of
 // every binary. UPDATE_GOLDEN=1 rewrites cmp targets in the scripts.
 func TestScripts(t *testing.T) {
+	// One compilation cache for the checks of every script, so that each
+	// module is compiled once per run.
+	cache := t.TempDir()
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
@@ -73,6 +76,7 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("GOLDEN", filepath.Join(wd, "golden"))
+			env.Setenv("BRAIN_CACHE_DIR", cache)
 			// Scripts that build Go (the check example) share the
 			// host's build and module caches instead of starting cold.
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS"} {

@@ -7,11 +7,26 @@ import (
 	"strings"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/brain-dev/brain/internal/scenario"
 )
 
 // scriptCmds are test-only commands the scripts use to damage chains the way
-// an attacker or a crash would.
+// an attacker or a crash would, and to build replay cassettes.
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// cassette: write cassette.jsonl, the replay cassette of the scenario in
+	// the script's directory: goal.txt, replies/plan.yaml and
+	// replies/TASK.txt, the workspace .brain (internal/scenario).
+	"cassette": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 0 {
+			ts.Fatalf("usage: cassette")
+		}
+		goal, err := scenario.ReadGoal(ts.MkAbs(scenario.GoalFile))
+		ts.Check(err)
+		b, err := scenario.BuildCassette(ts.MkAbs("."), goal, os.DirFS(ts.MkAbs("replies")), "", "", ".brain")
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(scenario.CassetteFile), b, 0o600))
+	},
 	// editline FILE N OLD NEW: replace OLD by NEW in line N (1-based).
 	"editline": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 4 {

@@ -163,6 +163,26 @@ func TestJaegerEndToEnd(t *testing.T) {
 		}
 	}
 
+	// 1b. brain-run demo exporting live: its one trace, with every span of
+	// the golden scenario, is in Jaeger under the trace id the summary names.
+	demo := fmt.Sprintf("e2e-demo-%d", time.Now().UnixNano())
+	r = brainRun(t, dir, []string{"BRAIN_SESSION_ID=" + demo, "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp, "BRAIN_CACHE_DIR=" + filepath.Join(dir, "cache")},
+		"demo", filepath.Join(dir, "demo"))
+	if r.code != 0 || r.stderr != "" {
+		t.Fatalf("demo: code %d stderr %q\n%s", r.code, r.stderr, r.stdout)
+	}
+	spans = sessionSpans(t, demo, 34)
+	want := map[string]int{"brain_cli.command": 1, "orchestrator.plan_generation": 1, "orchestrator.task_execution": 3,
+		"llm_provider.chat": 4, "sketch.generate_context": 3, "verifier.run_checks": 3, "audit_logger.write_event": 19}
+	for name, n := range want {
+		if got := count(spans, name); got != n {
+			t.Errorf("Jaeger has %d %s spans of the demo, want %d", got, name, n)
+		}
+	}
+	if len(spans) == 0 || !strings.Contains(r.stdout, "open http://127.0.0.1:16686/trace/"+spans[0].TraceID) {
+		t.Errorf("the demo's summary does not name its trace in Jaeger:\n%s", r.stdout)
+	}
+
 	// 2. Jaeger down: the command succeeds, warns once, keeps the spans.
 	jaeger(t, runDir, "stop")
 	stopped = true

@@ -45,14 +45,25 @@ type Logger struct {
 	tracer  trace.Tracer
 	session string
 	unsafe  *unsafeLog
+
+	// With Options.Fault: faultMu serialises appends so that the chain's
+	// fault hook knows the type of the record being written (faultType).
+	fault     func(eventType, op string) error
+	faultMu   sync.Mutex
+	faultType string
 }
 
 // Options configure a Logger.
 type Options struct {
 	Session string
 	Tracer  trace.Tracer
-	// Chain configures the writer (fault injection goes through its Fault).
+	// Chain configures the writer.
 	Chain chain.Options
+	// Fault, when set, injects faults: it is called before each write and
+	// sync of the chain with the type of the record being written and "write"
+	// or "sync", and a non-nil error is handled as if that system call had
+	// failed (the chain rolls the append back). It replaces Chain.Fault.
+	Fault func(eventType, op string) error
 	// UnsafeIODir, when set, receives raw user content (--dev-log-unsafe-io):
 	// one JSONL file per session, never the chain or the spans.
 	UnsafeIODir string
@@ -60,11 +71,15 @@ type Options struct {
 
 // Open opens (or creates) the chain at path.
 func Open(path string, opts Options) (*Logger, error) {
+	l := &Logger{tracer: opts.Tracer, session: opts.Session, fault: opts.Fault, faultType: chain.HeaderType}
+	if l.fault != nil {
+		opts.Chain.Fault = func(op string) error { return l.fault(l.faultType, op) }
+	}
 	w, err := chain.Open(path, opts.Chain)
 	if err != nil {
-		return nil, &WriteError{Type: "chain.header", Err: err}
+		return nil, &WriteError{Type: chain.HeaderType, Err: err}
 	}
-	l := &Logger{w: w, tracer: opts.Tracer, session: opts.Session}
+	l.w = w
 	if opts.UnsafeIODir != "" {
 		l.unsafe = &unsafeLog{path: filepath.Join(opts.UnsafeIODir, opts.Session+".jsonl")}
 	}
@@ -91,7 +106,7 @@ func (l *Logger) Record(ctx context.Context, ev Event) (chain.Head, error) {
 	if parent.IsValid() {
 		ce.TraceID, ce.SpanID = parent.TraceID().String(), parent.SpanID().String()
 	}
-	head, err := l.w.Append(ctx, ce)
+	head, err := l.append(ctx, ce)
 	if err != nil {
 		if span != nil {
 			span.RecordError(err)
@@ -104,6 +119,17 @@ func (l *Logger) Record(ctx context.Context, ev Event) (chain.Head, error) {
 		span.SetAttributes(attribute.Int64("audit.seq", int64(head.Seq)), attribute.String("audit.hash", head.Hash.String()))
 	}
 	return head, nil
+}
+
+// append appends ce, telling the fault hook its type when there is one.
+func (l *Logger) append(ctx context.Context, ce chain.Event) (chain.Head, error) {
+	if l.fault == nil {
+		return l.w.Append(ctx, ce)
+	}
+	l.faultMu.Lock()
+	defer l.faultMu.Unlock()
+	l.faultType = ce.Type
+	return l.w.Append(ctx, ce)
 }
 
 // Commit is "event first, then state": it records ev durably and only then

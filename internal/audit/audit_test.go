@@ -27,7 +27,48 @@ var allEvents = []Event{
 	ExecEnd{Argv0: "sleep", Started: true, ExitCode: 143, Signal: "terminated"},
 	CommandCrashed{Command: "exec", PanicSHA256: SHA256("boom"), Where: "runcmd.exec"},
 	TelemetryFlushed{Endpoint: "localhost:4317", Sent: 3, Skipped: 1},
+	PlanCreated{PlanID: 1, PlanSHA256: SHA256("tasks.yaml"), GoalSHA256: SHA256("goal"), Tasks: []string{"readme", "config"}},
+	PlanEditAccepted{PlanID: 2, PlanSHA256: SHA256("edited"), PreviousPlanID: 1, PreviousPlanSHA256: SHA256("tasks.yaml"), Tasks: []string{"readme"}},
+	PlanEditAccepted{PlanID: 1, PlanSHA256: SHA256("hand-written"), Tasks: []string{"a"}},
+	PlanEditRefused{PlanID: 1, PlanSHA256: SHA256("tasks.yaml"), FoundSHA256: SHA256("edited")},
+	PlanEditRefused{FoundSHA256: SHA256("hand-written")},
+	TaskState{PlanID: 1, TaskID: "readme", From: "pending", To: "running", Attempt: 1},
+	TaskState{PlanID: 1, TaskID: "readme", From: "running", To: "passed", Attempt: 1, ArtifactSHA256: SHA256("artifact")},
+	TaskState{PlanID: 1, TaskID: "config", From: "running", To: "error", Attempt: 2, Reason: "rate_limit"},
+	LLMCall{Purpose: "plan", Provider: "gcp.gemini", Model: "gemini-2.5-pro", ResponseModel: "gemini-2.5-pro-001", InputTokens: 10, OutputTokens: 20, LatencyMS: 900,
+		RequestSHA256: SHA256("r"), PromptSHA256: SHA256("p"), SystemSHA256: SHA256(""), ResponseSHA256: SHA256("reply"), Outcome: "ok"},
+	LLMCall{Purpose: "task", PlanID: 1, TaskID: "readme", Provider: "openai", Model: "m", LatencyMS: 3,
+		RequestSHA256: SHA256("r"), PromptSHA256: SHA256("p"), SystemSHA256: SHA256("s"),
+		Context: []ContextFile{{Path: "notes/a.md", SHA256: SHA256("a"), Bytes: 1, Truncated: true}}, Outcome: "error", ErrorType: "rate_limit", HTTPStatus: 429},
+	TaskArtifact{PlanID: 1, TaskID: "readme", Path: "artifacts/plan-1/readme/artifact.txt", SHA256: SHA256("artifact"), Bytes: 8},
+	ChecksRun{PlanID: 1, TaskID: "readme", Passed: 1, Failed: 1, Checks: []CheckVerdict{
+		{Check: "stock:exists", ArgsSHA256: HashArgs([]string{"exists", "artifact.txt"}), ModuleSHA256: SHA256("m"), Verdict: "pass", ExitCode: new(uint32(0)), StdoutSHA256: SHA256(""), StderrSHA256: SHA256(""), DurationMS: 9},
+		{Check: "checks/slow.wasm", ArgsSHA256: []string{}, ModuleSHA256: SHA256("m2"), Verdict: "error", Class: "timeout", StdoutSHA256: SHA256(""), StderrSHA256: SHA256(""), DurationMS: 2000},
+	}},
 	CommandEnd{Command: "exec", ExitCode: 0, DurationMS: 5},
+}
+
+// TestSchemaRejects: records the schema must refuse, so that a change to
+// an event that breaks its contract cannot pass unnoticed.
+func TestSchemaRejects(t *testing.T) {
+	envelope := func(typ, data string) []byte {
+		return []byte(`{"seq":1,"ts":"2026-01-02T03:04:05.000000000Z","type":"` + typ + `","session":"s","trace_id":"","span_id":"","data":` + data +
+			`,"prev":"` + strings.Repeat("0", 64) + `","hash":"` + strings.Repeat("a", 64) + `"}`)
+	}
+	h := SHA256("x")
+	for name, rec := range map[string][]byte{
+		"unknown type":             envelope("plan.deleted", `{}`),
+		"llm.call ok, no response": envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","outcome":"ok"}`),
+		"llm.call error, no type":  envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","outcome":"error"}`),
+		"llm.call raw prompt":      envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","response_sha256":"`+h+`","outcome":"ok","prompt":"hi"}`),
+		"task.state bad state":     envelope("task.state", `{"plan_id":1,"task_id":"a","from":"pending","to":"done","attempt":1}`),
+		"task.state bad task id":   envelope("task.state", `{"plan_id":1,"task_id":"../x","from":"pending","to":"running","attempt":1}`),
+		"plan.created no sha":      envelope("plan.created", `{"plan_id":1,"goal_sha256":"`+h+`","tasks":[]}`),
+	} {
+		if err := auditschema.ValidateRecord(rec); err == nil {
+			t.Errorf("%s: the schema accepted %s", name, rec)
+		}
+	}
 }
 
 // validateChainFile checks every record of a chain file against the schema.
@@ -165,5 +206,39 @@ func TestUnsafeIO(t *testing.T) {
 	fi, _ := os.Stat(filepath.Join(dir, "unsafe-io", "s9.jsonl"))
 	if fi.Mode().Perm() != 0o600 {
 		t.Fatalf("unsafe log mode %v, want 0600", fi.Mode().Perm())
+	}
+}
+
+// TestFaultByType: Options.Fault sees the type of the record being written,
+// and a failure it injects is rolled back by the chain like a real one.
+func TestFaultByType(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var seen []string
+	l, err := Open(path, Options{Session: "s", Fault: func(typ, op string) error {
+		seen = append(seen, typ+"/"+op)
+		if typ == "exec.end" && op == "sync" {
+			return syscall.EIO
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Record(context.Background(), ExecStart{Argv0: "a", ArgsSHA256: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Record(context.Background(), ExecEnd{Argv0: "a"})
+	var we *WriteError
+	if !errors.As(err, &we) || we.Type != "exec.end" || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Record(exec.end) = %v, want a *WriteError for exec.end wrapping EIO", err)
+	}
+	want := []string{"chain.header/write", "chain.header/sync", "exec.start/write", "exec.start/sync", "exec.end/write", "exec.end/sync"}
+	if strings.Join(seen, " ") != strings.Join(want, " ") {
+		t.Errorf("fault hook saw %v, want %v", seen, want)
+	}
+	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 2 {
+		t.Fatalf("after the failed sync the chain is %+v, %v; want PASS with 2 records", rep, err)
 	}
 }

@@ -72,3 +72,126 @@ type TelemetryFlushed struct {
 }
 
 func (TelemetryFlushed) EventType() string { return "telemetry.flushed" }
+
+// The orchestrator's events: plans, tasks, model calls, artifacts and
+// checks. Plan and task ids are identifiers (they are span attributes too);
+// goals, prompts, responses, check arguments and check output are recorded
+// only as SHA-256.
+
+// PlanCreated is written by brain-run plan when it records a new plan: before
+// the plan is committed to the state store and before tasks.yaml is put in
+// place.
+type PlanCreated struct {
+	PlanID     int64    `json:"plan_id"`     // the state store's plan id
+	PlanSHA256 string   `json:"plan_sha256"` // SHA-256 of the tasks.yaml bytes
+	GoalSHA256 string   `json:"goal_sha256"`
+	Tasks      []string `json:"tasks"` // task ids, in plan order
+}
+
+func (PlanCreated) EventType() string { return "plan.created" }
+
+// PlanEditAccepted is written by brain-run execute --accept-edited-plan when
+// it records a tasks.yaml that is not the recorded plan as a new plan.
+type PlanEditAccepted struct {
+	PlanID             int64    `json:"plan_id"`
+	PlanSHA256         string   `json:"plan_sha256"`
+	PreviousPlanID     int64    `json:"previous_plan_id,omitempty"`     // 0 when no plan was recorded
+	PreviousPlanSHA256 string   `json:"previous_plan_sha256,omitempty"` // the plan it replaces
+	Tasks              []string `json:"tasks"`
+}
+
+func (PlanEditAccepted) EventType() string { return "plan.edit_accepted" }
+
+// PlanEditRefused is written when brain-run execute refuses a tasks.yaml
+// whose SHA-256 differs from the recorded plan's.
+type PlanEditRefused struct {
+	PlanID      int64  `json:"plan_id,omitempty"`     // the recorded plan; 0 when none
+	PlanSHA256  string `json:"plan_sha256,omitempty"` // its SHA-256
+	FoundSHA256 string `json:"found_sha256"`          // SHA-256 of the tasks.yaml given
+}
+
+func (PlanEditRefused) EventType() string { return "plan.edit_refused" }
+
+// TaskState is written for every task state transition, before it is
+// committed to the state store.
+type TaskState struct {
+	PlanID         int64  `json:"plan_id"`
+	TaskID         string `json:"task_id"`
+	From           string `json:"from"`
+	To             string `json:"to"`
+	Attempt        int    `json:"attempt"`                   // the attempt the transition belongs to, from 1
+	ArtifactSHA256 string `json:"artifact_sha256,omitempty"` // the artifact the checks judged
+	Reason         string `json:"reason,omitempty"`          // why a task ended in error: an error.type
+}
+
+func (TaskState) EventType() string { return "task.state" }
+
+// LLMCall is written for every model call, answered or not, inside its
+// llm_provider.chat span.
+type LLMCall struct {
+	Purpose        string        `json:"purpose"` // plan or task
+	PlanID         int64         `json:"plan_id,omitempty"`
+	TaskID         string        `json:"task_id,omitempty"`
+	Provider       string        `json:"provider"` // gen_ai.provider.name
+	Model          string        `json:"model"`    // the requested model
+	ResponseModel  string        `json:"response_model,omitempty"`
+	InputTokens    int           `json:"input_tokens"`
+	OutputTokens   int           `json:"output_tokens"`
+	LatencyMS      int64         `json:"latency_ms"`
+	RequestSHA256  string        `json:"request_sha256"` // llm.RequestHash: the cassette key
+	PromptSHA256   string        `json:"prompt_sha256"`
+	SystemSHA256   string        `json:"system_sha256"`
+	ResponseSHA256 string        `json:"response_sha256,omitempty"` // when answered
+	Context        []ContextFile `json:"context,omitempty"`         // the workspace files in the prompt
+	Outcome        string        `json:"outcome"`                   // ok or error
+	ErrorType      string        `json:"error_type,omitempty"`      // error.type when the outcome is error
+	HTTPStatus     int           `json:"http_status,omitempty"`
+}
+
+func (LLMCall) EventType() string { return "llm.call" }
+
+// ContextFile is a workspace file given to a model: its path relative to
+// the plan's directory and the SHA-256 of the bytes sent.
+type ContextFile struct {
+	Path      string `json:"path"`
+	SHA256    string `json:"sha256"`
+	Bytes     int64  `json:"bytes"`
+	Truncated bool   `json:"truncated,omitempty"`
+}
+
+// TaskArtifact is written before a task's artifact is written to the
+// workspace.
+type TaskArtifact struct {
+	PlanID int64  `json:"plan_id"`
+	TaskID string `json:"task_id"`
+	Path   string `json:"path"` // relative to the workspace directory
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+}
+
+func (TaskArtifact) EventType() string { return "task.artifact" }
+
+// ChecksRun is written when a task's acceptance checks have run, inside the
+// verifier.run_checks span, before the task's state changes.
+type ChecksRun struct {
+	PlanID int64          `json:"plan_id"`
+	TaskID string         `json:"task_id"`
+	Passed int            `json:"passed"`
+	Failed int            `json:"failed"` // verdict fail or error
+	Checks []CheckVerdict `json:"checks"`
+}
+
+func (ChecksRun) EventType() string { return "checks.run" }
+
+// CheckVerdict is one check's verdict (docs/verifier.md).
+type CheckVerdict struct {
+	Check        string   `json:"check"` // stock:NAME or the module's path in tasks.yaml
+	ArgsSHA256   []string `json:"args_sha256"`
+	ModuleSHA256 string   `json:"module_sha256,omitempty"` // empty when the module could not be read
+	Verdict      string   `json:"verdict"`                 // pass, fail or error
+	Class        string   `json:"class,omitempty"`
+	ExitCode     *uint32  `json:"exit_code,omitempty"`
+	StdoutSHA256 string   `json:"stdout_sha256"`
+	StderrSHA256 string   `json:"stderr_sha256"`
+	DurationMS   int64    `json:"duration_ms"`
+}

@@ -27,6 +27,8 @@ const (
 	ExitUsage      = 2  // bad flags or arguments
 	ExitIO         = 3  // an input file could not be read, or an output could not be written
 	ExitAuditWrite = 4  // an audit record could not be written durably: the operation was aborted
+	ExitModel      = 5  // the model provider failed (key, quota, server, network, timeout) or its reply was not usable
+	ExitEditedPlan = 6  // tasks.yaml is not the plan recorded by brain-run plan (accept it with --accept-edited-plan)
 	ExitInternal   = 70 // a crash (panic) or an internal error (EX_SOFTWARE)
 )
 

@@ -7,6 +7,8 @@
 //	panic@SPAN          panic when a span of that name starts (e.g. panic@brain_cli.command)
 //	ioerr@audit.write   the audit chain's write fails with EIO
 //	ioerr@audit.sync    the audit chain's fdatasync fails with EIO
+//	ioerr@audit.write=TYPE, ioerr@audit.sync=TYPE
+//	                    the same, only for records of the event type TYPE (task.state, llm.call, ...)
 //	delay@PLACE=DUR     sleep DUR (a Go duration) at PLACE: audit.write, audit.sync, exec.start, or a span name
 //
 // Unknown kinds or malformed entries are an error, so a typo never silently
@@ -30,7 +32,7 @@ const EnvVar = "BRAIN_FAULTS"
 // Set is a parsed fault configuration. The nil *Set injects nothing.
 type Set struct {
 	panics map[string]bool
-	ioerrs map[string]bool
+	ioerrs map[string]map[string]bool // place → event types ("" for every type)
 	delays map[string]time.Duration
 	sleep  func(time.Duration) // time.Sleep; a test hook
 	mu     sync.Mutex
@@ -57,7 +59,7 @@ func Parse(s string) (*Set, error) {
 	if s == "" {
 		return nil, nil
 	}
-	set := &Set{panics: map[string]bool{}, ioerrs: map[string]bool{}, delays: map[string]time.Duration{}, sleep: time.Sleep}
+	set := &Set{panics: map[string]bool{}, ioerrs: map[string]map[string]bool{}, delays: map[string]time.Duration{}, sleep: time.Sleep}
 	for _, item := range strings.Split(s, ",") {
 		item = strings.TrimSpace(item)
 		kind, place, ok := strings.Cut(item, "@")
@@ -68,10 +70,17 @@ func Parse(s string) (*Set, error) {
 		case "panic":
 			set.panics[place] = true
 		case "ioerr":
-			if place != "audit.write" && place != "audit.sync" {
+			p, typ, _ := strings.Cut(place, "=")
+			if p != "audit.write" && p != "audit.sync" {
 				return nil, fmt.Errorf("faults: %q: ioerr places are audit.write and audit.sync", item)
 			}
-			set.ioerrs[place] = true
+			if strings.Contains(place, "=") && typ == "" {
+				return nil, fmt.Errorf("faults: %q: want ioerr@%s=EVENT-TYPE", item, p)
+			}
+			if set.ioerrs[p] == nil {
+				set.ioerrs[p] = map[string]bool{}
+			}
+			set.ioerrs[p][typ] = true
 		case "delay":
 			p, arg, ok := strings.Cut(place, "=")
 			d, err := time.ParseDuration(arg)
@@ -87,26 +96,31 @@ func Parse(s string) (*Set, error) {
 }
 
 // At runs the faults configured for place: a delay, then an injected error.
-func (s *Set) At(place string) error {
+func (s *Set) At(place string) error { return s.at(place, "") }
+
+// at is At for a write of an audit record of type typ ("" when there is
+// none): an ioerr limited to other types does not fire.
+func (s *Set) at(place, typ string) error {
 	if s == nil {
 		return nil
 	}
 	if d := s.delays[place]; d > 0 {
 		s.sleep(d)
 	}
-	if s.ioerrs[place] {
+	if m := s.ioerrs[place]; m[""] || (typ != "" && m[typ]) {
 		return fmt.Errorf("injected fault at %s: %w", place, syscall.EIO)
 	}
 	return nil
 }
 
-// ChainFault adapts s to chain.Options.Fault ("write" and "sync" map to
-// audit.write and audit.sync). It returns nil for a nil Set.
-func (s *Set) ChainFault() func(op string) error {
+// AuditFault adapts s to audit.Options.Fault: op "write" and "sync" of a
+// record of type eventType map to the places audit.write and audit.sync. It
+// returns nil for a nil Set.
+func (s *Set) AuditFault() func(eventType, op string) error {
 	if s == nil {
 		return nil
 	}
-	return func(op string) error { return s.At("audit." + op) }
+	return func(eventType, op string) error { return s.at("audit."+op, eventType) }
 }
 
 // Processor returns a span processor that delays and panics at span starts,

@@ -12,7 +12,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	for _, bad := range []string{"boom", "panic@", "ioerr@disk", "delay@audit.write", "delay@x=soon", "crash@x"} {
+	for _, bad := range []string{"boom", "panic@", "ioerr@disk", "ioerr@disk=x", "ioerr@audit.write=", "delay@audit.write", "delay@x=soon", "crash@x"} {
 		if _, err := Parse(bad); err == nil {
 			t.Errorf("Parse(%q) succeeded, want an error", bad)
 		}
@@ -21,7 +21,7 @@ func TestParse(t *testing.T) {
 	if err != nil || s != nil {
 		t.Fatalf("Parse(\"\") = %v, %v; want nil, nil", s, err)
 	}
-	if err := s.At("audit.write"); err != nil || s.ChainFault() != nil || s.Processor() != nil {
+	if err := s.At("audit.write"); err != nil || s.AuditFault() != nil || s.Processor() != nil {
 		t.Fatal("a nil Set must inject nothing")
 	}
 }
@@ -31,12 +31,37 @@ func TestIOErr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := s.ChainFault()
-	if err := f("write"); err != nil {
+	f := s.AuditFault()
+	if err := f("exec.start", "write"); err != nil {
 		t.Fatalf("write: %v, want nil", err)
 	}
-	if err := f("sync"); !errors.Is(err, syscall.EIO) {
+	if err := f("exec.start", "sync"); !errors.Is(err, syscall.EIO) {
 		t.Fatalf("sync: %v, want EIO", err)
+	}
+}
+
+// TestIOErrByType: an ioerr with an event type fires only for records of
+// that type.
+func TestIOErrByType(t *testing.T) {
+	s, err := Parse("ioerr@audit.write=task.state,ioerr@audit.sync=llm.call")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := s.AuditFault()
+	for _, tc := range []struct {
+		typ, op string
+		fail    bool
+	}{
+		{"task.state", "write", true},
+		{"task.state", "sync", false},
+		{"llm.call", "write", false},
+		{"llm.call", "sync", true},
+		{"command.start", "write", false},
+		{"command.start", "sync", false},
+	} {
+		if err := f(tc.typ, tc.op); (err != nil) != tc.fail || (err != nil && !errors.Is(err, syscall.EIO)) {
+			t.Errorf("%s %s: %v, want failure %v (EIO)", tc.typ, tc.op, err, tc.fail)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@
 package fsutil
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 
@@ -58,4 +59,26 @@ func WriteFileAtomic(path string, b []byte, perm os.FileMode) error {
 		err = SyncDir(dir)
 	}
 	return err
+}
+
+// ErrLocked reports that TryLock found the lock held by someone else.
+var ErrLocked = errors.New("locked by another process")
+
+// TryLock takes an exclusive, non-blocking flock of the file at path
+// (created 0600 if absent) and returns its release. It returns an error
+// wrapping ErrLocked when another open file description holds the lock. The
+// kernel drops the lock when the process dies, however it dies.
+func TryLock(path string) (release func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := Flock(f.Fd(), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, &os.PathError{Op: "lock", Path: path, Err: ErrLocked}
+		}
+		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+	}
+	return func() { f.Close() }, nil
 }

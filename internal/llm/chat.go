@@ -3,6 +3,7 @@ package llm
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -26,6 +27,21 @@ const SpanName = "llm_provider.chat"
 // span, nor do the deprecated gen_ai.system, gen_ai.prompt and
 // gen_ai.completion.
 func Chat(ctx context.Context, tr trace.Tracer, p Provider, req Request) (Response, error) {
+	return ChatThen(ctx, tr, p, req, nil)
+}
+
+// Then is called by [ChatThen] inside the llm_provider.chat span, after the
+// provider answered (or failed): ctx carries the span, latency is the
+// provider call's duration. It is where the call's audit record is written,
+// so that the record names the chat span.
+type Then func(ctx context.Context, resp Response, err error, latency time.Duration) error
+
+// ChatThen is [Chat] with then called inside the span before it ends. When
+// then returns an error, the span records it with error.type
+// "audit_write_failed" and ChatThen returns it (with the response); the
+// provider's own error, if any, is then dropped, as the audit failure is
+// what stops the caller.
+func ChatThen(ctx context.Context, tr trace.Tracer, p Provider, req Request, then Then) (Response, error) {
 	if tr == nil {
 		tr = trace.SpanFromContext(ctx).TracerProvider().Tracer("github.com/brain-dev/brain/internal/llm")
 	}
@@ -49,7 +65,16 @@ func Chat(ctx context.Context, tr trace.Tracer, p Provider, req Request) (Respon
 	ctx, span := tr.Start(ctx, SpanName, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
 	defer span.End()
 
+	start := time.Now()
 	resp, err := p.Chat(ctx, req)
+	latency := time.Since(start)
+	if then != nil {
+		if terr := then(ctx, resp, err, latency); terr != nil {
+			span.SetAttributes(semconv.ErrorTypeKey.String("audit_write_failed"))
+			span.SetStatus(codes.Error, "audit write failed")
+			return resp, terr
+		}
+	}
 	if err != nil {
 		span.SetAttributes(semconv.ErrorTypeKey.String(ErrorType(err)))
 		var e *Error

@@ -1,6 +1,8 @@
 package llm
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -130,5 +132,38 @@ func checkNoText(t *testing.T, s sdktrace.ReadOnlySpan) {
 	}
 	if len(s.Events()) != 0 {
 		t.Errorf("span has events %v", s.Events())
+	}
+}
+
+// TestChatThen: then runs inside the chat span with the answer, and an error
+// it returns fails the call and marks the span.
+func TestChatThen(t *testing.T) {
+	p := newTestReplay(t)
+	sr := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sr))
+	var inSpan trace.SpanContext
+	var got Response
+	_, err := ChatThen(t.Context(), tp.Tracer("test"), p, testRequest, func(ctx context.Context, resp Response, err error, latency time.Duration) error {
+		inSpan, got = trace.SpanContextFromContext(ctx), resp
+		if err != nil || latency < 0 {
+			t.Errorf("then got err %v, latency %v", err, latency)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := sr.Ended()[0]; s.SpanContext().SpanID() != inSpan.SpanID() || got.Text != "hello, world" {
+		t.Errorf("then ran in span %s with %+v, want the chat span %s and the answer", inSpan.SpanID(), got, s.SpanContext().SpanID())
+	}
+
+	boom := errors.New("audit: disk full")
+	_, err = ChatThen(t.Context(), tp.Tracer("test"), p, testRequest, func(context.Context, Response, error, time.Duration) error { return boom })
+	if err != boom {
+		t.Fatalf("ChatThen = %v, want then's error", err)
+	}
+	s := sr.Ended()[1]
+	if a := attrMap(s.Attributes()); a["error.type"] != "audit_write_failed" || s.Status().Code != codes.Error {
+		t.Errorf("span attributes %v status %v, want error.type audit_write_failed and status Error", a, s.Status())
 	}
 }

@@ -172,6 +172,20 @@ func (r *recorder) Chat(ctx context.Context, req Request) (Response, error) {
 	if err != nil {
 		return resp, err
 	}
+	line, err := CassetteLine(req, resp)
+	if err == nil {
+		err = r.append(line)
+	}
+	if err != nil {
+		return Response{}, fmt.Errorf("llm: recording to cassette %q: %w", r.cassette, err)
+	}
+	return resp, nil
+}
+
+// CassetteLine returns the cassette entry (one JSON line, ending in '\n')
+// that makes a replay answer req with resp. The recorder writes these lines;
+// golden scenarios build their cassettes with it.
+func CassetteLine(req Request, resp Response) ([]byte, error) {
 	e := cassetteEntry{
 		RequestSHA256: RequestHash(req),
 		Model:         resp.Model,
@@ -183,27 +197,24 @@ func (r *recorder) Chat(ctx context.Context, req Request) (Response, error) {
 	if e.FinishReasons == nil {
 		e.FinishReasons = []string{}
 	}
-	if err := r.append(e); err != nil {
-		return Response{}, fmt.Errorf("llm: recording to cassette %q: %w", r.cassette, err)
-	}
-	return resp, nil
-}
-
-// append writes e as one line with one write call.
-func (r *recorder) append(e cassetteEntry) error {
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line) // Encode ends the line with '\n'
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(e); err != nil {
-		return err
+		return nil, err
 	}
+	return line.Bytes(), nil
+}
+
+// append writes line with one write call.
+func (r *recorder) append(line []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, err := os.OpenFile(r.cassette, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(line.Bytes()); err != nil {
+	if _, err := f.Write(line); err != nil {
 		f.Close()
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -45,8 +46,10 @@ type TaskContext struct {
 // relative to root, "**" matching any number of directories) within lim. It
 // reads through an os.Root, so neither a glob nor a symlink can reach outside
 // the workspace. Files are taken in sorted order; binary files (with a NUL
-// byte) are skipped.
-func GatherContext(root *os.Root, globs []string, lim ContextLimits) (*TaskContext, error) {
+// byte) are skipped. The directories in exclude (slash-separated, relative
+// to root) are never entered: the workspace, with the audit chain, the state
+// database and its key, is never given to a model.
+func GatherContext(root *os.Root, globs []string, lim ContextLimits, exclude []string) (*TaskContext, error) {
 	for _, g := range globs {
 		if g == "" || path.IsAbs(g) || strings.Contains(g, `\`) || hasDotDot(g) {
 			return nil, fmt.Errorf("context glob %q must be a relative path inside the workspace", g)
@@ -60,6 +63,9 @@ func GatherContext(root *os.Root, globs []string, lim ContextLimits) (*TaskConte
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
+		}
+		if d.IsDir() && p != "." && slices.Contains(exclude, p) {
+			return fs.SkipDir
 		}
 		if d.Type().IsRegular() && matchAny(globs, p) {
 			matched = append(matched, p)

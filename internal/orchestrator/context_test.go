@@ -36,7 +36,7 @@ func TestGatherContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer root.Close()
-	tc, err := GatherContext(root, []string{"src/**/*.go", "README.md", "bin/*.go"}, DefaultContextLimits)
+	tc, err := GatherContext(root, []string{"src/**/*.go", "README.md", "bin/*.go"}, DefaultContextLimits, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestGatherContextLimits(t *testing.T) {
 	writeFiles(t, dir, map[string]string{"a.txt": strings.Repeat("a", 100), "b.txt": "bb", "c.txt": "cc"})
 	root, _ := os.OpenRoot(dir)
 	defer root.Close()
-	tc, err := GatherContext(root, []string{"*.txt"}, ContextLimits{MaxFiles: 2, MaxBytes: 1000, MaxFileBytes: 10})
+	tc, err := GatherContext(root, []string{"*.txt"}, ContextLimits{MaxFiles: 2, MaxBytes: 1000, MaxFileBytes: 10}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +69,28 @@ func TestGatherContextLimits(t *testing.T) {
 		t.Fatalf("context %+v: want a.txt cut to 10 bytes, b.txt whole, c.txt skipped", tc)
 	}
 	for _, bad := range []string{"../x", "/etc/passwd", "a/../../b", `a\b`, "[", ""} {
-		if _, err := GatherContext(root, []string{bad}, DefaultContextLimits); err == nil {
+		if _, err := GatherContext(root, []string{bad}, DefaultContextLimits, nil); err == nil {
 			t.Errorf("glob %q accepted", bad)
 		}
+	}
+}
+
+// TestGatherContextExclude: an excluded directory (the workspace, with the
+// state key) is never read, even by a glob that matches everything.
+func TestGatherContextExclude(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"notes/a.md": "a", ".brain/state.key": "the-key", ".brain/sub/x.md": "x", "other/.brain/y.md": "y"})
+	root, _ := os.OpenRoot(dir)
+	defer root.Close()
+	tc, err := GatherContext(root, []string{"**"}, DefaultContextLimits, []string{".brain"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range tc.Files {
+		got = append(got, f.Path)
+	}
+	if diff := cmp.Diff([]string{"notes/a.md", "other/.brain/y.md"}, got); diff != "" || strings.Contains(tc.Text, "the-key") {
+		t.Errorf("files (-want +got):\n%s", diff)
 	}
 }

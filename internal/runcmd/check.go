@@ -16,6 +16,7 @@ import (
 
 	"github.com/brain-dev/brain/checks"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/verifier"
 )
@@ -119,22 +120,10 @@ func report(e *env, results []verifier.Result) error {
 		if err := enc.Encode(r); err != nil {
 			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("writing verdict: %w", err)}
 		}
-		args := r.Args
-		if strings.HasPrefix(r.Check, checks.Prefix) && len(args) > 0 {
-			args = args[1:] // the stock check's name again
-		}
-		text := strings.Join(append([]string{r.Check}, args...), " ")
-		switch r.Verdict {
-		case verifier.Pass:
+		if r.Verdict == verifier.Pass {
 			passed++
-		case verifier.Fail:
-			text += fmt.Sprintf(": exit code %d", *r.ExitCode)
-			if line := lastLine(r.Stdout + "\n" + r.Stderr); line != "" {
-				text += ": " + line
-			}
-		default:
-			text += fmt.Sprintf(": %s: %s", r.Class, r.Error)
 		}
+		text := checkLine(r)
 		e.p.Banner(r.Verdict == verifier.Pass, text)
 	}
 	e.p.Infof("%d of %d checks passed", passed, len(results))
@@ -142,6 +131,27 @@ func report(e *env, results []verifier.Result) error {
 		return &cli.ExitError{Code: cli.ExitFindings}
 	}
 	return nil
+}
+
+// checkLine describes a verdict in one line: the check and its arguments,
+// and for a failure its exit code and last line of output, or its error.
+func checkLine(r verifier.Result) string {
+	args := r.Args
+	if strings.HasPrefix(r.Check, checks.Prefix) && len(args) > 0 {
+		args = args[1:] // the stock check's name again
+	}
+	text := strings.Join(append([]string{r.Check}, args...), " ")
+	switch r.Verdict {
+	case verifier.Pass:
+	case verifier.Fail:
+		text += fmt.Sprintf(": exit code %d", *r.ExitCode)
+		if line := lastLine(r.Stdout + "\n" + r.Stderr); line != "" {
+			text += ": " + line
+		}
+	default:
+		text += fmt.Sprintf(": %s: %s", r.Class, r.Error)
+	}
+	return text
 }
 
 func lastLine(s string) string {
@@ -163,37 +173,11 @@ func taskChecks(path, id string) ([]verifier.Check, error) {
 	if !ok {
 		return nil, &cli.UsageError{Err: fmt.Errorf("no task %q in %s", id, path), Hint: "tasks: " + strings.Join(p.IDs(), ", ")}
 	}
-	var out []verifier.Check
-	for _, c := range t.Checks {
-		vc, err := moduleCheck(c.Module, c.Args, func(m string) string { return p.ModulePath(plan.Check{Module: m}) })
-		if err != nil {
-			return nil, &cli.UsageError{Err: fmt.Errorf("%s: task %q: %w", path, id, err)}
-		}
-		vc.Limits = verifier.Limits{
-			Timeout:        time.Duration(c.Limits.Timeout),
-			MemoryPages:    c.Limits.MemoryPages,
-			MaxModuleBytes: c.Limits.MaxModuleBytes,
-			MaxOutputBytes: c.Limits.MaxOutputBytes,
-		}
-		if err := vc.Limits.Validate(); err != nil {
-			return nil, &cli.UsageError{Err: fmt.Errorf("%s: task %q: %w", path, id, err)}
-		}
-		out = append(out, vc)
+	out, err := orchestrator.TaskChecks(p, t)
+	if err != nil {
+		return nil, &cli.UsageError{Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	return out, nil
-}
-
-// moduleCheck returns the check for module with args: a stock check, or a
-// .wasm file located by resolve.
-func moduleCheck(module string, args []string, resolve func(string) string) (verifier.Check, error) {
-	if strings.HasPrefix(module, checks.Prefix) {
-		wasm, lead, ok := checks.Lookup(module)
-		if !ok {
-			return verifier.Check{}, fmt.Errorf("no stock check %q (stock checks: %s)", module, strings.Join(checks.Names(), ", "))
-		}
-		return verifier.Check{Name: module, Wasm: wasm, Args: append(lead, args...)}, nil
-	}
-	return verifier.Check{Name: module, Path: resolve(module), Args: args}, nil
 }
 
 // resolveCacheDir returns the compilation cache directory: dir when set,
@@ -234,7 +218,7 @@ func (l *checkList) Set(spec string) error {
 	if err != nil {
 		return err
 	}
-	c, err := moduleCheck(module, args, func(m string) string { return m })
+	c, err := orchestrator.ModuleCheck(module, args, func(m string) string { return m })
 	if err != nil {
 		return err
 	}

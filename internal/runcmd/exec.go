@@ -57,13 +57,7 @@ started when its start record fails); 2 usage.`,
 			code, err := instrument(ctx, e, rf, "exec", func(ctx context.Context, s *session) (int, error) {
 				return runExec(ctx, s, args)
 			})
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return &cli.ExitError{Code: code}
-			}
-			return nil
+			return exitErr(code, err)
 		},
 	}
 }

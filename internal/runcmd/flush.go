@@ -59,13 +59,7 @@ take the spans (run flush again later), 4 audit write failed.`,
 				e.p.Infof("sent %d spans to %s (%d already sent)", sent, endpoint, skipped)
 				return 0, nil
 			})
-			if err != nil {
-				return err
-			}
-			if code != 0 {
-				return &cli.ExitError{Code: code}
-			}
-			return nil
+			return exitErr(code, err)
 		},
 	}
 }

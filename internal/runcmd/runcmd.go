@@ -1,5 +1,9 @@
-// Package runcmd is brain-run: it runs BRAIN's commands. Its subcommands so
-// far: check, which verifies an artifact directory with WebAssembly checks.
+// Package runcmd is brain-run: it runs BRAIN's commands, each traced and
+// audited. Its subcommands: plan (a goal into tasks.yaml, with a model),
+// execute (the tasks of a plan: context, model, artifact, checks), status
+// (the tasks' states), demo (the golden scenario, offline), exec (any
+// program), flush (re-send spans kept on disk) and check (WebAssembly
+// acceptance checks against an artifact directory).
 package runcmd
 
 import (
@@ -38,7 +42,7 @@ func newRoot(e *env) *ffcli.Command {
 		ShortHelp:   "run BRAIN commands, fully instrumented",
 		FlagSet:     fs,
 		Options:     []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
-		Subcommands: []*ffcli.Command{newCheck(e), newExec(e), newFlush(e)},
+		Subcommands: []*ffcli.Command{newCheck(e), newDemo(e), newExec(e), newExecute(e), newFlush(e), newPlan(e), newStatus(e)},
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return &cli.UsageError{Err: errors.New("unknown subcommand " + quote(args[0])), Hint: "run brain-run -h for the list of subcommands"}

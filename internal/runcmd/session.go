@@ -22,6 +22,7 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/faults"
+	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/telemetry"
 )
 
@@ -56,6 +57,12 @@ func newRunFlags(name string) (*flag.FlagSet, *runFlags) {
 
 func (r *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.dir, "dir", ".brain", "workspace `directory`: audit chain, spans, state (env BRAIN_DIR)")
+	r.registerTelemetry(fs)
+}
+
+// registerTelemetry registers the shared flags but --dir, for a command
+// that chooses its workspace itself (demo).
+func (r *runFlags) registerTelemetry(fs *flag.FlagSet) {
 	fs.StringVar(&r.otlp, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.BoolVar(&r.unsafeIO, "dev-log-unsafe-io", false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
 	fs.BoolVar(&r.printSession, "print-session", false, "print the session id and trace id on stderr")
@@ -185,7 +192,7 @@ func instrument(ctx context.Context, e *env, rf *runFlags, command string, fn fu
 		e.p.Infof("session %s trace %s", s.id, s.root.SpanContext().TraceID())
 	}
 	opts := audit.Options{Session: s.id, Tracer: s.tracer}
-	opts.Chain.Fault = fs.ChainFault()
+	opts.Fault = fs.AuditFault()
 	if rf.unsafeIO {
 		opts.UnsafeIODir = filepath.Join(s.dir, UnsafeIODir)
 	}
@@ -302,16 +309,25 @@ type typedError struct {
 func (e *typedError) Error() string { return e.err.Error() }
 func (e *typedError) Unwrap() error { return e.err }
 
+// errorClass is the error's class for command.end and the root span's
+// error.type: never user content.
 func errorClass(err error) string {
-	var ee *cli.ExitError
-	var te *typedError
-	switch {
-	case errors.As(err, &te):
+	var (
+		ee *cli.ExitError
+		ue *cli.UsageError
+		te *typedError
+	)
+	if errors.As(err, &te) {
 		return te.typ
-	case audit.IsWriteError(err):
-		return "audit_write_failed"
-	case errors.As(err, &ee) && ee.Code == cli.ExitUsage:
+	}
+	if c := orchestrator.ErrorType(err); c != "error" {
+		return c
+	}
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ee) && ee.Code == cli.ExitUsage:
 		return "usage"
+	case errors.As(err, &ee) && ee.Code == cli.ExitFindings:
+		return "findings"
 	}
 	return "error"
 }

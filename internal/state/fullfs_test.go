@@ -18,31 +18,9 @@ import (
 // fullFS mounts a small tmpfs for the test and returns its path.
 func fullFS(t *testing.T, size string) string { return testutil.Tmpfs(t, size) }
 
-// fill writes to a new file in dir until the file system is full and
-// returns a function that frees the space again.
-func fill(t *testing.T, dir string) (free func()) {
-	t.Helper()
-	name := filepath.Join(dir, "filler")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	buf := make([]byte, 4096)
-	for {
-		if _, err := f.Write(buf); err != nil {
-			if !errors.Is(err, syscall.ENOSPC) {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	return func() {
-		if err := os.Remove(name); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
+// fill fills the file system of dir and returns a function that frees the
+// space again.
+func fill(t *testing.T, dir string) (free func()) { return testutil.Fill(t, dir) }
 
 func TestFullFileSystem(t *testing.T) {
 	ctx := context.Background()

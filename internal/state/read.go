@@ -32,6 +32,22 @@ func (s *Store) LatestPlan(ctx context.Context) (Plan, error) {
 	return s.onePlan(ctx, "SELECT "+planColumns+" FROM plans ORDER BY id DESC LIMIT 1")
 }
 
+// Plans returns every plan, oldest first.
+func (s *Store) Plans(ctx context.Context) ([]Plan, error) {
+	var plans []Plan
+	err := s.do(ctx, func(conn *sqlite3.Conn) error {
+		return query(conn, "SELECT "+planColumns+" FROM plans ORDER BY id", nil, func(st *sqlite3.Stmt) error {
+			p, err := scanPlan(st)
+			plans = append(plans, p)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("state: reading plans: %w", err)
+	}
+	return plans, nil
+}
+
 // onePlan runs a query for at most one plan.
 func (s *Store) onePlan(ctx context.Context, sql string, args ...any) (Plan, error) {
 	var p Plan

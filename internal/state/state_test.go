@@ -179,6 +179,9 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("plan (-want +got):\n%s", diff)
 		}
 	}
+	if plans, err := s.Plans(ctx); err != nil || len(plans) != 1 || !cmp.Equal(plans[0], wantPlan) {
+		t.Errorf("Plans = %+v, %v; want [%+v]", plans, err, wantPlan)
+	}
 	if _, err := s.Plan(ctx, planID+1); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Plan of an unknown id: got %v, want ErrNotFound", err)
 	}
@@ -397,5 +400,24 @@ func TestLoadKey(t *testing.T) {
 	}
 	if _, err := LoadKey(env(""), filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing key file: got %v, want fs.ErrNotExist", err)
+	}
+}
+
+// TestFileModes: the database and its -wal and -shm files are private to
+// the user, whatever SQLite's own default.
+func TestFileModes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := newStore(t, path, Options{})
+	defer s.Close()
+	addPlan(t, s, &recorder{}, "goal", "t1")
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", f, fi.Mode().Perm())
+		}
 	}
 }

@@ -107,6 +107,7 @@ func Open(ctx context.Context, path string, key Key, opts Options) (*Store, erro
 		conn.Close()
 		return nil, fmt.Errorf("state: migrating %q: %w", abs, err)
 	}
+	privatize(abs)
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -141,6 +142,13 @@ func create(path string, key Key, opts Options) error {
 	rand.Read(rnd[:])
 	tmp := path + ".creating-" + hex.EncodeToString(rnd[:])
 	defer os.Remove(tmp)
+	// SQLite would create the file 0666 less the umask: create it private
+	// first (an empty file is an empty database).
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("state: creating %q: %w", path, unwrapPathError(err))
+	}
+	f.Close()
 	conn, err := openConn(tmp, key, opts, true)
 	if err != nil {
 		return err
@@ -156,6 +164,19 @@ func create(path string, key Key, opts Options) error {
 		return fmt.Errorf("state: creating %q: %w", path, unwrapPathError(err))
 	}
 	return syncDir(filepath.Dir(path))
+}
+
+// privatize takes group and other access away from the database's -wal and
+// -shm files, which SQLite creates 0666 less the umask whenever the first
+// connection opens the database (they exist once a connection is open).
+// The -wal file is encrypted and the -shm file holds no row data; this
+// keeps every file of the workspace private all the same.
+func privatize(path string) {
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if fi, err := os.Stat(path + suffix); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			os.Chmod(path+suffix, fi.Mode().Perm()&0o700)
+		}
+	}
 }
 
 // syncDir makes a new directory entry durable.

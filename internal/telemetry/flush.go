@@ -264,18 +264,14 @@ func firstLineHash(f *os.File, size int64) (string, error) {
 // lockFile takes an exclusive, non-blocking flock of path (created 0600)
 // and returns its release.
 func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	release, err := fsutil.TryLock(path)
+	switch {
+	case errors.Is(err, fsutil.ErrLocked):
+		return nil, fmt.Errorf("telemetry: another flush holds %s", path)
+	case err != nil:
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	if err := fsutil.Flock(f.Fd(), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("telemetry: another flush holds %s", path)
-		}
-		return nil, fmt.Errorf("telemetry: locking %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
+	return release, nil
 }
 
 // ReadFlushState reads a flush state file; a missing file is the zero state.

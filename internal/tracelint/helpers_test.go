@@ -166,7 +166,7 @@ func (r *recording) planExecute(srv *openAIServer, tasks int) {
 	})
 	r.command(ctx, "execute", func(ctx context.Context) {
 		for i := 1; i <= tasks; i++ {
-			ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", fmt.Sprintf("t%d", i)))
+			ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", fmt.Sprintf("t%d", i)))
 			r.record(ctx, "task.started")
 			_, sk := r.span(ctx, "sketch.generate_context", trace.SpanKindInternal, attribute.Int("brain.context.file_count", 2), attribute.Int("brain.context.bytes", 300))
 			sk.End()

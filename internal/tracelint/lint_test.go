@@ -69,7 +69,7 @@ func TestRules(t *testing.T) {
 			s.End()
 		}, want: []string{"unknown-span made.up"}},
 		{name: "wrong kind", record: func(r *recording, ctx context.Context) {
-			ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", "t1"))
+			ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", "t1"))
 			r.record(ctx, "task")
 			cctx, s := r.span(ctx, "llm_provider.chat", trace.SpanKindServer, llmAttrs...)
 			r.record(cctx, "llm.call")
@@ -81,21 +81,21 @@ func TestRules(t *testing.T) {
 			s.End()
 		}, want: []string{"bad-parent sketch.generate_context"}},
 		{name: "root not allowed", record: func(r *recording, _ context.Context) {
-			ctx, s := r.span(context.Background(), "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", "t1"))
+			ctx, s := r.span(context.Background(), "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", "t1"))
 			r.record(ctx, "task")
 			s.End()
 		}, want: []string{"bad-parent orchestrator.task_execution"}},
 		{name: "missing, wrong type, enum", record: func(r *recording, ctx context.Context) {
-			ctx, s := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.state", "maybe"))
+			ctx, s := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.state", "maybe"))
 			r.record(ctx, "task")
 			s.End()
-			ctx, s = r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.task.id", 7))
+			ctx, s = r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.Int("brain.task.id", 7))
 			r.record(ctx, "task")
 			s.End()
 		}, want: []string{"attribute-enum orchestrator.task_execution brain.task.state", "attribute-type orchestrator.task_execution brain.task.id",
 			"bad-parent orchestrator.task_execution", "missing-attribute orchestrator.task_execution brain.task.id"}},
 		{name: "deprecated and opt-in", record: func(r *recording, ctx context.Context) {
-			ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", "t1"))
+			ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", "t1"))
 			r.record(ctx, "task")
 			cctx, s := r.span(ctx, "llm_provider.chat", trace.SpanKindClient, append(llmAttrs,
 				attribute.String("gen_ai.system", "openai"), attribute.String("gen_ai.input.messages", "[]"))...)
@@ -187,7 +187,7 @@ func TestOptInUnderUnsafeIO(t *testing.T) {
 	for _, unsafe := range []bool{true, false} {
 		ctx, root := r.span(context.Background(), "brain_cli.command", trace.SpanKindInternal, attribute.String("brain.command", "execute"), attribute.Bool("brain.unsafe_io", unsafe))
 		r.record(ctx, "command.start")
-		ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", "t1"))
+		ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", "t1"))
 		r.record(ctx, "task")
 		cctx, s := r.span(ctx, "llm_provider.chat", trace.SpanKindClient, append(llmAttrs, attribute.String("gen_ai.output.messages", "[]"))...)
 		r.record(cctx, "llm.call")

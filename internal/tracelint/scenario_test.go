@@ -103,7 +103,7 @@ func TestExpectationIgnoresIdsAndOrder(t *testing.T) {
 				ids = []string{"t3", "t2", "t1"}
 			}
 			for _, id := range ids {
-				ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", id))
+				ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", id))
 				r.record(ctx, "task")
 				if id == "t2" {
 					_, s := r.span(ctx, "sketch.generate_context", trace.SpanKindInternal, attribute.Int("brain.context.file_count", 1), attribute.Int("brain.context.bytes", 1))
@@ -147,7 +147,7 @@ func TestScenarioMismatch(t *testing.T) {
 		r := newRecording(t)
 		r.command(context.Background(), "execute", func(ctx context.Context) {
 			for i, calls := range tasks {
-				ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.String("brain.task.id", fmt.Sprint(i)))
+				ctx, task := r.span(ctx, "orchestrator.task_execution", trace.SpanKindInternal, attribute.Int("brain.plan.id", 1), attribute.Int("brain.task.attempt", 1), attribute.String("brain.task.id", fmt.Sprint(i)))
 				r.record(ctx, "task")
 				for range calls {
 					cctx, c := r.span(ctx, "llm_provider.chat", trace.SpanKindClient, llmAttrs...)

@@ -1,0 +1,48 @@
+package orchestrator
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/brain-dev/brain/checks"
+	"github.com/brain-dev/brain/internal/plan"
+	"github.com/brain-dev/brain/internal/verifier"
+)
+
+// ModuleCheck returns the check for module with args: a stock check
+// ("stock:NAME", its leading argument added), or a .wasm file located by
+// resolve.
+func ModuleCheck(module string, args []string, resolve func(string) string) (verifier.Check, error) {
+	if strings.HasPrefix(module, checks.Prefix) {
+		wasm, lead, ok := checks.Lookup(module)
+		if !ok {
+			return verifier.Check{}, fmt.Errorf("no stock check %q (stock checks: %s)", module, strings.Join(checks.Names(), ", "))
+		}
+		return verifier.Check{Name: module, Wasm: wasm, Args: append(lead, args...)}, nil
+	}
+	return verifier.Check{Name: module, Path: resolve(module), Args: args}, nil
+}
+
+// TaskChecks returns the verifier's checks for task t of plan p: modules
+// resolved against the plan's directory, limits from tasks.yaml.
+func TaskChecks(p *plan.Plan, t *plan.Task) ([]verifier.Check, error) {
+	var out []verifier.Check
+	for _, c := range t.Checks {
+		vc, err := ModuleCheck(c.Module, c.Args, func(m string) string { return p.ModulePath(plan.Check{Module: m}) })
+		if err != nil {
+			return nil, fmt.Errorf("task %q: %w", t.ID, err)
+		}
+		vc.Limits = verifier.Limits{
+			Timeout:        time.Duration(c.Limits.Timeout),
+			MemoryPages:    c.Limits.MemoryPages,
+			MaxModuleBytes: c.Limits.MaxModuleBytes,
+			MaxOutputBytes: c.Limits.MaxOutputBytes,
+		}
+		if err := vc.Limits.Validate(); err != nil {
+			return nil, fmt.Errorf("task %q: %w", t.ID, err)
+		}
+		out = append(out, vc)
+	}
+	return out, nil
+}

@@ -1,0 +1,102 @@
+package orchestrator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/plan"
+	"github.com/brain-dev/brain/internal/state"
+)
+
+// ErrNoGoal reports an empty goal.
+var ErrNoGoal = errors.New("the goal is empty")
+
+// PlanRequest is the request that asks model for a plan for goal.
+func PlanRequest(goal, model string) llm.Request {
+	return llm.Request{Model: model, Prompt: PlanPrompt(trimGoal(goal))}
+}
+
+// PlanResult is a plan written by Plan.
+type PlanResult struct {
+	PlanID int64
+	SHA256 string // of the tasks.yaml bytes
+	Path   string // where tasks.yaml was written
+	Plan   *plan.Plan
+}
+
+// Plan asks the plan model for a plan for goal (surrounding white space
+// trimmed) and writes it to out, inside an orchestrator.plan_generation
+// span. The model's call is recorded (llm.call); a reply that is not a valid
+// plan is an error wrapping ErrInvalidPlan and nothing is written. A valid
+// plan is recorded (plan.created) and committed to the state store, and only
+// then does tasks.yaml appear at out, whole. An existing out is an
+// *OutputExistsError unless replace is set.
+func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool) (*PlanResult, error) {
+	goal = trimGoal(goal)
+	if goal == "" {
+		return nil, ErrNoGoal
+	}
+	if _, err := os.Lstat(out); err == nil && !replace {
+		return nil, &OutputExistsError{Path: out}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("checking %s: %w", out, err)
+	}
+	goalSHA := audit.SHA256(goal)
+	ctx, span := o.Tracer.Start(ctx, PlanSpan, trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attribute.String("brain.plan.goal_sha256", goalSHA)))
+	defer span.End()
+
+	resp, err := o.chat(ctx, PlanRequest(goal, o.planModel()), audit.LLMCall{Purpose: "plan"})
+	if err != nil {
+		return nil, failSpan(span, ErrorType(err), err)
+	}
+	p, data, err := ParsePlanReply(resp.Text)
+	if err != nil {
+		return nil, failSpan(span, "invalid_plan", err)
+	}
+	res := &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return nil, failSpan(span, "error", err)
+	}
+	// The file is written aside first, so that it can appear at out in one
+	// rename once the plan is committed, and never before.
+	tmp, err := writeTemp(out, data)
+	if err != nil {
+		return nil, failSpan(span, "error", fmt.Errorf("writing %s: %w", out, err))
+	}
+	err = o.Store.Transition(ctx, func(tx *state.Tx) error {
+		id, err := tx.AddPlan(state.Plan{SHA256: res.SHA256, Path: abs, GoalSHA256: goalSHA})
+		if err != nil {
+			return err
+		}
+		res.PlanID = id
+		for _, t := range p.Tasks {
+			if err := tx.AddTask(id, t.ID, t.Title); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, o.record(func() audit.Event {
+		return audit.PlanCreated{PlanID: res.PlanID, PlanSHA256: res.SHA256, GoalSHA256: goalSHA, Tasks: p.IDs()}
+	}))
+	if err != nil {
+		os.Remove(tmp)
+		return nil, failSpan(span, ErrorType(err), err)
+	}
+	span.SetAttributes(attribute.String("brain.plan.sha256", res.SHA256), attribute.Int("brain.plan.task_count", len(p.Tasks)),
+		attribute.Int64("brain.plan.id", res.PlanID))
+	if err := commitTemp(tmp, out); err != nil {
+		return nil, failSpan(span, "error", fmt.Errorf("plan %d is recorded but %s could not be written: %w", res.PlanID, out, err))
+	}
+	return res, nil
+}

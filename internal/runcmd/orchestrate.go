@@ -1,0 +1,214 @@
+package runcmd
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/state"
+	"github.com/brain-dev/brain/internal/verifier"
+)
+
+// StateFile is the state database, in the workspace (--dir).
+const StateFile = "state.db"
+
+// The environment variables that hold the providers' API keys. Keys are
+// never flags: a command line is visible to every user of the machine.
+const (
+	GeminiKeyEnv = "GEMINI_API_KEY"
+	OpenAIKeyEnv = "OPENAI_API_KEY"
+)
+
+// newModelFlags returns the flag set of a command that asks a model and
+// keeps state (plan, execute), with the shared flags registered.
+func newModelFlags(name string) (*flag.FlagSet, *runFlags, *llmFlags, *keyFlag) {
+	fs, rf := newRunFlags(name)
+	lf, kf := &llmFlags{}, &keyFlag{}
+	lf.register(fs)
+	kf.register(fs)
+	return fs, rf, lf, kf
+}
+
+// llmFlags choose and configure the model provider.
+type llmFlags struct {
+	provider      string
+	cassette      string
+	record        string
+	geminiBaseURL string
+	openaiBaseURL string
+	timeout       time.Duration
+}
+
+func (f *llmFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.provider, "provider", "", "model `provider`: gemini, openai (any OpenAI-compatible server) or replay (default gemini, or replay with --cassette)")
+	fs.StringVar(&f.cassette, "cassette", "", "replay the model's answers from the cassette `FILE` (JSONL, docs/llm.md): offline, no key")
+	fs.StringVar(&f.record, "record", "", "append every answer of the live provider to the cassette `FILE`")
+	fs.StringVar(&f.geminiBaseURL, "gemini-base-url", "", "Gemini API `URL` (default "+llm.DefaultGeminiBaseURL+"; env BRAIN_GEMINI_BASE_URL); key from "+GeminiKeyEnv)
+	fs.StringVar(&f.openaiBaseURL, "openai-base-url", "", "OpenAI-compatible API `URL` with its version path, e.g. http://localhost:11434/v1 (default "+llm.DefaultOpenAIBaseURL+"; env BRAIN_OPENAI_BASE_URL); key from "+OpenAIKeyEnv)
+	fs.DurationVar(&f.timeout, "llm-timeout", llm.DefaultTimeout, "bound on one model call")
+}
+
+// newProvider builds the provider the flags name.
+func (f *llmFlags) newProvider() (llm.Provider, error) {
+	name := f.provider
+	if name == "" {
+		name = "gemini"
+		if f.cassette != "" {
+			name = "replay"
+		}
+	}
+	if f.cassette != "" && name != "replay" {
+		return nil, &cli.UsageError{Err: fmt.Errorf("--cassette is for --provider replay, not %s", name), Hint: "to record a cassette from a live provider, use --record FILE"}
+	}
+	var p llm.Provider
+	var err error
+	switch name {
+	case "gemini":
+		p, err = llm.NewGemini(llm.Config{APIKey: os.Getenv(GeminiKeyEnv), BaseURL: f.geminiBaseURL, Timeout: f.timeout})
+	case "openai":
+		p, err = llm.NewOpenAI(llm.Config{APIKey: os.Getenv(OpenAIKeyEnv), BaseURL: f.openaiBaseURL, Timeout: f.timeout})
+	case "replay":
+		if f.record != "" {
+			return nil, &cli.UsageError{Err: errors.New("--record needs a live provider, not replay"), Hint: "pass --provider gemini or --provider openai"}
+		}
+		if f.cassette == "" {
+			return nil, &cli.UsageError{Err: errors.New("--provider replay needs --cassette FILE")}
+		}
+		p, err = llm.NewReplay(f.cassette)
+		if err != nil {
+			return nil, &cli.ExitError{Code: cli.ExitIO, Err: err}
+		}
+	default:
+		return nil, &cli.UsageError{Err: fmt.Errorf("unknown --provider %q", name), Hint: "providers: gemini, openai, replay"}
+	}
+	var le *llm.Error
+	switch {
+	case errors.As(err, &le):
+		return nil, modelError(err, le)
+	case err != nil:
+		return nil, &cli.UsageError{Err: err}
+	}
+	if f.record != "" {
+		p = llm.NewRecorder(p, f.record)
+	}
+	return p, nil
+}
+
+// modelError is the exit error for a failed model call, with what to do.
+func modelError(err error, le *llm.Error) error {
+	hint := ""
+	switch le.Type {
+	case llm.TypeAuth:
+		hint = "check " + GeminiKeyEnv + " or " + OpenAIKeyEnv + "; to run offline, use --provider replay --cassette FILE"
+	case llm.TypeRateLimit, llm.TypeServer, llm.TypeTimeout:
+		hint = "try again later: a rerun does not redo what passed"
+	case llm.TypeNetwork:
+		hint = "check the network and --gemini-base-url / --openai-base-url"
+	case llm.TypeNotFound:
+		hint = "the cassette has no answer for this request: record one with --record FILE against a live provider"
+	}
+	return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: hint}
+}
+
+// keyFlag names the state key file.
+type keyFlag struct{ file string }
+
+func (k *keyFlag) register(fs *flag.FlagSet) {
+	fs.StringVar(&k.file, "state-key-file", "", "read the state key from `FILE` (mode 0600) instead of $"+state.KeyEnv)
+}
+
+// openState opens the workspace's state database, creating it when create
+// is set.
+func openState(ctx context.Context, dir, keyFile string, create bool) (*state.Store, error) {
+	key, err := state.LoadKey(os.Getenv, keyFile)
+	if err != nil {
+		return nil, stateError(err, dir)
+	}
+	st, err := state.Open(ctx, filepath.Join(dir, StateFile), key, state.Options{Create: create})
+	if err != nil {
+		return nil, stateError(err, dir)
+	}
+	return st, nil
+}
+
+// stateError maps an error opening the state store to its exit code and
+// hint.
+func stateError(err error, dir string) error {
+	var kfe *state.KeyFileError
+	switch {
+	case errors.Is(err, state.ErrNoKey):
+		return &cli.UsageError{Err: err, Hint: "export " + state.KeyEnv + ", or keep the key in a file only you can read and pass --state-key-file FILE " +
+			"(head -c 32 /dev/urandom | base64 > state.key; chmod 600 state.key)"}
+	case errors.As(err, &kfe):
+		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+	case errors.Is(err, state.ErrWrongKey):
+		return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "use the key the state database was created with (" + state.KeyEnv + " or --state-key-file)"}
+	case errors.Is(err, fs.ErrNotExist):
+		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("no state database in %s: nothing was planned in this workspace", dir),
+			Hint: "run 'brain-run plan --goal TEXT' first, or name the workspace with --dir"}
+	}
+	return &cli.ExitError{Code: cli.ExitIO, Err: err}
+}
+
+// orchestratorError maps an error of the orchestrator to its exit code and
+// hint. Audit write failures are left as they are: instrument reports them.
+func orchestratorError(err error, dir string) error {
+	var (
+		ue     *cli.UsageError
+		ee     *cli.ExitError
+		edited *orchestrator.EditedPlanError
+		exists *orchestrator.OutputExistsError
+		le     *llm.Error
+	)
+	switch {
+	case err == nil, audit.IsWriteError(err), errors.As(err, &ue), errors.As(err, &ee):
+		return err
+	case errors.As(err, &edited):
+		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
+			Hint: "run 'brain-run plan' for a new plan, or run this file as it is with --accept-edited-plan (the acceptance is recorded in the audit chain)"}
+	case errors.As(err, &exists):
+		return &cli.UsageError{Err: err, Hint: "pass --force to replace it, or -o FILE to write the plan elsewhere"}
+	case errors.Is(err, orchestrator.ErrNoGoal):
+		return &cli.UsageError{Err: err, Hint: "brain-run plan --goal 'what to build'"}
+	case errors.As(err, &le):
+		return modelError(err, le)
+	case errors.Is(err, orchestrator.ErrInvalidPlan):
+		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; the reply's SHA-256 is in the audit chain (llm.call), and --dev-log-unsafe-io keeps the raw reply"}
+	case errors.Is(err, orchestrator.ErrBusy):
+		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%v (%s)", err, dir), Hint: "wait for it to end; if it was killed, its lock is already free"}
+	}
+	var ce *state.CommitError
+	if errors.As(err, &ce) {
+		return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "the audit chain holds the change the store lacks: 'brain-run status --chain' shows the difference"}
+	}
+	return &cli.ExitError{Code: cli.ExitIO, Err: err}
+}
+
+// newVerifier returns the verifier for a command's checks, its compilation
+// cache in dir (or the default cache).
+func newVerifier(dir string) (*verifier.Verifier, error) {
+	cacheDir, err := resolveCacheDir(dir)
+	if err != nil {
+		return nil, &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	v, err := verifier.New(verifier.Options{CacheDir: cacheDir})
+	if err != nil {
+		return nil, &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	return v, nil
+}
+
+// orchestrator returns the orchestrator of session s.
+func (s *session) orchestrator(st *state.Store, p llm.Provider, v *verifier.Verifier) *orchestrator.Orchestrator {
+	return &orchestrator.Orchestrator{Tracer: s.tracer, Audit: s.log, Store: st, Provider: p, Verifier: v, Workspace: s.dir,
+		Warn: func(msg string) { s.e.p.Warnf("%s", msg) }}
+}
