@@ -101,6 +101,8 @@ func decodeString(tok []byte) string {
 }
 
 // Record returns the current line's record; valid only when LineErr is nil.
+// Its Data aliases the scanner's buffer: the next Scan overwrites it, so a
+// caller that keeps it must copy it.
 func (s *Scanner) Record() Record { return s.rec }
 
 // Line returns the current line's bytes, newline included. They are valid

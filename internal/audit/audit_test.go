@@ -28,6 +28,7 @@ var allEvents = []Event{
 	CommandCrashed{Command: "exec", PanicSHA256: SHA256("boom"), Where: "runcmd.exec"},
 	TelemetryFlushed{Endpoint: "localhost:4317", Sent: 3, Skipped: 1},
 	PlanCreated{PlanID: 1, PlanSHA256: SHA256("tasks.yaml"), GoalSHA256: SHA256("goal"), Tasks: []string{"readme", "config"}},
+	PlanFailed{GoalSHA256: SHA256("goal"), Reason: "rate_limit"},
 	PlanEditAccepted{PlanID: 2, PlanSHA256: SHA256("edited"), PreviousPlanID: 1, PreviousPlanSHA256: SHA256("tasks.yaml"), Tasks: []string{"readme"}},
 	PlanEditAccepted{PlanID: 1, PlanSHA256: SHA256("hand-written"), Tasks: []string{"a"}},
 	PlanEditRefused{PlanID: 1, PlanSHA256: SHA256("tasks.yaml"), FoundSHA256: SHA256("edited")},
@@ -64,6 +65,7 @@ func TestSchemaRejects(t *testing.T) {
 		"task.state bad state":     envelope("task.state", `{"plan_id":1,"task_id":"a","from":"pending","to":"done","attempt":1}`),
 		"task.state bad task id":   envelope("task.state", `{"plan_id":1,"task_id":"../x","from":"pending","to":"running","attempt":1}`),
 		"plan.created no sha":      envelope("plan.created", `{"plan_id":1,"goal_sha256":"`+h+`","tasks":[]}`),
+		"plan.failed raw reason":   envelope("plan.failed", `{"goal_sha256":"`+h+`","reason":"llm: gemini: key AIza... revoked"}`),
 	} {
 		if err := auditschema.ValidateRecord(rec); err == nil {
 			t.Errorf("%s: the schema accepted %s", name, rec)

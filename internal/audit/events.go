@@ -90,6 +90,16 @@ type PlanCreated struct {
 
 func (PlanCreated) EventType() string { return "plan.created" }
 
+// PlanFailed is written by brain-run plan when no plan came of the plan
+// model's call: the provider failed, the reply was not a valid plan, or
+// tasks.yaml could not be written aside. Nothing was committed.
+type PlanFailed struct {
+	GoalSHA256 string `json:"goal_sha256"`
+	Reason     string `json:"reason"` // an error.type: auth, rate_limit, invalid_plan, ...
+}
+
+func (PlanFailed) EventType() string { return "plan.failed" }
+
 // PlanEditAccepted is written by brain-run execute --accept-edited-plan when
 // it records a tasks.yaml that is not the recorded plan as a new plan.
 type PlanEditAccepted struct {

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -56,7 +58,22 @@ type cassetteEntry struct {
 	InputTokens   int      `json:"input_tokens"`
 	OutputTokens  int      `json:"output_tokens"`
 	FinishReasons []string `json:"finish_reasons"`
+	// Error, when set, is a provider failure the replay reproduces instead
+	// of an answer: a key revoked (401), a rate limit (429), a server error.
+	Error *ReplayedError `json:"error,omitempty"`
 }
+
+// ReplayedError is a provider failure in a cassette: its stable error type
+// and, when the provider answered with one, its HTTP status.
+type ReplayedError struct {
+	Type   string `json:"type"`
+	Status int    `json:"status,omitempty"`
+}
+
+// replayableTypes are the error types a cassette may reproduce: the
+// provider's own failures, not the caller's (canceled) or the replay's
+// (not_found).
+var replayableTypes = []string{TypeAuth, TypeRateLimit, TypeServer, TypeTimeout, TypeBadRequest, TypeInvalidResponse, TypeNetwork}
 
 var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
@@ -112,8 +129,23 @@ func parseEntry(line []byte) (cassetteEntry, error) {
 		return e, errors.New("request_sha256 is not 64 lowercase hex digits")
 	case e.InputTokens < 0 || e.OutputTokens < 0:
 		return e, errors.New("negative token count")
+	case e.Error == nil:
+		return e, nil
+	case e.Response != "" || e.InputTokens != 0 || e.OutputTokens != 0 || len(e.FinishReasons) != 0:
+		return e, errors.New("an error entry has no response, tokens or finish reasons")
 	}
-	return e, nil
+	return e, e.Error.check()
+}
+
+// check reports whether the failure is one a provider can give.
+func (f *ReplayedError) check() error {
+	if !slices.Contains(replayableTypes, f.Type) {
+		return fmt.Errorf("error type %q is not one a provider fails with (%s)", f.Type, strings.Join(replayableTypes, ", "))
+	}
+	if f.Status != 0 && (f.Status < 400 || f.Status > 599) {
+		return fmt.Errorf("error status %d is not an HTTP error status", f.Status)
+	}
+	return nil
 }
 
 func (r *replay) Name() string { return "replay" }
@@ -131,6 +163,13 @@ func (r *replay) Chat(ctx context.Context, req Request) (Response, error) {
 	if !ok {
 		return Response{}, newError(r.Name(), "", TypeNotFound, 0,
 			fmt.Sprintf("cassette %q has no entry for request sha256 %s (model %q); record one with --record", r.cassette, h, req.Model))
+	}
+	if e.Error != nil {
+		detail := fmt.Sprintf("the recorded provider failure for request sha256 %s (model %q): %s", h, req.Model, e.Error.Type)
+		if e.Error.Status != 0 {
+			detail += fmt.Sprintf(", HTTP %d", e.Error.Status)
+		}
+		return Response{}, newError(r.Name(), "", e.Error.Type, e.Error.Status, detail)
 	}
 	resp := Response{
 		Text:          e.Response,
@@ -197,6 +236,20 @@ func CassetteLine(req Request, resp Response) ([]byte, error) {
 	if e.FinishReasons == nil {
 		e.FinishReasons = []string{}
 	}
+	return encodeEntry(e)
+}
+
+// CassetteErrorLine returns the cassette entry that makes a replay fail req
+// with the provider failure fail: how a golden scenario or a drill
+// reproduces a revoked key or a rate limit offline.
+func CassetteErrorLine(req Request, fail ReplayedError) ([]byte, error) {
+	if err := fail.check(); err != nil {
+		return nil, fmt.Errorf("llm: cassette error entry: %v", err)
+	}
+	return encodeEntry(cassetteEntry{RequestSHA256: RequestHash(req), Error: &fail})
+}
+
+func encodeEntry(e cassetteEntry) ([]byte, error) {
 	var line bytes.Buffer
 	enc := json.NewEncoder(&line) // Encode ends the line with '\n'
 	enc.SetEscapeHTML(false)

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -87,6 +88,42 @@ func TestReplayMiss(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), RequestHash(req)) {
 		t.Errorf("message %q does not name the request hash", err)
+	}
+}
+
+// TestReplayError: an error entry reproduces the provider's failure, with
+// its type and HTTP status, and a bad one is refused naming its line.
+func TestReplayError(t *testing.T) {
+	for _, fail := range []ReplayedError{{Type: TypeAuth, Status: 401}, {Type: TypeRateLimit, Status: 429}, {Type: TypeTimeout}} {
+		line, err := CassetteErrorLine(testRequest, fail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := NewReplay(writeCassette(t, string(bytes.TrimSuffix(line, []byte("\n")))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Chat(t.Context(), testRequest)
+		var e *Error
+		if !errors.As(err, &e) || e.Type != fail.Type || e.Status != fail.Status || e.Provider != "replay" {
+			t.Fatalf("Chat error = %#v, want %+v from replay", err, fail)
+		}
+		if !strings.Contains(err.Error(), RequestHash(testRequest)) {
+			t.Errorf("message %q does not name the request hash", err)
+		}
+	}
+	h := RequestHash(testRequest)
+	for name, bad := range map[string]string{
+		"unknown type":  fmt.Sprintf(`{"request_sha256":%q,"error":{"type":"not_found"}}`, h),
+		"bad status":    fmt.Sprintf(`{"request_sha256":%q,"error":{"type":"auth","status":200}}`, h),
+		"with response": fmt.Sprintf(`{"request_sha256":%q,"response":"hi","error":{"type":"auth","status":401}}`, h),
+	} {
+		if _, err := NewReplay(writeCassette(t, bad)); err == nil || !strings.Contains(err.Error(), "line 1") {
+			t.Errorf("%s: NewReplay error = %v, want one naming line 1", name, err)
+		}
+	}
+	if _, err := CassetteErrorLine(testRequest, ReplayedError{Type: TypeCanceled}); err == nil {
+		t.Error("CassetteErrorLine accepted a canceled call")
 	}
 }
 

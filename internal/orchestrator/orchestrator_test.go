@@ -317,7 +317,8 @@ func checkSpanTree(t *testing.T, spans []sdktrace.ReadOnlySpan) {
 }
 
 // TestPlanInvalidReply: a reply that is not a valid plan is an error, the
-// call is recorded, and neither tasks.yaml nor a plan appears.
+// call is recorded, then plan.failed (invalid_plan) in the plan span, and
+// neither tasks.yaml nor a plan appears.
 func TestPlanInvalidReply(t *testing.T) {
 	for name, reply := range map[string]string{
 		"prose":      "I am sorry, I cannot plan that.",
@@ -341,9 +342,20 @@ func TestPlanInvalidReply(t *testing.T) {
 				t.Errorf("a plan was recorded: %v", err)
 			}
 			var call audit.LLMCall
+			var failed audit.PlanFailed
 			recs := f.records("")
-			if len(recs) != 1 || json.Unmarshal(recs[0].Data, &call) != nil || call.Outcome != "ok" || call.ResponseSHA256 != audit.SHA256(reply) {
-				t.Errorf("records %v: want only the llm.call with the reply's SHA-256", f.types())
+			if len(recs) != 2 || json.Unmarshal(recs[0].Data, &call) != nil || call.Outcome != "ok" || call.ResponseSHA256 != audit.SHA256(reply) ||
+				json.Unmarshal(recs[1].Data, &failed) != nil || failed.Reason != "invalid_plan" || failed.GoalSHA256 != audit.SHA256(f.goal) {
+				t.Errorf("records %v: want the llm.call with the reply's SHA-256, then plan.failed invalid_plan", f.types())
+			}
+			var planSpan string
+			for _, s := range f.spans.Ended() {
+				if s.Name() == orchestrator.PlanSpan {
+					planSpan = s.SpanContext().SpanID().String()
+				}
+			}
+			if recs[1].SpanID != planSpan {
+				t.Errorf("plan.failed names span %s, want the plan span %s", recs[1].SpanID, planSpan)
 			}
 			for _, s := range f.spans.Ended() {
 				if s.Name() == orchestrator.PlanSpan && (s.Status().Code != 1 || attr(s, "error.type") != "invalid_plan") {

@@ -55,24 +55,34 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 		trace.WithAttributes(attribute.String("brain.plan.goal_sha256", goalSHA)))
 	defer span.End()
 
+	// failed ends a plan that did not come to be: the span says why, and so
+	// does a plan.failed record, unless the audit write itself failed.
+	failed := func(typ string, err error) (*PlanResult, error) {
+		if typ != "audit_write_failed" {
+			if _, rerr := o.Audit.Record(ctx, audit.PlanFailed{GoalSHA256: goalSHA, Reason: typ}); rerr != nil {
+				return nil, failSpan(span, ErrorType(rerr), rerr)
+			}
+		}
+		return nil, failSpan(span, typ, err)
+	}
 	resp, err := o.chat(ctx, PlanRequest(goal, o.planModel()), audit.LLMCall{Purpose: "plan"})
 	if err != nil {
-		return nil, failSpan(span, ErrorType(err), err)
+		return failed(ErrorType(err), err)
 	}
 	p, data, err := ParsePlanReply(resp.Text)
 	if err != nil {
-		return nil, failSpan(span, "invalid_plan", err)
+		return failed("invalid_plan", err)
 	}
 	res := &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
 	abs, err := filepath.Abs(out)
 	if err != nil {
-		return nil, failSpan(span, "error", err)
+		return failed("error", err)
 	}
 	// The file is written aside first, so that it can appear at out in one
 	// rename once the plan is committed, and never before.
 	tmp, err := writeTemp(out, data)
 	if err != nil {
-		return nil, failSpan(span, "error", fmt.Errorf("writing %s: %w", out, err))
+		return failed("error", fmt.Errorf("writing %s: %w", out, err))
 	}
 	err = o.Store.Transition(ctx, func(tx *state.Tx) error {
 		id, err := tx.AddPlan(state.Plan{SHA256: res.SHA256, Path: abs, GoalSHA256: goalSHA})

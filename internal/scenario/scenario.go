@@ -9,17 +9,21 @@
 package scenario
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/brain-dev/brain/golden"
 	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/plan"
 )
 
 // The files of an installed scenario, in its directory.
@@ -100,36 +104,85 @@ func ReadGoal(path string) (string, error) {
 
 // BuildCassette returns the cassette that answers the requests brain-run
 // plan and execute make for goal in the project directory dir, whose
-// workspace is the directory workspace (relative to dir): the plan request
-// (model planModel) is answered with replies' plan.yaml, and, when that is a
-// valid plan, each task's request with replies' TASK.txt. A task without a
-// reply file gets no entry (a replay then fails for it). Token counts are
-// estimates: a quarter of the bytes of the prompt and of the reply.
+// workspace is the directory workspace (relative to dir), from the files in
+// replies:
+//
+//   - plan.yaml answers the plan request to planModel (default
+//     orchestrator.DefaultPlanModel), plan@MODEL.yaml the plan request to
+//     MODEL (as brain-run plan --plan-model MODEL asks it);
+//   - TASK.txt answers the request of task TASK of the first valid plan
+//     reply (in file name order);
+//   - a .error file instead of a reply, holding a JSON object such as
+//     {"type":"rate_limit","status":429}, makes that request fail as the
+//     provider did (llm.ReplayedError).
+//
+// A task without a reply file gets no entry (a replay then fails for it).
+// Token counts are estimates: a quarter of the bytes of the prompt and of the
+// reply.
 //
 // It builds the requests with the orchestrator's own functions, gathering
 // each task's context from dir as brain-run execute does, so the hashes are
 // the ones a run looks up.
 func BuildCassette(dir, goal string, replies fs.FS, planModel, taskModel, workspace string) ([]byte, error) {
-	planReply, err := fs.ReadFile(replies, "plan.yaml")
-	if err != nil {
-		return nil, fmt.Errorf("scenario: the plan reply: %w", err)
-	}
-	var out []byte
-	add := func(req llm.Request, reply []byte) error {
-		line, err := llm.CassetteLine(req, llm.Response{Text: string(reply), Model: req.Model,
-			InputTokens: (len(req.System) + len(req.Prompt) + 3) / 4, OutputTokens: (len(reply) + 3) / 4, FinishReasons: []string{"stop"}})
-		out = append(out, line...)
-		return err
-	}
 	if planModel == "" {
 		planModel = orchestrator.DefaultPlanModel
 	}
-	if err := add(orchestrator.PlanRequest(goal, planModel), planReply); err != nil {
-		return nil, err
+	var out []byte
+	// add appends the entry for req: the reply in name.txt or name.yaml,
+	// or the failure in name.error.
+	add := func(req llm.Request, file string, reply []byte) error {
+		var line []byte
+		var err error
+		if strings.HasSuffix(file, ".error") {
+			var fail llm.ReplayedError
+			dec := json.NewDecoder(bytes.NewReader(reply))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&fail); err != nil {
+				return fmt.Errorf("scenario: %s: %v", file, err)
+			}
+			line, err = llm.CassetteErrorLine(req, fail)
+		} else {
+			line, err = llm.CassetteLine(req, llm.Response{Text: string(reply), Model: req.Model,
+				InputTokens: (len(req.System) + len(req.Prompt) + 3) / 4, OutputTokens: (len(reply) + 3) / 4, FinishReasons: []string{"stop"}})
+		}
+		if err != nil {
+			return fmt.Errorf("scenario: %s: %w", file, err)
+		}
+		out = append(out, line...)
+		return nil
 	}
-	p, _, err := orchestrator.ParsePlanReply(string(planReply))
+	files, err := fs.ReadDir(replies, ".")
 	if err != nil {
-		return out, nil // a scenario whose plan reply is rejected on purpose
+		return nil, fmt.Errorf("scenario: the replies: %w", err)
+	}
+	var p *plan.Plan
+	for _, f := range files {
+		m := planReplyName.FindStringSubmatch(f.Name())
+		if m == nil {
+			continue
+		}
+		reply, err := fs.ReadFile(replies, f.Name())
+		if err != nil {
+			return nil, fmt.Errorf("scenario: %w", err)
+		}
+		model := planModel
+		if m[1] != "" {
+			model = m[1]
+		}
+		if err := add(orchestrator.PlanRequest(goal, model), f.Name(), reply); err != nil {
+			return nil, err
+		}
+		if p == nil && m[2] == "yaml" {
+			if pp, _, err := orchestrator.ParsePlanReply(string(reply)); err == nil {
+				p = pp
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("scenario: the replies hold no plan reply (plan.yaml, plan@MODEL.yaml or plan.error)")
+	}
+	if p == nil {
+		return out, nil // a scenario whose plan replies are rejected or fail on purpose
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -138,7 +191,12 @@ func BuildCassette(dir, goal string, replies fs.FS, planModel, taskModel, worksp
 	defer root.Close()
 	for i := range p.Tasks {
 		t := &p.Tasks[i]
-		reply, err := fs.ReadFile(replies, t.ID+".txt")
+		name := t.ID + ".txt"
+		reply, err := fs.ReadFile(replies, name)
+		if errors.Is(err, fs.ErrNotExist) {
+			name = t.ID + ".error"
+			reply, err = fs.ReadFile(replies, name)
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		} else if err != nil {
@@ -148,9 +206,13 @@ func BuildCassette(dir, goal string, replies fs.FS, planModel, taskModel, worksp
 		if err != nil {
 			return nil, fmt.Errorf("scenario: task %s: %w", t.ID, err)
 		}
-		if err := add(orchestrator.TaskRequest(t, tc, orchestrator.TaskModel(t.Model, taskModel)), reply); err != nil {
+		if err := add(orchestrator.TaskRequest(t, tc, orchestrator.TaskModel(t.Model, taskModel)), name, reply); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
+
+// planReplyName matches the plan replies: plan.yaml, plan.error and their
+// plan@MODEL forms.
+var planReplyName = regexp.MustCompile(`^plan(?:@([^/]+))?\.(yaml|error)$`)

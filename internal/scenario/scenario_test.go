@@ -32,6 +32,66 @@ func TestGoldenCassette(t *testing.T) {
 	checkGolden(t, filepath.Join(basicDir, CassetteFile), got, "prompts or replies changed?")
 }
 
+// TestGoldenCassettes rebuilds the cassette of every other golden scenario
+// that has replies (the ones coverage-lint runs: check-fails, llm-errors)
+// from its project directory, and compares it with the committed one.
+// UPDATE_GOLDEN=1 rewrites them.
+func TestGoldenCassettes(t *testing.T) {
+	dirs, err := filepath.Glob("../../golden/scenarios/*/replies")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, replies := range dirs {
+		dir := filepath.Dir(replies)
+		if filepath.Base(dir) == "basic" {
+			continue // TestGoldenCassette, on the scenario as demo installs it
+		}
+		n++
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			goal, err := ReadGoal(filepath.Join(dir, GoalFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := BuildCassette(filepath.Join(dir, "project"), goal, os.DirFS(replies), "", "", ".brain")
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, filepath.Join(dir, CassetteFile), got, "prompts or replies changed?")
+		})
+	}
+	if n < 2 {
+		t.Fatalf("found %d scenarios with replies besides basic, want check-fails and llm-errors", n)
+	}
+}
+
+// TestBuildCassetteErrors: a .error reply becomes an error entry that the
+// replay reproduces, plan@MODEL.yaml answers the plan request to MODEL, and
+// the tasks come from the first valid plan reply.
+func TestBuildCassetteErrors(t *testing.T) {
+	dir := "../../golden/scenarios/llm-errors"
+	goal, err := ReadGoal(filepath.Join(dir, GoalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := BuildCassette(filepath.Join(dir, "project"), goal, os.DirFS(filepath.Join(dir, "replies")), "", "", ".brain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d entries, want the failed plan, the plan and the failed task:\n%s", len(lines), b)
+	}
+	for i, want := range []string{`"error":{"type":"auth","status":401}`, `"response":"`, `"error":{"type":"rate_limit","status":429}`} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("entry %d %s, want %s", i+1, lines[i], want)
+		}
+	}
+	if _, err := BuildCassette(t.TempDir(), goal, os.DirFS(t.TempDir()), "", "", ".brain"); err == nil {
+		t.Error("BuildCassette without a plan reply succeeded")
+	}
+}
+
 // checkGolden compares got with the committed file, or rewrites the file
 // with UPDATE_GOLDEN=1.
 func checkGolden(t *testing.T, committed string, got []byte, why string) {
