@@ -33,32 +33,50 @@ func Flock(fd uintptr, how int) error {
 }
 
 // WriteFileAtomic replaces the file at path with b, atomically and durably:
-// a temporary file in the same directory is written and synced, renamed
-// over path, and the directory is synced. On error path is unchanged.
+// WriteTemp, then CommitTemp. On error path is unchanged.
 func WriteFileAtomic(path string, b []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
+	tmp, err := WriteTemp(path, b, perm)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
+	return CommitTemp(tmp, path)
+}
+
+// WriteTemp writes b to a new hidden temporary file next to path (named
+// .BASE.tmp-*, mode perm), syncs it and returns its name; CommitTemp puts it
+// in place. Written aside first, a file can appear at path in one rename
+// after something else (an audit record, a commit) has happened. On error
+// nothing is left behind.
+func WriteTemp(path string, b []byte, perm os.FileMode) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", err
+	}
+	_, err = f.Write(b)
 	if err == nil {
-		err = tmp.Chmod(perm)
+		err = f.Chmod(perm)
 	}
 	if err == nil {
-		err = tmp.Sync()
+		err = f.Sync()
 	}
-	if cerr := tmp.Close(); err == nil {
+	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
 	}
-	if err == nil {
-		err = SyncDir(dir)
+	return f.Name(), nil
+}
+
+// CommitTemp renames tmp, from WriteTemp, to path and syncs the directory;
+// if the rename fails tmp is removed.
+func CommitTemp(tmp, path string) error {
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
 	}
-	return err
+	return SyncDir(filepath.Dir(path))
 }
 
 // ErrLocked reports that TryLock found the lock held by someone else.

@@ -273,7 +273,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stop("artifact", err)
 	}
-	if err := writeFileAtomic(r.Artifact, artifact); err != nil {
+	if err := fsutil.WriteFileAtomic(r.Artifact, artifact, 0o600); err != nil {
 		return stop("artifact", fmt.Errorf("writing the artifact: %w", err))
 	}
 

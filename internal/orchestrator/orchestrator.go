@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,7 +15,6 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
-	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
@@ -173,48 +170,6 @@ func ErrorType(err error) string {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// writeFileAtomic puts data at path durably: a temporary file in the same
-// directory, fsynced, renamed over path, and the directory synced. A reader
-// sees the old file or the new one, never a part.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := writeTemp(path, data)
-	if err != nil {
-		return err
-	}
-	return commitTemp(tmp, path)
-}
-
-// writeTemp writes data to a new temporary file (mode 0600) next to path
-// and syncs it.
-func writeTemp(path string, data []byte) (string, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return "", err
-	}
-	return f.Name(), nil
-}
-
-// commitTemp renames tmp to path and syncs the directory; on failure tmp is
-// removed.
-func commitTemp(tmp, path string) error {
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return fsutil.SyncDir(filepath.Dir(path))
 }
 
 // EditedPlanError reports a tasks.yaml that is not the plan recorded in the

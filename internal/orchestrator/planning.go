@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
@@ -80,7 +81,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	}
 	// The file is written aside first, so that it can appear at out in one
 	// rename once the plan is committed, and never before.
-	tmp, err := writeTemp(out, data)
+	tmp, err := fsutil.WriteTemp(out, data, 0o600)
 	if err != nil {
 		return failed("error", fmt.Errorf("writing %s: %w", out, err))
 	}
@@ -105,7 +106,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	}
 	span.SetAttributes(attribute.String("brain.plan.sha256", res.SHA256), attribute.Int("brain.plan.task_count", len(p.Tasks)),
 		attribute.Int64("brain.plan.id", res.PlanID))
-	if err := commitTemp(tmp, out); err != nil {
+	if err := fsutil.CommitTemp(tmp, out); err != nil {
 		return nil, failSpan(span, "error", fmt.Errorf("plan %d is recorded but %s could not be written: %w", res.PlanID, out, err))
 	}
 	return res, nil
