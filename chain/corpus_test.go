@@ -136,7 +136,7 @@ func (g *corpusGen) reseal(lines [][]byte, n int, alg Alg) [][]byte {
 	if !decodeHex(prev[:], l[p+len(`,"prev":"`):k-1]) {
 		g.t.Fatalf("line %d: no prev", n)
 	}
-	d := hashEntry(alg.New(), l[:k], prev)
+	d := newDigester(alg).entry(l[:k], &prev)
 	lines[n-1] = append(append(l[:k:k], hashSep+d.String()...), l[k+len(hashSep)+2*DigestSize:]...)
 	return lines
 }

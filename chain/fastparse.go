@@ -42,7 +42,7 @@ func (f *fastScratch) reset(data []byte) {
 // fills li, or reports false (li is then garbage) to send the line to the
 // general parser: it is not in the fast path's subset, or it does not verify
 // (a finding, which the general parser describes).
-func (f *fastScratch) verifyLine(h hasher, data []byte, s, e int, r *record, li *lineInfo, sum []byte) bool {
+func (f *fastScratch) verifyLine(h *digester, data []byte, s, e int, r *record, li *lineInfo) bool {
 	prevHex, hashHex, ok := f.fastRecord(data, s, e, r)
 	if !ok {
 		return false
@@ -55,10 +55,7 @@ func (f *fastScratch) verifyLine(h hasher, data []byte, s, e int, r *record, li 
 	if f.ni {
 		li.computed = sha256Entry(r.entry, &r.prev)
 	} else {
-		h.Reset()
-		h.Write(r.entry)
-		h.Write(r.prev[:])
-		copy(li.computed[:], h.Sum(sum[:0]))
+		li.computed = h.entry(r.entry, &r.prev)
 	}
 	if !hexEqual(&li.computed, hashHex) {
 		return false

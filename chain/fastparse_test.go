@@ -241,7 +241,7 @@ func BenchmarkProcess(b *testing.B) {
 			if mode != "general" && hasSIMD {
 				fs = &fastScratch{ni: mode == "fast" && hasSHANI()}
 			}
-			h := SHA256.New()
+			h := newDigester(SHA256)
 			j := &job{data: data}
 			for b.Loop() {
 				j.process(h, fs)

@@ -148,13 +148,13 @@ const hashSep = `,"hash":"`
 // encodeRecord appends the record line for ev to dst and returns it with the
 // record's digest. data must be compact JSON.
 func encodeRecord(dst []byte, alg Alg, seq uint64, ts time.Time, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
-	return encodeRecordTS(dst, alg.New(), seq, ts.UTC().AppendFormat(nil, TimeLayout), ev, data, prev)
+	return encodeRecordTS(dst, newDigester(alg), seq, ts.UTC().AppendFormat(nil, TimeLayout), ev, data, prev)
 }
 
 // encodeRecordTS is encodeRecord with the timestamp already formatted and a
-// hash of the chain's algorithm, so a batch formats its shared timestamp and
-// makes its hash once.
-func encodeRecordTS(dst []byte, h hash.Hash, seq uint64, ts []byte, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
+// digester of the chain's algorithm, so a batch formats its shared
+// timestamp and makes its hash once.
+func encodeRecordTS(dst []byte, h *digester, seq uint64, ts []byte, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
 	start := len(dst)
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
@@ -176,23 +176,33 @@ func encodeRecordTS(dst []byte, h hash.Hash, seq uint64, ts []byte, ev *Event, d
 	dst = append(dst, `,"prev":"`...)
 	dst = hex.AppendEncode(dst, prev[:])
 	dst = append(dst, '"')
-	d := hashEntry(h, dst[start:], prev)
+	d := h.entry(dst[start:], &prev)
 	dst = append(dst, hashSep...)
 	dst = hex.AppendEncode(dst, d[:])
 	dst = append(dst, "\"}\n"...)
 	return dst, d
 }
 
-// hashEntry returns H(entry || prev). (Sum's argument escapes through the
-// interface, so the digest is copied out of h's own result.)
-func hashEntry(h hash.Hash, entry []byte, prev Digest) Digest {
-	h.Reset()
-	h.Write(entry)
-	h.Write(prev[:])
-	var d Digest
-	var sum [DigestSize]byte
-	copy(d[:], h.Sum(sum[:0]))
-	return d
+// digester computes record hashes, H(entry || prev), with one hash and one
+// Sum buffer, so that a batch of appends or a verifier's worker allocates
+// nothing per record (Sum's argument escapes through the interface).
+type digester struct {
+	h   hash.Hash
+	sum []byte
+}
+
+func newDigester(alg Alg) *digester {
+	return &digester{h: alg.New(), sum: make([]byte, 0, DigestSize)}
+}
+
+// entry returns H(entry || prev).
+func (d *digester) entry(entry []byte, prev *Digest) Digest {
+	d.h.Reset()
+	d.h.Write(entry)
+	d.h.Write(prev[:])
+	var out Digest
+	copy(out[:], d.h.Sum(d.sum[:0]))
+	return out
 }
 
 // appendString appends s as a JSON string. It escapes only what JSON requires

@@ -55,10 +55,15 @@ type faultCatcher struct {
 // catch must be deferred by a goroutine that has called
 // debug.SetPanicOnFault(true); it re-panics anything but a memory fault.
 func (f *faultCatcher) catch(cancel func()) {
-	r := recover()
-	if r == nil {
-		return
+	if r := recover(); r != nil {
+		f.record(r)
+		cancel()
 	}
+}
+
+// record keeps the first memory fault r reports, and re-panics r when it is
+// not one.
+func (f *faultCatcher) record(r any) {
 	e, ok := r.(interface{ Addr() uintptr })
 	if !ok {
 		panic(r)
@@ -68,19 +73,15 @@ func (f *faultCatcher) catch(cancel func()) {
 		f.err = fmt.Errorf("%w (fault at address %#x)", errFault, e.Addr())
 	}
 	f.mu.Unlock()
-	cancel()
 }
 
 // firstLineMapped is firstLine for a mapped file.
 func (c *chunkReader) firstLineMapped() (line []byte, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
-		var f faultCatcher
 		if r := recover(); r != nil {
-			func() {
-				defer f.catch(func() {})
-				panic(r)
-			}()
+			var f faultCatcher
+			f.record(r)
 			line, err = nil, f.err
 		}
 	}()
@@ -122,10 +123,8 @@ func (c *chunkReader) nextMapped() (*job, error) {
 			return j, nil
 		}
 		if len(window) > MaxRecordSize {
-			j := &job{special: &lineInfo{off: c.off, status: lineOversize}}
-			j.setMsg(j.special, fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize))
 			c.skip = true
-			return j, nil
+			return oversizeJob(c.off), nil
 		}
 		// The rest of the file is one line with no newline.
 		j := &job{special: &lineInfo{off: c.off, status: lineTorn}}

@@ -615,7 +615,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
 		j := &job{data: append(hline, '\n'), line: 1}
-		j.process(alg.New(), nil)
+		j.process(newDigester(alg), nil)
 		j.out[0].header = j.out[0].header && hdr != nil
 		s.rep.Bytes += int64(len(j.data))
 		s.line(in.name, &j.out[0], j.msgOf(&j.out[0]))
@@ -782,7 +782,7 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 			defer wg.Done()
 			defer fault.catch(cancel)
 			debug.SetPanicOnFault(true)
-			h := alg.New()
+			h := newDigester(alg)
 			var fs *fastScratch
 			if hasSIMD && !s.slow {
 				fs = &fastScratch{ni: alg == SHA256 && hasSHANI()}
@@ -869,21 +869,14 @@ loop:
 	return parent.Err()
 }
 
-// process parses and hashes every line of the job.
-// hasher is the part of hash.Hash that process uses.
-type hasher interface {
-	Reset()
-	Write([]byte) (int, error)
-	Sum([]byte) []byte
-}
-
-func (j *job) process(h hasher, fs *fastScratch) {
+// process parses and hashes every line of the job, on the fast path (fs)
+// where it can.
+func (j *job) process(h *digester, fs *fastScratch) {
 	data := j.data
 	off, ln := j.off, j.line
 	out := j.out[:0]
 	j.msgs = j.msgs[:0]
 	var r record
-	sum := make([]byte, 0, DigestSize) // one allocation: Sum's argument escapes
 	if fs != nil {
 		fs.reset(data)
 	}
@@ -892,7 +885,7 @@ func (j *job) process(h hasher, fs *fastScratch) {
 			// A clean line's first dirty byte is its newline.
 			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
 				out = append(out, lineInfo{off: off, line: ln})
-				if fs.verifyLine(h, data, pos, e, &r, &out[len(out)-1], sum) {
+				if fs.verifyLine(h, data, pos, e, &r, &out[len(out)-1]) {
 					off += int64(e - pos + 1)
 					ln++
 					pos = e + 1
@@ -917,10 +910,7 @@ func (j *job) process(h hasher, fs *fastScratch) {
 			j.setMsg(li, pe.msg)
 		} else {
 			li.seq, li.prev, li.hash = r.seq, r.prev, r.hash
-			h.Reset()
-			h.Write(r.entry)
-			h.Write(r.prev[:])
-			copy(li.computed[:], h.Sum(sum[:0]))
+			li.computed = h.entry(r.entry, &r.prev)
 			li.header = bytes.Equal(r.typ, []byte(`"`+HeaderType+`"`))
 			switch {
 			case pe != nil && li.computed == li.hash:
@@ -951,8 +941,8 @@ type chunkReader struct {
 	free    chan []byte
 	outs    chan []lineInfo
 	skip    bool // discarding the rest of an oversize line
-	// m is the mapped file, when it is mapped; mpos is where in m the next
-	// chunk starts (c.off, as m starts at offset 0).
+	// m is the mapped file, when it is mapped; the next chunk starts at
+	// m[off] (the mapping starts at offset 0).
 	m []byte
 }
 
@@ -1076,8 +1066,7 @@ func (c *chunkReader) next() (*job, error) {
 		if !bytes.Contains(c.carry, []byte{'\n'}) && len(c.carry) > MaxRecordSize {
 			var j *job
 			if !c.skip {
-				j = &job{special: &lineInfo{off: c.off, status: lineOversize}}
-				j.setMsg(j.special, fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize))
+				j = oversizeJob(c.off)
 				c.skip = true
 			}
 			c.off += int64(len(c.carry))
@@ -1116,6 +1105,14 @@ func (c *chunkReader) next() (*job, error) {
 			return nil, err
 		}
 	}
+}
+
+// oversizeJob is the special job of a line at off that is over the size
+// limit and has no newline within it.
+func oversizeJob(off int64) *job {
+	j := &job{special: &lineInfo{off: off, status: lineOversize}}
+	j.setMsg(j.special, fmt.Sprintf("line is over the %d-byte limit", MaxRecordSize))
+	return j
 }
 
 // full reports whether carry has no room for another read.

@@ -314,7 +314,7 @@ func (w *Writer) readTail(size int64) error {
 	if pe := parseRecord(line, &r); pe != nil {
 		return &TailError{Path: w.path, Offset: off, Reason: "the last record is malformed: " + pe.Error()}
 	}
-	if d := hashEntry(w.st.alg.New(), r.entry, r.prev); d != r.hash {
+	if d := newDigester(w.st.alg).entry(r.entry, &r.prev); d != r.hash {
 		return &TailError{Path: w.path, Offset: off, Reason: "the last record's hash does not match its content"}
 	}
 	w.st.head = Head{Seq: r.seq, Hash: r.hash}
@@ -508,7 +508,7 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 	buf := w.buf[:0]
 	head := w.st.head
 	now := w.opts.Now().UTC().AppendFormat(nil, TimeLayout)
-	h := w.st.alg.New()
+	h := newDigester(w.st.alg)
 	var own []byte
 	for i := range evs {
 		ts := now
