@@ -207,7 +207,11 @@ func readLine(br *bufio.Reader, a *arena) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	var long []byte
 	for err == bufio.ErrBufferFull {
-		long = append(long, line...)
+		// Past the record size limit the rest of the line is read and
+		// dropped: parseEvent refuses it, and memory stays bounded.
+		if len(long) <= chain.MaxRecordSize {
+			long = append(long, line...)
+		}
 		line, err = br.ReadSlice('\n')
 	}
 	if long != nil {

@@ -55,3 +55,20 @@ func TestAppendDiskFull(t *testing.T) {
 		})
 	}
 }
+
+// TestAppendOversizeLine: a line far over the record size limit is refused,
+// naming it, after the lines before it are appended; it is not held in
+// memory whole.
+func TestAppendOversizeLine(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "audit.jsonl")
+	in := `{"type":"t"}` + "\n" + `{"type":"t","pad":"` + strings.Repeat("x", 8<<20) + `"}` + "\n"
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"append", "--sync=batch", p}, strings.NewReader(in), &stdout, &stderr)
+	if code != cli.ExitIO || !strings.Contains(stderr.String(), "stdin line 2: line is over the 1048576-byte limit") {
+		t.Fatalf("exit %d, stderr:\n%s", code, &stderr)
+	}
+	rep, err := chain.VerifyFile(context.Background(), p, chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 2 {
+		t.Fatalf("chain after the refused line: %v, %d records, %v; want the header and line 1", err, rep.Records, rep.Findings)
+	}
+}
