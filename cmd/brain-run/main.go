@@ -1,4 +1,6 @@
-// Command brain-run runs BRAIN's commands; see internal/runcmd.
+// Command brain-run runs BRAIN's commands. It runs exec itself, linking only
+// the tracing and audit core, and hands every other subcommand to
+// brain-run-full from its own directory; see internal/runcore.
 package main
 
 import (
@@ -7,12 +9,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/brain-dev/brain/internal/runcmd"
+	"github.com/brain-dev/brain/internal/runcore"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runcmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := runcore.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

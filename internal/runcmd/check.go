@@ -18,6 +18,7 @@ import (
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/plan"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/verifier"
 )
 
@@ -32,10 +33,10 @@ type checkConfig struct {
 	timeout     time.Duration
 }
 
-func newCheck(e *env) *ffcli.Command {
+func newCheck(e *runcore.Env) *ffcli.Command {
 	var cfg checkConfig
 	fs := flag.NewFlagSet("brain-run check", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+	fs.SetOutput(e.Stderr)
 	fs.StringVar(&cfg.artifact, "artifact", "", "artifact `DIR`ectory to verify (mounted read-only at /artifact)")
 	fs.Var(&cfg.checks, "check", "check `MODULE[:ARG...]`: a .wasm file or stock:NAME, arguments after ':' (repeatable; '\\:' is a literal colon)")
 	fs.StringVar(&cfg.tasks, "tasks", "", "tasks.yaml `FILE` whose task's checks to run (with --task)")
@@ -45,8 +46,8 @@ func newCheck(e *env) *ffcli.Command {
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "default wall-time limit per check (default 10s)")
 	return &ffcli.Command{
 		Name:       "check",
-		ShortUsage: "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID]",
-		ShortHelp:  "run WebAssembly checks against an artifact directory",
+		ShortUsage: runcore.Usage("check").ShortUsage,
+		ShortHelp:  runcore.Usage("check").ShortHelp,
 		LongHelp: `Check runs each check in a wazero sandbox that sees only the artifact
 directory, read-only at /artifact, and its own arguments. It prints one JSON
 verdict per check on stdout and a summary on stderr.
@@ -64,7 +65,7 @@ Exit status: 0 all checks passed, 1 a check failed or could not run,
 	}
 }
 
-func runCheck(ctx context.Context, e *env, cfg checkConfig) error {
+func runCheck(ctx context.Context, e *runcore.Env, cfg checkConfig) error {
 	if cfg.artifact == "" {
 		return &cli.UsageError{Err: errors.New("--artifact is required"), Hint: "name the directory to verify: --artifact DIR"}
 	}
@@ -113,8 +114,8 @@ func runCheck(ctx context.Context, e *env, cfg checkConfig) error {
 
 // report prints one JSON verdict line per result on stdout and the summary on
 // stderr, and returns an *cli.ExitError with ExitFindings unless all passed.
-func report(e *env, results []verifier.Result) error {
-	enc := json.NewEncoder(e.stdout)
+func report(e *runcore.Env, results []verifier.Result) error {
+	enc := json.NewEncoder(e.Stdout)
 	passed := 0
 	for _, r := range results {
 		if err := enc.Encode(r); err != nil {
@@ -124,9 +125,9 @@ func report(e *env, results []verifier.Result) error {
 			passed++
 		}
 		text := checkLine(r)
-		e.p.Banner(r.Verdict == verifier.Pass, text)
+		e.P.Banner(r.Verdict == verifier.Pass, text)
 	}
-	e.p.Infof("%d of %d checks passed", passed, len(results))
+	e.P.Infof("%d of %d checks passed", passed, len(results))
 	if passed != len(results) {
 		return &cli.ExitError{Code: cli.ExitFindings}
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/scenario"
 )
 
@@ -31,16 +32,16 @@ const (
 	demoKeyFile   = "state.key"
 )
 
-func newDemo(e *env) *ffcli.Command {
-	fs := flag.NewFlagSet(prog+" demo", flag.ContinueOnError)
-	rf := &runFlags{}
-	rf.registerTelemetry(fs)
+func newDemo(e *runcore.Env) *ffcli.Command {
+	fs := flag.NewFlagSet(runcore.Prog+" demo", flag.ContinueOnError)
+	rf := &runcore.Flags{}
+	rf.RegisterTelemetry(fs)
 	name := fs.String("scenario", "basic", "the golden `scenario` to run ("+strings.Join(scenario.Names(), ", ")+")")
 	cacheDir := fs.String("cache-dir", "", "compilation cache `DIR` of the checks (default: the user cache directory's brain/wasm)")
 	return &ffcli.Command{
 		Name:       "demo",
-		ShortUsage: "brain-run demo [flags] [DIR]",
-		ShortHelp:  "run the golden scenario offline: plan, execute, verify, summary",
+		ShortUsage: runcore.Usage("demo").ShortUsage,
+		ShortHelp:  runcore.Usage("demo").ShortHelp,
 		LongHelp: `demo installs the golden scenario (golden/scenarios/basic) into DIR, a new
 or empty directory (default: a new temporary directory), and runs it with
 the replay provider, offline and without an API key: brain-run plan, then
@@ -78,7 +79,7 @@ type demoRun struct {
 	traceID string
 }
 
-func runDemo(ctx context.Context, e *env, rf *runFlags, name, dir, cacheDir string) error {
+func runDemo(ctx context.Context, e *runcore.Env, rf *runcore.Flags, name, dir, cacheDir string) error {
 	if !slices.Contains(scenario.Names(), name) {
 		return &cli.UsageError{Err: fmt.Errorf("no golden scenario %q (scenarios: %s)", name, strings.Join(scenario.Names(), ", "))}
 	}
@@ -99,11 +100,11 @@ func runDemo(ctx context.Context, e *env, rf *runFlags, name, dir, cacheDir stri
 		return &cli.ExitError{Code: cli.ExitIO, Err: err}
 	}
 	local := *rf
-	local.dir = ws
+	local.Dir = ws
 	run := &demoRun{sc: sc}
 	tasks := filepath.Join(dir, scenario.TasksFile)
-	code, err := instrument(ctx, e, &local, "demo", func(ctx context.Context, s *session) (int, error) {
-		run.traceID = s.root.SpanContext().TraceID().String()
+	code, err := runcore.Instrument(ctx, e, &local, "demo", func(ctx context.Context, s *runcore.Session) (int, error) {
+		run.traceID = s.Root.SpanContext().TraceID().String()
 		p, err := llm.NewReplay(sc.Cassette)
 		if err != nil {
 			return 0, &cli.ExitError{Code: cli.ExitIO, Err: err}
@@ -118,7 +119,7 @@ func runDemo(ctx context.Context, e *env, rf *runFlags, name, dir, cacheDir stri
 			return 0, err
 		}
 		defer v.Close(context.WithoutCancel(ctx))
-		o := s.orchestrator(st, p, v)
+		o := newOrchestrator(s, st, p, v)
 		if run.plan, err = o.Plan(ctx, sc.Goal, tasks, false); err != nil {
 			return 0, orchestratorError(err, ws)
 		}
@@ -128,12 +129,12 @@ func runDemo(ctx context.Context, e *env, rf *runFlags, name, dir, cacheDir stri
 		return 0, execVerdict(run.exec, tasks)
 	})
 	if run.exec == nil {
-		return exitErr(code, err)
+		return runcore.ExitErr(code, err)
 	}
 	// The command is over: its spans are on disk and the chain is complete.
-	rep, verr := chain.VerifyFile(ctx, filepath.Join(ws, AuditFile), chain.VerifyOptions{})
-	spans, serr := countSpans(filepath.Join(ws, SpansFile), run.traceID)
-	printDemo(e.stdout, run, rep, verr, spans, serr, local.endpoint())
+	rep, verr := chain.VerifyFile(ctx, filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
+	spans, serr := countSpans(filepath.Join(ws, runcore.SpansFile), run.traceID)
+	printDemo(e.Stdout, run, rep, verr, spans, serr, local.Endpoint())
 	if err == nil && code == 0 {
 		switch {
 		case verr != nil:
@@ -142,7 +143,7 @@ func runDemo(ctx context.Context, e *env, rf *runFlags, name, dir, cacheDir stri
 			return &cli.ExitError{Code: cli.ExitFindings, Err: errors.New("the demo's audit chain does not verify")}
 		}
 	}
-	return exitErr(code, err)
+	return runcore.ExitErr(code, err)
 }
 
 // demoDir returns the demo's directory, absolute: dir, created if missing
@@ -243,17 +244,17 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 	if serr != nil {
 		fmt.Fprintf(w, "spans    cannot count: %v\n", serr)
 	} else {
-		fmt.Fprintf(w, "spans    %d in %s, trace %s\n", spans, rel(filepath.Join(ws, SpansFile)), r.traceID)
+		fmt.Fprintf(w, "spans    %d in %s, trace %s\n", spans, rel(filepath.Join(ws, runcore.SpansFile)), r.traceID)
 	}
 	switch {
 	case verr != nil:
 		fmt.Fprintf(w, "verify   cannot verify: %v\n", verr)
 	case rep.OK() && rep.Head != nil:
-		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, AuditFile)))
+		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, runcore.AuditFile)))
 		fmt.Fprintf(w, "verify   PASS, head %d:%s\n", rep.Head.Seq, rep.Head.Hash)
 	default:
-		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, AuditFile)))
-		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, AuditFile))
+		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, runcore.AuditFile)))
+		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, runcore.AuditFile))
 	}
 	if endpoint != "" {
 		fmt.Fprintf(w, "jaeger   exported to %s: open http://127.0.0.1:16686/trace/%s\n", endpoint, r.traceID)
@@ -262,5 +263,5 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 		fmt.Fprintf(w, "         then open http://127.0.0.1:16686/trace/%s\n", r.traceID)
 	}
 	fmt.Fprintf(w, "more     brain-run status --dir %s --state-key-file %s\n", ws, filepath.Join(ws, demoKeyFile))
-	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", filepath.Join(ws, AuditFile))
+	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", filepath.Join(ws, runcore.AuditFile))
 }

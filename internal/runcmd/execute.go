@@ -14,6 +14,7 @@ import (
 
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/verifier"
 )
 
@@ -22,15 +23,15 @@ import (
 // explicit on the command line of the run that does it.
 const acceptEnv = "BRAIN_ACCEPT_EDITED_PLAN"
 
-func newExecute(e *env) *ffcli.Command {
+func newExecute(e *runcore.Env) *ffcli.Command {
 	fs, rf, lf, kf := newModelFlags("execute")
 	accept := fs.Bool("accept-edited-plan", false, "run a tasks.yaml that is not the recorded plan, recording it as a new plan (audited)")
 	model := fs.String("task-model", orchestrator.DefaultTaskModel, "the `model` asked for tasks that name none")
 	cacheDir := fs.String("cache-dir", "", "compilation cache `DIR` of the checks (default: the user cache directory's brain/wasm)")
 	return &ffcli.Command{
 		Name:       "execute",
-		ShortUsage: "brain-run execute [flags] [tasks.yaml]",
-		ShortHelp:  "run the tasks of the recorded plan: context, model, artifact, checks",
+		ShortUsage: runcore.Usage("execute").ShortUsage,
+		ShortHelp:  runcore.Usage("execute").ShortHelp,
 		LongHelp: `execute runs each task of tasks.yaml (default ./tasks.yaml): it gathers the
 task's context files, asks the task model, writes the reply as the task's
 artifact (DIR/artifacts/plan-ID/TASK/artifact.txt) and runs the task's
@@ -62,12 +63,12 @@ recorded plan.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
-			code, err := instrument(ctx, e, rf, "execute", func(ctx context.Context, s *session) (int, error) {
+			code, err := runcore.Instrument(ctx, e, rf, "execute", func(ctx context.Context, s *runcore.Session) (int, error) {
 				p, err := lf.newProvider()
 				if err != nil {
 					return 0, err
 				}
-				st, err := openState(ctx, s.dir, kf.file, *accept)
+				st, err := openState(ctx, s.Dir, kf.file, *accept)
 				if err != nil {
 					return 0, err
 				}
@@ -77,21 +78,21 @@ recorded plan.`,
 					return 0, err
 				}
 				defer v.Close(context.WithoutCancel(ctx))
-				o := s.orchestrator(st, p, v)
+				o := newOrchestrator(s, st, p, v)
 				o.TaskModel = *model
 				res, err := o.Execute(ctx, path, *accept)
 				if res != nil {
 					if res.Accepted {
-						warnAccepted(e.p, path, res)
+						warnAccepted(e.P, path, res)
 					}
-					printExec(e.stdout, res)
+					printExec(e.Stdout, res)
 				}
 				if err != nil {
-					return 0, orchestratorError(err, s.dir)
+					return 0, orchestratorError(err, s.Dir)
 				}
 				return 0, execVerdict(res, path)
 			})
-			return exitErr(code, err)
+			return runcore.ExitErr(code, err)
 		},
 	}
 }

@@ -11,15 +11,16 @@ import (
 
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/telemetry"
 )
 
-func newFlush(e *env) *ffcli.Command {
-	fs, rf := newRunFlags("flush")
+func newFlush(e *runcore.Env) *ffcli.Command {
+	fs, rf := runcore.NewFlags("flush")
 	return &ffcli.Command{
 		Name:       "flush",
-		ShortUsage: "brain-run flush [--dir DIR] [--otlp-endpoint HOST:PORT]",
-		ShortHelp:  "re-send spans kept on disk to the OTLP endpoint",
+		ShortUsage: runcore.Usage("flush").ShortUsage,
+		ShortHelp:  runcore.Usage("flush").ShortHelp,
 		LongHelp: `flush sends the spans in DIR/spans.jsonl that were not delivered yet to the
 OTLP gRPC endpoint, and remembers what was delivered (DIR/spans.flushed), so
 a second flush sends nothing twice.
@@ -32,34 +33,34 @@ take the spans (run flush again later), 4 audit write failed.`,
 			if len(args) > 0 {
 				return cli.Usagef("flush takes no arguments")
 			}
-			endpoint := rf.endpoint()
+			endpoint := rf.Endpoint()
 			if endpoint == "" {
 				return &cli.UsageError{Err: errors.New("no endpoint to flush to"), Hint: "pass --otlp-endpoint localhost:4317 or set OTEL_EXPORTER_OTLP_ENDPOINT"}
 			}
-			spans := filepath.Join(rf.dir, SpansFile)
+			spans := filepath.Join(rf.Dir, runcore.SpansFile)
 			// The flush's own spans go to disk only: they are sent by the
 			// next flush, never half-way through this one.
 			local := *rf
-			local.diskOnly = true
-			code, err := instrument(ctx, e, &local, "flush", func(ctx context.Context, s *session) (int, error) {
-				sent, skipped, err := telemetry.Flush(ctx, spans, endpoint, filepath.Join(rf.dir, FlushState))
+			local.DiskOnly = true
+			code, err := runcore.Instrument(ctx, e, &local, "flush", func(ctx context.Context, s *runcore.Session) (int, error) {
+				sent, skipped, err := telemetry.Flush(ctx, e.Network, spans, endpoint, filepath.Join(rf.Dir, runcore.FlushState))
 				var dle *telemetry.DamagedLinesError
 				if errors.As(err, &dle) {
 					// Everything else was delivered; damaged lines are reported, not retried forever.
-					e.p.Warnf("%v", dle)
+					e.P.Warnf("%v", dle)
 					err = nil
 				}
 				if err != nil {
 					return cli.ExitIO, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("flushing to %s: %v (%d spans sent before the failure)", endpoint, err, sent),
 						Hint: "start the collector and run 'brain-run flush' again: delivered spans are not sent twice"}
 				}
-				if _, err := s.log.Record(ctx, audit.TelemetryFlushed{Endpoint: endpoint, Sent: sent, Skipped: skipped}); err != nil {
+				if _, err := s.Log.Record(ctx, audit.TelemetryFlushed{Endpoint: endpoint, Sent: sent, Skipped: skipped}); err != nil {
 					return 0, err
 				}
-				e.p.Infof("sent %d spans to %s (%d already sent)", sent, endpoint, skipped)
+				e.P.Infof("sent %d spans to %s (%d already sent)", sent, endpoint, skipped)
 				return 0, nil
 			})
-			return exitErr(code, err)
+			return runcore.ExitErr(code, err)
 		},
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
 )
@@ -30,8 +31,8 @@ const (
 
 // newModelFlags returns the flag set of a command that asks a model and
 // keeps state (plan, execute), with the shared flags registered.
-func newModelFlags(name string) (*flag.FlagSet, *runFlags, *llmFlags, *keyFlag) {
-	fs, rf := newRunFlags(name)
+func newModelFlags(name string) (*flag.FlagSet, *runcore.Flags, *llmFlags, *keyFlag) {
+	fs, rf := runcore.NewFlags(name)
 	lf, kf := &llmFlags{}, &keyFlag{}
 	lf.register(fs)
 	kf.register(fs)
@@ -207,8 +208,8 @@ func newVerifier(dir string) (*verifier.Verifier, error) {
 	return v, nil
 }
 
-// orchestrator returns the orchestrator of session s.
-func (s *session) orchestrator(st *state.Store, p llm.Provider, v *verifier.Verifier) *orchestrator.Orchestrator {
-	return &orchestrator.Orchestrator{Tracer: s.tracer, Audit: s.log, Store: st, Provider: p, Verifier: v, Workspace: s.dir,
-		Warn: func(msg string) { s.e.p.Warnf("%s", msg) }}
+// newOrchestrator returns the orchestrator of session s.
+func newOrchestrator(s *runcore.Session, st *state.Store, p llm.Provider, v *verifier.Verifier) *orchestrator.Orchestrator {
+	return &orchestrator.Orchestrator{Tracer: s.Tracer, Audit: s.Log, Store: st, Provider: p, Verifier: v, Workspace: s.Dir,
+		Warn: func(msg string) { s.Env.P.Warnf("%s", msg) }}
 }

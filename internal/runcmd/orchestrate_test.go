@@ -25,6 +25,7 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/auditschema"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/scenario"
 	"github.com/brain-dev/brain/internal/spandict"
 	"github.com/brain-dev/brain/internal/testutil"
@@ -54,7 +55,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	ws := filepath.Join(dir, ".brain")
-	spans := readSpans(t, filepath.Join(ws, SpansFile))
+	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
 	checkDictionary(t, spans)
 	count := map[string]int{}
 	byID := map[string]ptrace.Span{}
@@ -69,14 +70,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%d %s spans, want %d", count[name], name, n)
 		}
 	}
-	n, err := auditschema.ValidateFile(filepath.Join(ws, AuditFile))
+	n, err := auditschema.ValidateFile(filepath.Join(ws, runcore.AuditFile))
 	if err != nil || n != 20 {
 		t.Fatalf("schema: %d records: %v", n, err)
 	}
 	// Each record names a span of the run; each span that mutates state
 	// (the dictionary says which) has at least one record.
 	recorded := map[string]bool{}
-	sc := chain.NewScanner(mustOpen(t, filepath.Join(ws, AuditFile)))
+	sc := chain.NewScanner(mustOpen(t, filepath.Join(ws, runcore.AuditFile)))
 	for sc.Scan() {
 		r := sc.Record()
 		if r.Type == chain.HeaderType {
@@ -272,7 +273,7 @@ func TestLiveProviders(t *testing.T) {
 			if got := m.takeAsked(); got != "plan readme config runbook" {
 				t.Errorf("the server was asked %q", got)
 			}
-			spans := readSpans(t, filepath.Join(ws, SpansFile))
+			spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
 			checkDictionary(t, spans)
 			provider := map[string]string{"gemini": "gcp.gemini", "openai": "openai"}[wire]
 			for _, s := range spans {
@@ -284,7 +285,7 @@ func TestLiveProviders(t *testing.T) {
 					t.Errorf("chat span attributes %v", a)
 				}
 			}
-			if _, err := auditschema.ValidateFile(filepath.Join(ws, AuditFile)); err != nil {
+			if _, err := auditschema.ValidateFile(filepath.Join(ws, runcore.AuditFile)); err != nil {
 				t.Error(err)
 			}
 			checkNoCanary(t, dir, testKey)
@@ -349,11 +350,11 @@ func TestProviderFailures(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, "tasks.yaml")); err == nil {
 					t.Error("tasks.yaml written after a failed call")
 				}
-				rec := findRecord(t, filepath.Join(ws, AuditFile), "llm.call")
+				rec := findRecord(t, filepath.Join(ws, runcore.AuditFile), "llm.call")
 				if !strings.Contains(rec, `"outcome":"error","error_type":"`+tc.typ+`"`) {
 					t.Errorf("llm.call record %s, want outcome error, error_type %s", rec, tc.typ)
 				}
-				spans := readSpans(t, filepath.Join(ws, SpansFile))
+				spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
 				checkDictionary(t, spans)
 				for _, s := range spans {
 					if s.Name() == "llm_provider.chat" && s.Attributes().AsRaw()["error.type"] != tc.typ {
@@ -443,7 +444,7 @@ func TestKilledExecuteResumes(t *testing.T) {
 	if !strings.Contains(stdout, "config   passed  2") || !strings.Contains(stdout, "match the state store") {
 		t.Errorf("status after the rerun:\n%s", stdout)
 	}
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("chain after a kill: %+v %v", rep, err)
 	}
@@ -466,7 +467,7 @@ func TestExecuteDiskFull(t *testing.T) {
 	if code, _, stderr := run(t, m.env(), append([]string{"plan", "--dir", ws, "--goal", sc.Goal, "-o", tasks}, m.flags()...)...); code != 0 {
 		t.Fatalf("plan: %d %s", code, stderr)
 	}
-	free := fillChain(t, mnt, filepath.Join(ws, AuditFile))
+	free := fillChain(t, mnt, filepath.Join(ws, runcore.AuditFile))
 	m.takeAsked()
 	code, _, stderr := run(t, m.env(), append(append([]string{"execute", "--dir", ws}, m.flags()...), tasks)...)
 	if code != cli.ExitAuditWrite || !strings.Contains(stderr, "audit write failed, operation aborted") || !strings.Contains(stderr, "no space left on device") {
@@ -480,7 +481,7 @@ func TestExecuteDiskFull(t *testing.T) {
 	if !strings.Contains(stdout, "3 tasks: 0 passed, 0 failed, 0 error, 0 running, 3 pending") {
 		t.Errorf("status after the failure:\n%s", stdout)
 	}
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("chain after disk full: %+v %v", rep, err)
 	}
@@ -584,7 +585,7 @@ func TestFailureSpansMatchDictionary(t *testing.T) {
 	if code := execute("", only); code != cli.ExitModel {
 		t.Errorf("cassette miss: code %d", code)
 	}
-	spans := readSpans(t, filepath.Join(ws, SpansFile))
+	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
 	checkDictionary(t, spans)
 	errs := map[string]bool{}
 	for _, s := range spans {

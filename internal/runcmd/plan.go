@@ -11,9 +11,10 @@ import (
 
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/runcore"
 )
 
-func newPlan(e *env) *ffcli.Command {
+func newPlan(e *runcore.Env) *ffcli.Command {
 	fs, rf, lf, kf := newModelFlags("plan")
 	goal := fs.String("goal", "", "what to plan, in plain words (required)")
 	out := fs.String("o", "tasks.yaml", "write the plan to `FILE`")
@@ -21,8 +22,8 @@ func newPlan(e *env) *ffcli.Command {
 	model := fs.String("plan-model", orchestrator.DefaultPlanModel, "the `model` asked for the plan")
 	return &ffcli.Command{
 		Name:       "plan",
-		ShortUsage: "brain-run plan --goal TEXT [-o tasks.yaml] [flags]",
-		ShortHelp:  "ask the plan model for a task list and write tasks.yaml",
+		ShortUsage: runcore.Usage("plan").ShortUsage,
+		ShortHelp:  runcore.Usage("plan").ShortHelp,
 		LongHelp: `plan asks the plan model for a plan for the goal and writes it to tasks.yaml:
 tasks with id, title, prompt, context globs, model and acceptance checks.
 The model call and the plan (its SHA-256) are recorded in the audit chain and
@@ -39,39 +40,28 @@ failed; 5 the model failed or its reply is not a valid plan.`,
 			if len(args) > 0 {
 				return &cli.UsageError{Err: fmt.Errorf("unexpected argument %q", args[0]), Hint: "quote the goal: --goal 'what to build'"}
 			}
-			code, err := instrument(ctx, e, rf, "plan", func(ctx context.Context, s *session) (int, error) {
+			code, err := runcore.Instrument(ctx, e, rf, "plan", func(ctx context.Context, s *runcore.Session) (int, error) {
 				p, err := lf.newProvider()
 				if err != nil {
 					return 0, err
 				}
-				st, err := openState(ctx, s.dir, kf.file, true)
+				st, err := openState(ctx, s.Dir, kf.file, true)
 				if err != nil {
 					return 0, err
 				}
 				defer st.Close()
-				o := s.orchestrator(st, p, nil)
+				o := newOrchestrator(s, st, p, nil)
 				o.PlanModel = *model
 				res, err := o.Plan(ctx, *goal, *out, *force)
 				if err != nil {
-					return 0, orchestratorError(err, s.dir)
+					return 0, orchestratorError(err, s.Dir)
 				}
-				printPlan(e.stdout, res)
+				printPlan(e.Stdout, res)
 				return 0, nil
 			})
-			return exitErr(code, err)
+			return runcore.ExitErr(code, err)
 		},
 	}
-}
-
-// exitErr turns an instrumented command's code and error into Exec's error.
-func exitErr(code int, err error) error {
-	if err != nil {
-		return err
-	}
-	if code != 0 {
-		return &cli.ExitError{Code: code}
-	}
-	return nil
 }
 
 // printPlan prints a written plan: one line for the plan, one per task.

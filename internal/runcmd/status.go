@@ -15,11 +15,12 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/orchestrator"
+	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/state"
 )
 
-func newStatus(e *env) *ffcli.Command {
-	fs, rf := newRunFlags("status")
+func newStatus(e *runcore.Env) *ffcli.Command {
+	fs, rf := runcore.NewFlags("status")
 	var kf keyFlag
 	kf.register(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object per line: the tasks (and with --chain the differences and a summary)")
@@ -27,8 +28,8 @@ func newStatus(e *env) *ffcli.Command {
 	planID := fs.Int64("plan", 0, "show the plan with this `ID` (default: the plan recorded last)")
 	return &ffcli.Command{
 		Name:       "status",
-		ShortUsage: "brain-run status [--json] [--chain] [--plan ID] [flags]",
-		ShortHelp:  "show the plan's tasks and their states from the state store",
+		ShortUsage: runcore.Usage("status").ShortUsage,
+		ShortHelp:  runcore.Usage("status").ShortHelp,
 		LongHelp: `status prints the plan recorded last (or --plan ID) and each task's state,
 attempts and title, from the encrypted state store.
 
@@ -46,21 +47,21 @@ Exit status: 0 shown (and with --chain: the store matches the chain);
 			if len(args) > 0 {
 				return cli.Usagef("status takes no arguments")
 			}
-			code, err := instrument(ctx, e, rf, "status", func(ctx context.Context, s *session) (int, error) {
-				st, err := openState(ctx, s.dir, kf.file, false)
+			code, err := runcore.Instrument(ctx, e, rf, "status", func(ctx context.Context, s *runcore.Session) (int, error) {
+				st, err := openState(ctx, s.Dir, kf.file, false)
 				if err != nil {
 					return 0, err
 				}
 				defer st.Close()
-				if err := printStatus(ctx, e.stdout, st, *planID, *jsonOut); err != nil {
+				if err := printStatus(ctx, e.Stdout, st, *planID, *jsonOut); err != nil {
 					return 0, err
 				}
 				if !*fromChain {
 					return 0, nil
 				}
-				return 0, compareChain(ctx, e.stdout, st, s.log.Path(), *jsonOut)
+				return 0, compareChain(ctx, e.Stdout, st, s.Log.Path(), *jsonOut)
 			})
-			return exitErr(code, err)
+			return runcore.ExitErr(code, err)
 		},
 	}
 }

@@ -7,29 +7,24 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 )
 
-// grpcOptions returns the OTLP gRPC client options for endpoint: the target,
-// transport security, the per-export timeout and no retries (a short command
-// cannot wait out a backoff; the spans are on disk for a later flush).
+// dial returns n's OTLP client for endpoint: the target, transport security
+// and the per-export timeout, with no retries (a short command cannot wait
+// out a backoff; the spans are on disk for a later flush).
 //
 // endpoint is "host:port", "http://host:port" or "https://host:port". A bare
 // host:port is plaintext when the host is loopback and TLS otherwise.
-func grpcOptions(endpoint string, timeout time.Duration) ([]otlptracegrpc.Option, error) {
+func dial(n Network, endpoint string, timeout time.Duration) (otlptrace.Client, error) {
 	hostport, insecure, err := parseEndpoint(endpoint)
 	if err != nil {
 		return nil, err
 	}
-	opts := []otlptracegrpc.Option{
-		otlptracegrpc.WithEndpoint(hostport),
-		otlptracegrpc.WithTimeout(timeout),
-		otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}),
+	if n == nil {
+		return nil, ErrNoNetwork
 	}
-	if insecure {
-		opts = append(opts, otlptracegrpc.WithInsecure())
-	}
-	return opts, nil
+	return n.Client(hostport, insecure, timeout), nil
 }
 
 func parseEndpoint(endpoint string) (hostport string, insecure bool, err error) {

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
@@ -67,7 +66,7 @@ type flushConfig struct {
 var defaultFlush = flushConfig{maxSpans: 2048, maxBytes: 2 << 20, timeout: 5 * time.Second}
 
 // Flush sends the spans in spansPath that earlier flushes have not delivered
-// to the OTLP gRPC endpoint, and records what it delivered in statePath (see
+// to the OTLP endpoint over n, and records what it delivered in statePath (see
 // FlushState), so that a second flush sends nothing twice and a flush that
 // failed part-way resumes after the last delivered batch. A torn last line
 // (a write still in progress) is left for the next flush.
@@ -77,15 +76,15 @@ var defaultFlush = flushConfig{maxSpans: 2048, maxBytes: 2 << 20, timeout: 5 * t
 // listed in the sent log, SentLogPath). A missing spans file is nothing to send. Damaged lines
 // are passed over and reported as a *DamagedLinesError after the rest is
 // delivered. Two flushes of the same state file at once are refused.
-func Flush(ctx context.Context, spansPath, endpoint string, statePath string) (sent, skipped int, err error) {
-	return flush(ctx, spansPath, endpoint, statePath, defaultFlush)
+func Flush(ctx context.Context, n Network, spansPath, endpoint string, statePath string) (sent, skipped int, err error) {
+	return flush(ctx, n, spansPath, endpoint, statePath, defaultFlush)
 }
 
-func flush(ctx context.Context, spansPath, endpoint, statePath string, fc flushConfig) (sent, skipped int, err error) {
+func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string, fc flushConfig) (sent, skipped int, err error) {
 	if endpoint == "" {
 		return 0, 0, errors.New("telemetry: flush: no endpoint")
 	}
-	opts, err := grpcOptions(endpoint, fc.timeout)
+	client, err := dial(n, endpoint, fc.timeout)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -128,7 +127,6 @@ func flush(ctx context.Context, spansPath, endpoint, statePath string, fc flushC
 		return 0, skipped, fmt.Errorf("telemetry: %w", err)
 	}
 
-	client := otlptracegrpc.NewClient(opts...)
 	if err := client.Start(ctx); err != nil {
 		return 0, skipped, fmt.Errorf("telemetry: otlp endpoint %s: %w", endpoint, err)
 	}

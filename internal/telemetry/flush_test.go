@@ -22,7 +22,7 @@ func TestFlush(t *testing.T) {
 
 	check := func(wantSent, wantSkipped, wantTotal int) {
 		t.Helper()
-		sent, skipped, err := Flush(context.Background(), spans, rcv.addr, statePathFor(spans))
+		sent, skipped, err := Flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func TestFlushResume(t *testing.T) {
 	})
 	fc := defaultFlush
 	fc.maxSpans = 1 // one line per request
-	sent, skipped, err := flush(context.Background(), spans, rcv.addr, statePathFor(spans), fc)
+	sent, skipped, err := flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans), fc)
 	if err == nil || !strings.Contains(err.Error(), "collector restarting") {
 		t.Fatalf("err = %v, want the receiver's failure", err)
 	}
@@ -84,7 +84,7 @@ func TestFlushResume(t *testing.T) {
 		t.Errorf("first flush: sent %d skipped %d, want 14 0", sent, skipped)
 	}
 	rcv.setFail(nil)
-	sent, skipped, err = flush(context.Background(), spans, rcv.addr, statePathFor(spans), fc)
+	sent, skipped, err = flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans), fc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestFlushDamaged(t *testing.T) {
 	f.Write(good[:torn])
 	f.Close()
 
-	sent, _, err := Flush(context.Background(), spans, rcv.addr, statePathFor(spans))
+	sent, _, err := Flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans))
 	var de *DamagedLinesError
 	if !errors.As(err, &de) || len(de.Offsets) != 1 || de.Offsets[0] != int64(len(good)) {
 		t.Fatalf("err = %v, want one damaged line at %d", err, len(good))
@@ -128,7 +128,7 @@ func TestFlushDamaged(t *testing.T) {
 	f, _ = os.OpenFile(spans, os.O_WRONLY|os.O_APPEND, 0)
 	f.Write(good[torn:])
 	f.Close()
-	sent, skipped, err := Flush(context.Background(), spans, rcv.addr, statePathFor(spans))
+	sent, skipped, err := Flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans))
 	if err != nil || sent != 3 || skipped != 6 {
 		t.Errorf("after completing the line: sent %d skipped %d err %v, want 3 6 nil", sent, skipped, err)
 	}
@@ -144,12 +144,12 @@ func TestFlushReplacedFile(t *testing.T) {
 	dir := t.TempDir()
 	spans := filepath.Join(dir, "spans.jsonl")
 	writeSpans(t, spans, 50)
-	if _, _, err := Flush(context.Background(), spans, rcv.addr, statePathFor(spans)); err != nil {
+	if _, _, err := Flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans)); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(spans)
 	writeSpans(t, spans, 4)
-	sent, skipped, err := Flush(context.Background(), spans, rcv.addr, statePathFor(spans))
+	sent, skipped, err := Flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans))
 	if err != nil || sent != 4 || skipped != 0 {
 		t.Errorf("sent %d skipped %d err %v, want 4 0 nil", sent, skipped, err)
 	}
@@ -158,11 +158,11 @@ func TestFlushReplacedFile(t *testing.T) {
 func TestFlushNothing(t *testing.T) {
 	dir := t.TempDir()
 	spans := filepath.Join(dir, "spans.jsonl")
-	sent, skipped, err := Flush(context.Background(), spans, deadAddr(t), statePathFor(spans))
+	sent, skipped, err := Flush(context.Background(), grpcNet, spans, deadAddr(t), statePathFor(spans))
 	if err != nil || sent != 0 || skipped != 0 {
 		t.Errorf("missing file: sent %d skipped %d err %v", sent, skipped, err)
 	}
-	if _, _, err := Flush(context.Background(), spans, "", statePathFor(spans)); err == nil {
+	if _, _, err := Flush(context.Background(), grpcNet, spans, "", statePathFor(spans)); err == nil {
 		t.Error("no endpoint: no error")
 	}
 }
@@ -171,7 +171,7 @@ func TestFlushNothing(t *testing.T) {
 func TestFlushDeadEndpoint(t *testing.T) {
 	spans := filepath.Join(t.TempDir(), "spans.jsonl")
 	writeSpans(t, spans, 5)
-	sent, _, err := Flush(context.Background(), spans, deadAddr(t), statePathFor(spans))
+	sent, _, err := Flush(context.Background(), grpcNet, spans, deadAddr(t), statePathFor(spans))
 	if err == nil || sent != 0 {
 		t.Fatalf("sent %d err %v, want an error", sent, err)
 	}
@@ -188,7 +188,7 @@ func TestFlushLocked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unlock()
-	if _, _, err := Flush(context.Background(), spans, deadAddr(t), statePathFor(spans)); err == nil || !strings.Contains(err.Error(), "another flush") {
+	if _, _, err := Flush(context.Background(), grpcNet, spans, deadAddr(t), statePathFor(spans)); err == nil || !strings.Contains(err.Error(), "another flush") {
 		t.Errorf("err = %v, want another flush", err)
 	}
 }
@@ -211,7 +211,7 @@ func TestFlushAfterLive(t *testing.T) {
 	if n := run(deadAddr(t), 25); n != 1 {
 		t.Fatalf("dead run warned %d times, want 1", n)
 	}
-	sent, skipped, err := Flush(context.Background(), spans, rcv.addr, statePathFor(spans))
+	sent, skipped, err := Flush(context.Background(), grpcNet, spans, rcv.addr, statePathFor(spans))
 	if err != nil || sent != 25 || skipped != 40 {
 		t.Errorf("sent %d skipped %d err %v, want 25 40 nil", sent, skipped, err)
 	}
@@ -234,7 +234,7 @@ func TestFlushAfterQueueFull(t *testing.T) {
 	if live < n && (w.n.Load() != 1 || !strings.Contains(w.message(), "export queue full")) {
 		t.Errorf("%d spans dropped, warning %q", n-live, w.message())
 	}
-	if _, _, err := Flush(context.Background(), cfg.SpansPath, rcv.addr, statePathFor(cfg.SpansPath)); err != nil {
+	if _, _, err := Flush(context.Background(), grpcNet, cfg.SpansPath, rcv.addr, statePathFor(cfg.SpansPath)); err != nil {
 		t.Fatal(err)
 	}
 	got, dups := rcv.counts()

@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
+
+	"github.com/brain-dev/brain/internal/telemetry/otlpgrpc"
 )
 
 // receiver is a real OTLP gRPC trace receiver on 127.0.0.1 that counts what
@@ -158,8 +160,12 @@ func testConfig(tb testing.TB) Config {
 		ServiceVersion: "v0.0.0-test",
 		SessionID:      "sess-test-1",
 		SpansPath:      filepath.Join(tb.TempDir(), ".brain", "spans.jsonl"),
+		Network:        grpcNet,
 	}
 }
+
+// grpcNet is the network transport the tests export over.
+var grpcNet = otlpgrpc.Transport{}
 
 // readSpans parses every line of a spans file with the Collector's own
 // JSON parser and returns one Traces per line.

@@ -20,12 +20,9 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // ScopeName is the instrumentation scope of every span brain writes.
@@ -65,8 +62,13 @@ type Config struct {
 	// OTLPEndpoint is "" for disk only, or an OTLP gRPC endpoint as
 	// "host:port", "http://host:port" (plaintext) or "https://host:port"
 	// (TLS). A bare host:port is plaintext on a loopback host and TLS
-	// elsewhere.
+	// elsewhere. It needs Network.
 	OTLPEndpoint string
+
+	// Network is the OTLP transport for OTLPEndpoint (otlpgrpc.Transport);
+	// nil in a binary that exports to disk only, where Setup refuses an
+	// endpoint with ErrNoNetwork.
+	Network Network
 
 	// ExportTimeout bounds each network export; 0 means DefaultExportTimeout.
 	ExportTimeout time.Duration
@@ -81,6 +83,23 @@ type Config struct {
 	// endpoint, the reason and the spans file.
 	Warn func(msg string)
 }
+
+// Network is an OTLP network transport. Package otlpgrpc has the gRPC one;
+// it is passed in, not imported, so that a disk-only binary does not link
+// gRPC.
+type Network interface {
+	// Client returns an OTLP client for hostport (plaintext when insecure)
+	// whose every export is bounded by timeout and never retried. It does
+	// no I/O until the first export.
+	Client(hostport string, insecure bool, timeout time.Duration) otlptrace.Client
+	// Describe says in a few words what a transport error means, or
+	// timedOut; "", false when it knows no more than err's text.
+	Describe(err error) (why string, timedOut bool)
+}
+
+// ErrNoNetwork is Setup's and Flush's error for an endpoint without a
+// Network to reach it.
+var ErrNoNetwork = errors.New("telemetry: no OTLP network transport in this binary")
 
 // Provider is the process's tracer provider. Create it with Setup and call
 // Shutdown once the command's spans have ended.
@@ -114,11 +133,10 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	if timeout <= 0 {
 		timeout = DefaultExportTimeout
 	}
-	var netOpts []otlptracegrpc.Option
+	var netClient otlptrace.Client
 	if cfg.OTLPEndpoint != "" {
 		var err error
-		netOpts, err = grpcOptions(cfg.OTLPEndpoint, timeout)
-		if err != nil {
+		if netClient, err = dial(cfg.Network, cfg.OTLPEndpoint, timeout); err != nil {
 			return nil, err
 		}
 	}
@@ -132,12 +150,13 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	warmEncoder()
 	diskExp, err := otlptrace.New(ctx, dc)
 	if err != nil {
 		dc.Stop(ctx)
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	dc.track = netOpts != nil
+	dc.track = netClient != nil
 	p := &Provider{cfg: cfg, diskOut: dc, timeout: timeout}
 	p.disk = sdktrace.NewBatchSpanProcessor(diskExp,
 		sdktrace.WithBlocking(),
@@ -157,8 +176,8 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	}
 	opts = append(opts, sdktrace.WithSpanProcessor(p.disk))
 
-	if netOpts != nil {
-		netExp, err := otlptrace.New(ctx, otlptracegrpc.NewClient(netOpts...))
+	if netClient != nil {
+		netExp, err := otlptrace.New(ctx, netClient)
 		if err != nil {
 			p.disk.Shutdown(ctx)
 			return nil, fmt.Errorf("telemetry: otlp endpoint %s: %w", cfg.OTLPEndpoint, err)
@@ -251,9 +270,9 @@ func (p *Provider) settleNetwork(netErr error, budget time.Duration) {
 	appendSent(SentLogPath(p.cfg.SpansPath), sent)
 	switch cause := p.netOut.failure(); {
 	case cause != nil:
-		why = reason(cause, p.timeout)
+		why = reason(p.cfg.Network, cause, p.timeout)
 	case netErr != nil: // the budget ran out with an export in flight
-		why = reason(netErr, budget)
+		why = reason(p.cfg.Network, netErr, budget)
 	case missing > 0: // the network queue was full
 		why = fmt.Sprintf("%d of %d spans dropped: export queue full", missing, total)
 	default:
@@ -270,9 +289,10 @@ func (p *Provider) warn(why string) {
 		p.cfg.OTLPEndpoint, why, p.cfg.SpansPath))
 }
 
-// reason says in a few words why an export failed.
-func reason(err error, timeout time.Duration) string {
-	if errors.Is(err, context.DeadlineExceeded) || status.Code(err) == codes.DeadlineExceeded {
+// reason says in a few words why an export over n failed.
+func reason(n Network, err error, timeout time.Duration) string {
+	why, timedOut := n.Describe(err)
+	if timedOut || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Sprintf("no answer within %v", timeout)
 	}
 	msg := err.Error()
@@ -281,11 +301,8 @@ func reason(err error, timeout time.Duration) string {
 			return known
 		}
 	}
-	var se interface{ GRPCStatus() *status.Status }
-	if errors.As(err, &se) {
-		if s := se.GRPCStatus(); s.Code() != codes.Unknown {
-			return strings.ToLower(s.Code().String()) + ": " + s.Message()
-		}
+	if why != "" {
+		return why
 	}
 	return msg
 }

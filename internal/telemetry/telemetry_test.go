@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -265,14 +266,33 @@ func TestParseEndpoint(t *testing.T) {
 
 // TestReason checks the words the warning uses for common failures.
 func TestReason(t *testing.T) {
-	if got := reason(context.DeadlineExceeded, 200*time.Millisecond); got != "no answer within 200ms" {
+	if got := reason(grpcNet, context.DeadlineExceeded, 200*time.Millisecond); got != "no answer within 200ms" {
 		t.Errorf("deadline: %q", got)
 	}
 }
 
+// TestNoNetwork: a binary without a network transport refuses an endpoint
+// rather than dropping the network path in silence.
+func TestNoNetwork(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Network, cfg.OTLPEndpoint = nil, "127.0.0.1:4317"
+	if p, err := Setup(context.Background(), cfg); !errors.Is(err, ErrNoNetwork) {
+		if p != nil {
+			p.Shutdown(context.Background())
+		}
+		t.Fatalf("Setup: %v, want ErrNoNetwork", err)
+	}
+	if _, _, err := Flush(context.Background(), nil, cfg.SpansPath, cfg.OTLPEndpoint, cfg.SpansPath+".state"); !errors.Is(err, ErrNoNetwork) {
+		t.Fatalf("Flush: %v, want ErrNoNetwork", err)
+	}
+}
+
 func TestReasonStatus(t *testing.T) {
+	if got := reason(grpcNet, status.Error(grpccodes.DeadlineExceeded, "context deadline exceeded"), time.Second); got != "no answer within 1s" {
+		t.Errorf("DeadlineExceeded status: %q", got)
+	}
 	err := fmt.Errorf("traces export: %w", status.Error(grpccodes.Unimplemented, "unknown service"))
-	if got := reason(err, time.Second); got != "unimplemented: unknown service" {
+	if got := reason(grpcNet, err, time.Second); got != "unimplemented: unknown service" {
 		t.Errorf("got %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package runcmd
+package runcore
 
 import (
 	"context"
@@ -30,8 +30,8 @@ const (
 // forwarded are the signals brain-run exec passes on to the program.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
-func newExec(e *env) *ffcli.Command {
-	fs, rf := newRunFlags("exec")
+func NewExec(e *Env) *ffcli.Command {
+	fs, rf := NewFlags("exec")
 	return &ffcli.Command{
 		Name:       "exec",
 		ShortUsage: "brain-run exec [flags] -- CMD [ARG...]",
@@ -51,33 +51,36 @@ started when its start record fails); 2 usage.`,
 			if len(args) == 0 {
 				return &cli.UsageError{Err: errors.New("exec needs a command to run"), Hint: "brain-run exec -- make test"}
 			}
+			if e.Network == nil && rf.Endpoint() != "" {
+				return Handoff(e.Args) // the OTLP exporter is in brain-run-full
+			}
 			// Signals go to the program, not to brain-run's context: the
 			// end record must still be written after CMD is interrupted.
 			ctx = context.WithoutCancel(ctx)
-			code, err := instrument(ctx, e, rf, "exec", func(ctx context.Context, s *session) (int, error) {
+			code, err := Instrument(ctx, e, rf, "exec", func(ctx context.Context, s *Session) (int, error) {
 				return runExec(ctx, s, args)
 			})
-			return exitErr(code, err)
+			return ExitErr(code, err)
 		},
 	}
 }
 
-func runExec(ctx context.Context, s *session, argv []string) (int, error) {
-	s.root.SetAttributes(attribute.String("process.executable.name", argv[0]), attribute.Int("brain.exec.arg_count", len(argv)-1))
-	if err := s.log.Unsafe(ctx, "exec.argv", map[string]any{"argv": argv}); err != nil {
-		s.e.p.Warnf("unsafe I/O log: %v", err)
+func runExec(ctx context.Context, s *Session, argv []string) (int, error) {
+	s.Root.SetAttributes(attribute.String("process.executable.name", argv[0]), attribute.Int("brain.exec.arg_count", len(argv)-1))
+	if err := s.Log.Unsafe(ctx, "exec.argv", map[string]any{"argv": argv}); err != nil {
+		s.Env.P.Warnf("unsafe I/O log: %v", err)
 	}
 	start := time.Now()
 	end := audit.ExecEnd{Argv0: argv[0]}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.e.stdin, s.e.stdout, s.e.stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.Env.Stdin, s.Env.Stdout, s.Env.Stderr
 	// A nested brain-run joins the trace and the session, and writes to
 	// this workspace: one command, one chain.
-	dir, err := filepath.Abs(s.dir)
+	dir, err := filepath.Abs(s.Dir)
 	if err != nil {
-		dir = s.dir
+		dir = s.Dir
 	}
-	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.id, "BRAIN_DIR="+dir)
+	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.ID, "BRAIN_DIR="+dir)
 	// Signals are caught before the program starts, so one that arrives
 	// between its start and the forwarding loop is queued, not lost (and
 	// does not kill brain-run, leaving the program orphaned).
@@ -85,8 +88,8 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 	signal.Notify(sigc, forwarded...)
 	defer signal.Stop(sigc)
 	var startErr error
-	err = s.log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
-		if err := s.faults.At("exec.start"); err != nil {
+	err = s.Log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
+		if err := s.Faults.At("exec.start"); err != nil {
 			return err
 		}
 		startErr = cmd.Start()
@@ -104,11 +107,11 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 			end.Error = "permission"
 		}
 		end.DurationMS = time.Since(start).Milliseconds()
-		if _, err := s.log.Record(ctx, end); err != nil {
+		if _, err := s.Log.Record(ctx, end); err != nil {
 			return 0, err
 		}
-		return end.ExitCode, &typedError{typ: "exec_" + end.Error,
-			err: &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}}
+		return end.ExitCode, &TypedError{Type: "exec_" + end.Error,
+			Err: &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}}
 	}
 	end.Started, end.PID = true, cmd.Process.Pid
 	done := make(chan struct{})
@@ -138,11 +141,11 @@ func runExec(ctx context.Context, s *session, argv []string) (int, error) {
 	default:
 		end.ExitCode = cli.ExitInternal
 	}
-	s.root.SetAttributes(attribute.Int("process.exit.code", end.ExitCode))
+	s.Root.SetAttributes(attribute.Int("process.exit.code", end.ExitCode))
 	if end.Signal != "" {
-		s.root.SetAttributes(attribute.String("brain.exec.signal", end.Signal))
+		s.Root.SetAttributes(attribute.String("brain.exec.signal", end.Signal))
 	}
-	if _, err := s.log.Record(ctx, end); err != nil {
+	if _, err := s.Log.Record(ctx, end); err != nil {
 		return end.ExitCode, err
 	}
 	return end.ExitCode, nil

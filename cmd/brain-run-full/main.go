@@ -1,0 +1,19 @@
+// Command brain-run-full is brain-run with every subcommand; brain-run hands
+// it every subcommand but exec. See internal/runcmd.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/brain-dev/brain/internal/runcmd"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runcmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

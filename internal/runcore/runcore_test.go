@@ -1,0 +1,81 @@
+package runcore
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/cli"
+)
+
+// run runs the fast brain-run in process. The test binary has no
+// brain-run-full beside it, so every hand-off fails, visibly.
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = Main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestExecInProcess: exec runs in the fast binary itself, traced and
+// audited, with the program's exit code.
+func TestExecInProcess(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	dir := filepath.Join(t.TempDir(), "ws")
+	code, stdout, stderr := run(t, "exec", "--dir", dir, "--", "sh", "-c", "echo hi; exit 3")
+	if code != 3 || stdout != "hi\n" || stderr != "" {
+		t.Fatalf("code %d stdout %q stderr %q, want 3 \"hi\\n\" \"\"", code, stdout, stderr)
+	}
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, AuditFile), chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 5 {
+		t.Fatalf("chain: %v, ok %v, %d records, want 5 (the header, command and exec start and end)", err, err == nil && rep.OK(), rep.Records)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, SpansFile)); err != nil || fi.Size() == 0 {
+		t.Fatalf("spans file: %v", err)
+	}
+}
+
+// TestHandoffFails: a subcommand of brain-run-full, or an exec that exports
+// over OTLP, is handed off; with no brain-run-full beside the executable
+// that is a clear error naming it, and nothing is written.
+func TestHandoffFails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "ws")
+	for _, args := range [][]string{
+		{"status", "--dir", dir},
+		{"plan", "-h"},
+		{"exec", "--dir", dir, "--otlp-endpoint", "127.0.0.1:4317", "--", "true"},
+	} {
+		code, _, stderr := run(t, args...)
+		if code != cli.ExitInternal || !strings.Contains(stderr, FullBinary) || !strings.Contains(stderr, `"`+args[0]+`"`) {
+			t.Errorf("%v: code %d, stderr %q; want %d naming %s", args, code, stderr, cli.ExitInternal, FullBinary)
+		}
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "127.0.0.1:4317")
+	if code, _, stderr := run(t, "exec", "--dir", dir, "--", "true"); code != cli.ExitInternal || !strings.Contains(stderr, FullBinary) {
+		t.Errorf("exec with OTEL_EXPORTER_OTLP_ENDPOINT: code %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a failed hand-off wrote the workspace: %v", err)
+	}
+}
+
+// TestUsageListsEverySubcommand: brain-run -h lists exec and every
+// subcommand it hands off, with their usage lines.
+func TestUsageListsEverySubcommand(t *testing.T) {
+	code, _, stderr := run(t, "-h")
+	if code != cli.ExitOK && code != cli.ExitUsage {
+		t.Fatalf("-h: code %d", code)
+	}
+	for _, c := range append([]Subcommand{{Name: "exec", ShortHelp: "run a program, traced and audited"}}, FullOnly...) {
+		if !strings.Contains(stderr, c.Name) || !strings.Contains(stderr, c.ShortHelp) {
+			t.Errorf("-h does not list %s (%q):\n%s", c.Name, c.ShortHelp, stderr)
+		}
+	}
+	if code, _, _ := run(t, "nosuch"); code != cli.ExitUsage {
+		t.Errorf("unknown subcommand: code %d, want %d", code, cli.ExitUsage)
+	}
+}

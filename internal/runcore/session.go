@@ -1,0 +1,369 @@
+package runcore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/faults"
+	"github.com/brain-dev/brain/internal/telemetry"
+)
+
+// RootSpan is the span every brain-run command runs under.
+const RootSpan = "brain_cli.command"
+
+// Workspace file names, under --dir.
+const (
+	AuditFile   = "audit.jsonl"
+	SpansFile   = "spans.jsonl"
+	FlushState  = "spans.flushed"
+	UnsafeIODir = "unsafe-io"
+)
+
+// Flags are the flags every instrumented subcommand shares.
+type Flags struct {
+	Dir          string
+	OTLP         string
+	UnsafeIO     bool
+	PrintSession bool
+	DiskOnly     bool // spans to disk only, whatever the endpoint settings
+}
+
+// NewFlags returns the flag set of an instrumented subcommand, with the
+// shared flags registered.
+func NewFlags(name string) (*flag.FlagSet, *Flags) {
+	fs := flag.NewFlagSet(Prog+" "+name, flag.ContinueOnError)
+	rf := &Flags{}
+	rf.Register(fs)
+	return fs, rf
+}
+
+// Register registers the shared flags on fs.
+func (r *Flags) Register(fs *flag.FlagSet) {
+	fs.StringVar(&r.Dir, "dir", ".brain", "workspace `directory`: audit chain, spans, state (env BRAIN_DIR)")
+	r.RegisterTelemetry(fs)
+}
+
+// RegisterTelemetry registers the shared flags but --dir, for a command
+// that chooses its workspace itself (demo).
+func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
+	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
+	fs.BoolVar(&r.UnsafeIO, "dev-log-unsafe-io", false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
+	fs.BoolVar(&r.PrintSession, "print-session", false, "print the session id and trace id on stderr")
+}
+
+// Endpoint is the OTLP endpoint the command exports to: --otlp-endpoint,
+// else $OTEL_EXPORTER_OTLP_ENDPOINT; "" for disk only.
+func (r *Flags) Endpoint() string {
+	if r.DiskOnly {
+		return ""
+	}
+	if r.OTLP != "" {
+		return r.OTLP
+	}
+	return os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT")
+}
+
+// Env holds what every subcommand writes to, and what the binary links.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	P              *cli.Printer
+	Args           []string // the command line, without the program name
+
+	// Network is the OTLP transport; nil in the disk-only binary, which
+	// hands a command with an endpoint to brain-run-full (Handoff).
+	Network telemetry.Network
+	// Classify, if not nil, gives the error.type of the errors of the
+	// subcommands it knows ("error" for the others).
+	Classify func(error) string
+}
+
+// Session is one instrumented command: its workspace, tracer, root span and
+// audit logger.
+type Session struct {
+	Env     *Env
+	ID      string
+	Dir     string
+	Command string
+	Tel     *telemetry.Provider
+	Tracer  trace.Tracer
+	Log     *audit.Logger
+	Root    trace.Span
+	Faults  *faults.Set
+}
+
+// Version is brain-run's version, from the build information.
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// validSessionID reports whether id is safe to use in file names and logs.
+func validSessionID(id string) bool {
+	if len(id) == 0 || len(id) > 128 || id[0] == '.' {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func newSessionID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// Instrument runs fn as an instrumented command: the workspace is created,
+// telemetry set up, a brain_cli.command root span started (joining
+// TRACEPARENT), command.start recorded before fn runs and command.end after.
+// A panic anywhere is recorded on the root span and in the chain, spans are
+// flushed to disk, and the exit code is 70. An audit write failure aborts with
+// cli.ExitAuditWrite. fn returns the command's exit code.
+func Instrument(ctx context.Context, e *Env, rf *Flags, command string, fn func(ctx context.Context, s *Session) (int, error)) (code int, err error) {
+	fs, err := faults.Parse(os.Getenv(faults.EnvVar))
+	if err != nil {
+		return 0, &cli.UsageError{Err: err, Hint: "see docs/faults.md for the BRAIN_FAULTS syntax"}
+	}
+	s := &Session{Env: e, ID: os.Getenv("BRAIN_SESSION_ID"), Dir: rf.Dir, Command: command, Faults: fs}
+	if s.ID == "" {
+		s.ID = newSessionID()
+	} else if !validSessionID(s.ID) {
+		return 0, &cli.UsageError{Err: fmt.Errorf("BRAIN_SESSION_ID %q is not a plain name", s.ID), Hint: "use letters, digits, '.', '_' and '-' (at most 128)"}
+	}
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("creating workspace: %v", err)}
+	}
+	cfg := telemetry.Config{
+		ServiceName: "brain-run", ServiceVersion: Version(), SessionID: s.ID,
+		SpansPath:    filepath.Join(s.Dir, SpansFile),
+		OTLPEndpoint: rf.Endpoint(),
+		Network:      e.Network,
+		Warn:         func(msg string) { e.P.Warnf("%s", msg) },
+	}
+	if p := fs.Processor(); p != nil {
+		cfg.Processors = []sdktrace.SpanProcessor{p}
+	}
+	s.Tel, err = telemetry.Setup(ctx, cfg)
+	if err != nil {
+		return 0, &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	s.Tracer = s.Tel.Tracer()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		s.Tel.Shutdown(sctx)
+	}()
+	if rf.UnsafeIO {
+		e.P.Alert("--dev-log-unsafe-io: raw arguments and model I/O are written to " + filepath.Join(s.Dir, UnsafeIODir) + " (PII risk, development only; never into the audit chain or the spans)")
+	}
+	ctx = telemetry.ExtractEnv(ctx, os.Environ())
+	parent := trace.SpanContextFromContext(ctx)
+	start := time.Now()
+	defer func() {
+		if s.Log != nil {
+			s.Log.Close()
+		}
+	}()
+	// The root span ends after a panic is handled (defers run last first):
+	// the SDK's End would otherwise record the panic and re-raise it.
+	defer func() {
+		if s.Root != nil {
+			s.Root.End()
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			code, err = s.crashed(ctx, r)
+		}
+	}()
+	rootAttrs := []attribute.KeyValue{attribute.String("brain.command", command)}
+	if rf.UnsafeIO {
+		// brain-trace-lint allows opt-in content attributes only under it.
+		rootAttrs = append(rootAttrs, attribute.Bool("brain.unsafe_io", true))
+	}
+	ctx, s.Root = s.Tracer.Start(ctx, RootSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(rootAttrs...))
+	if rf.PrintSession {
+		e.P.Infof("session %s trace %s", s.ID, s.Root.SpanContext().TraceID())
+	}
+	opts := audit.Options{Session: s.ID, Tracer: s.Tracer}
+	opts.Fault = fs.AuditFault()
+	if rf.UnsafeIO {
+		opts.UnsafeIODir = filepath.Join(s.Dir, UnsafeIODir)
+	}
+	if s.Log, err = audit.Open(filepath.Join(s.Dir, AuditFile), opts); err != nil {
+		return 0, s.auditFailed(err)
+	}
+	cwd, _ := os.Getwd()
+	startEv := audit.CommandStart{Command: command, Version: Version(), PID: os.Getpid(), Cwd: audit.SHA256(cwd)}
+	if parent.IsValid() {
+		startEv.Parent = parent.TraceID().String()
+	}
+	if _, err := s.Log.Record(ctx, startEv); err != nil {
+		return 0, s.auditFailed(err)
+	}
+	code, ferr := fn(ctx, s)
+	end := audit.CommandEnd{Command: command, ExitCode: code, DurationMS: time.Since(start).Milliseconds()}
+	if ferr != nil {
+		end.Error = errorClass(ferr, e.Classify)
+		if end.ExitCode == 0 {
+			end.ExitCode = exitCodeOf(ferr)
+		}
+		s.Root.SetStatus(codes.Error, end.Error)
+		s.Root.SetAttributes(attribute.String("error.type", end.Error))
+	}
+	s.Root.SetAttributes(attribute.Int("brain.exit_code", end.ExitCode))
+	if audit.IsWriteError(ferr) {
+		return code, s.auditFailed(ferr)
+	}
+	if _, err := s.Log.Record(context.WithoutCancel(ctx), end); err != nil {
+		return 0, s.auditFailed(err)
+	}
+	return code, ferr
+}
+
+// auditFailed reports an audit write failure: the operation was aborted.
+func (s *Session) auditFailed(err error) error {
+	if s.Root != nil {
+		s.Root.RecordError(err)
+		s.Root.SetStatus(codes.Error, "audit write failed")
+		s.Root.SetAttributes(attribute.String("error.type", "audit_write_failed"))
+	}
+	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: fmt.Errorf("audit write failed, operation aborted: %s", describeWriteFailure(err)),
+		Hint: "check free space and permissions of " + s.Dir + "; 'brain-audit verify-log " + filepath.Join(s.Dir, AuditFile) + "' shows the chain's state"}
+}
+
+// describeWriteFailure says which record failed and why, from the typed
+// errors of the audit and chain packages (without their package prefixes).
+func describeWriteFailure(err error) string {
+	var b strings.Builder
+	var aw *audit.WriteError
+	if errors.As(err, &aw) {
+		fmt.Fprintf(&b, "writing %s record: ", aw.Type)
+		err = aw.Err
+	}
+	var cw *chain.WriteError
+	var te *chain.TailError
+	switch {
+	case errors.As(err, &cw):
+		fmt.Fprintf(&b, "%s %q: %v", cw.Op, cw.Path, cw.Err)
+	case errors.As(err, &te):
+		fmt.Fprintf(&b, "%q: %s at byte %d", te.Path, te.Reason, te.Offset)
+	default:
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+// crashed handles a panic: the root span records it, the chain says the
+// command crashed, the spans reach disk, and the exit code is 70.
+func (s *Session) crashed(ctx context.Context, r any) (int, error) {
+	stack := string(debug.Stack())
+	if s.Root == nil {
+		// The panic came from starting the root span itself (an injected
+		// fault): start it again to carry the record.
+		ctx, s.Root = s.Tracer.Start(ctx, RootSpan, trace.WithAttributes(attribute.String("brain.command", s.Command)))
+	}
+	err := fmt.Errorf("panic: %v", r)
+	s.Root.RecordError(err, trace.WithStackTrace(true))
+	s.Root.SetStatus(codes.Error, "crashed")
+	s.Root.SetAttributes(attribute.String("error.type", "panic"))
+	where := panicSite(stack)
+	if s.Log != nil {
+		s.Log.Record(context.WithoutCancel(ctx), audit.CommandCrashed{Command: s.Command, PanicSHA256: audit.SHA256(fmt.Sprint(r)), Where: where})
+	}
+	tid := s.Root.SpanContext().TraceID()
+	return cli.ExitInternal, &cli.ExitError{Code: cli.ExitInternal,
+		Err:  fmt.Errorf("brain-run crashed (%v); session %s, trace %s", r, s.ID, tid),
+		Hint: fmt.Sprintf("the spans are in %s and the audit records in %s: look up trace %s, or 'brain-audit show --session %s %s'", filepath.Join(s.Dir, SpansFile), filepath.Join(s.Dir, AuditFile), tid, s.ID, filepath.Join(s.Dir, AuditFile))}
+}
+
+// panicSite returns the function that panicked, from a goroutine stack
+// taken during the panic: the frame after the runtime's panic frame.
+func panicSite(stack string) string {
+	lines := strings.Split(stack, "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := lines[i]; strings.HasPrefix(l, "panic(") && i+2 < len(lines) {
+			fn := lines[i+2]
+			if j := strings.LastIndex(fn, "("); j > 0 {
+				fn = fn[:j]
+			}
+			return fn
+		}
+	}
+	return "unknown"
+}
+
+// TypedError is an error with the error.type its command's root span and
+// command.end record carry, when the generic classes say too little.
+type TypedError struct {
+	Type string
+	Err  error
+}
+
+func (e *TypedError) Error() string { return e.Err.Error() }
+func (e *TypedError) Unwrap() error { return e.Err }
+
+// errorClass is the error's class for command.end and the root span's
+// error.type: never user content.
+func errorClass(err error, classify func(error) string) string {
+	var (
+		ee *cli.ExitError
+		ue *cli.UsageError
+		te *TypedError
+	)
+	if errors.As(err, &te) {
+		return te.Type
+	}
+	if audit.IsWriteError(err) {
+		return "audit_write_failed"
+	}
+	if classify != nil {
+		if c := classify(err); c != "error" {
+			return c
+		}
+	}
+	switch {
+	case errors.As(err, &ue), errors.As(err, &ee) && ee.Code == cli.ExitUsage:
+		return "usage"
+	case errors.As(err, &ee) && ee.Code == cli.ExitFindings:
+		return "findings"
+	}
+	return "error"
+}
+
+func exitCodeOf(err error) int {
+	var ee *cli.ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
+	var ue *cli.UsageError
+	if errors.As(err, &ue) {
+		return cli.ExitUsage
+	}
+	return cli.ExitInternal
+}
