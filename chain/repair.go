@@ -187,7 +187,7 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	if err != nil {
 		return nil, err
 	}
-	head, err := w.appendLocked([]Event{ev}, [][]byte{d})
+	head, err := w.appendLocked([]Event{ev}, [][]byte{d}, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -466,6 +466,22 @@ func (w *Writer) Append(ctx context.Context, ev Event) (Head, error) {
 // fdatasync (group commit), and returns the new head once all are durable.
 // Either every record of the batch is appended or none is.
 func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
+	return w.appendBatch(ctx, evs, nil)
+}
+
+// AppendEach is AppendBatch returning the head after each record of evs: its
+// sequence number and hash.
+func (w *Writer) AppendEach(ctx context.Context, evs []Event) ([]Head, error) {
+	heads := make([]Head, len(evs))
+	if _, err := w.appendBatch(ctx, evs, heads); err != nil {
+		return nil, err
+	}
+	return heads, nil
+}
+
+// appendBatch is AppendBatch, also filling heads (when not nil, as long as
+// evs) with the head after each record.
+func (w *Writer) appendBatch(ctx context.Context, evs []Event, heads []Head) (Head, error) {
 	if err := ctx.Err(); err != nil {
 		return Head{}, err
 	}
@@ -492,11 +508,12 @@ func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
 		return Head{}, err
 	}
 	defer w.unlock()
-	return w.appendLocked(evs, datas)
+	return w.appendLocked(evs, datas, heads)
 }
 
-// appendLocked appends checked events; the lock must be held.
-func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
+// appendLocked appends checked events, filling heads (when not nil) with the
+// head after each; the lock must be held.
+func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head) (Head, error) {
 	if err := w.refresh(); err != nil {
 		return Head{}, err
 	}
@@ -519,6 +536,9 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte) (Head, error) {
 		start := len(buf)
 		buf, head.Hash = encodeRecordTS(buf, h, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
 		head.Seq++
+		if heads != nil {
+			heads[i] = head
+		}
 		if len(buf)-start > MaxRecordSize {
 			return Head{}, fmt.Errorf("chain: record of type %q is %d bytes, over the %d-byte limit", evs[i].Type, len(buf)-start, MaxRecordSize)
 		}

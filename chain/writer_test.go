@@ -441,3 +441,35 @@ func TestAppendRejects(t *testing.T) {
 		t.Error("a rejected event changed the file")
 	}
 }
+
+// TestAppendEach: one batch, one head per record, each the seq and hash of
+// that record as stored.
+func TestAppendEach(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{})
+	if _, err := w.Append(context.Background(), Event{Type: "first", Data: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	heads, err := w.AppendEach(context.Background(), []Event{{Type: "a", Data: []byte(`{"n":1}`)}, {Type: "b", Data: []byte(`{"n":2}`)}, {Type: "c", Data: []byte(`{"n":3}`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPass(t, path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var got []Head
+	for s := NewScanner(f); s.Scan(); {
+		if r := s.Record(); r.Type != HeaderType && r.Type != "first" {
+			got = append(got, Head{Seq: r.Seq, Hash: r.Hash})
+		}
+	}
+	if diff := cmp.Diff(got, heads); diff != "" {
+		t.Errorf("heads in the file vs. returned (-file +returned):\n%s", diff)
+	}
+	if w.Head() != heads[2] {
+		t.Errorf("Head() %v, want the last record's %v", w.Head(), heads[2])
+	}
+}

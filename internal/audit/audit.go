@@ -46,11 +46,16 @@ type Logger struct {
 	session string
 	unsafe  *unsafeLog
 
+	heldMu sync.Mutex
+	held   []pending // Hold's records, written with the next
+
 	// With Options.Fault: faultMu serialises appends so that the chain's
-	// fault hook knows the type of the record being written (faultType).
-	fault     func(eventType, op string) error
-	faultMu   sync.Mutex
-	faultType string
+	// fault hook knows the types of the records being written (faultTypes)
+	// and can say which one it failed (faultHit).
+	fault      func(eventType, op string) error
+	faultMu    sync.Mutex
+	faultTypes []string
+	faultHit   string
 }
 
 // Options configure a Logger.
@@ -71,9 +76,17 @@ type Options struct {
 
 // Open opens (or creates) the chain at path.
 func Open(path string, opts Options) (*Logger, error) {
-	l := &Logger{tracer: opts.Tracer, session: opts.Session, fault: opts.Fault, faultType: chain.HeaderType}
+	l := &Logger{tracer: opts.Tracer, session: opts.Session, fault: opts.Fault, faultTypes: []string{chain.HeaderType}}
 	if l.fault != nil {
-		opts.Chain.Fault = func(op string) error { return l.fault(l.faultType, op) }
+		opts.Chain.Fault = func(op string) error {
+			for _, typ := range l.faultTypes {
+				if err := l.fault(typ, op); err != nil {
+					l.faultHit = typ
+					return err
+				}
+			}
+			return nil
+		}
 	}
 	w, err := chain.Open(path, opts.Chain)
 	if err != nil {
@@ -86,50 +99,129 @@ func Open(path string, opts Options) (*Logger, error) {
 	return l, nil
 }
 
-// Close releases the chain.
-func (l *Logger) Close() error { return l.w.Close() }
+// Close writes the records still held (Hold), then releases the chain.
+func (l *Logger) Close() error {
+	err := l.Flush(context.Background())
+	if cerr := l.w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
 
-// Record writes ev durably as part of the span in ctx. It returns only once
-// the record is on disk; on error nothing of it is in the chain.
-func (l *Logger) Record(ctx context.Context, ev Event) (chain.Head, error) {
+// pending is a record prepared for writing: its chain event and its span.
+type pending struct {
+	ce   chain.Event
+	span trace.Span // nil without a tracer
+}
+
+// prepare encodes ev and starts its write span, as part of the span in ctx.
+func (l *Logger) prepare(ctx context.Context, ev Event) (pending, error) {
 	parent := trace.SpanContextFromContext(ctx)
 	data, err := json.Marshal(ev)
 	if err != nil {
-		return chain.Head{}, fmt.Errorf("audit: encoding %s: %w", ev.EventType(), err)
+		return pending{}, fmt.Errorf("audit: encoding %s: %w", ev.EventType(), err)
 	}
-	var span trace.Span
-	if l.tracer != nil {
-		ctx, span = l.tracer.Start(ctx, WriteSpan, trace.WithAttributes(attribute.String("audit.event_type", ev.EventType())))
-		defer span.End()
-	}
-	ce := chain.Event{Type: ev.EventType(), Session: l.session, Data: data}
+	p := pending{ce: chain.Event{Type: ev.EventType(), Session: l.session, Data: data}}
 	if parent.IsValid() {
-		ce.TraceID, ce.SpanID = parent.TraceID().String(), parent.SpanID().String()
+		p.ce.TraceID, p.ce.SpanID = parent.TraceID().String(), parent.SpanID().String()
 	}
-	head, err := l.append(ctx, ce)
-	if err != nil {
-		if span != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, "audit write failed")
-			span.SetAttributes(attribute.String("error.type", "audit_write_failed"))
-		}
-		return chain.Head{}, &WriteError{Type: ev.EventType(), Err: err}
+	if l.tracer != nil {
+		_, p.span = l.tracer.Start(ctx, WriteSpan, trace.WithAttributes(attribute.String("audit.event_type", ev.EventType())))
 	}
-	if span != nil {
-		span.SetAttributes(attribute.Int64("audit.seq", int64(head.Seq)), attribute.String("audit.hash", head.Hash.String()))
-	}
-	return head, nil
+	return p, nil
 }
 
-// append appends ce, telling the fault hook its type when there is one.
-func (l *Logger) append(ctx context.Context, ce chain.Event) (chain.Head, error) {
+// Record writes ev durably as part of the span in ctx, in one batch with the
+// records held before it. It returns only once they are on disk; on error
+// nothing of them is in the chain.
+func (l *Logger) Record(ctx context.Context, ev Event) (chain.Head, error) {
+	p, err := l.prepare(ctx, ev)
+	if err != nil {
+		return chain.Head{}, err
+	}
+	l.heldMu.Lock()
+	batch := append(l.held, p)
+	l.held = nil
+	l.heldMu.Unlock()
+	return l.write(ctx, batch)
+}
+
+// Hold prepares ev as Record does and keeps it, to be written with the next
+// record (Record, Commit) in one batch — one write, one fdatasync — or by
+// Flush or Close. It is for a record that nothing takes effect after before
+// the next record is written: brain-run exec holds command.start until
+// exec.start, which is durable before the program starts, and exec.end until
+// command.end. A crash in between loses the held record with the next, as if
+// neither had been written.
+func (l *Logger) Hold(ctx context.Context, ev Event) error {
+	p, err := l.prepare(ctx, ev)
+	if err != nil {
+		return err
+	}
+	l.heldMu.Lock()
+	l.held = append(l.held, p)
+	l.heldMu.Unlock()
+	return nil
+}
+
+// Flush writes the records held, if any.
+func (l *Logger) Flush(ctx context.Context) error {
+	l.heldMu.Lock()
+	batch := l.held
+	l.held = nil
+	l.heldMu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	_, err := l.write(ctx, batch)
+	return err
+}
+
+// write appends batch and ends its spans. A failure is a *WriteError naming
+// the record the fault hook failed, else the batch's first.
+func (l *Logger) write(ctx context.Context, batch []pending) (chain.Head, error) {
+	ces := make([]chain.Event, len(batch))
+	for i, p := range batch {
+		ces[i] = p.ce
+	}
+	heads, failed, err := l.append(ctx, ces)
+	for i, p := range batch {
+		if p.span == nil {
+			continue
+		}
+		if err != nil {
+			p.span.RecordError(err)
+			p.span.SetStatus(codes.Error, "audit write failed")
+			p.span.SetAttributes(attribute.String("error.type", "audit_write_failed"))
+		} else {
+			p.span.SetAttributes(attribute.Int64("audit.seq", int64(heads[i].Seq)), attribute.String("audit.hash", heads[i].Hash.String()))
+		}
+		p.span.End()
+	}
+	if err != nil {
+		if failed == "" {
+			failed = ces[0].Type
+		}
+		return chain.Head{}, &WriteError{Type: failed, Err: err}
+	}
+	return heads[len(heads)-1], nil
+}
+
+// append appends ces, telling the fault hook their types when there is one;
+// failed is the type whose injected fault failed the append.
+func (l *Logger) append(ctx context.Context, ces []chain.Event) (heads []chain.Head, failed string, err error) {
 	if l.fault == nil {
-		return l.w.Append(ctx, ce)
+		heads, err = l.w.AppendEach(ctx, ces)
+		return heads, "", err
 	}
 	l.faultMu.Lock()
 	defer l.faultMu.Unlock()
-	l.faultType = ce.Type
-	return l.w.Append(ctx, ce)
+	l.faultTypes, l.faultHit = l.faultTypes[:0], ""
+	for _, ce := range ces {
+		l.faultTypes = append(l.faultTypes, ce.Type)
+	}
+	heads, err = l.w.AppendEach(ctx, ces)
+	return heads, l.faultHit, err
 }
 
 // Commit is "event first, then state": it records ev durably and only then

@@ -244,3 +244,84 @@ func TestFaultByType(t *testing.T) {
 		t.Fatalf("after the failed sync the chain is %+v, %v; want PASS with 2 records", rep, err)
 	}
 }
+
+// TestHold: a held record is written with the next record in one batch —
+// one write, one fdatasync — each with its own write span carrying its seq
+// and hash; a failed batch leaves neither, and names the record that failed;
+// Close writes what is still held.
+func TestHold(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	defer tp.Shutdown(context.Background())
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	var ops []string
+	failType := ""
+	l, err := Open(path, Options{Session: "s", Tracer: tp.Tracer("test"), Fault: func(typ, op string) error {
+		ops = append(ops, typ+"/"+op)
+		if typ == failType && op == "sync" {
+			return syscall.EIO
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	records := func() int {
+		rep, err := chain.VerifyFile(ctx, path, chain.VerifyOptions{})
+		if err != nil || !rep.OK() {
+			t.Fatalf("chain: %+v, %v", rep, err)
+		}
+		return int(rep.Records)
+	}
+
+	ops = nil
+	if err := l.Hold(ctx, CommandStart{Command: "exec", Version: "dev", PID: 1, Cwd: SHA256("/")}); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 1 || len(ops) != 0 {
+		t.Fatalf("after Hold: %d records, fault hook saw %v; want the header alone, no I/O", n, ops)
+	}
+	head, err := l.Record(ctx, ExecStart{Argv0: "a", ArgsSHA256: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 3 || head.Seq != 2 {
+		t.Fatalf("after Record: %d records, head %v; want header + 2", n, head)
+	}
+	if want := "command.start/write exec.start/write command.start/sync exec.start/sync"; strings.Join(ops, " ") != want {
+		t.Errorf("fault hook saw %v, want one write and one sync for both: %s", ops, want)
+	}
+	var seqs []int64
+	for _, sp := range rec.Ended() {
+		for _, kv := range sp.Attributes() {
+			if kv.Key == "audit.seq" {
+				seqs = append(seqs, kv.Value.AsInt64())
+			}
+		}
+	}
+	if len(seqs) != 2 || seqs[0] != 1 || seqs[1] != 2 {
+		t.Errorf("write spans' audit.seq %v, want [1 2]", seqs)
+	}
+
+	// A failed batch: neither record is written; the error names the one
+	// whose fault fired.
+	failType = "command.end"
+	l.Hold(ctx, ExecEnd{Argv0: "a", Started: true})
+	_, err = l.Record(ctx, CommandEnd{Command: "exec"})
+	var we *WriteError
+	if !errors.As(err, &we) || we.Type != "command.end" || !errors.Is(err, syscall.EIO) {
+		t.Fatalf("Record = %v, want a *WriteError for command.end wrapping EIO", err)
+	}
+	if n := records(); n != 3 {
+		t.Fatalf("after the failed batch: %d records, want 3", n)
+	}
+	failType = ""
+	l.Hold(ctx, ExecEnd{Argv0: "b", Started: true})
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 4 {
+		t.Fatalf("after Close: %d records, want the held one written", n)
+	}
+}

@@ -57,7 +57,7 @@ started when its start record fails); 2 usage.`,
 			// Signals go to the program, not to brain-run's context: the
 			// end record must still be written after CMD is interrupted.
 			ctx = context.WithoutCancel(ctx)
-			code, err := Instrument(ctx, e, rf, "exec", func(ctx context.Context, s *Session) (int, error) {
+			code, err := instrument(ctx, e, rf, "exec", true, func(ctx context.Context, s *Session) (int, error) {
 				return runExec(ctx, s, args)
 			})
 			return ExitErr(code, err)
@@ -107,7 +107,8 @@ func runExec(ctx context.Context, s *Session, argv []string) (int, error) {
 			end.Error = "permission"
 		}
 		end.DurationMS = time.Since(start).Milliseconds()
-		if _, err := s.Log.Record(ctx, end); err != nil {
+		// Held until command.end: nothing happens between the two.
+		if err := s.Log.Hold(ctx, end); err != nil {
 			return 0, err
 		}
 		return end.ExitCode, &TypedError{Type: "exec_" + end.Error,
@@ -145,7 +146,8 @@ func runExec(ctx context.Context, s *Session, argv []string) (int, error) {
 	if end.Signal != "" {
 		s.Root.SetAttributes(attribute.String("brain.exec.signal", end.Signal))
 	}
-	if _, err := s.Log.Record(ctx, end); err != nil {
+	// Held until command.end: nothing happens between the two.
+	if err := s.Log.Hold(ctx, end); err != nil {
 		return end.ExitCode, err
 	}
 	return end.ExitCode, nil

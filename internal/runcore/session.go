@@ -145,6 +145,13 @@ func newSessionID() string {
 // flushed to disk, and the exit code is 70. An audit write failure aborts with
 // cli.ExitAuditWrite. fn returns the command's exit code.
 func Instrument(ctx context.Context, e *Env, rf *Flags, command string, fn func(ctx context.Context, s *Session) (int, error)) (code int, err error) {
+	return instrument(ctx, e, rf, command, false, fn)
+}
+
+// instrument is Instrument; with holdStart, command.start is held (Hold) to
+// be written with fn's first record, for a command whose first act is to
+// record what it is about to do (exec).
+func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStart bool, fn func(ctx context.Context, s *Session) (int, error)) (code int, err error) {
 	fs, err := faults.Parse(os.Getenv(faults.EnvVar))
 	if err != nil {
 		return 0, &cli.UsageError{Err: err, Hint: "see docs/faults.md for the BRAIN_FAULTS syntax"}
@@ -223,7 +230,12 @@ func Instrument(ctx context.Context, e *Env, rf *Flags, command string, fn func(
 	if parent.IsValid() {
 		startEv.Parent = parent.TraceID().String()
 	}
-	if _, err := s.Log.Record(ctx, startEv); err != nil {
+	if holdStart {
+		err = s.Log.Hold(ctx, startEv)
+	} else {
+		_, err = s.Log.Record(ctx, startEv)
+	}
+	if err != nil {
 		return 0, s.auditFailed(err)
 	}
 	code, ferr := fn(ctx, s)
