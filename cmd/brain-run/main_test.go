@@ -2,28 +2,63 @@ package main_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/runcore"
+	"github.com/brain-dev/brain/internal/testutil"
 )
 
-// build builds brain-run and brain-run-full into one directory, as make
-// build and go install do.
+// binDir holds the binaries build builds, once per test process.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+var buildOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "brain-run-bin-")
+	if err != nil {
+		return "", err
+	}
+	binDir = dir
+	out, err := exec.Command("go", "build", "-o", dir+"/", ".", "../brain-run-full").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, nil
+})
+
+// build returns brain-run and brain-run-full, built into one directory as
+// make build and go install do, linked into a directory of the test's own
+// (which a test may change).
 func build(t *testing.T) (run, full string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds both binaries")
 	}
+	dir, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+"/", ".", "../brain-run-full")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	for _, name := range []string{"brain-run", runcore.FullBinary} {
+		if err := os.Link(filepath.Join(dir, name), filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return filepath.Join(bin, "brain-run"), filepath.Join(bin, runcore.FullBinary)
 }
@@ -121,5 +156,20 @@ func TestLinksOnlyTheCore(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+// TestSignalForwarded: brain-run, which installs no handler at start-up,
+// forwards a SIGTERM sent to it to the program, exits with the program's
+// code, and writes both end records.
+func TestSignalForwarded(t *testing.T) {
+	run, _ := build(t)
+	dir := t.TempDir()
+	cmd := exec.Command(run, "exec", "--dir", dir, "--", "sh", "-c", testutil.TrapTerm)
+	cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT=")
+	testutil.ForwardsTerm(t, cmd)
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, runcore.AuditFile), chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 5 {
+		t.Fatalf("chain: %+v, %v; want PASS with the header and four records", rep, err)
 	}
 }

@@ -5,17 +5,13 @@ import (
 
 	"bytes"
 	"context"
-	"errors"
-	"io"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -301,34 +297,9 @@ func TestSignalForwarded(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	dir := t.TempDir()
-	cmd := exec.Command(self, "exec", "--dir", dir, "--", "sh", "-c", `trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.01; done`)
+	cmd := exec.Command(self, "exec", "--dir", t.TempDir(), "--", "sh", "-c", testutil.TrapTerm)
 	cmd.Env = append(os.Environ(), "BRAIN_RUN_TEST_MAIN=1")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// A safety net, not synchronisation: if the signal is lost, end the
-	// whole process group so the test fails instead of hanging.
-	watchdog := time.AfterFunc(20*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-	defer watchdog.Stop()
-	buf := make([]byte, 6)
-	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
-		t.Fatalf("read %q, %v; want the program's ready line", buf, err)
-	}
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	rest, _ := io.ReadAll(out)
-	err = cmd.Wait()
-	var xe *exec.ExitError
-	if !errors.As(err, &xe) || xe.ExitCode() != 42 || !strings.Contains(string(rest), "got-term") {
-		t.Fatalf("brain-run exited %v with output %q; want 42 after the program caught SIGTERM", err, rest)
-	}
+	testutil.ForwardsTerm(t, cmd)
 }
 
 // TestSpansMatchDictionary: every span brain-run exec writes (a success, a

@@ -57,15 +57,22 @@ started when its start record fails); 2 usage.`,
 			// Signals go to the program, not to brain-run's context: the
 			// end record must still be written after CMD is interrupted.
 			ctx = context.WithoutCancel(ctx)
+			// runExec catches the signals it forwards before the program
+			// starts; they stay caught until brain-run is done, so that one
+			// arriving after the program ended cannot cut the end records.
+			// Releasing them costs a round trip to the runtime's
+			// signal-mask thread per signal: it is not waited for.
+			sigc := make(chan os.Signal, 8)
+			defer func() { go signal.Stop(sigc) }()
 			code, err := instrument(ctx, e, rf, "exec", true, func(ctx context.Context, s *Session) (int, error) {
-				return runExec(ctx, s, args)
+				return runExec(ctx, s, args, sigc)
 			})
 			return ExitErr(code, err)
 		},
 	}
 }
 
-func runExec(ctx context.Context, s *Session, argv []string) (int, error) {
+func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal) (int, error) {
 	s.Root.SetAttributes(attribute.String("process.executable.name", argv[0]), attribute.Int("brain.exec.arg_count", len(argv)-1))
 	if err := s.Log.Unsafe(ctx, "exec.argv", map[string]any{"argv": argv}); err != nil {
 		s.Env.P.Warnf("unsafe I/O log: %v", err)
@@ -84,9 +91,7 @@ func runExec(ctx context.Context, s *Session, argv []string) (int, error) {
 	// Signals are caught before the program starts, so one that arrives
 	// between its start and the forwarding loop is queued, not lost (and
 	// does not kill brain-run, leaving the program orphaned).
-	sigc := make(chan os.Signal, 8)
 	signal.Notify(sigc, forwarded...)
-	defer signal.Stop(sigc)
 	var startErr error
 	err = s.Log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
 		if err := s.Faults.At("exec.start"); err != nil {
