@@ -30,6 +30,7 @@ const (
 // forwarded are the signals brain-run exec passes on to the program.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
+// NewExec returns the exec subcommand, for both executables.
 func NewExec(e *Env) *ffcli.Command {
 	fs, rf := NewFlags("exec")
 	return &ffcli.Command{
