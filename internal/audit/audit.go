@@ -101,7 +101,7 @@ func Open(path string, opts Options) (*Logger, error) {
 
 // Close writes the records still held (Hold), then releases the chain.
 func (l *Logger) Close() error {
-	err := l.Flush(context.Background())
+	err := l.writeHeld(context.Background())
 	if cerr := l.w.Close(); err == nil {
 		err = cerr
 	}
@@ -148,7 +148,7 @@ func (l *Logger) Record(ctx context.Context, ev Event) (chain.Head, error) {
 
 // Hold prepares ev as Record does and keeps it, to be written with the next
 // record (Record, Commit) in one batch — one write, one fdatasync — or by
-// Flush or Close. It is for a record that nothing takes effect after before
+// Close. It is for a record that nothing takes effect after before
 // the next record is written: brain-run exec holds command.start until
 // exec.start, which is durable before the program starts, and exec.end until
 // command.end. A crash in between loses the held record with the next, as if
@@ -164,8 +164,8 @@ func (l *Logger) Hold(ctx context.Context, ev Event) error {
 	return nil
 }
 
-// Flush writes the records held, if any.
-func (l *Logger) Flush(ctx context.Context) error {
+// writeHeld writes the records held, if any.
+func (l *Logger) writeHeld(ctx context.Context) error {
 	l.heldMu.Lock()
 	batch := l.held
 	l.held = nil

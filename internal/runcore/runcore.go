@@ -58,11 +58,16 @@ var FullOnly = []Subcommand{
 // Usage returns the usage lines of the full-only subcommand name; the
 // subcommands take theirs from here, so both executables print the same.
 func Usage(name string) Subcommand {
-	i := slices.IndexFunc(FullOnly, func(c Subcommand) bool { return c.Name == name })
+	i := fullOnly(name)
 	if i < 0 {
 		panic("runcore: no subcommand " + name)
 	}
 	return FullOnly[i]
+}
+
+// fullOnly returns the index of name in FullOnly, or -1.
+func fullOnly(name string) int {
+	return slices.IndexFunc(FullOnly, func(c Subcommand) bool { return c.Name == name })
 }
 
 // Main runs brain-run, the fast executable: exec in process, everything else
@@ -70,7 +75,7 @@ func Usage(name string) Subcommand {
 // return.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, P: cli.NewPrinter(Prog, stderr), Args: args}
-	if len(args) > 0 && slices.ContainsFunc(FullOnly, func(c Subcommand) bool { return c.Name == args[0] }) {
+	if len(args) > 0 && fullOnly(args[0]) >= 0 {
 		return e.P.Report(Handoff(args), cli.ExitInternal)
 	}
 	subs := []*ffcli.Command{NewExec(e)}
