@@ -142,14 +142,15 @@ func TestFastAndFull(t *testing.T) {
 }
 
 // TestLinksOnlyTheCore keeps brain-run small: what exec does not need — gRPC,
-// the model clients, SQLite, the WebAssembly runtime — is in brain-run-full,
+// the model clients, SQLite, the WebAssembly runtime, the Collector's pdata
+// (exec's spans are encoded without it) — is in brain-run-full,
 // and linking it here would cost every exec its start-up time (BENCHMARKS.md).
 func TestLinksOnlyTheCore(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, heavy := range []string{"google.golang.org/grpc", "google.golang.org/genai", "github.com/openai/", "github.com/ncruces/go-sqlite3", "github.com/tetratelabs/wazero", "github.com/brain-dev/brain/internal/runcmd"} {
+	for _, heavy := range []string{"google.golang.org/grpc", "google.golang.org/genai", "github.com/openai/", "github.com/ncruces/go-sqlite3", "github.com/tetratelabs/wazero", "go.opentelemetry.io/collector/pdata", "github.com/json-iterator/", "github.com/brain-dev/brain/internal/runcmd"} {
 		for _, dep := range strings.Fields(string(out)) {
 			if strings.HasPrefix(dep, heavy) {
 				t.Errorf("brain-run links %s", dep)

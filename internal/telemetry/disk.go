@@ -10,13 +10,9 @@ import (
 	"path/filepath"
 	"sync"
 
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/trace"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -25,7 +21,8 @@ import (
 // file as one line: a TracesData object in the OTLP JSON encoding of the
 // OpenTelemetry Collector's file exporter. The span conversion is the OTLP
 // exporter's own (otlptrace.Exporter hands this client protobuf
-// ResourceSpans); the JSON is pdata's, the Collector's encoder.
+// ResourceSpans); the JSON is byte for byte what pdata, the Collector's
+// encoder, writes (appendTracesData).
 //
 // Each line is written with one write(2) to a file opened O_APPEND, under an
 // exclusive flock, so several processes (nested brain-runs) can append to
@@ -95,35 +92,37 @@ func (c *diskClient) Start(context.Context) error { return nil }
 
 // UploadTraces appends the batch as one line.
 func (c *diskClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans) error {
-	line, err := encodeLine(rs)
-	if err == nil {
-		c.mu.Lock()
-		if c.f == nil {
-			err = os.ErrClosed
-		} else {
-			var end int64
-			err = c.locked(func() error {
-				if _, err := c.f.Write(line); err != nil {
-					return err
-				}
-				if c.track {
-					// O_APPEND leaves the offset at the end of this write.
-					end, err = c.f.Seek(0, io.SeekCurrent)
-				}
-				return err
-			})
-			if err == nil && c.track {
-				c.lines = append(c.lines, newLineRecord(end-int64(len(line)), line, rs))
-			}
-		}
-		c.mu.Unlock()
-	}
-	if err != nil {
+	if err := c.append(encodeLine(rs), rs); err != nil {
 		c.record(err)
 	}
 	// The error is also kept for Shutdown, which returns it; the batch
 	// processor would only print it through the global error handler.
 	return nil
+}
+
+func (c *diskClient) append(line []byte, rs []*tracepb.ResourceSpans) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.f == nil {
+		return os.ErrClosed
+	}
+	var end int64
+	err := c.locked(func() error {
+		if _, err := c.f.Write(line); err != nil {
+			return err
+		}
+		if c.track {
+			// O_APPEND leaves the offset at the end of this write.
+			var err error
+			end, err = c.f.Seek(0, io.SeekCurrent)
+			return err
+		}
+		return nil
+	})
+	if err == nil && c.track {
+		c.lines = append(c.lines, newLineRecord(end-int64(len(line)), line, rs))
+	}
+	return err
 }
 
 // Stop syncs and closes the file; a new file's directory entry is synced too.
@@ -185,65 +184,7 @@ func (c *diskClient) writtenLines() []lineRecord {
 }
 
 // encodeLine returns rs as one TracesData object in OTLP JSON, ending in a
-// newline. The protobuf bytes of a TracesData are parsed by pdata, whose JSON
-// marshaler is the one the Collector's file exporter uses: hex trace and
-// span ids, lowerCamelCase keys, 64-bit integers as strings, enums as
-// numbers.
-func encodeLine(rs []*tracepb.ResourceSpans) ([]byte, error) {
-	pb, err := proto.Marshal(&tracepb.TracesData{ResourceSpans: rs})
-	if err != nil {
-		return nil, err
-	}
-	td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(pb)
-	if err != nil {
-		return nil, err
-	}
-	js, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
-	if err != nil {
-		return nil, err
-	}
-	return append(js, '\n'), nil
-}
-
-// warmEncoder runs encodeLine once, in the background, on a batch with every
-// kind of message and value a span can hold. protobuf builds a message
-// type's marshalling tables on its first use, and pdata its decoders: about
-// a millisecond of CPU for the OTLP types, which a short command would pay
-// at Shutdown, after its program ended. Setup starts it, so that it runs on
-// another core while the command waits on its first fdatasync.
-func warmEncoder() {
-	warmOnce.Do(func() { go encodeLine(warmBatch()) })
-}
-
-var warmOnce sync.Once
-
-func warmBatch() []*tracepb.ResourceSpans {
-	str := func(s string) *commonpb.AnyValue {
-		return &commonpb.AnyValue{Value: &commonpb.AnyValue_StringValue{StringValue: s}}
-	}
-	attrs := []*commonpb.KeyValue{
-		{Key: "s", Value: str("v")},
-		{Key: "i", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_IntValue{IntValue: 1}}},
-		{Key: "b", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_BoolValue{BoolValue: true}}},
-		{Key: "d", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_DoubleValue{DoubleValue: 0.5}}},
-		{Key: "a", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: []*commonpb.AnyValue{str("x")}}}}},
-		{Key: "m", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: []*commonpb.KeyValue{{Key: "k", Value: str("y")}}}}}},
-		{Key: "y", Value: &commonpb.AnyValue{Value: &commonpb.AnyValue_BytesValue{BytesValue: []byte{1}}}},
-	}
-	id := []byte{1, 2, 3, 4, 5, 6, 7, 8}
-	tid := append(id, id...)
-	return []*tracepb.ResourceSpans{{
-		Resource: &resourcepb.Resource{Attributes: attrs},
-		ScopeSpans: []*tracepb.ScopeSpans{{
-			Scope: &commonpb.InstrumentationScope{Name: ScopeName, Version: "v", Attributes: attrs},
-			Spans: []*tracepb.Span{{
-				TraceId: tid, SpanId: id, ParentSpanId: id, TraceState: "k=v", Name: "warm",
-				Kind: tracepb.Span_SPAN_KIND_INTERNAL, StartTimeUnixNano: 1, EndTimeUnixNano: 2,
-				Attributes: attrs,
-				Events:     []*tracepb.Span_Event{{TimeUnixNano: 1, Name: "e", Attributes: attrs}},
-				Links:      []*tracepb.Span_Link{{TraceId: tid, SpanId: id, Attributes: attrs}},
-				Status:     &tracepb.Status{Code: tracepb.Status_STATUS_CODE_ERROR, Message: "m"},
-			}},
-		}},
-	}}
+// newline (appendTracesData).
+func encodeLine(rs []*tracepb.ResourceSpans) []byte {
+	return append(appendTracesData(make([]byte, 0, 4096), rs), '\n')
 }

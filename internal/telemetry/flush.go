@@ -14,10 +14,8 @@ import (
 	"os"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -137,14 +135,12 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 	}()
 
 	var (
-		damaged  []int64
-		batch    []*tracepb.ResourceSpans
-		nSpans   int
-		nLines   int64
-		nBytes   int
-		offset   = st.Offset
-		jsonUnm  ptrace.JSONUnmarshaler
-		protoMar ptrace.ProtoMarshaler
+		damaged []int64
+		batch   []*tracepb.ResourceSpans
+		nSpans  int
+		nLines  int64
+		nBytes  int
+		offset  = st.Offset
 	)
 	send := func() error {
 		if len(batch) > 0 {
@@ -170,19 +166,19 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 		}
 		at := offset
 		offset += int64(len(line))
-		td, rs, perr := decodeLine(&jsonUnm, &protoMar, line)
+		rs, perr := decodeLine(n, line)
 		if perr != nil {
 			damaged = append(damaged, at)
 			st.Damaged = damagedBefore + int64(len(damaged))
 			continue
 		}
 		if deliveredLive(live, at, line) {
-			st.Live += int64(td.SpanCount())
-			skipped += td.SpanCount()
+			st.Live += int64(countSpans(rs))
+			skipped += countSpans(rs)
 			continue
 		}
 		batch = append(batch, rs.ResourceSpans...)
-		nSpans += td.SpanCount()
+		nSpans += countSpans(rs)
 		nLines++
 		nBytes += len(line)
 		if nSpans >= fc.maxSpans || nBytes >= fc.maxBytes {
@@ -200,26 +196,23 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 	return sent, skipped, nil
 }
 
-// decodeLine parses one line of the spans file into pdata (for the span
-// count) and into the protobuf ResourceSpans the OTLP client sends.
-func decodeLine(ju *ptrace.JSONUnmarshaler, pm *ptrace.ProtoMarshaler, line []byte) (ptrace.Traces, *tracepb.TracesData, error) {
+// decodeLine parses one line of the spans file with n's parser.
+func decodeLine(n Network, line []byte) (*tracepb.TracesData, error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
-		return ptrace.Traces{}, nil, errors.New("empty line")
+		return nil, errors.New("empty line")
 	}
-	td, err := ju.UnmarshalTraces(line)
-	if err != nil {
-		return ptrace.Traces{}, nil, err
+	return n.Decode(line)
+}
+
+func countSpans(td *tracepb.TracesData) int {
+	n := 0
+	for _, rs := range td.GetResourceSpans() {
+		for _, ss := range rs.GetScopeSpans() {
+			n += len(ss.GetSpans())
+		}
 	}
-	pb, err := pm.MarshalTraces(td)
-	if err != nil {
-		return ptrace.Traces{}, nil, err
-	}
-	var rs tracepb.TracesData
-	if err := proto.Unmarshal(pb, &rs); err != nil {
-		return ptrace.Traces{}, nil, err
-	}
-	return td, &rs, nil
+	return n
 }
 
 // stableSize returns the spans file's size while holding a shared flock, so

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
 // ScopeName is the instrumentation scope of every span brain writes.
@@ -84,9 +85,10 @@ type Config struct {
 	Warn func(msg string)
 }
 
-// Network is an OTLP network transport. Package otlpgrpc has the gRPC one;
-// it is passed in, not imported, so that a disk-only binary does not link
-// gRPC.
+// Network is an OTLP network transport, and the parser of the spans file
+// that re-sending spans kept on disk needs. Package otlpgrpc has the gRPC
+// one; it is passed in, not imported, so that a disk-only binary links
+// neither gRPC nor the Collector's pdata.
 type Network interface {
 	// Client returns an OTLP client for hostport (plaintext when insecure)
 	// whose every export is bounded by timeout and never retried. It does
@@ -95,6 +97,9 @@ type Network interface {
 	// Describe says in a few words what a transport error means, or
 	// timedOut; "", false when it knows no more than err's text.
 	Describe(err error) (why string, timedOut bool)
+	// Decode parses one line of a spans file (OTLP JSON, one TracesData)
+	// into the protobuf form an OTLP client sends.
+	Decode(line []byte) (*tracepb.TracesData, error)
 }
 
 // ErrNoNetwork is Setup's and Flush's error for an endpoint without a
@@ -150,7 +155,6 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	warmEncoder()
 	diskExp, err := otlptrace.New(ctx, dc)
 	if err != nil {
 		dc.Stop(ctx)
