@@ -80,25 +80,34 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 	}
 	start := time.Now()
 	end := audit.ExecEnd{Argv0: argv[0]}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = s.Env.Stdin, s.Env.Stdout, s.Env.Stderr
 	// A nested brain-run joins the trace and the session, and writes to
 	// this workspace: one command, one chain.
 	dir, err := filepath.Abs(s.Dir)
 	if err != nil {
 		dir = s.Dir
 	}
-	cmd.Env = append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.ID, "BRAIN_DIR="+dir)
+	env := append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.ID, "BRAIN_DIR="+dir)
 	// Signals are caught before the program starts, so one that arrives
 	// between its start and the forwarding loop is queued, not lost (and
-	// does not kill brain-run, leaving the program orphaned).
-	signal.Notify(sigc, forwarded...)
-	var startErr error
+	// does not kill brain-run, leaving the program orphaned). Catching them
+	// costs a round trip to the runtime's signal-mask thread per signal: it
+	// is done on the other core while the start records are synced.
+	caught := make(chan struct{})
+	go func() {
+		signal.Notify(sigc, forwarded...)
+		close(caught)
+	}()
+	defer func() { <-caught }() // before the caller releases them
+	var (
+		proc     process
+		startErr error
+	)
 	err = s.Log.Commit(ctx, audit.ExecStart{Argv0: argv[0], ArgsSHA256: audit.HashArgs(argv[1:]), ArgCount: len(argv) - 1}, func() error {
 		if err := s.Faults.At("exec.start"); err != nil {
 			return err
 		}
-		startErr = cmd.Start()
+		<-caught
+		proc, startErr = startProcess(argv, env, s.Env.Stdin, s.Env.Stdout, s.Env.Stderr)
 		return nil
 	})
 	if err != nil {
@@ -120,33 +129,28 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 		return end.ExitCode, &TypedError{Type: "exec_" + end.Error,
 			Err: &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}}
 	}
-	end.Started, end.PID = true, cmd.Process.Pid
+	end.Started, end.PID = true, proc.Pid()
 	done := make(chan struct{})
 	go func() {
 		for {
 			select {
 			case sig := <-sigc:
-				cmd.Process.Signal(sig)
+				proc.Signal(sig)
 			case <-done:
 				return
 			}
 		}
 	}()
-	werr := cmd.Wait()
+	ws, werr := proc.Wait()
 	close(done)
 	end.DurationMS = time.Since(start).Milliseconds()
-	var xe *exec.ExitError
 	switch {
-	case werr == nil:
-	case errors.As(werr, &xe):
-		ws, _ := xe.Sys().(syscall.WaitStatus)
-		if ws.Signaled() {
-			end.ExitCode, end.Signal = 128+int(ws.Signal()), ws.Signal().String()
-		} else {
-			end.ExitCode = xe.ExitCode()
-		}
-	default:
+	case werr != nil:
 		end.ExitCode = cli.ExitInternal
+	case ws.Signaled():
+		end.ExitCode, end.Signal = 128+int(ws.Signal()), ws.Signal().String()
+	default:
+		end.ExitCode = ws.ExitStatus()
 	}
 	s.Root.SetAttributes(attribute.Int("process.exit.code", end.ExitCode))
 	if end.Signal != "" {
