@@ -58,14 +58,28 @@ started when its start record fails); 2 usage.`,
 			// Signals go to the program, not to brain-run's context: the
 			// end record must still be written after CMD is interrupted.
 			ctx = context.WithoutCancel(ctx)
-			// runExec catches the signals it forwards before the program
-			// starts; they stay caught until brain-run is done, so that one
-			// arriving after the program ended cannot cut the end records.
-			// Releasing them costs a round trip to the runtime's
-			// signal-mask thread per signal: it is not waited for.
+			// The signals exec forwards are caught before the first record
+			// is written, so that one arriving later is queued for the
+			// program, not lost (and does not kill brain-run between its
+			// records or leave the program orphaned). They stay caught
+			// until brain-run is done, so that one arriving after the
+			// program ended cannot cut the end records. Catching and
+			// releasing each costs a round trip to the runtime's
+			// signal-mask thread: they are caught on the other core while
+			// telemetry is set up and the chain opened, and released
+			// without waiting.
 			sigc := make(chan os.Signal, 8)
-			defer func() { go signal.Stop(sigc) }()
+			caught := make(chan struct{})
+			go func() {
+				signal.Notify(sigc, forwarded...)
+				close(caught)
+			}()
+			defer func() {
+				<-caught
+				go signal.Stop(sigc)
+			}()
 			code, err := instrument(ctx, e, rf, "exec", true, func(ctx context.Context, s *Session) (int, error) {
+				<-caught
 				return runExec(ctx, s, args, sigc)
 			})
 			return ExitErr(code, err)
@@ -87,17 +101,6 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 		dir = s.Dir
 	}
 	env := append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.ID, "BRAIN_DIR="+dir)
-	// Signals are caught before the program starts, so one that arrives
-	// between its start and the forwarding loop is queued, not lost (and
-	// does not kill brain-run, leaving the program orphaned). Catching them
-	// costs a round trip to the runtime's signal-mask thread per signal: it
-	// is done on the other core while the start records are synced.
-	caught := make(chan struct{})
-	go func() {
-		signal.Notify(sigc, forwarded...)
-		close(caught)
-	}()
-	defer func() { <-caught }() // before the caller releases them
 	var (
 		proc     process
 		startErr error
@@ -106,7 +109,6 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 		if err := s.Faults.At("exec.start"); err != nil {
 			return err
 		}
-		<-caught
 		proc, startErr = startProcess(argv, env, s.Env.Stdin, s.Env.Stdout, s.Env.Stderr)
 		return nil
 	})
