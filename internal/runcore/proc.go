@@ -26,7 +26,9 @@ type process interface {
 // os package would first fork a throw-away child to learn whether pidfds
 // work, which a short command pays for in full (BENCHMARKS.md). Signals go
 // through the pidfd, so they cannot reach another process that reused the
-// pid. Otherwise, or where the kernel gives no pidfd, os/exec does it.
+// pid. Otherwise, or where the kernel refuses clone(CLONE_PIDFD), os/exec
+// does it; where the kernel ignores the flag, the os package holds the
+// child by its pid.
 func startProcess(argv, env []string, stdin io.Reader, stdout, stderr io.Writer) (process, error) {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -44,7 +46,13 @@ func startProcess(argv, env []string, stdin io.Reader, stdout, stderr io.Writer)
 		Files: []uintptr{in.Fd(), out.Fd(), errf.Fd()},
 		Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, syscall.EINVAL), errors.Is(err, syscall.ENOSYS), errors.Is(err, syscall.EPERM):
+		// A kernel or sandbox that refuses clone(CLONE_PIDFD): nothing
+		// started, and os/exec knows how to do without it (or gives the
+		// same error, if the program itself is refused).
+		return startCmd(path, argv, env, stdin, stdout, stderr)
+	case err != nil:
 		return nil, &os.PathError{Op: "fork/exec", Path: path, Err: err}
 	}
 	if pidfd < 0 {
