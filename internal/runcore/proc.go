@@ -30,6 +30,13 @@ type process interface {
 // does it; where the kernel ignores the flag, the os package holds the
 // child by its pid.
 func startProcess(argv, env []string, stdin io.Reader, stdout, stderr io.Writer) (process, error) {
+	return startWith(syscall.ForkExec, argv, env, stdin, stdout, stderr)
+}
+
+// forkExecFunc is syscall.ForkExec's signature; tests pass one that fails.
+type forkExecFunc func(path string, argv []string, attr *syscall.ProcAttr) (int, error)
+
+func startWith(forkExec forkExecFunc, argv, env []string, stdin io.Reader, stdout, stderr io.Writer) (process, error) {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return nil, err
@@ -41,7 +48,7 @@ func startProcess(argv, env []string, stdin io.Reader, stdout, stderr io.Writer)
 		return startCmd(path, argv, env, stdin, stdout, stderr)
 	}
 	pidfd := -1
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+	pid, err := forkExec(path, argv, &syscall.ProcAttr{
 		Env:   dedupEnv(env),
 		Files: []uintptr{in.Fd(), out.Fd(), errf.Fd()},
 		Sys:   &syscall.SysProcAttr{PidFD: &pidfd},

@@ -127,6 +127,30 @@ func TestStartProcessBuffers(t *testing.T) {
 	}
 }
 
+// TestStartProcessNoPidfd: where clone(CLONE_PIDFD) is refused (an old
+// kernel, a sandbox), the program is started by os/exec instead.
+func TestStartProcessNoPidfd(t *testing.T) {
+	in, out, errf := files(t)
+	for _, refusal := range []syscall.Errno{syscall.EINVAL, syscall.ENOSYS, syscall.EPERM} {
+		refuse := func(string, []string, *syscall.ProcAttr) (int, error) { return 0, refusal }
+		p, err := startWith(refuse, []string{"sh", "-c", "exit 5"}, os.Environ(), in, out, errf)
+		if err != nil {
+			t.Fatalf("%v: %v", refusal, err)
+		}
+		if _, ok := p.(cmdProcess); !ok {
+			t.Fatalf("%v: started as %T, want os/exec", refusal, p)
+		}
+		if ws, err := p.Wait(); err != nil || ws.ExitStatus() != 5 {
+			t.Fatalf("%v: wait = %v, %v", refusal, ws, err)
+		}
+	}
+	// Any other error is the program's: reported, not retried.
+	fail := func(string, []string, *syscall.ProcAttr) (int, error) { return 0, syscall.ENOEXEC }
+	if _, err := startWith(fail, []string{"sh"}, os.Environ(), in, out, errf); !errors.Is(err, syscall.ENOEXEC) {
+		t.Errorf("err = %v, want ENOEXEC", err)
+	}
+}
+
 func TestDedupEnv(t *testing.T) {
 	got := dedupEnv([]string{"A=1", "B=2", "A=3", "C", "B=4"})
 	want := []string{"A=3", "C", "B=4"}
