@@ -172,13 +172,14 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 			st.Damaged = damagedBefore + int64(len(damaged))
 			continue
 		}
+		k := countSpans(rs)
 		if deliveredLive(live, at, line) {
-			st.Live += int64(countSpans(rs))
-			skipped += countSpans(rs)
+			st.Live += int64(k)
+			skipped += k
 			continue
 		}
 		batch = append(batch, rs.ResourceSpans...)
-		nSpans += countSpans(rs)
+		nSpans += k
 		nLines++
 		nBytes += len(line)
 		if nSpans >= fc.maxSpans || nBytes >= fc.maxBytes {

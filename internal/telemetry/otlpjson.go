@@ -87,7 +87,7 @@ func list[T any](w *jw, k string, xs []T, each func(T)) {
 func (w *jw) str(k, v string) {
 	if v != "" {
 		w.key(k)
-		w.string(v)
+		w.text(v)
 	}
 }
 
@@ -150,12 +150,12 @@ func (w *jw) entityRef(e *commonpb.EntityRef) {
 	w.open()
 	w.str("schemaUrl", e.GetSchemaUrl())
 	w.str("type", e.GetType())
-	list(w, "idKeys", e.GetIdKeys(), w.string)
-	list(w, "descriptionKeys", e.GetDescriptionKeys(), w.string)
+	list(w, "idKeys", e.GetIdKeys(), w.text)
+	list(w, "descriptionKeys", e.GetDescriptionKeys(), w.text)
 	w.close()
 }
 
-func (w *jw) string(s string) { w.b = appendString(w.b, s) }
+func (w *jw) text(s string) { w.b = appendString(w.b, s) }
 
 func (w *jw) scopeSpans(s *tracepb.ScopeSpans) {
 	w.open()
