@@ -46,6 +46,13 @@ var allEvents = []Event{
 		{Check: "stock:exists", ArgsSHA256: HashArgs([]string{"exists", "artifact.txt"}), ModuleSHA256: SHA256("m"), Verdict: "pass", ExitCode: new(uint32(0)), StdoutSHA256: SHA256(""), StderrSHA256: SHA256(""), DurationMS: 9},
 		{Check: "checks/slow.wasm", ArgsSHA256: []string{}, ModuleSHA256: SHA256("m2"), Verdict: "error", Class: "timeout", StdoutSHA256: SHA256(""), StderrSHA256: SHA256(""), DurationMS: 2000},
 	}},
+	// brain-run check: no plan, and a task only with --task.
+	ChecksRun{Passed: 0, Failed: 1, Checks: []CheckVerdict{
+		{Check: "stock:nomatch", ArgsSHA256: HashArgs([]string{"nomatch", "out.txt", "TODO"}), ModuleSHA256: SHA256("m"), Verdict: "fail", ExitCode: new(uint32(1)), StdoutSHA256: SHA256("FAIL"), StderrSHA256: SHA256(""), DurationMS: 4},
+	}},
+	ChecksRun{TaskID: "greet", Passed: 1, Checks: []CheckVerdict{
+		{Check: "stock:exists", ArgsSHA256: HashArgs([]string{"exists", "out.txt"}), ModuleSHA256: SHA256("m"), Verdict: "pass", ExitCode: new(uint32(0)), StdoutSHA256: SHA256(""), StderrSHA256: SHA256(""), DurationMS: 2},
+	}},
 	CommandEnd{Command: "exec", ExitCode: 0, DurationMS: 5},
 }
 
@@ -66,6 +73,8 @@ func TestSchemaRejects(t *testing.T) {
 		"task.state bad task id":   envelope("task.state", `{"plan_id":1,"task_id":"../x","from":"pending","to":"running","attempt":1}`),
 		"plan.created no sha":      envelope("plan.created", `{"plan_id":1,"goal_sha256":"`+h+`","tasks":[]}`),
 		"plan.failed raw reason":   envelope("plan.failed", `{"goal_sha256":"`+h+`","reason":"llm: gemini: key AIza... revoked"}`),
+		"checks.run plan, no task": envelope("checks.run", `{"plan_id":1,"passed":0,"failed":0,"checks":[]}`),
+		"checks.run plan id 0":     envelope("checks.run", `{"plan_id":0,"task_id":"a","passed":0,"failed":0,"checks":[]}`),
 	} {
 		if err := auditschema.ValidateRecord(rec); err == nil {
 			t.Errorf("%s: the schema accepted %s", name, rec)

@@ -182,10 +182,12 @@ type TaskArtifact struct {
 func (TaskArtifact) EventType() string { return "task.artifact" }
 
 // ChecksRun is written when a task's acceptance checks have run, inside the
-// verifier.run_checks span, before the task's state changes.
+// verifier.run_checks span, before the task's state changes; and by
+// brain-run check before it reports its verdicts, with no plan_id (checks
+// run outside a plan) and a task_id only when --task named one.
 type ChecksRun struct {
-	PlanID int64          `json:"plan_id"`
-	TaskID string         `json:"task_id"`
+	PlanID int64          `json:"plan_id,omitempty"` // plans are numbered from 1
+	TaskID string         `json:"task_id,omitempty"`
 	Passed int            `json:"passed"`
 	Failed int            `json:"failed"` // verdict fail or error
 	Checks []CheckVerdict `json:"checks"`

@@ -277,7 +277,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 		return stop("artifact", fmt.Errorf("writing the artifact: %w", err))
 	}
 
-	r.Checks, err = o.runChecks(ctx, planID, t.ID, dir, checks)
+	r.Checks, err = o.RunChecks(ctx, planID, t.ID, dir, checks)
 	if err != nil {
 		return stop("verifier", err)
 	}
@@ -336,9 +336,12 @@ func (o *Orchestrator) gather(ctx context.Context, dir string, t *plan.Task) (*T
 	return tc, nil
 }
 
-// runChecks runs the task's checks against its artifact directory inside a
-// verifier.run_checks span and records their verdicts (checks.run).
-func (o *Orchestrator) runChecks(ctx context.Context, planID int64, taskID, dir string, checks []verifier.Check) ([]verifier.Result, error) {
+// RunChecks runs checks against the artifact directory dir inside a
+// verifier.run_checks span and records their verdicts (checks.run) before
+// it returns them. It uses only o's Tracer, Verifier and Audit. planID and
+// taskID name the task the checks are of; brain-run check, which runs
+// checks outside any plan, passes 0 and the --task given, if any.
+func (o *Orchestrator) RunChecks(ctx context.Context, planID int64, taskID, dir string, checks []verifier.Check) ([]verifier.Result, error) {
 	ctx, span := o.Tracer.Start(ctx, ChecksSpan, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attribute.Int("brain.verifier.check_count", len(checks))))
 	defer span.End()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/brain-dev/brain/checks"
+	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/plan"
@@ -35,7 +35,7 @@ type checkConfig struct {
 
 func newCheck(e *runcore.Env) *ffcli.Command {
 	var cfg checkConfig
-	fs := flag.NewFlagSet("brain-run check", flag.ContinueOnError)
+	fs, rf := runcore.NewFlags("check")
 	fs.SetOutput(e.Stderr)
 	fs.StringVar(&cfg.artifact, "artifact", "", "artifact `DIR`ectory to verify (mounted read-only at /artifact)")
 	fs.Var(&cfg.checks, "check", "check `MODULE[:ARG...]`: a .wasm file or stock:NAME, arguments after ':' (repeatable; '\\:' is a literal colon)")
@@ -52,74 +52,101 @@ func newCheck(e *runcore.Env) *ffcli.Command {
 directory, read-only at /artifact, and its own arguments. It prints one JSON
 verdict per check on stdout and a summary on stderr.
 
+Like every brain-run command it is traced and audited in the workspace
+(--dir): the checks run in a verifier.run_checks span, and a checks.run
+record holds every verdict (arguments, module and output as SHA-256) before
+any verdict is printed.
+
 Exit status: 0 all checks passed, 1 a check failed or could not run,
-2 usage error, 3 an input could not be read.`,
+2 usage error, 3 an input could not be read, 4 audit write failed.`,
 		FlagSet: fs,
 		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) > 0 {
 				return &cli.UsageError{Err: fmt.Errorf("unexpected argument %q", args[0]), Hint: "pass checks with --check MODULE[:ARG...]"}
 			}
-			return runCheck(ctx, e, cfg)
+			if err := cfg.usable(); err != nil {
+				return err
+			}
+			code, err := runcore.Instrument(ctx, e, rf, "check", func(ctx context.Context, s *runcore.Session) (int, error) {
+				return runCheck(ctx, s, cfg)
+			})
+			return runcore.ExitErr(code, err)
 		},
 	}
 }
 
-func runCheck(ctx context.Context, e *runcore.Env, cfg checkConfig) error {
+// usable returns the usage error of cfg's flags, checked before the
+// workspace is opened.
+func (cfg checkConfig) usable() error {
 	if cfg.artifact == "" {
 		return &cli.UsageError{Err: errors.New("--artifact is required"), Hint: "name the directory to verify: --artifact DIR"}
 	}
 	if (cfg.tasks == "") != (cfg.task == "") {
 		return &cli.UsageError{Err: errors.New("--tasks and --task go together"), Hint: "pass both: --tasks tasks.yaml --task ID"}
 	}
+	if len(cfg.checks) == 0 && cfg.tasks == "" {
+		return &cli.UsageError{Err: errors.New("no checks to run"), Hint: "pass --check MODULE[:ARG...] or --tasks tasks.yaml --task ID"}
+	}
+	return nil
+}
+
+// runCheck reads the checks and the artifact directory, runs the checks
+// (orchestrator.RunChecks: the span and the checks.run record) and reports
+// their verdicts. It returns ExitFindings, with no error, when a check did
+// not pass: the command itself did its work.
+func runCheck(ctx context.Context, s *runcore.Session, cfg checkConfig) (int, error) {
 	list, err := taskChecks(cfg.tasks, cfg.task)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	list = append(append([]verifier.Check(nil), cfg.checks...), list...)
 	if len(list) == 0 {
-		return &cli.UsageError{Err: errors.New("no checks to run"), Hint: "pass --check MODULE[:ARG...] or --tasks tasks.yaml --task ID"}
+		return 0, &cli.UsageError{Err: errors.New("no checks to run"), Hint: "task " + cfg.task + " in " + cfg.tasks + " has no checks; pass --check MODULE[:ARG...]"}
 	}
-	for i, c := range list {
+	for _, c := range list {
 		if c.Wasm != nil {
 			continue
 		}
 		if _, err := os.Stat(c.Path); err != nil {
-			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading check module: %w", err)}
+			return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading check module: %w", err)}
 		}
-		list[i] = c
 	}
 	if st, err := os.Stat(cfg.artifact); err != nil || !st.IsDir() {
 		if err == nil {
 			err = fmt.Errorf("%s is not a directory", cfg.artifact)
 		}
-		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading artifact directory: %w", err)}
+		return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading artifact directory: %w", err)}
 	}
 
 	cacheDir, err := resolveCacheDir(cfg.cacheDir)
 	if err != nil {
-		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+		return 0, &cli.ExitError{Code: cli.ExitIO, Err: err}
 	}
 	v, err := verifier.New(verifier.Options{CacheDir: cacheDir, Concurrency: cfg.concurrency, Defaults: verifier.Limits{Timeout: cfg.timeout}})
 	if err != nil {
-		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+		return 0, &cli.ExitError{Code: cli.ExitIO, Err: err}
 	}
 	defer v.Close(context.WithoutCancel(ctx))
-	results, err := v.Run(ctx, cfg.artifact, list)
-	if err != nil {
-		return &cli.ExitError{Code: cli.ExitIO, Err: err}
+	o := &orchestrator.Orchestrator{Tracer: s.Tracer, Verifier: v, Audit: s.Log}
+	results, err := o.RunChecks(ctx, 0, cfg.task, cfg.artifact, list)
+	if audit.IsWriteError(err) {
+		return 0, err
 	}
-	return report(e, results)
+	if err != nil {
+		return 0, &cli.ExitError{Code: cli.ExitIO, Err: err}
+	}
+	return report(s.Env, results)
 }
 
 // report prints one JSON verdict line per result on stdout and the summary on
-// stderr, and returns an *cli.ExitError with ExitFindings unless all passed.
-func report(e *runcore.Env, results []verifier.Result) error {
+// stderr, and returns ExitFindings unless all passed.
+func report(e *runcore.Env, results []verifier.Result) (int, error) {
 	enc := json.NewEncoder(e.Stdout)
 	passed := 0
 	for _, r := range results {
 		if err := enc.Encode(r); err != nil {
-			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("writing verdict: %w", err)}
+			return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("writing verdict: %w", err)}
 		}
 		if r.Verdict == verifier.Pass {
 			passed++
@@ -129,9 +156,9 @@ func report(e *runcore.Env, results []verifier.Result) error {
 	}
 	e.P.Infof("%d of %d checks passed", passed, len(results))
 	if passed != len(results) {
-		return &cli.ExitError{Code: cli.ExitFindings}
+		return cli.ExitFindings, nil
 	}
-	return nil
+	return 0, nil
 }
 
 // checkLine describes a verdict in one line: the check and its arguments,
