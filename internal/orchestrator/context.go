@@ -15,6 +15,10 @@ import (
 	"strings"
 )
 
+// VCSDir is the version-control directory that context gathering never
+// enters.
+const VCSDir = ".git"
+
 // ContextLimits bound what a task's context may hold.
 type ContextLimits struct {
 	MaxFiles     int   // files included, at most
@@ -48,11 +52,16 @@ type TaskContext struct {
 // the workspace. Files are taken in sorted order; binary files (with a NUL
 // byte) are skipped. The directories in exclude (slash-separated, relative
 // to root) are never entered: the workspace, with the audit chain, the state
-// database and its key, is never given to a model.
+// database and its key, is never given to a model. Nor is a Git directory
+// (VCSDir, at any depth), which holds the whole history and, in its config,
+// often a remote URL with a token: a glob that names one is refused.
 func GatherContext(root *os.Root, globs []string, lim ContextLimits, exclude []string) (*TaskContext, error) {
 	for _, g := range globs {
 		if g == "" || path.IsAbs(g) || strings.Contains(g, `\`) || hasDotDot(g) {
 			return nil, fmt.Errorf("context glob %q must be a relative path inside the workspace", g)
+		}
+		if slices.Contains(strings.Split(g, "/"), VCSDir) {
+			return nil, fmt.Errorf("context glob %q names a %s directory, which is never given to a model", g, VCSDir)
 		}
 		if _, err := path.Match(strings.ReplaceAll(g, "**", "*"), ""); err != nil {
 			return nil, fmt.Errorf("context glob %q: %v", g, err)
@@ -64,7 +73,7 @@ func GatherContext(root *os.Root, globs []string, lim ContextLimits, exclude []s
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && p != "." && slices.Contains(exclude, p) {
+		if d.IsDir() && p != "." && (d.Name() == VCSDir || slices.Contains(exclude, p)) {
 			return fs.SkipDir
 		}
 		if d.Type().IsRegular() && matchAny(globs, p) {

@@ -94,3 +94,29 @@ func TestGatherContextExclude(t *testing.T) {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 }
+
+// TestGatherContextSkipsGit: a Git directory, at any depth, is never read,
+// even by a glob that matches everything (its config can hold a token), and a
+// glob that names one is refused.
+func TestGatherContextSkipsGit(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"notes/a.md": "a", ".git/config": "url = https://user:tok3n@example.com/r", "sub/.git/HEAD": "ref", ".github/ci.yml": "ci", "x.git/y": "y"})
+	root, _ := os.OpenRoot(dir)
+	defer root.Close()
+	tc, err := GatherContext(root, []string{"**"}, DefaultContextLimits, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range tc.Files {
+		got = append(got, f.Path)
+	}
+	if diff := cmp.Diff([]string{".github/ci.yml", "notes/a.md", "x.git/y"}, got); diff != "" || strings.Contains(tc.Text, "tok3n") {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	for _, g := range []string{".git/config", "sub/.git/**", "**/.git/*"} {
+		if _, err := GatherContext(root, []string{g}, DefaultContextLimits, nil); err == nil || !strings.Contains(err.Error(), "never given to a model") {
+			t.Errorf("glob %q: err %v, want it refused", g, err)
+		}
+	}
+}
