@@ -5,14 +5,14 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 	"syscall"
 
+	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcmd"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runcmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

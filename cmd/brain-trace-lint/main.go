@@ -6,15 +6,15 @@ package main
 import (
 	"context"
 	"os"
-	"os/signal"
 	"syscall"
 
+	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/tracelint"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := tracelint.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	os.Exit(code)
+	os.Exit(cli.InterruptedCode(ctx, code))
 }

@@ -133,7 +133,9 @@ func (l *Logger) prepare(ctx context.Context, ev Event) (pending, error) {
 
 // Record writes ev durably as part of the span in ctx, in one batch with the
 // records held before it. It returns only once they are on disk; on error
-// nothing of them is in the chain.
+// nothing of them is in the chain. A canceled ctx does not stop it: a
+// command stopped by a signal still records what it did (the canceled model
+// call, the task's end); whether to go on is the caller's decision.
 func (l *Logger) Record(ctx context.Context, ev Event) (chain.Head, error) {
 	p, err := l.prepare(ctx, ev)
 	if err != nil {
@@ -208,8 +210,11 @@ func (l *Logger) write(ctx context.Context, batch []pending) (chain.Head, error)
 }
 
 // append appends ces, telling the fault hook their types when there is one;
-// failed is the type whose injected fault failed the append.
+// failed is the type whose injected fault failed the append. The chain
+// writer refuses a canceled context; a record is written whatever ctx's
+// state (Record).
 func (l *Logger) append(ctx context.Context, ces []chain.Event) (heads []chain.Head, failed string, err error) {
+	ctx = context.WithoutCancel(ctx)
 	if l.fault == nil {
 		heads, err = l.w.AppendEach(ctx, ces)
 		return heads, "", err

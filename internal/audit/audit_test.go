@@ -197,6 +197,30 @@ func TestCommitEventFirst(t *testing.T) {
 	}
 }
 
+// TestRecordCanceled: a canceled context does not stop a record (nor one
+// held before it): a command stopped by a signal still records what it did.
+func TestRecordCanceled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	l, err := Open(path, Options{Session: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := l.Hold(ctx, CommandStart{Command: "exec", Version: "dev", PID: 1, Cwd: SHA256("/")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Record(ctx, LLMCall{Purpose: "plan", Provider: "replay", Model: "m", RequestSHA256: SHA256("r"), PromptSHA256: SHA256("p"),
+		SystemSHA256: SHA256(""), Outcome: "error", ErrorType: "canceled"}); err != nil {
+		t.Fatalf("Record under a canceled context: %v", err)
+	}
+	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
+	if err != nil || !rep.OK() || rep.Records != 3 {
+		t.Fatalf("chain %+v, %v; want PASS with the header and both records", rep, err)
+	}
+}
+
 func TestUnsafeIO(t *testing.T) {
 	dir := t.TempDir()
 	l, err := Open(filepath.Join(dir, "audit.jsonl"), Options{Session: "s9", UnsafeIODir: filepath.Join(dir, "unsafe-io")})

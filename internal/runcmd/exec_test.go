@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -229,7 +230,11 @@ func mustOpen(t *testing.T, p string) *os.File {
 // is compiled once per test binary.
 func TestMain(m *testing.M) {
 	if os.Getenv("BRAIN_RUN_TEST_MAIN") == "1" && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-test.") {
-		os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+		// As cmd/brain-run-full does.
+		ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
 	}
 	cache := ""
 	if os.Getenv("BRAIN_CACHE_DIR") == "" {

@@ -380,48 +380,65 @@ func findRecord(t *testing.T, path, typ string) string {
 	return ""
 }
 
+// held is a brain-run execute process (this test binary, as brain-run-full)
+// that the model server holds on a task's request.
+type held struct {
+	cmd            *exec.Cmd
+	exited         chan error // Wait's result
+	stdout, stderr bytes.Buffer
+	ws, tasks      string
+}
+
+func (h *held) out() string { return h.stdout.String() + h.stderr.String() }
+
+// startHeld plans the basic scenario, starts execute on it and returns once
+// the server holds the request of task, which it never answers.
+func startHeld(t *testing.T, m *model, task string) *held {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir, goal := project(t)
+	h := &held{exited: make(chan error, 1), ws: filepath.Join(dir, ".brain"), tasks: filepath.Join(dir, "tasks.yaml")}
+	if code, _, stderr := run(t, m.env(), append([]string{"plan", "--dir", h.ws, "--goal", goal, "-o", h.tasks}, m.flags()...)...); code != 0 {
+		t.Fatalf("plan: %d %s", code, stderr)
+	}
+	m.takeAsked()
+	m.setHold(task)
+	h.cmd = exec.Command(self, append(append([]string{"execute", "--dir", h.ws}, m.flags()...), h.tasks)...)
+	h.cmd.Env = append(os.Environ(), "BRAIN_RUN_TEST_MAIN=1", "OPENAI_API_KEY="+testKey, "BRAIN_STATE_KEY=state key of the test", "NO_COLOR=1")
+	h.cmd.Stdout, h.cmd.Stderr = &h.stdout, &h.stderr
+	if err := h.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { h.exited <- h.cmd.Wait() }()
+	// A safety net, not synchronisation: the caller acts once the server
+	// holds the request.
+	watchdog := time.AfterFunc(60*time.Second, func() { h.cmd.Process.Kill() })
+	t.Cleanup(func() { watchdog.Stop() })
+	select {
+	case <-m.held:
+	case err := <-h.exited:
+		t.Fatalf("execute ended (%v) before it asked for task %s:\n%s", err, task, h.out())
+	}
+	return h
+}
+
 // TestKilledExecuteResumes kills brain-run execute (SIGKILL, no chance to
 // clean up) while it waits for the model on the second task, and checks
 // that a rerun continues from the state store: the first task is not asked
 // again, and every task passes.
 func TestKilledExecuteResumes(t *testing.T) {
-	self, err := os.Executable()
-	if err != nil {
-		t.Skip(err)
-	}
 	m := newModel(t, "openai")
-	dir, goal := project(t)
-	ws := filepath.Join(dir, ".brain")
-	tasks := filepath.Join(dir, "tasks.yaml")
-	if code, _, stderr := run(t, m.env(), append([]string{"plan", "--dir", ws, "--goal", goal, "-o", tasks}, m.flags()...)...); code != 0 {
-		t.Fatalf("plan: %d %s", code, stderr)
-	}
-	m.takeAsked()
-	m.setHold("config")
-	cmd := exec.Command(self, append(append([]string{"execute", "--dir", ws}, m.flags()...), tasks)...)
-	cmd.Env = append(os.Environ(), "BRAIN_RUN_TEST_MAIN=1", "OPENAI_API_KEY="+testKey, "BRAIN_STATE_KEY=state key of the test")
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	// A safety net, not synchronisation: the kill below waits for the
-	// server to hold the request.
-	watchdog := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-	defer watchdog.Stop()
-	select {
-	case <-m.held:
-	case err := <-exited:
-		t.Fatalf("execute ended (%v) before it asked for the second task:\n%s", err, out.String())
-	}
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	h := startHeld(t, m, "config")
+	ws, tasks := h.ws, h.tasks
+	if err := h.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	var xe *exec.ExitError
-	if err := <-exited; !errors.As(err, &xe) || xe.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-		t.Fatalf("execute ended with %v, want killed:\n%s", err, out.String())
+	if err := <-h.exited; !errors.As(err, &xe) || xe.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("execute ended with %v, want killed:\n%s", err, h.out())
 	}
 	key := map[string]string{"BRAIN_STATE_KEY": "state key of the test"}
 	_, stdout, _ := run(t, key, "status", "--dir", ws)
@@ -447,6 +464,67 @@ func TestKilledExecuteResumes(t *testing.T) {
 	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("chain after a kill: %+v %v", rep, err)
+	}
+}
+
+// TestInterruptedExecute: SIGINT (Ctrl-C) while execute waits for the model
+// stops it with 130, not with the model's exit code: stderr says it was
+// interrupted and what it was doing, the chain records the canceled call,
+// the task's end and command.end with 130 and the class "interrupted", and
+// the chain, the schema and the span dictionary all hold.
+func TestInterruptedExecute(t *testing.T) {
+	m := newModel(t, "openai")
+	h := startHeld(t, m, "config")
+	ws := h.ws
+	if err := h.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	<-h.exited
+	if code := h.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Fatalf("exit code %d, want 130:\n%s", code, h.out())
+	}
+	if !strings.Contains(h.stderr.String(), "brain-run: error: interrupted by signal 2 (interrupt): ") {
+		t.Errorf("stderr does not say execute was interrupted:\n%s", h.stderr.String())
+	}
+
+	path := filepath.Join(ws, runcore.AuditFile)
+	last := map[string]string{}
+	sc := chain.NewScanner(mustOpen(t, path))
+	for sc.Scan() {
+		last[sc.Record().Type] = string(sc.Line())
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]string{
+		"llm.call":    `"outcome":"error","error_type":"canceled"`,
+		"task.state":  `"task_id":"config","from":"running","to":"error"`,
+		"command.end": `"data":{"command":"execute","exit_code":130,`,
+	} {
+		if !strings.Contains(last[typ], want) {
+			t.Errorf("last %s record %s, want %s", typ, last[typ], want)
+		}
+	}
+	if !strings.Contains(last["command.end"], `"error":"interrupted"`) {
+		t.Errorf("command.end %s, want the class interrupted", last["command.end"])
+	}
+	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
+	if err != nil || !rep.OK() {
+		t.Errorf("chain after the interrupt: %+v %v", rep, err)
+	}
+	if _, err := auditschema.ValidateFile(path); err != nil {
+		t.Error(err)
+	}
+	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+	checkDictionary(t, spans)
+	root := false
+	for _, sp := range spans {
+		if v, ok := sp.Attributes().Get("error.type"); ok && sp.Name() == runcore.RootSpan && v.Str() == "interrupted" {
+			root = true
+		}
+	}
+	if !root {
+		t.Error("no brain_cli.command span with error.type interrupted")
 	}
 }
 

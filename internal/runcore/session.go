@@ -143,9 +143,31 @@ func newSessionID() string {
 // TRACEPARENT), command.start recorded before fn runs and command.end after.
 // A panic anywhere is recorded on the root span and in the chain, spans are
 // flushed to disk, and the exit code is 70. An audit write failure aborts with
-// cli.ExitAuditWrite. fn returns the command's exit code.
+// cli.ExitAuditWrite. fn returns the command's exit code. A command that
+// fails after a signal canceled ctx (cli.SignalContext) stopped because it
+// was asked to: its exit code is 128+N and its error class "interrupted",
+// whatever the failure it saw (a canceled model call, say), except an audit
+// write failure, which keeps its own code.
 func Instrument(ctx context.Context, e *Env, rf *Flags, command string, fn func(ctx context.Context, s *Session) (int, error)) (code int, err error) {
-	return instrument(ctx, e, rf, command, false, fn)
+	return instrument(ctx, e, rf, command, false, func(ctx context.Context, s *Session) (int, error) {
+		code, err := fn(ctx, s)
+		return interrupted(ctx, code, err)
+	})
+}
+
+// interrupted returns code and err, or, when a signal canceled ctx and the
+// command did not succeed, the signal's exit code and an "interrupted" error
+// that names what the command was doing.
+func interrupted(ctx context.Context, code int, err error) (int, error) {
+	in := cli.InterruptOf(ctx)
+	if in == nil || (code == 0 && err == nil) || audit.IsWriteError(err) {
+		return code, err
+	}
+	cause := error(in)
+	if err != nil {
+		cause = fmt.Errorf("%w: %v", in, err)
+	}
+	return in.Code(), &cli.ExitError{Code: in.Code(), Err: &TypedError{Type: "interrupted", Err: cause}}
 }
 
 // instrument is Instrument; with holdStart, command.start is held (Hold) to
