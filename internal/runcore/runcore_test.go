@@ -79,3 +79,22 @@ func TestUsageListsEverySubcommand(t *testing.T) {
 		t.Errorf("unknown subcommand: code %d, want %d", code, cli.ExitUsage)
 	}
 }
+
+func TestOnCommandLine(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"exec", "--dev-log-unsafe-io", "--", "true"}, true},
+		{[]string{"exec", "-dev-log-unsafe-io", "--", "true"}, true},
+		{[]string{"exec", "--dev-log-unsafe-io=true", "--", "true"}, true},
+		{[]string{"exec", "--", "prog", "--dev-log-unsafe-io"}, false}, // the program's own argument
+		{[]string{"exec", "--dev-log-unsafe-iox", "--", "true"}, false},
+		{[]string{"plan", "dev-log-unsafe-io"}, false},
+		{nil, false},
+	} {
+		if got := onCommandLine(c.args, unsafeIOFlag); got != c.want {
+			t.Errorf("onCommandLine(%q) = %v, want %v", c.args, got, c.want)
+		}
+	}
+}

@@ -65,8 +65,32 @@ func (r *Flags) Register(fs *flag.FlagSet) {
 // that chooses its workspace itself (demo).
 func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
 	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
-	fs.BoolVar(&r.UnsafeIO, "dev-log-unsafe-io", false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
+	fs.BoolVar(&r.UnsafeIO, unsafeIOFlag, false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
 	fs.BoolVar(&r.PrintSession, "print-session", false, "print the session id and trace id on stderr")
+}
+
+// unsafeIOFlag is the flag that writes raw user content to disk. Every flag
+// can also be set as BRAIN_<NAME> in the environment but this one: asking
+// for PII on disk must be explicit, on the command line (Instrument refuses
+// it from the environment).
+const unsafeIOFlag = "dev-log-unsafe-io"
+
+// onCommandLine reports whether flag name is given in args, before any "--",
+// as -name or --name, with or without =value.
+func onCommandLine(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue
+		}
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // Endpoint is the OTLP endpoint the command exports to: --otlp-endpoint,
@@ -177,6 +201,10 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	fs, err := faults.Parse(os.Getenv(faults.EnvVar))
 	if err != nil {
 		return 0, &cli.UsageError{Err: err, Hint: "see docs/faults.md for the BRAIN_FAULTS syntax"}
+	}
+	if rf.UnsafeIO && !onCommandLine(e.Args, unsafeIOFlag) {
+		return 0, &cli.UsageError{Err: errors.New("BRAIN_DEV_LOG_UNSAFE_IO is set: raw arguments, prompts and responses are written to disk only when --" + unsafeIOFlag + " is on the command line"),
+			Hint: "unset BRAIN_DEV_LOG_UNSAFE_IO, or pass --" + unsafeIOFlag}
 	}
 	s := &Session{Env: e, ID: os.Getenv("BRAIN_SESSION_ID"), Dir: rf.Dir, Command: command, Faults: fs}
 	if s.ID == "" {
