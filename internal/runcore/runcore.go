@@ -47,7 +47,7 @@ type Subcommand struct{ Name, ShortUsage, ShortHelp string }
 // FullOnly are the subcommands brain-run hands to brain-run-full, with their
 // usage lines.
 var FullOnly = []Subcommand{
-	{"check", "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID]", "run WebAssembly checks against an artifact directory"},
+	{"check", "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID] [--dir DIR]", "run WebAssembly checks against an artifact directory"},
 	{"demo", "brain-run demo [flags] [DIR]", "run the golden scenario offline: plan, execute, verify, summary"},
 	{"execute", "brain-run execute [flags] [tasks.yaml]", "run the tasks of the recorded plan: context, model, artifact, checks"},
 	{"flush", "brain-run flush [--dir DIR] [--otlp-endpoint HOST:PORT]", "re-send spans kept on disk to the OTLP endpoint"},
