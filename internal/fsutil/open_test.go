@@ -1,0 +1,156 @@
+package fsutil
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// watchdog is how long an open may take before the test calls it blocked:
+// a wait for a failure, not a synchronisation.
+const watchdog = 20 * time.Second
+
+// openNoHang runs OpenFile and fails the test if it blocks. A call stuck on
+// a named pipe is released by opening the pipe's other end.
+func openNoHang(t *testing.T, path string, flag int) (*os.File, error) {
+	t.Helper()
+	type res struct {
+		f   *os.File
+		err error
+	}
+	done := make(chan res, 1)
+	go func() {
+		f, err := OpenFile(path, flag, 0o600)
+		done <- res{f, err}
+	}()
+	select {
+	case r := <-done:
+		return r.f, r.err
+	case <-time.After(watchdog):
+		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeNamedPipe != 0 {
+			if fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK, 0); err == nil {
+				defer unix.Close(fd)
+			}
+		}
+		t.Fatalf("OpenFile(%s) blocked", path)
+		return nil, nil
+	}
+}
+
+// TestOpenFileRefusesSpecialFiles: a named pipe (with no writer: opening it
+// for reading would block forever), a socket, a device and a directory are
+// refused with a *NotRegularError, for reading and for writing, directly and
+// through a link the caller follows; nothing is written to them.
+func TestOpenFileRefusesSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	sub := filepath.Join(dir, "dir")
+	os.Mkdir(sub, 0o700)
+	toFifo := filepath.Join(dir, "to-fifo")
+	os.Symlink(fifo, toFifo)
+	for _, path := range []string{fifo, sock, "/dev/null", "/dev/zero", sub, toFifo} {
+		for _, flag := range []int{os.O_RDONLY, os.O_WRONLY | os.O_APPEND | os.O_CREATE, os.O_RDWR | os.O_CREATE} {
+			f, err := openNoHang(t, path, flag)
+			var nre *NotRegularError
+			if !errors.As(err, &nre) {
+				if f != nil {
+					f.Close()
+				}
+				t.Errorf("OpenFile(%s, %#x): %v, want a *NotRegularError", path, flag, err)
+			}
+		}
+	}
+}
+
+// TestOpenFileNoFollow: with NoFollow, a symbolic link is refused with a
+// *SymlinkError whether it points at a file (which stays as it was), at a
+// file that does not exist (which is not created) or at a named pipe; a
+// regular file opens. Without NoFollow a link to a regular file is
+// followed (the caller named it).
+func TestOpenFileNoFollow(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	if err := os.WriteFile(target, []byte("precious\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	unix.Mkfifo(fifo, 0o600)
+	for name, to := range map[string]string{"link": target, "dangling": filepath.Join(dir, "absent"), "to-fifo": fifo, "relative": "target"} {
+		link := filepath.Join(dir, name)
+		if err := os.Symlink(to, link); err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range []int{os.O_RDONLY, os.O_RDWR | os.O_APPEND | os.O_CREATE, os.O_WRONLY | os.O_CREATE | os.O_TRUNC} {
+			f, err := openNoHang(t, link, flag|NoFollow)
+			var se *SymlinkError
+			if !errors.As(err, &se) {
+				if f != nil {
+					f.Close()
+				}
+				t.Errorf("OpenFile(%s -> %s, %#x|NoFollow): %v, want a *SymlinkError", name, to, flag, err)
+			}
+		}
+	}
+	if b, _ := os.ReadFile(target); string(b) != "precious\n" {
+		t.Errorf("the link's target changed: %q", b)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "absent")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the dangling link's target was created: %v", err)
+	}
+	f, err := OpenFile(filepath.Join(dir, "new"), os.O_RDWR|os.O_CREATE|NoFollow, 0o600)
+	if err != nil {
+		t.Fatalf("a new regular file: %v", err)
+	}
+	f.Close()
+	b, err := ReadFile(filepath.Join(dir, "link"), true)
+	if err != nil || string(b) != "precious\n" {
+		t.Errorf("ReadFile through a link, followed: %q, %v", b, err)
+	}
+}
+
+// TestMkdirAllIn: no element below the root may be a link, a file or a
+// directory others may access; the directories it makes are 0700.
+func TestMkdirAllIn(t *testing.T) {
+	root := t.TempDir()
+	elsewhere := t.TempDir()
+	os.Symlink(elsewhere, filepath.Join(root, "linked"))
+	os.WriteFile(filepath.Join(root, "file"), nil, 0o600)
+	os.Mkdir(filepath.Join(root, "open"), 0o700)
+	os.Chmod(filepath.Join(root, "open"), 0o777)
+	for rel, want := range map[string]any{
+		"linked/a/b":  new(*SymlinkError),
+		"a/../linked": new(*SymlinkError),
+		"file/a":      new(*NotRegularError),
+		"open/a":      new(*ModeError),
+	} {
+		err := MkdirAllIn(root, rel)
+		if err == nil || !errors.As(err, want) {
+			t.Errorf("MkdirAllIn(%s): %v, want %T", rel, err, want)
+		}
+	}
+	if ents, _ := os.ReadDir(elsewhere); len(ents) != 0 {
+		t.Errorf("a directory was made through the link: %v", ents)
+	}
+	if err := MkdirAllIn(root, "a/b/c"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"a", "a/b", "a/b/c"} {
+		if fi, err := os.Lstat(filepath.Join(root, d)); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Errorf("%s: %v %v, want a 0700 directory", d, fi.Mode(), err)
+		}
+	}
+}
