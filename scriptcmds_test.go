@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -89,6 +90,16 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(f.Close())
 	},
 	// headof FILE VAR: set VAR to SEQ:HASH of the last line of FILE.
+	// mkfifo NAME...: make named pipes, the file a reader that does not
+	// check would wait on forever.
+	"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) == 0 {
+			ts.Fatalf("usage: mkfifo NAME...")
+		}
+		for _, a := range args {
+			ts.Check(syscall.Mkfifo(ts.MkAbs(a), 0o600))
+		}
+	},
 	"headof": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {
 			ts.Fatalf("usage: headof FILE VAR")

@@ -5,8 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"sort"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // FieldDiff is one field that differs between two records. A and B are the
@@ -102,12 +103,12 @@ func Diff(ctx context.Context, a, b io.Reader) (*DiffResult, error) {
 
 // DiffFiles is Diff on two files.
 func DiffFiles(ctx context.Context, a, b string) (*DiffResult, error) {
-	fa, err := os.Open(a)
+	fa, err := fsutil.Open(a)
 	if err != nil {
 		return nil, &ReadError{Path: a, Err: err}
 	}
 	defer fa.Close()
-	fb, err := os.Open(b)
+	fb, err := fsutil.Open(b)
 	if err != nil {
 		return nil, &ReadError{Path: b, Err: err}
 	}

@@ -194,7 +194,7 @@ func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool)
 	if lock {
 		unlock = lockShared(activeName(path))
 	}
-	f, err := os.Open(path)
+	f, err := fsutil.Open(path)
 	if err != nil {
 		unlock()
 		return nil, &ReadError{Path: path, Err: err}
@@ -218,7 +218,7 @@ func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool)
 			idx := h.Index
 			for idx > 0 {
 				prev := RotatedName(activeName(path), idx-1)
-				pf, err := os.Open(prev)
+				pf, err := fsutil.OpenFile(prev, os.O_RDONLY|fsutil.NoFollow, 0)
 				if err != nil {
 					missing[0] = append([]string{prev}, missing[0]...)
 					idx--
@@ -270,7 +270,7 @@ func verifyPaths(ctx context.Context, paths []string, missing map[int][]string, 
 		unlock = lockShared(activeName(paths[len(paths)-1]))
 	}
 	for i, p := range paths {
-		f, err := os.Open(p)
+		f, err := fsutil.Open(p)
 		if err != nil {
 			unlock()
 			return nil, &ReadError{Path: p, Err: err}
@@ -296,7 +296,7 @@ func closeAll(fs []*os.File) {
 // lockShared takes a shared lock on the chain's lock file, when it exists,
 // so that file sizes are snapshotted between appends, never during one.
 func lockShared(active string) func() {
-	f, err := os.Open(active + ".lock")
+	f, err := fsutil.OpenFile(active+".lock", os.O_RDONLY|fsutil.NoFollow, 0)
 	if err != nil {
 		return func() {}
 	}
@@ -351,7 +351,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".quarantine-") {
 			return nil
 		}
-		f, err := os.Open(p)
+		f, err := fsutil.Open(p)
 		if err != nil {
 			return err
 		}

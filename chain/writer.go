@@ -135,7 +135,7 @@ func Open(path string, opts Options) (*Writer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	lockf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	lockf, err := fsutil.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("chain: opening lock: %w", err)
 	}
@@ -204,7 +204,7 @@ func (w *Writer) Path() string { return w.path }
 // refresh brings the writer's view of the active file up to date. It must be
 // called with the lock held.
 func (w *Writer) refresh() error {
-	fi, err := os.Stat(w.path)
+	fi, err := os.Lstat(w.path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		if w.f != nil {
@@ -220,7 +220,7 @@ func (w *Writer) refresh() error {
 		if w.f != nil {
 			w.f.Close()
 		}
-		f, err := os.OpenFile(w.path, os.O_RDWR, 0)
+		f, err := fsutil.OpenFile(w.path, os.O_RDWR|fsutil.NoFollow, 0)
 		if err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
@@ -374,7 +374,7 @@ func (w *Writer) create() error {
 		return w.writeHeader(HeaderData{Format: FormatVersion, Alg: string(w.opts.Alg), Chain: id}, 0, Digest{})
 	}
 	last := rotated[len(rotated)-1]
-	f, err := os.Open(last)
+	f, err := fsutil.OpenFile(last, os.O_RDONLY|fsutil.NoFollow, 0)
 	if err != nil {
 		return fmt.Errorf("chain: %w", err)
 	}

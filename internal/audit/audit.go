@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // WriteSpan is the name of the span every audit write gets.
@@ -284,10 +285,10 @@ func (u *unsafeLog) write(v any) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(u.path), 0o700); err != nil {
+	if err := fsutil.MkdirAllIn(filepath.Dir(filepath.Dir(u.path)), filepath.Base(filepath.Dir(u.path))); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(u.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := fsutil.OpenFile(u.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return err
 	}

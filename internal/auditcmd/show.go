@@ -3,7 +3,6 @@ package auditcmd
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 func newShow(e *env) *ffcli.Command {
@@ -85,7 +85,7 @@ Exit status: 0 success, 2 usage, 3 a file could not be read.`,
 func showFile(ctx context.Context, e *env, name string, match func(chain.Record) bool) error {
 	in := e.stdin
 	if name != "-" {
-		f, err := os.Open(name)
+		f, err := fsutil.Open(name)
 		if err != nil {
 			return fmt.Errorf("reading %q: %v", name, unwrapPath(err))
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 func newVerify(e *env) *ffcli.Command {
@@ -136,13 +137,7 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 }
 
 // unwrapPath drops the *PathError wrapper, whose path the caller already names.
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
+func unwrapPath(err error) error { return fsutil.WithoutPath(err) }
 
 type summaryJSON struct {
 	Kind      string         `json:"kind"`

@@ -85,9 +85,10 @@ var ErrLocked = errors.New("locked by another process")
 // TryLock takes an exclusive, non-blocking flock of the file at path
 // (created 0600 if absent) and returns its release. It returns an error
 // wrapping ErrLocked when another open file description holds the lock. The
-// kernel drops the lock when the process dies, however it dies.
+// kernel drops the lock when the process dies, however it dies. A symbolic
+// link or anything but a regular file at path is refused (OpenFile).
 func TryLock(path string) (release func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := OpenFile(path, os.O_RDWR|os.O_CREATE|NoFollow, 0o600)
 	if err != nil {
 		return nil, err
 	}

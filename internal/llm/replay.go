@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // RequestHash returns the lowercase hex SHA-256 of req's canonical encoding,
@@ -89,7 +91,7 @@ type replay struct {
 // appears twice the later line wins (a re-recording appends). A request
 // without an entry fails with an *Error of Type "not_found".
 func NewReplay(cassette string) (Provider, error) {
-	data, err := os.ReadFile(cassette)
+	data, err := fsutil.ReadFile(cassette, true)
 	if err != nil {
 		return nil, fmt.Errorf("llm: replay: reading cassette: %w", err)
 	}
@@ -263,7 +265,7 @@ func encodeEntry(e cassetteEntry) ([]byte, error) {
 func (r *recorder) append(line []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f, err := os.OpenFile(r.cassette, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := fsutil.OpenFile(r.cassette, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
 	}

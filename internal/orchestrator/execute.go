@@ -109,7 +109,7 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 		return nil, err
 	}
 	defer release()
-	data, err := os.ReadFile(tasksPath)
+	data, err := fsutil.ReadFile(tasksPath, true)
 	if err != nil {
 		return nil, fmt.Errorf("reading the plan: %w", err)
 	}
@@ -270,7 +270,8 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	if _, err := o.Audit.Record(ctx, ev); err != nil {
 		return stop("", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// No link below the workspace is followed on the way to the artifact.
+	if err := fsutil.MkdirAllIn(o.Workspace, filepath.Dir(rel)); err != nil {
 		return stop("artifact", err)
 	}
 	if err := fsutil.WriteFileAtomic(r.Artifact, artifact, 0o600); err != nil {

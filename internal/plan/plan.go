@@ -9,13 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // Version is the only tasks.yaml version this package reads.
@@ -85,7 +86,7 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 
 // Load reads and parses the tasks.yaml at path and sets the plan's Dir.
 func Load(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadFile(path, true)
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -18,14 +17,17 @@ import (
 	"github.com/brain-dev/brain/internal/verifier"
 )
 
-// acceptEnv is the environment variable ff would read for
-// --accept-edited-plan. It is refused: accepting an edited plan must be
-// explicit on the command line of the run that does it.
-const acceptEnv = "BRAIN_ACCEPT_EDITED_PLAN"
+// acceptFlag runs an edited plan. ff would also read it from acceptEnv,
+// which is refused: accepting an edited plan must be explicit on the command
+// line of the run that does it (Env.OnCommandLine).
+const (
+	acceptFlag = "accept-edited-plan"
+	acceptEnv  = "BRAIN_ACCEPT_EDITED_PLAN"
+)
 
 func newExecute(e *runcore.Env) *ffcli.Command {
 	fs, rf, lf, kf := newModelFlags("execute")
-	accept := fs.Bool("accept-edited-plan", false, "run a tasks.yaml that is not the recorded plan, recording it as a new plan (audited)")
+	accept := fs.Bool(acceptFlag, false, "run a tasks.yaml that is not the recorded plan, recording it as a new plan (audited)")
 	model := fs.String("task-model", orchestrator.DefaultTaskModel, "the `model` asked for tasks that name none")
 	cacheDir := fs.String("cache-dir", "", "compilation cache `DIR` of the checks (default: the user cache directory's brain/wasm)")
 	return &ffcli.Command{
@@ -56,7 +58,7 @@ recorded plan.`,
 			if err := cli.NArgs(args, 0, 1, "brain-run execute [flags] [tasks.yaml]"); err != nil {
 				return err
 			}
-			if os.Getenv(acceptEnv) != "" {
+			if *accept && !e.OnCommandLine(fs, acceptFlag) {
 				return &cli.UsageError{Err: errors.New(acceptEnv + " is not honoured"), Hint: "accept an edited plan on the command line, for one run: --accept-edited-plan"}
 			}
 			path := "tasks.yaml"

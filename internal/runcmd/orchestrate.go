@@ -20,7 +20,7 @@ import (
 )
 
 // StateFile is the state database, in the workspace (--dir).
-const StateFile = "state.db"
+const StateFile = runcore.StateFile
 
 // The environment variables that hold the providers' API keys. Keys are
 // never flags: a command line is visible to every user of the machine.
@@ -130,11 +130,22 @@ func (k *keyFlag) register(fs *flag.FlagSet) {
 // openState opens the workspace's state database, creating it when create
 // is set.
 func openState(ctx context.Context, dir, keyFile string, create bool) (*state.Store, error) {
+	return openStateWith(ctx, state.Open, dir, keyFile, state.Options{Create: create})
+}
+
+// openStateSnapshot opens a private copy of the workspace's state database
+// (state.OpenSnapshot), for a read-only command: nothing in the workspace
+// is written.
+func openStateSnapshot(ctx context.Context, dir, keyFile string) (*state.Store, error) {
+	return openStateWith(ctx, state.OpenSnapshot, dir, keyFile, state.Options{})
+}
+
+func openStateWith(ctx context.Context, open func(context.Context, string, state.Key, state.Options) (*state.Store, error), dir, keyFile string, opts state.Options) (*state.Store, error) {
 	key, err := state.LoadKey(os.Getenv, keyFile)
 	if err != nil {
 		return nil, stateError(err, dir)
 	}
-	st, err := state.Open(ctx, filepath.Join(dir, StateFile), key, state.Options{Create: create})
+	st, err := open(ctx, filepath.Join(dir, StateFile), key, opts)
 	if err != nil {
 		return nil, stateError(err, dir)
 	}

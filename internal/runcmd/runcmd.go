@@ -25,5 +25,5 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	e := &runcore.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, P: cli.NewPrinter(runcore.Prog, stderr), Args: args,
 		Network: otlpgrpc.Transport{}, Classify: orchestrator.ErrorType}
 	subs := []*ffcli.Command{newCheck(e), newDemo(e), runcore.NewExec(e), newExecute(e), newFlush(e), newPlan(e), newStatus(e)}
-	return cli.Run(ctx, runcore.NewRoot(subs), args, e.P, cli.ExitInternal)
+	return cli.Run(ctx, runcore.NewRoot(e, subs), args, e.P, cli.ExitInternal)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 )
 
 func newStatus(e *runcore.Env) *ffcli.Command {
-	fs, rf := runcore.NewFlags("status")
+	fs, rf := runcore.NewReadOnlyFlags("status")
 	var kf keyFlag
 	kf.register(fs)
 	jsonOut := fs.Bool("json", false, "print one JSON object per line: the tasks (and with --chain the differences and a summary)")
@@ -38,6 +39,11 @@ attempts and title, from the encrypted state store.
 store: a change whose audit record was written but whose commit failed, or
 a store changed behind the chain's back.
 
+status is read-only: it creates and changes nothing in the workspace, which
+may be evidence on a read-only copy. It writes no audit record and no spans
+file (its spans go to the OTLP endpoint when one is set), and it reads the
+state store from a private copy in the temporary directory.
+
 Exit status: 0 shown (and with --chain: the store matches the chain);
 1 --chain found differences, or the chain does not verify; 2 usage;
 3 no state, or it could not be read (wrong key).`,
@@ -48,7 +54,7 @@ Exit status: 0 shown (and with --chain: the store matches the chain);
 				return cli.Usagef("status takes no arguments")
 			}
 			code, err := runcore.Instrument(ctx, e, rf, "status", func(ctx context.Context, s *runcore.Session) (int, error) {
-				st, err := openState(ctx, s.Dir, kf.file, false)
+				st, err := openStateSnapshot(ctx, s.Dir, kf.file)
 				if err != nil {
 					return 0, err
 				}
@@ -59,7 +65,7 @@ Exit status: 0 shown (and with --chain: the store matches the chain);
 				if !*fromChain {
 					return 0, nil
 				}
-				return 0, compareChain(ctx, e.Stdout, st, s.Log.Path(), *jsonOut)
+				return 0, compareChain(ctx, e.Stdout, st, filepath.Join(s.Dir, runcore.AuditFile), *jsonOut)
 			})
 			return runcore.ExitErr(code, err)
 		},

@@ -83,12 +83,13 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		subs = append(subs, &ffcli.Command{Name: c.Name, ShortUsage: c.ShortUsage, ShortHelp: c.ShortHelp})
 	}
 	slices.SortFunc(subs, func(a, b *ffcli.Command) int { return cmp.Compare(a.Name, b.Name) })
-	return cli.Run(ctx, NewRoot(subs), args, e.P, cli.ExitInternal)
+	return cli.Run(ctx, NewRoot(e, subs), args, e.P, cli.ExitInternal)
 }
 
-// NewRoot returns brain-run's root command over subs.
-func NewRoot(subs []*ffcli.Command) *ffcli.Command {
+// NewRoot returns brain-run's root command over subs, run with e.
+func NewRoot(e *Env, subs []*ffcli.Command) *ffcli.Command {
 	fs := flag.NewFlagSet(Prog, flag.ContinueOnError)
+	e.rootFlags = fs
 	return &ffcli.Command{
 		Name:        Prog,
 		ShortUsage:  "brain-run <subcommand> [flags]",

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/peterbourgon/ff/v3"
+	"github.com/peterbourgon/ff/v3/ffcli"
+
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
 )
@@ -80,21 +83,38 @@ func TestUsageListsEverySubcommand(t *testing.T) {
 	}
 }
 
+// TestOnCommandLine: a flag counts as given on the command line only when
+// the flag parser takes it as that flag: not as another flag's value, not
+// after "--", not as a positional argument, not from the environment.
 func TestOnCommandLine(t *testing.T) {
 	for _, c := range []struct {
 		args []string
 		want bool
 	}{
-		{[]string{"exec", "--dev-log-unsafe-io", "--", "true"}, true},
-		{[]string{"exec", "-dev-log-unsafe-io", "--", "true"}, true},
-		{[]string{"exec", "--dev-log-unsafe-io=true", "--", "true"}, true},
-		{[]string{"exec", "--", "prog", "--dev-log-unsafe-io"}, false}, // the program's own argument
-		{[]string{"exec", "--dev-log-unsafe-iox", "--", "true"}, false},
+		{[]string{"plan", "--dev-log-unsafe-io"}, true},
+		{[]string{"plan", "-dev-log-unsafe-io"}, true},
+		{[]string{"plan", "--dev-log-unsafe-io=true"}, true},
+		{[]string{"plan", "--goal", "x", "--dev-log-unsafe-io"}, true},
+		{[]string{"plan", "--goal", "--dev-log-unsafe-io"}, false}, // the goal's value
+		{[]string{"plan", "--goal=--dev-log-unsafe-io"}, false},
+		{[]string{"plan", "-o", "--dev-log-unsafe-io", "--goal", "x"}, false},
+		{[]string{"plan", "--", "--dev-log-unsafe-io"}, false}, // after "--"
+		{[]string{"plan", "x", "--dev-log-unsafe-io"}, false},  // after the first argument
+		{[]string{"--", "plan", "--dev-log-unsafe-io"}, true},
+		{[]string{"plan", "--dev-log-unsafe-iox"}, false},
 		{[]string{"plan", "dev-log-unsafe-io"}, false},
 		{nil, false},
 	} {
-		if got := onCommandLine(c.args, unsafeIOFlag); got != c.want {
-			t.Errorf("onCommandLine(%q) = %v, want %v", c.args, got, c.want)
+		t.Setenv("BRAIN_DEV_LOG_UNSAFE_IO", "1")
+		fs, rf := NewFlags("plan")
+		fs.String("goal", "", "")
+		fs.String("o", "", "")
+		e := &Env{Args: c.args}
+		root := NewRoot(e, []*ffcli.Command{{Name: "plan", FlagSet: fs, Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
+			Exec: func(context.Context, []string) error { return nil }}})
+		root.Parse(c.args) // the flags as the command sees them; errors leave rf unset
+		if got := e.OnCommandLine(rf.fs, unsafeIOFlag); got != c.want {
+			t.Errorf("OnCommandLine(%q) = %v, want %v", c.args, got, c.want)
 		}
 	}
 }

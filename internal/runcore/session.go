@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -44,6 +45,9 @@ type Flags struct {
 	UnsafeIO     bool
 	PrintSession bool
 	DiskOnly     bool // spans to disk only, whatever the endpoint settings
+
+	fs       *flag.FlagSet // the subcommand's flags, where they are registered
+	readOnly bool          // registered by NewReadOnlyFlags
 }
 
 // NewFlags returns the flag set of an instrumented subcommand, with the
@@ -52,6 +56,18 @@ func NewFlags(name string) (*flag.FlagSet, *Flags) {
 	fs := flag.NewFlagSet(Prog+" "+name, flag.ContinueOnError)
 	rf := &Flags{}
 	rf.Register(fs)
+	return fs, rf
+}
+
+// NewReadOnlyFlags returns the flag set of a read-only subcommand (status),
+// which writes nothing: the shared flags but --dev-log-unsafe-io, with
+// spans exported over OTLP only (InstrumentReadOnly).
+func NewReadOnlyFlags(name string) (*flag.FlagSet, *Flags) {
+	fs := flag.NewFlagSet(Prog+" "+name, flag.ContinueOnError)
+	rf := &Flags{fs: fs, readOnly: true}
+	fs.StringVar(&rf.Dir, "dir", ".brain", "workspace `directory` to read: audit chain, state (env BRAIN_DIR)")
+	fs.StringVar(&rf.OTLP, "otlp-endpoint", "", "export this command's spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT); it keeps none on disk")
+	fs.BoolVar(&rf.PrintSession, "print-session", false, "print the session id and trace id on stderr")
 	return fs, rf
 }
 
@@ -64,6 +80,7 @@ func (r *Flags) Register(fs *flag.FlagSet) {
 // RegisterTelemetry registers the shared flags but --dir, for a command
 // that chooses its workspace itself (demo).
 func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
+	r.fs = fs
 	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.BoolVar(&r.UnsafeIO, unsafeIOFlag, false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
 	fs.BoolVar(&r.PrintSession, "print-session", false, "print the session id and trace id on stderr")
@@ -74,24 +91,6 @@ func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
 // for PII on disk must be explicit, on the command line (Instrument refuses
 // it from the environment).
 const unsafeIOFlag = "dev-log-unsafe-io"
-
-// onCommandLine reports whether flag name is given in args, before any "--",
-// as -name or --name, with or without =value.
-func onCommandLine(args []string, name string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		if !strings.HasPrefix(a, "-") {
-			continue
-		}
-		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
-		if a == name || strings.HasPrefix(a, name+"=") {
-			return true
-		}
-	}
-	return false
-}
 
 // Endpoint is the OTLP endpoint the command exports to: --otlp-endpoint,
 // else $OTEL_EXPORTER_OTLP_ENDPOINT; "" for disk only.
@@ -111,6 +110,7 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	P              *cli.Printer
 	Args           []string // the command line, without the program name
+	rootFlags      *flag.FlagSet
 
 	// Network is the OTLP transport; nil in the disk-only binary, which
 	// hands a command with an endpoint to brain-run-full (Handoff).
@@ -172,6 +172,16 @@ func newSessionID() string {
 // was asked to: its exit code is 128+N and its error class "interrupted",
 // whatever the failure it saw (a canceled model call, say), except an audit
 // write failure, which keeps its own code.
+//
+// The workspace is checked before anything is written (checkWorkspace): a
+// symbolic link or special file at one of its names, or a directory or file
+// others may access, is refused with exit 3.
+//
+// A read-only command (its flags from NewReadOnlyFlags) creates and changes
+// nothing in the workspace: the directory must exist, no spans file is
+// written (its spans go to the OTLP endpoint when one is set, else
+// nowhere), no audit record is written (s.Log is nil), and fn must open
+// nothing there for writing.
 func Instrument(ctx context.Context, e *Env, rf *Flags, command string, fn func(ctx context.Context, s *Session) (int, error)) (code int, err error) {
 	return instrument(ctx, e, rf, command, false, func(ctx context.Context, s *Session) (int, error) {
 		code, err := fn(ctx, s)
@@ -202,7 +212,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	if err != nil {
 		return 0, &cli.UsageError{Err: err, Hint: "see docs/faults.md for the BRAIN_FAULTS syntax"}
 	}
-	if rf.UnsafeIO && !onCommandLine(e.Args, unsafeIOFlag) {
+	if rf.UnsafeIO && !e.OnCommandLine(rf.fs, unsafeIOFlag) {
 		return 0, &cli.UsageError{Err: errors.New("BRAIN_DEV_LOG_UNSAFE_IO is set: raw arguments, prompts and responses are written to disk only when --" + unsafeIOFlag + " is on the command line"),
 			Hint: "unset BRAIN_DEV_LOG_UNSAFE_IO, or pass --" + unsafeIOFlag}
 	}
@@ -212,8 +222,8 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	} else if !validSessionID(s.ID) {
 		return 0, &cli.UsageError{Err: fmt.Errorf("BRAIN_SESSION_ID %q is not a plain name", s.ID), Hint: "use letters, digits, '.', '_' and '-' (at most 128)"}
 	}
-	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
-		return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("creating workspace: %v", err)}
+	if err := openWorkspace(s.Dir, rf.readOnly); err != nil {
+		return 0, err
 	}
 	cfg := telemetry.Config{
 		ServiceName: "brain-run", ServiceVersion: Version(), SessionID: s.ID,
@@ -221,6 +231,9 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		OTLPEndpoint: rf.Endpoint(),
 		Network:      e.Network,
 		Warn:         func(msg string) { e.P.Warnf("%s", msg) },
+	}
+	if rf.readOnly {
+		cfg.SpansPath, cfg.NoDisk = "", true
 	}
 	if p := fs.Processor(); p != nil {
 		cfg.Processors = []sdktrace.SpanProcessor{p}
@@ -267,6 +280,11 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	if rf.PrintSession {
 		e.P.Infof("session %s trace %s", s.ID, s.Root.SpanContext().TraceID())
 	}
+	if rf.readOnly {
+		code, ferr := fn(ctx, s)
+		s.end(code, ferr)
+		return code, ferr
+	}
 	opts := audit.Options{Session: s.ID, Tracer: s.Tracer}
 	opts.Fault = fs.AuditFault()
 	if rf.UnsafeIO {
@@ -289,16 +307,8 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		return 0, s.auditFailed(err)
 	}
 	code, ferr := fn(ctx, s)
-	end := audit.CommandEnd{Command: command, ExitCode: code, DurationMS: time.Since(start).Milliseconds()}
-	if ferr != nil {
-		end.Error = errorClass(ferr, e.Classify)
-		if end.ExitCode == 0 {
-			end.ExitCode = exitCodeOf(ferr)
-		}
-		s.Root.SetStatus(codes.Error, end.Error)
-		s.Root.SetAttributes(attribute.String("error.type", end.Error))
-	}
-	s.Root.SetAttributes(attribute.Int("brain.exit_code", end.ExitCode))
+	end := s.end(code, ferr)
+	end.DurationMS = time.Since(start).Milliseconds()
 	if audit.IsWriteError(ferr) {
 		return code, s.auditFailed(ferr)
 	}
@@ -306,6 +316,44 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		return 0, s.auditFailed(err)
 	}
 	return code, ferr
+}
+
+// end puts the command's outcome on the root span and returns its
+// command.end record (without its duration).
+func (s *Session) end(code int, err error) audit.CommandEnd {
+	end := audit.CommandEnd{Command: s.Command, ExitCode: code}
+	if err != nil {
+		end.Error = errorClass(err, s.Env.Classify)
+		if end.ExitCode == 0 {
+			end.ExitCode = exitCodeOf(err)
+		}
+		s.Root.SetStatus(codes.Error, end.Error)
+		s.Root.SetAttributes(attribute.String("error.type", end.Error))
+	}
+	s.Root.SetAttributes(attribute.Int("brain.exit_code", end.ExitCode))
+	return end
+}
+
+// openWorkspace makes sure the workspace dir exists, creating it (0700) for
+// a command that writes, and checks it (checkWorkspace).
+func openWorkspace(dir string, readOnly bool) error {
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("creating workspace: %v", err)}
+		}
+	}
+	err := checkWorkspace(dir, !readOnly)
+	var we *WorkspaceError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &we):
+		return we.exitError()
+	case errors.Is(err, fs.ErrNotExist):
+		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("no workspace at %s", dir),
+			Hint: "name the workspace to read with --dir (or BRAIN_DIR); a read-only command creates none"}
+	}
+	return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("workspace: %v", err)}
 }
 
 // auditFailed reports an audit write failure: the operation was aborted.

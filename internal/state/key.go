@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // KeyEnv is the environment variable that holds the state key.
@@ -50,7 +52,8 @@ func LoadKey(getenv func(string) string, keyFile string) (Key, error) {
 	if keyFile == "" {
 		return KeyFromText(getenv(KeyEnv))
 	}
-	f, err := os.Open(keyFile)
+	// Never blocks: a named pipe or a device is refused before it is read.
+	f, err := fsutil.OpenFile(keyFile, os.O_RDONLY, 0)
 	if err != nil {
 		return Key{}, &KeyFileError{Path: keyFile, Err: unwrapPathError(err)}
 	}
@@ -58,9 +61,6 @@ func LoadKey(getenv func(string) string, keyFile string) (Key, error) {
 	info, err := f.Stat()
 	if err != nil {
 		return Key{}, &KeyFileError{Path: keyFile, Err: unwrapPathError(err)}
-	}
-	if !info.Mode().IsRegular() {
-		return Key{}, &KeyFileError{Path: keyFile, Err: errors.New("not a regular file")}
 	}
 	if perm := info.Mode().Perm(); perm&0o077 != 0 {
 		return Key{}, &KeyFileError{Path: keyFile, Mode: perm, Err: errKeyFileMode}
@@ -98,14 +98,8 @@ func (e *KeyFileError) Error() string {
 
 func (e *KeyFileError) Unwrap() error { return e.Err }
 
-// unwrapPathError drops the *fs.PathError wrapper, whose text repeats the path.
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
-}
+// unwrapPathError drops the path from err, whose text would repeat it.
+func unwrapPathError(err error) error { return fsutil.WithoutPath(err) }
 
 // String returns a redacted placeholder, never the secret.
 func (k Key) String() string {

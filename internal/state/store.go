@@ -71,6 +71,9 @@ type Store struct {
 	conn *sqlite3.Conn // nil once closed
 	path string
 	now  func() time.Time
+	// onClose, when set, runs once the connection is closed (OpenSnapshot
+	// removes its copy).
+	onClose func()
 }
 
 // Open opens the encrypted state database at path with key.
@@ -124,6 +127,9 @@ func (s *Store) Close() error {
 	}
 	err := s.conn.Close()
 	s.conn = nil
+	if s.onClose != nil {
+		s.onClose()
+	}
 	if err != nil {
 		return fmt.Errorf("state: closing %q: %w", s.path, err)
 	}
@@ -173,7 +179,9 @@ func create(path string, key Key, opts Options) error {
 // keeps every file of the workspace private all the same.
 func privatize(path string) {
 	for _, suffix := range []string{"-wal", "-shm"} {
-		if fi, err := os.Stat(path + suffix); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		// SQLite opened them without following a link (OPEN_NOFOLLOW);
+		// Lstat keeps chmod off a link that replaced one since.
+		if fi, err := os.Lstat(path + suffix); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
 			os.Chmod(path+suffix, fi.Mode().Perm()&0o700)
 		}
 	}
@@ -188,13 +196,16 @@ func syncDir(dir string) error {
 }
 
 // precheck refuses, without decrypting, files that cannot be an encrypted
-// state database.
+// state database, and a symbolic link at path: it is never followed.
 func precheck(path string) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	f, err := fsutil.OpenFile(path, os.O_RDONLY|fsutil.NoFollow, 0)
+	var nre *fsutil.NotRegularError
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("state: no state database at %q (create one with Options.Create): %w", path, fs.ErrNotExist)
-	}
-	if err != nil {
+	case errors.As(err, &nre):
+		return fmt.Errorf("%w: %q %s", ErrNotDatabase, path, nre.Reason())
+	case err != nil:
 		return fmt.Errorf("state: opening %q: %w", path, unwrapPathError(err))
 	}
 	defer f.Close()
@@ -203,8 +214,6 @@ func precheck(path string) error {
 		return fmt.Errorf("state: opening %q: %w", path, unwrapPathError(err))
 	}
 	switch {
-	case !info.Mode().IsRegular():
-		return fmt.Errorf("%w: %q is not a regular file", ErrNotDatabase, path)
 	case info.Size() == 0:
 		return fmt.Errorf("%w: %q is empty", ErrNotDatabase, path)
 	case info.Size()%blockSize != 0:
@@ -223,7 +232,9 @@ func precheck(path string) error {
 // openConn opens one connection to the database at the absolute path,
 // creating the file if create is set, and checks that it decrypts with key.
 func openConn(path string, key Key, opts Options, create bool) (*sqlite3.Conn, error) {
-	flags := sqlite3.OPEN_READWRITE | sqlite3.OPEN_URI
+	// OPEN_NOFOLLOW: a symbolic link at path is refused; the VFS opens
+	// the -wal, -shm and -journal files O_NOFOLLOW too.
+	flags := sqlite3.OPEN_READWRITE | sqlite3.OPEN_URI | sqlite3.OPEN_NOFOLLOW
 	if create {
 		flags |= sqlite3.OPEN_CREATE
 	}

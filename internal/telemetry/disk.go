@@ -43,14 +43,16 @@ type diskClient struct {
 }
 
 // openDisk opens (creating 0700/0600 if absent) the spans file for appending.
-// If the file ends in a torn line, left by a process that died mid-write, a
-// newline is written first so that the damage stays on its own line.
+// A symbolic link or anything but a regular file at path is refused, never
+// followed (fsutil.OpenFile). If the file ends in a torn line, left by a
+// process that died mid-write, a newline is written first so that the
+// damage stays on its own line.
 func openDisk(path string) (*diskClient, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
-	_, statErr := os.Stat(path)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	_, statErr := os.Lstat(path)
+	f, err := fsutil.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}

@@ -96,7 +96,7 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 	if err != nil {
 		return 0, 0, err
 	}
-	f, err := os.Open(spansPath)
+	f, err := fsutil.OpenFile(spansPath, os.O_RDONLY|fsutil.NoFollow, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0, 0, nil
 	}
@@ -271,7 +271,7 @@ func ReadFlushState(path string) (FlushState, error) { return readState(path) }
 
 func readState(path string) (FlushState, error) {
 	var st FlushState
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadFile(path, false)
 	if errors.Is(err, fs.ErrNotExist) {
 		return st, nil
 	}

@@ -52,7 +52,7 @@ func appendSent(path string, entries []sentEntry) error {
 		b.WriteString(e.String())
 		b.WriteByte('\n')
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := fsutil.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func appendSent(path string, entries []sentEntry) error {
 // readSent reads the sent log, keyed by offset. Malformed entries (a torn
 // last line) are ignored: they only cost a duplicate.
 func readSent(path string) (map[int64]sentEntry, error) {
-	f, err := os.Open(path)
+	f, err := fsutil.OpenFile(path, os.O_RDONLY|fsutil.NoFollow, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

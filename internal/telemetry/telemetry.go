@@ -57,8 +57,14 @@ type Config struct {
 	SessionID      string
 
 	// SpansPath is the spans JSONL file. Its directory is created 0700 and
-	// the file 0600 if absent; spans are appended.
+	// the file 0600 if absent; spans are appended. A symbolic link there is
+	// refused, never followed.
 	SpansPath string
+
+	// NoDisk writes no spans file (SpansPath must be ""): the spans go
+	// only to OTLPEndpoint, or nowhere without one. It is for read-only
+	// commands, which write nothing (docs/brain-run.md).
+	NoDisk bool
 
 	// OTLPEndpoint is "" for disk only, or an OTLP gRPC endpoint as
 	// "host:port", "http://host:port" (plaintext) or "https://host:port"
@@ -126,8 +132,8 @@ type Provider struct {
 // network I/O: the gRPC connection is made on the first export. Setup fails
 // if the spans file cannot be opened or the endpoint cannot be parsed.
 func Setup(ctx context.Context, cfg Config) (*Provider, error) {
-	if cfg.SpansPath == "" {
-		return nil, errors.New("telemetry: no spans path")
+	if (cfg.SpansPath == "") != cfg.NoDisk {
+		return nil, errors.New("telemetry: a spans path is needed, and only without NoDisk")
 	}
 	// The SDK and exporters log through OpenTelemetry's global logger (the
 	// gRPC exporter, for one, re-parses OTEL_EXPORTER_OTLP_ENDPOINT and logs
@@ -151,23 +157,26 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}
 
-	dc, err := openDisk(cfg.SpansPath)
-	if err != nil {
-		return nil, err
+	p := &Provider{cfg: cfg, timeout: timeout}
+	if !cfg.NoDisk {
+		dc, err := openDisk(cfg.SpansPath)
+		if err != nil {
+			return nil, err
+		}
+		diskExp, err := otlptrace.New(ctx, dc)
+		if err != nil {
+			dc.Stop(ctx)
+			return nil, fmt.Errorf("telemetry: %w", err)
+		}
+		dc.track = netClient != nil
+		p.diskOut = dc
+		p.disk = sdktrace.NewBatchSpanProcessor(diskExp,
+			sdktrace.WithBlocking(),
+			sdktrace.WithMaxQueueSize(diskQueueSize),
+			sdktrace.WithMaxExportBatchSize(diskBatchSize),
+			sdktrace.WithBatchTimeout(diskBatchTimeout),
+		)
 	}
-	diskExp, err := otlptrace.New(ctx, dc)
-	if err != nil {
-		dc.Stop(ctx)
-		return nil, fmt.Errorf("telemetry: %w", err)
-	}
-	dc.track = netClient != nil
-	p := &Provider{cfg: cfg, diskOut: dc, timeout: timeout}
-	p.disk = sdktrace.NewBatchSpanProcessor(diskExp,
-		sdktrace.WithBlocking(),
-		sdktrace.WithMaxQueueSize(diskQueueSize),
-		sdktrace.WithMaxExportBatchSize(diskBatchSize),
-		sdktrace.WithBatchTimeout(diskBatchTimeout),
-	)
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),
@@ -178,12 +187,16 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	for _, sp := range cfg.Processors {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 	}
-	opts = append(opts, sdktrace.WithSpanProcessor(p.disk))
+	if p.disk != nil {
+		opts = append(opts, sdktrace.WithSpanProcessor(p.disk))
+	}
 
 	if netClient != nil {
 		netExp, err := otlptrace.New(ctx, netClient)
 		if err != nil {
-			p.disk.Shutdown(ctx)
+			if p.disk != nil {
+				p.disk.Shutdown(ctx)
+			}
 			return nil, fmt.Errorf("telemetry: otlp endpoint %s: %w", cfg.OTLPEndpoint, err)
 		}
 		p.netOut = &netExporter{exp: netExp}
@@ -238,12 +251,14 @@ func (p *Provider) shutdown(ctx context.Context) error {
 			netErr = p.net.Shutdown(nctx)
 		})
 	}
-	err := p.disk.Shutdown(ctx)
+	var err error
+	if p.disk != nil {
+		err = errors.Join(p.disk.Shutdown(ctx), p.diskOut.firstErr())
+	}
 	wg.Wait()
 	// The export paths are shut down; this stops the tracers and shuts down
 	// Config.Processors.
 	p.tp.Shutdown(ctx)
-	err = errors.Join(err, p.diskOut.firstErr())
 	if p.net != nil {
 		p.settleNetwork(netErr, budget)
 	}
@@ -262,16 +277,18 @@ func (p *Provider) settleNetwork(netErr error, budget time.Duration) {
 		sent           []sentEntry
 		total, missing int
 	)
-	for _, l := range p.diskOut.writtenLines() {
-		n := p.netOut.undelivered(l.spans)
-		total += len(l.spans)
-		missing += n
-		if n == 0 {
-			sent = append(sent, l.sent)
+	if p.diskOut != nil {
+		for _, l := range p.diskOut.writtenLines() {
+			n := p.netOut.undelivered(l.spans)
+			total += len(l.spans)
+			missing += n
+			if n == 0 {
+				sent = append(sent, l.sent)
+			}
 		}
+		// A lost entry only means a duplicate on the next flush.
+		appendSent(SentLogPath(p.cfg.SpansPath), sent)
 	}
-	// A lost entry only means a duplicate on the next flush.
-	appendSent(SentLogPath(p.cfg.SpansPath), sent)
 	switch cause := p.netOut.failure(); {
 	case cause != nil:
 		why = reason(p.cfg.Network, cause, p.timeout)
@@ -287,6 +304,10 @@ func (p *Provider) settleNetwork(netErr error, budget time.Duration) {
 
 func (p *Provider) warn(why string) {
 	if p.cfg.Warn == nil {
+		return
+	}
+	if p.cfg.NoDisk {
+		p.cfg.Warn(fmt.Sprintf("trace export to %s failed (%s); this command keeps no spans on disk", p.cfg.OTLPEndpoint, why))
 		return
 	}
 	p.cfg.Warn(fmt.Sprintf("trace export to %s failed (%s); spans kept in %s; run 'brain-run flush' to resend",

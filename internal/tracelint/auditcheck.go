@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // auditRecord is what the linter keeps of an audit record.
@@ -112,21 +113,17 @@ func orNothing(s string) string {
 func unwrapRead(err error) error {
 	var re *chain.ReadError
 	if errors.As(err, &re) {
-		var pe *os.PathError
-		if errors.As(re.Err, &pe) {
-			return pe.Err
-		}
-		return re.Err
+		err = re.Err
 	}
-	return err
+	return fsutil.WithoutPath(err)
 }
 
 // scan reads the records of one chain file. Lines that are not records
 // were reported by verification.
 func (a *auditData) scan(name string, found *findings) error {
-	f, err := os.Open(name)
+	f, err := fsutil.Open(name)
 	if err != nil {
-		return &InputError{Name: name, Err: unwrapRead(&chain.ReadError{Path: name, Err: err})}
+		return &InputError{Name: name, Err: unwrapRead(err)}
 	}
 	defer f.Close()
 	s := chain.NewScanner(f)

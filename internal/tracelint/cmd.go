@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/spandict"
 )
 
@@ -100,7 +100,7 @@ input that cannot be read.`,
 				return err
 			}
 			if *config != "" {
-				b, err := os.ReadFile(*config)
+				b, err := fsutil.ReadFile(*config, true)
 				if err != nil {
 					return unreadable(&InputError{Name: *config, Err: unwrapRead(err)})
 				}
@@ -123,7 +123,7 @@ func loadDict(file string) (*spandict.Dict, error) {
 	if file == "" {
 		return spandict.Default(), nil
 	}
-	b, err := os.ReadFile(file)
+	b, err := fsutil.ReadFile(file, true)
 	if err != nil {
 		return nil, unreadable(&InputError{Name: file, Err: unwrapRead(err)})
 	}

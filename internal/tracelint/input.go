@@ -8,9 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"sync"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // DefaultMaxLine is the longest input line read: brain-run writes lines of
@@ -51,23 +52,10 @@ func OpenInputs(names []string, stdin io.Reader) ([]*Input, error) {
 			ins = append(ins, &Input{Name: "-", r: stdin})
 			continue
 		}
-		f, err := os.Open(n)
-		if err == nil {
-			var fi os.FileInfo
-			if fi, err = f.Stat(); err == nil && fi.IsDir() {
-				err = errors.New("is a directory")
-			}
-			if err != nil {
-				f.Close()
-			}
-		}
+		f, err := fsutil.Open(n)
 		if err != nil {
 			CloseInputs(ins)
-			var pe *os.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, &InputError{Name: n, Err: err}
+			return nil, &InputError{Name: n, Err: fsutil.WithoutPath(err)}
 		}
 		ins = append(ins, &Input{Name: n, r: f, c: f})
 	}

@@ -73,7 +73,7 @@ func LoadScenario(path string, create bool) (*Scenario, error) {
 		sc.Path = filepath.Join(path, ExpectFile)
 	}
 	sc.Name = filepath.Base(filepath.Dir(sc.Path))
-	b, err := os.ReadFile(sc.Path)
+	b, err := fsutil.ReadFile(sc.Path, true)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && create:
 		return sc, nil
