@@ -40,7 +40,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			newShow(e),
 		},
 	}
-	return cli.Run(ctx, root, args, e.p, cli.ExitInternal)
+	return cli.Run(ctx, cli.Tool{Root: root}, args, stdout, e.p, cli.ExitInternal)
 }
 
 // newFlags returns a flag set for a subcommand whose flags also read

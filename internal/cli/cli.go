@@ -81,7 +81,12 @@ func UseColor(w io.Writer) bool {
 	if _, ok := os.LookupEnv("NO_COLOR"); ok {
 		return false
 	}
-	f, ok := w.(*os.File)
+	return IsTerminal(w)
+}
+
+// IsTerminal reports whether s, a stream of the process, is a terminal.
+func IsTerminal(s any) bool {
+	f, ok := s.(*os.File)
 	if !ok {
 		return false
 	}

@@ -46,8 +46,8 @@ func newCheck(e *runcore.Env) *ffcli.Command {
 	fs.DurationVar(&cfg.timeout, "timeout", 0, "default wall-time limit per check (default 10s)")
 	return &ffcli.Command{
 		Name:       "check",
-		ShortUsage: runcore.Usage("check").ShortUsage,
-		ShortHelp:  runcore.Usage("check").ShortHelp,
+		ShortUsage: "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID] [--dir DIR]",
+		ShortHelp:  "run WebAssembly checks against an artifact directory",
 		LongHelp: `Check runs each check in a wazero sandbox that sees only the artifact
 directory, read-only at /artifact, and its own arguments. It prints one JSON
 verdict per check on stdout and a summary on stderr.

@@ -40,8 +40,8 @@ func newDemo(e *runcore.Env) *ffcli.Command {
 	cacheDir := fs.String("cache-dir", "", "compilation cache `DIR` of the checks (default: the user cache directory's brain/wasm)")
 	return &ffcli.Command{
 		Name:       "demo",
-		ShortUsage: runcore.Usage("demo").ShortUsage,
-		ShortHelp:  runcore.Usage("demo").ShortHelp,
+		ShortUsage: "brain-run demo [flags] [DIR]",
+		ShortHelp:  "run the golden scenario offline: plan, execute, verify, summary",
 		LongHelp: `demo installs the golden scenario (golden/scenarios/basic) into DIR, a new
 or empty directory (default: a new temporary directory), and runs it with
 the replay provider, offline and without an API key: brain-run plan, then

@@ -32,8 +32,8 @@ func newExecute(e *runcore.Env) *ffcli.Command {
 	cacheDir := fs.String("cache-dir", "", "compilation cache `DIR` of the checks (default: the user cache directory's brain/wasm)")
 	return &ffcli.Command{
 		Name:       "execute",
-		ShortUsage: runcore.Usage("execute").ShortUsage,
-		ShortHelp:  runcore.Usage("execute").ShortHelp,
+		ShortUsage: "brain-run execute [flags] [tasks.yaml]",
+		ShortHelp:  "run the tasks of the recorded plan: context, model, artifact, checks",
 		LongHelp: `execute runs each task of tasks.yaml (default ./tasks.yaml): it gathers the
 task's context files, asks the task model, writes the reply as the task's
 artifact (DIR/artifacts/plan-ID/TASK/artifact.txt) and runs the task's
@@ -52,9 +52,6 @@ recorded plan.`,
 		FlagSet: fs,
 		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
 		Exec: func(ctx context.Context, args []string) error {
-			if len(args) > 1 && strings.HasPrefix(args[1], "-") {
-				return &cli.UsageError{Err: fmt.Errorf("flag %s after the tasks file", args[1]), Hint: "flags go first: brain-run execute [flags] [tasks.yaml]"}
-			}
 			if err := cli.NArgs(args, 0, 1, "brain-run execute [flags] [tasks.yaml]"); err != nil {
 				return err
 			}

@@ -19,8 +19,8 @@ func newFlush(e *runcore.Env) *ffcli.Command {
 	fs, rf := runcore.NewFlags("flush")
 	return &ffcli.Command{
 		Name:       "flush",
-		ShortUsage: runcore.Usage("flush").ShortUsage,
-		ShortHelp:  runcore.Usage("flush").ShortHelp,
+		ShortUsage: "brain-run flush [--dir DIR] [--otlp-endpoint HOST:PORT]",
+		ShortHelp:  "re-send spans kept on disk to the OTLP endpoint",
 		LongHelp: `flush sends the spans in DIR/spans.jsonl that were not delivered yet to the
 OTLP gRPC endpoint, and remembers what was delivered (DIR/spans.flushed), so
 a second flush sends nothing twice.

@@ -22,8 +22,8 @@ func newPlan(e *runcore.Env) *ffcli.Command {
 	model := fs.String("plan-model", orchestrator.DefaultPlanModel, "the `model` asked for the plan")
 	return &ffcli.Command{
 		Name:       "plan",
-		ShortUsage: runcore.Usage("plan").ShortUsage,
-		ShortHelp:  runcore.Usage("plan").ShortHelp,
+		ShortUsage: "brain-run plan --goal TEXT [-o tasks.yaml] [flags]",
+		ShortHelp:  "ask the plan model for a task list and write tasks.yaml",
 		LongHelp: `plan asks the plan model for a plan for the goal and writes it to tasks.yaml:
 tasks with id, title, prompt, context globs, model and acceptance checks.
 The model call and the plan (its SHA-256) are recorded in the audit chain and

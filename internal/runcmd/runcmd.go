@@ -24,6 +24,7 @@ import (
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &runcore.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, P: cli.NewPrinter(runcore.Prog, stderr), Args: args,
 		Network: otlpgrpc.Transport{}, Classify: orchestrator.ErrorType}
-	subs := []*ffcli.Command{newCheck(e), newDemo(e), runcore.NewExec(e), newExecute(e), newFlush(e), newPlan(e), newStatus(e)}
-	return cli.Run(ctx, runcore.NewRoot(e, subs), args, e.P, cli.ExitInternal)
+	exec := runcore.NewExec(e)
+	subs := []*ffcli.Command{newCheck(e), newDemo(e), exec, newExecute(e), newFlush(e), newPlan(e), newStatus(e)}
+	return cli.Run(ctx, cli.Tool{Root: runcore.NewRoot(e, subs), Verbatim: []*ffcli.Command{exec}}, args, stdout, e.P, cli.ExitInternal)
 }

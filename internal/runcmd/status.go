@@ -29,8 +29,8 @@ func newStatus(e *runcore.Env) *ffcli.Command {
 	planID := fs.Int64("plan", 0, "show the plan with this `ID` (default: the plan recorded last)")
 	return &ffcli.Command{
 		Name:       "status",
-		ShortUsage: runcore.Usage("status").ShortUsage,
-		ShortHelp:  runcore.Usage("status").ShortHelp,
+		ShortUsage: "brain-run status [--json] [--chain] [--plan ID] [flags]",
+		ShortHelp:  "show the plan's tasks and their states from the state store",
 		LongHelp: `status prints the plan recorded last (or --plan ID) and each task's state,
 attempts and title, from the encrypted state store.
 

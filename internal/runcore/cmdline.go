@@ -3,6 +3,8 @@ package runcore
 import (
 	"flag"
 	"io"
+
+	"github.com/brain-dev/brain/internal/cli"
 )
 
 // OnCommandLine reports whether flag name of fs, the flag set of the
@@ -11,7 +13,7 @@ import (
 // the flag package, as ffcli did, into a flag set with the same flags that
 // reads no environment: the decision is the parser's, so a value that only
 // looks like the flag (--goal --dev-log-unsafe-io, or anything after "--")
-// is not the flag.
+// is not the flag, and one after a positional argument is.
 func (e *Env) OnCommandLine(fs *flag.FlagSet, name string) bool {
 	set, ok := parseCommandLine(e.rootFlags, e.Args)
 	if !ok {
@@ -21,7 +23,9 @@ func (e *Env) OnCommandLine(fs *flag.FlagSet, name string) bool {
 	if !ok {
 		return false
 	}
-	sub, ok := parseCommandLine(fs, args[1:])
+	// Flags may follow positional arguments (cli.Run reorders them), but
+	// not exec's program's: those are its own.
+	sub, ok := parseCommandLine(fs, cli.Reorder(fs, args[1:], args[0] == "exec"))
 	if !ok {
 		return false
 	}

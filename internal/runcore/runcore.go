@@ -17,7 +17,6 @@
 package runcore
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -25,7 +24,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"syscall"
 
 	"github.com/peterbourgon/ff/v3"
@@ -41,49 +39,17 @@ const Prog = "brain-run"
 // for it in its own directory only, never on PATH.
 const FullBinary = "brain-run-full"
 
-// Subcommand names a subcommand for the usage text.
-type Subcommand struct{ Name, ShortUsage, ShortHelp string }
-
-// FullOnly are the subcommands brain-run hands to brain-run-full, with their
-// usage lines.
-var FullOnly = []Subcommand{
-	{"check", "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID] [--dir DIR]", "run WebAssembly checks against an artifact directory"},
-	{"demo", "brain-run demo [flags] [DIR]", "run the golden scenario offline: plan, execute, verify, summary"},
-	{"execute", "brain-run execute [flags] [tasks.yaml]", "run the tasks of the recorded plan: context, model, artifact, checks"},
-	{"flush", "brain-run flush [--dir DIR] [--otlp-endpoint HOST:PORT]", "re-send spans kept on disk to the OTLP endpoint"},
-	{"plan", "brain-run plan --goal TEXT [-o tasks.yaml] [flags]", "ask the plan model for a task list and write tasks.yaml"},
-	{"status", "brain-run status [--json] [--chain] [--plan ID] [flags]", "show the plan's tasks and their states from the state store"},
-}
-
-// Usage returns the usage lines of the full-only subcommand name; the
-// subcommands take theirs from here, so both executables print the same.
-func Usage(name string) Subcommand {
-	i := fullOnly(name)
-	if i < 0 {
-		panic("runcore: no subcommand " + name)
-	}
-	return FullOnly[i]
-}
-
-// fullOnly returns the index of name in FullOnly, or -1.
-func fullOnly(name string) int {
-	return slices.IndexFunc(FullOnly, func(c Subcommand) bool { return c.Name == name })
-}
-
-// Main runs brain-run, the fast executable: exec in process, everything else
-// in brain-run-full. It returns the exit code; a successful hand-off does not
-// return.
+// Main runs brain-run, the fast executable: exec in process, everything
+// else (the other subcommands, help, --version, completion) in
+// brain-run-full, which it knows only by name. It returns the exit code; a
+// successful hand-off does not return.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, P: cli.NewPrinter(Prog, stderr), Args: args}
-	if len(args) > 0 && fullOnly(args[0]) >= 0 {
+	if len(args) == 0 || args[0] != "exec" {
 		return e.P.Report(Handoff(args), cli.ExitInternal)
 	}
-	subs := []*ffcli.Command{NewExec(e)}
-	for _, c := range FullOnly {
-		subs = append(subs, &ffcli.Command{Name: c.Name, ShortUsage: c.ShortUsage, ShortHelp: c.ShortHelp})
-	}
-	slices.SortFunc(subs, func(a, b *ffcli.Command) int { return cmp.Compare(a.Name, b.Name) })
-	return cli.Run(ctx, NewRoot(e, subs), args, e.P, cli.ExitInternal)
+	exec := NewExec(e)
+	return cli.Run(ctx, cli.Tool{Root: NewRoot(e, []*ffcli.Command{exec}), Verbatim: []*ffcli.Command{exec}}, args, stdout, e.P, cli.ExitInternal)
 }
 
 // NewRoot returns brain-run's root command over subs, run with e.

@@ -49,6 +49,7 @@ func TestHandoffFails(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "ws")
 	for _, args := range [][]string{
 		{"status", "--dir", dir},
+		{"--version"},
 		{"plan", "-h"},
 		{"exec", "--dir", dir, "--otlp-endpoint", "127.0.0.1:4317", "--", "true"},
 	} {
@@ -66,20 +67,19 @@ func TestHandoffFails(t *testing.T) {
 	}
 }
 
-// TestUsageListsEverySubcommand: brain-run -h lists exec and every
-// subcommand it hands off, with their usage lines.
-func TestUsageListsEverySubcommand(t *testing.T) {
-	code, _, stderr := run(t, "-h")
-	if code != cli.ExitOK && code != cli.ExitUsage {
-		t.Fatalf("-h: code %d", code)
-	}
-	for _, c := range append([]Subcommand{{Name: "exec", ShortHelp: "run a program, traced and audited"}}, FullOnly...) {
-		if !strings.Contains(stderr, c.Name) || !strings.Contains(stderr, c.ShortHelp) {
-			t.Errorf("-h does not list %s (%q):\n%s", c.Name, c.ShortHelp, stderr)
+// TestOnlyExecInProcess: the fast binary knows exec alone; help, the
+// version, completion, an unknown subcommand and no subcommand at all are
+// brain-run-full's to answer, so they are handed off.
+func TestOnlyExecInProcess(t *testing.T) {
+	for _, args := range [][]string{{"-h"}, {"help", "exec"}, {"--version"}, {"completion", "bash"}, {"nosuch"}, {}} {
+		code, stdout, stderr := run(t, args...)
+		if code != cli.ExitInternal || stdout != "" || !strings.Contains(stderr, FullBinary) {
+			t.Errorf("%q: code %d, stdout %q, stderr %q; want a hand-off", args, code, stdout, stderr)
 		}
 	}
-	if code, _, _ := run(t, "nosuch"); code != cli.ExitUsage {
-		t.Errorf("unknown subcommand: code %d, want %d", code, cli.ExitUsage)
+	code, stdout, stderr := run(t, "exec", "-h")
+	if code != cli.ExitOK || !strings.Contains(stdout, "brain-run exec [flags] -- CMD") || stderr != "" {
+		t.Errorf("exec -h: code %d, stdout %q, stderr %q; want its usage on stdout", code, stdout, stderr)
 	}
 }
 
@@ -99,7 +99,7 @@ func TestOnCommandLine(t *testing.T) {
 		{[]string{"plan", "--goal=--dev-log-unsafe-io"}, false},
 		{[]string{"plan", "-o", "--dev-log-unsafe-io", "--goal", "x"}, false},
 		{[]string{"plan", "--", "--dev-log-unsafe-io"}, false}, // after "--"
-		{[]string{"plan", "x", "--dev-log-unsafe-io"}, false},  // after the first argument
+		{[]string{"plan", "x", "--dev-log-unsafe-io"}, true},   // after an argument: still a flag
 		{[]string{"--", "plan", "--dev-log-unsafe-io"}, true},
 		{[]string{"plan", "--dev-log-unsafe-iox"}, false},
 		{[]string{"plan", "dev-log-unsafe-io"}, false},
@@ -112,7 +112,7 @@ func TestOnCommandLine(t *testing.T) {
 		e := &Env{Args: c.args}
 		root := NewRoot(e, []*ffcli.Command{{Name: "plan", FlagSet: fs, Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
 			Exec: func(context.Context, []string) error { return nil }}})
-		root.Parse(c.args) // the flags as the command sees them; errors leave rf unset
+		root.Parse(cli.Intersperse(root, c.args, nil)) // the flags as the command sees them; errors leave rf unset
 		if got := e.OnCommandLine(rf.fs, unsafeIOFlag); got != c.want {
 			t.Errorf("OnCommandLine(%q) = %v, want %v", c.args, got, c.want)
 		}

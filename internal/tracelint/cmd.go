@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -19,9 +20,9 @@ import (
 
 const prog = "brain-trace-lint"
 
-// exitUnreadable is the exit status for an input that cannot be read: for
-// brain-trace-lint the same as a usage error (the README's table says so).
-const exitUnreadable = cli.ExitUsage
+// exitUnreadable is the exit status for an input that cannot be read, as
+// for every BRAIN binary (the README's table).
+const exitUnreadable = cli.ExitIO
 
 // envPrefix prefixes the environment variables that set flags:
 // BRAIN_TRACE_LINT_DICT, BRAIN_TRACE_LINT_CONFIG, ...
@@ -38,7 +39,7 @@ type env struct {
 // returns its exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, p: cli.NewPrinter(prog, stderr), colour: cli.UseColor(stdout)}
-	return cli.Run(ctx, newRoot(e), args, e.p, cli.ExitInternal)
+	return cli.Run(ctx, cli.Tool{Root: newRoot(e)}, args, stdout, e.p, cli.ExitInternal)
 }
 
 // common are the flags lint and tree share.
@@ -77,7 +78,7 @@ then one line per finding, on stdout; the verdict goes to stderr.
 Flags can also be set as BRAIN_TRACE_LINT_<FLAG> environment variables.
 The rules, the config file and the formats: docs/trace-lint.md.
 
-Exit status: 0 clean (warnings allowed), 1 violations, 2 usage error or an
+Exit status: 0 clean (warnings allowed), 1 violations, 2 usage error, 3 an
 input that cannot be read.`,
 		FlagSet:     fs,
 		Options:     []ff.Option{ff.WithEnvVarPrefix(envPrefix)},
@@ -143,15 +144,21 @@ func unreadable(err error) error {
 	return err
 }
 
-func inputsOf(args []string) []string {
+// inputs returns the inputs args name: stdin when there is none. Reading a
+// terminal, it says what it waits for, so that a forgotten FILE does not
+// look like a hang.
+func (e *env) inputs(args []string) []string {
 	if len(args) == 0 {
-		return []string{"-"}
+		args = []string{"-"}
+	}
+	if slices.Contains(args, "-") && cli.IsTerminal(e.stdin) {
+		e.p.Infof("reading spans (OTLP JSON lines) from the terminal; end with Ctrl-D, or give a FILE (%s -h for usage)", prog)
 	}
 	return args
 }
 
 func runLint(ctx context.Context, e *env, args []string, opts Options, format string, update bool) error {
-	ins, err := OpenInputs(inputsOf(args), e.stdin)
+	ins, err := OpenInputs(e.inputs(args), e.stdin)
 	if err != nil {
 		return unreadable(err)
 	}
@@ -249,7 +256,7 @@ tokens, task id, verdict, audit event, exit code, error.type). With neither
 --trace nor --session it draws the input's only trace, or lists the traces
 when there are several.
 
-Exit status: 0 drawn or listed, 2 usage error, an input that cannot be read,
+Exit status: 0 drawn or listed, 2 usage error, 3 an input that cannot be read,
 or a trace or session not in the input.`,
 		FlagSet: fs,
 		Options: []ff.Option{ff.WithEnvVarPrefix(envPrefix)},
@@ -260,7 +267,7 @@ or a trace or session not in the input.`,
 			if *width < 4 || *width > 400 {
 				return cli.Usagef("--width %d: want 4 to 400 cells", *width)
 			}
-			ins, err := OpenInputs(inputsOf(args), e.stdin)
+			ins, err := OpenInputs(e.inputs(args), e.stdin)
 			if err != nil {
 				return unreadable(err)
 			}

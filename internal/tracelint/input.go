@@ -42,6 +42,23 @@ type InputError struct {
 func (e *InputError) Error() string { return fmt.Sprintf("reading %q: %v", e.Name, e.Err) }
 func (e *InputError) Unwrap() error { return e.Err }
 
+// eofReader ends at the first end of file of r and stays there. A terminal
+// reports the end of input (Ctrl-D) once; reading it again would wait for
+// more.
+type eofReader struct {
+	r   io.Reader
+	eof bool
+}
+
+func (e *eofReader) Read(p []byte) (int, error) {
+	if e.eof {
+		return 0, io.EOF
+	}
+	n, err := e.r.Read(p)
+	e.eof = err == io.EOF
+	return n, err
+}
+
 // OpenInputs opens every file named (stdin for "-"), or returns the first
 // that cannot be opened, having closed the others: nothing is linted from a
 // set of inputs that cannot all be read.
@@ -49,7 +66,7 @@ func OpenInputs(names []string, stdin io.Reader) ([]*Input, error) {
 	var ins []*Input
 	for _, n := range names {
 		if n == "-" {
-			ins = append(ins, &Input{Name: "-", r: stdin})
+			ins = append(ins, &Input{Name: "-", r: &eofReader{r: stdin}})
 			continue
 		}
 		f, err := fsutil.Open(n)

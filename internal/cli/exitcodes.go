@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ExitCode is one row of the exit-code table every binary shares.
+type ExitCode struct {
+	Code    string // "0", "N" or "128+N"
+	Meaning string // Markdown: `code` spans and *emphasis* only
+}
+
+// ExitCodes returns the table of exit codes, in the order the README lists
+// them. `help exit-codes` prints it and a test holds the README's table to
+// it, so that the two cannot drift.
+func ExitCodes() []ExitCode {
+	return []ExitCode{
+		{"0", "success; verification PASS; every check passed; diff: identical"},
+		{"1", "findings: verification FAIL, a check failed or errored, a task failed its checks, the state store differs from the audit chain, lint violations (warnings alone pass), diff: different, repair refused"},
+		{"2", "usage error: a bad flag, subcommand or argument, or a flag's value out of range; nothing was read or written"},
+		{"3", "an input could not be read or is not valid (a missing file, a bad input line, spans that are not OTLP JSON, a bad tasks.yaml, dictionary, config or audit chain, a missing or wrong state key), or an output could not be written"},
+		{"4", "an audit record could not be written durably (disk full, I/O error, a torn chain tail): the operation was aborted and nothing partial was left"},
+		{"5", "`brain-run plan`, `execute`: the model provider failed (key missing or revoked, rate limit, server error, network, timeout) or its reply is not usable; nothing was written from it"},
+		{"6", "`brain-run execute`: tasks.yaml is not the plan `brain-run plan` recorded (edited, or never planned); run it with `--accept-edited-plan` to record it as a new plan"},
+		{"70", "a crash (a panic: the root span and a `command.crashed` record say so, and stderr names the session and trace id) or an internal error, such as `brain-run` unable to hand a subcommand to `brain-run-full`"},
+		{"128+N", "interrupted by signal N (Ctrl-C: 130, SIGTERM: 143) before the command could finish; `brain-run` still records what it did and ends with a `command.end` of class `interrupted`. A command that had already succeeded exits 0"},
+		{"N", "`brain-run exec`: the program's own exit code (128+N when signal N killed it; 127 not found; 126 not executable)"},
+	}
+}
+
+// HelpTopics returns the help topics every binary has.
+func HelpTopics() []Topic {
+	var b strings.Builder
+	b.WriteString("EXIT CODES (the same for every BRAIN binary)\n")
+	for _, c := range ExitCodes() {
+		fmt.Fprintf(&b, "  %-6s %s\n", c.Code, wrap(c.Meaning, 72, "         "))
+	}
+	return []Topic{{Name: "exit-codes", Short: "what each exit code means", Text: b.String()}}
+}
+
+// wrap breaks s into lines of at most width bytes at spaces, indenting
+// every line but the first with indent.
+func wrap(s string, width int, indent string) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		if i > 0 && n+1+len(w) > width {
+			b.WriteString("\n" + indent)
+			n = 0
+		} else if i > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len(w)
+	}
+	return b.String()
+}
