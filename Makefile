@@ -7,14 +7,26 @@ STATICCHECK_VERSION := v0.8.2
 DIR       ?= .brain
 
 export CGO_ENABLED ?= 0
+SHELL     := bash
 
-.PHONY: help build test bench verify-logs fmt lint demo clean traces e2e coverage-lint
+# PREFIX is where `make install` puts the binaries (PREFIX/bin).
+PREFIX    ?= $(shell $(GO) env GOPATH)
+
+.PHONY: help build install test bench verify-logs fmt lint demo clean traces traces-stop e2e coverage-lint
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build every binary into bin/
-	$(GO) build -trimpath -o $(BIN)/ ./cmd/...
+# -buildvcs=auto stamps the commit into the binaries (--version) even where
+# GOFLAGS turns it off; -v feeds the progress lines of a cold build.
+build: ## build every binary into bin/ (a cold build prints progress)
+	@echo "building bin/: brain-run, brain-run-full, brain-audit, brain-trace-lint"
+	@set -o pipefail; $(GO) build -buildvcs=auto -trimpath -v -o $(BIN)/ ./cmd/... 2>&1 | bash scripts/progress.sh build
+
+install: build ## install the binaries into PREFIX/bin (default: $(go env GOPATH)/bin)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN)/brain-run $(BIN)/brain-run-full $(BIN)/brain-audit $(BIN)/brain-trace-lint $(DESTDIR)$(PREFIX)/bin/
+	@echo "installed into $(DESTDIR)$(PREFIX)/bin; shell completion: source <(brain-audit completion bash), and the same for brain-run and brain-trace-lint"
 
 test: ## run every test: unit, testscript specs, corpus, crash and concurrency tests
 	$(GO) test -count=1 ./...
@@ -32,11 +44,16 @@ verify-logs: build ## verify every audit chain under DIR (default .brain)
 demo: build ## brain-run demo (the golden scenario, offline), then status, the chain's records, tamper and repair
 	@./scripts/demo.sh $(BIN)
 
-traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, UI/API 127.0.0.1:16686)
+traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, query API 127.0.0.1:16686)
 	bash scripts/jaeger.sh build
 	bash scripts/jaeger.sh start
 
+traces-stop: ## stop the Jaeger that make traces started
+	bash scripts/jaeger.sh stop
+
 e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint, flush
+	@if bash scripts/jaeger.sh status >/dev/null 2>&1; then \
+	  echo "make e2e: the Jaeger of 'make traces' is running on the ports e2e needs; stop it first: make traces-stop" >&2; exit 1; fi
 	bash scripts/jaeger.sh build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -v ./e2e/
 

@@ -179,7 +179,7 @@ func TestJaegerEndToEnd(t *testing.T) {
 			t.Errorf("Jaeger has %d %s spans of the demo, want %d", got, name, n)
 		}
 	}
-	if len(spans) == 0 || !strings.Contains(r.stdout, "open http://127.0.0.1:16686/trace/"+spans[0].TraceID) {
+	if len(spans) == 0 || !strings.Contains(r.stdout, "curl http://127.0.0.1:16686/api/traces/"+spans[0].TraceID) {
 		t.Errorf("the demo's summary does not name its trace in Jaeger:\n%s", r.stdout)
 	}
 

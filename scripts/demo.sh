@@ -9,7 +9,12 @@ R="$BIN/brain-run"
 A="$BIN/brain-audit"
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/brain-demo.XXXXXX")
 WS="$DIR/.brain"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+# Bold step lines only on a terminal, and never with NO_COLOR set.
+if [[ -t 1 && -z ${NO_COLOR+x} ]]; then
+  step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+  step() { printf '\n$ %s\n' "$*"; }
+fi
 
 step "brain-run demo $DIR"
 "$R" demo "$DIR"

@@ -85,9 +85,10 @@ cmd_build() {
     cd "$MODDIR"
     local version
     version=$(go list -m -f '{{.Version}}' github.com/jaegertracing/jaeger)
-    go build -o "$BIN" \
+    set -o pipefail
+    go build -v -o "$BIN" \
       -ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$version" \
-      github.com/jaegertracing/jaeger/cmd/jaeger
+      github.com/jaegertracing/jaeger/cmd/jaeger 2>&1 | bash "$ROOT/scripts/progress.sh" jaeger
   )
   touch "$BIN"
   echo "jaeger: built $BIN"
@@ -103,7 +104,7 @@ cmd_start() {
     return 0
   fi
   if api_answers || port_open "$OTLP_GRPC_PORT"; then
-    die "something else already listens on $QUERY or $HOST:$OTLP_GRPC_PORT; not starting a second Jaeger"
+    die "something else already listens on $QUERY or $HOST:$OTLP_GRPC_PORT; not starting a second Jaeger (if it is the one 'make traces' started: make traces-stop)"
   fi
   cmd_build
   (umask 077 && mkdir -p "$RUN_DIR")

@@ -256,11 +256,12 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, runcore.AuditFile)))
 		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, runcore.AuditFile))
 	}
+	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, filepath.Join(ws, runcore.SpansFile))
 	if endpoint != "" {
-		fmt.Fprintf(w, "jaeger   exported to %s: open http://127.0.0.1:16686/trace/%s\n", endpoint, r.traceID)
+		fmt.Fprintf(w, "jaeger   exported to %s: curl http://127.0.0.1:16686/api/traces/%s\n", endpoint, r.traceID)
 	} else {
 		fmt.Fprintf(w, "jaeger   make traces; brain-run flush --dir %s --otlp-endpoint localhost:4317\n", ws)
-		fmt.Fprintf(w, "         then open http://127.0.0.1:16686/trace/%s\n", r.traceID)
+		fmt.Fprintf(w, "         then curl http://127.0.0.1:16686/api/traces/%s (Jaeger's query API)\n", r.traceID)
 	}
 	fmt.Fprintf(w, "more     brain-run status --dir %s --state-key-file %s\n", ws, filepath.Join(ws, demoKeyFile))
 	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", filepath.Join(ws, runcore.AuditFile))
