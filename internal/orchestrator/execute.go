@@ -196,12 +196,7 @@ func (o *Orchestrator) acceptEdited(ctx context.Context, path, sum string, p *pl
 			return err
 		}
 		np.ID, ev.PlanID = id, id
-		for _, t := range p.Tasks {
-			if err := tx.AddTask(id, t.ID, t.Title); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.AddTasks(id, newTasks(p))
 	}, o.record(func() audit.Event { return ev }))
 	if err != nil {
 		return state.Plan{}, err

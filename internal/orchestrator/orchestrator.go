@@ -16,6 +16,7 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
 )
@@ -210,3 +211,12 @@ func (e *TaskError) Unwrap() error { return e.Err }
 var ErrBusy = errors.New("another brain-run execute is running in this workspace")
 
 func trimGoal(goal string) string { return strings.TrimSpace(goal) }
+
+// newTasks returns the tasks of p as the state store adds them.
+func newTasks(p *plan.Plan) []state.NewTask {
+	out := make([]state.NewTask, len(p.Tasks))
+	for i, t := range p.Tasks {
+		out[i] = state.NewTask{ID: t.ID, Title: t.Title}
+	}
+	return out
+}

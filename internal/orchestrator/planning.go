@@ -91,12 +91,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 			return err
 		}
 		res.PlanID = id
-		for _, t := range p.Tasks {
-			if err := tx.AddTask(id, t.ID, t.Title); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.AddTasks(id, newTasks(p))
 	}, o.record(func() audit.Event {
 		return audit.PlanCreated{PlanID: res.PlanID, PlanSHA256: res.SHA256, GoalSHA256: goalSHA, Tasks: p.IDs()}
 	}))

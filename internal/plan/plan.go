@@ -81,7 +81,15 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the duration as a string.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
+// MaxIDBytes is the longest task id: an id names a directory of the
+// workspace (artifacts/plan-ID/TASK) and is in every record of its task.
+const MaxIDBytes = 128
+
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ValidID reports whether id is a valid task id: 1 to MaxIDBytes letters,
+// digits, '.', '_' and '-', starting with a letter or a digit.
+func ValidID(id string) bool { return len(id) <= MaxIDBytes && idPattern.MatchString(id) }
 
 // Load reads and parses the tasks.yaml at path and sets the plan's Dir.
 func Load(path string) (*Plan, error) {
@@ -124,7 +132,10 @@ func (p *Plan) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, t := range p.Tasks {
-		if !idPattern.MatchString(t.ID) {
+		if len(t.ID) > MaxIDBytes {
+			return fmt.Errorf("task %d: id %.32q... is %d bytes, over the limit of %d", i+1, t.ID, len(t.ID), MaxIDBytes)
+		}
+		if !ValidID(t.ID) {
 			return fmt.Errorf("task %d: id %q must be letters, digits, '.', '_' or '-'", i+1, t.ID)
 		}
 		if seen[t.ID] {

@@ -51,6 +51,7 @@ func TestParseErrors(t *testing.T) {
 		{"future version", "version: 2\n", "version 2 is not supported"},
 		{"duplicate id", "version: 1\ntasks:\n  - id: a\n  - id: a\n", `task "a": duplicate id`},
 		{"bad id", "version: 1\ntasks:\n  - id: 'a b'\n", `id "a b"`},
+		{"long id", "version: 1\ntasks:\n  - id: " + strings.Repeat("a", MaxIDBytes+1) + "\n", "is 129 bytes, over the limit of 128"},
 		{"empty module", "version: 1\ntasks:\n  - id: a\n    checks:\n      - args: [x]\n", "module is empty"},
 		{"bad timeout", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: stock:exists\n        limits: {timeout: soon}\n", `line 6: timeout "soon"`},
 		{"negative timeout", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: stock:exists\n        limits: {timeout: -1s}\n", "must be positive"},
@@ -64,6 +65,18 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("Parse error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"a": true, "build-1.2_x": true, strings.Repeat("a", MaxIDBytes): true,
+		"": false, "-a": false, ".": false, "..": false, "a/b": false, "a b": false, "a\x1b[2J": false, "é": false,
+		strings.Repeat("a", MaxIDBytes+1): false,
+	} {
+		if got := ValidID(id); got != want {
+			t.Errorf("ValidID(%.40q) = %v, want %v", id, got, want)
+		}
 	}
 }
 
