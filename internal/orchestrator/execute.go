@@ -109,13 +109,17 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 		return nil, err
 	}
 	defer release()
-	data, err := os.ReadFile(tasksPath)
+	limits := o.Limits.or()
+	data, err := readPlanFile(tasksPath, limits.MaxPlanBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading the plan: %w", err)
 	}
 	p, err := plan.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", tasksPath, errors.Unwrap(err))
+	}
+	if err := limits.checkTasks(p, tasksPath); err != nil {
+		return nil, err
 	}
 	p.Dir = filepath.Dir(tasksPath)
 	res := &ExecResult{}
@@ -136,7 +140,7 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 			if recorded != nil {
 				ev.PlanID, ev.PlanSHA256 = recorded.ID, recorded.SHA256
 			}
-			if _, err := o.Audit.Record(ctx, ev); err != nil {
+			if _, err := o.write(ctx, ev); err != nil {
 				return nil, err
 			}
 			return nil, &EditedPlanError{Path: tasksPath, Found: sum, Recorded: recorded}
@@ -262,8 +266,8 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	artifact := []byte(resp.Text)
 	artSHA := sha256Hex(artifact)
 	ev := audit.TaskArtifact{PlanID: planID, TaskID: t.ID, Path: filepath.ToSlash(rel), SHA256: artSHA, Bytes: int64(len(artifact))}
-	if _, err := o.Audit.Record(ctx, ev); err != nil {
-		return stop("", err)
+	if _, err := o.write(ctx, ev); err != nil {
+		return stop(ErrorType(err), err)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return stop("artifact", err)
@@ -274,7 +278,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 
 	r.Checks, err = o.RunChecks(ctx, planID, t.ID, dir, checks)
 	if err != nil {
-		return stop("verifier", err)
+		return stop(cmpOr(limitClass(err), "verifier"), err)
 	}
 	to := state.StatePassed
 	if r.Passed() != len(r.Checks) {
@@ -356,8 +360,8 @@ func (o *Orchestrator) RunChecks(ctx context.Context, planID int64, taskID, dir 
 			StdoutSHA256: r.StdoutSHA256, StderrSHA256: r.StderrSHA256, DurationMS: r.DurationNS / 1e6}
 	}
 	span.SetAttributes(attribute.Int("brain.verifier.passed", ev.Passed), attribute.Int("brain.verifier.failed", ev.Failed))
-	if _, err := o.Audit.Record(ctx, ev); err != nil {
-		return nil, failSpan(span, "audit_write_failed", err)
+	if _, err := o.write(ctx, ev); err != nil {
+		return nil, failSpan(span, ErrorType(err), err)
 	}
 	return results, nil
 }

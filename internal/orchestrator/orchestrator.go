@@ -74,6 +74,8 @@ type Orchestrator struct {
 	PlanModel, TaskModel string
 	// Context bounds each task's context; zero means DefaultContextLimits.
 	Context ContextLimits
+	// Limits bound the plans; zero fields mean DefaultLimits.
+	Limits Limits
 	// Warn, when set, receives warnings that do not stop the work (the
 	// unsafe-I/O log could not be written).
 	Warn func(msg string)
@@ -106,7 +108,7 @@ func (o *Orchestrator) contextLimits() ContextLimits {
 // recorded and its seq and hash returned.
 func (o *Orchestrator) record(ev func() audit.Event) state.RecordFunc {
 	return func(ctx context.Context) (uint64, string, error) {
-		h, err := o.Audit.Record(ctx, ev())
+		h, err := o.write(ctx, ev())
 		return h.Seq, h.Hash.String(), err
 	}
 }
@@ -136,7 +138,7 @@ func (o *Orchestrator) chat(ctx context.Context, req llm.Request, ev audit.LLMCa
 		if uerr := o.Audit.Unsafe(ctx, "llm."+ev.Purpose, raw); uerr != nil && o.Warn != nil {
 			o.Warn("unsafe I/O log: " + uerr.Error())
 		}
-		_, werr := o.Audit.Record(ctx, ev)
+		_, werr := o.write(ctx, ev)
 		return werr
 	})
 }
@@ -150,8 +152,8 @@ func failSpan(span trace.Span, typ string, err error) error {
 
 // ErrorType is the error.type (and command.end error class) of an error
 // the orchestrator stops on: "audit_write_failed", "edited_plan", the
-// *llm.Error's Type, "invalid_plan", else "error". It never holds user
-// content.
+// *llm.Error's Type, the *LimitError's Class, "invalid_plan", else "error".
+// It never holds user content.
 func ErrorType(err error) string {
 	var le *llm.Error
 	var edited *EditedPlanError
@@ -162,6 +164,8 @@ func ErrorType(err error) string {
 		return "edited_plan"
 	case errors.As(err, &le):
 		return le.Type
+	case limitClass(err) != "":
+		return limitClass(err)
 	case errors.Is(err, ErrInvalidPlan):
 		return "invalid_plan"
 	}

@@ -60,7 +60,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	// does a plan.failed record, unless the audit write itself failed.
 	failed := func(typ string, err error) (*PlanResult, error) {
 		if typ != "audit_write_failed" {
-			if _, rerr := o.Audit.Record(ctx, audit.PlanFailed{GoalSHA256: goalSHA, Reason: typ}); rerr != nil {
+			if _, rerr := o.write(ctx, audit.PlanFailed{GoalSHA256: goalSHA, Reason: typ}); rerr != nil {
 				return nil, failSpan(span, ErrorType(rerr), rerr)
 			}
 		}
@@ -70,9 +70,9 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	if err != nil {
 		return failed(ErrorType(err), err)
 	}
-	p, data, err := ParsePlanReply(resp.Text)
+	p, data, err := ParsePlanReply(resp.Text, o.Limits)
 	if err != nil {
-		return failed("invalid_plan", err)
+		return failed(ErrorType(err), err)
 	}
 	res := &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
 	abs, err := filepath.Abs(out)
@@ -97,7 +97,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	}))
 	if err != nil {
 		os.Remove(tmp)
-		return nil, failSpan(span, ErrorType(err), err)
+		return failed(ErrorType(err), err)
 	}
 	span.SetAttributes(attribute.String("brain.plan.sha256", res.SHA256), attribute.Int("brain.plan.task_count", len(p.Tasks)),
 		attribute.Int64("brain.plan.id", res.PlanID))

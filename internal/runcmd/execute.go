@@ -79,7 +79,7 @@ recorded plan.`,
 				}
 				defer v.Close(context.WithoutCancel(ctx))
 				o := newOrchestrator(s, st, p, v)
-				o.TaskModel = *model
+				o.TaskModel, o.Limits = *model, lf.limits
 				res, err := o.Execute(ctx, path, *accept)
 				if res != nil {
 					if res.Accepted {
