@@ -147,6 +147,9 @@ type model struct {
 	heldOnce sync.Once
 
 	pad map[string]int64 // plan or task id → bytes added to its reply (set before use)
+	// gate, when set (before use), holds every request until it is
+	// closed; each request says on arrived that it came.
+	gate, arrived chan struct{}
 
 	mu    sync.Mutex
 	asked []string // "plan" or the task id, in order
@@ -217,6 +220,14 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 		m.heldOnce.Do(func() { close(m.held) })
 		<-r.Context().Done()
 		return
+	}
+	if m.gate != nil {
+		m.arrived <- struct{}{}
+		select {
+		case <-m.gate:
+		case <-r.Context().Done():
+			return
+		}
 	}
 	reply, ok := m.replies[who]
 	if !ok {
