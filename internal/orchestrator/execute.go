@@ -132,18 +132,33 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 	case !errors.Is(err, state.ErrNotFound):
 		return nil, err
 	}
+	// refuse records why the file is not run and returns the error.
+	refuse := func(module *ModuleError) (*ExecResult, error) {
+		ev := audit.PlanEditRefused{FoundSHA256: sum}
+		if recorded != nil {
+			ev.PlanID, ev.PlanSHA256 = recorded.ID, recorded.SHA256
+		}
+		if module != nil {
+			ev.Module, ev.ModuleSHA256, ev.FoundModuleSHA256, ev.Reason = module.Module, module.Pinned, module.Found, module.Reason
+		}
+		if _, err := o.write(ctx, ev); err != nil {
+			return nil, err
+		}
+		return nil, &EditedPlanError{Path: tasksPath, Found: sum, Recorded: recorded, Module: module}
+	}
+	// Every module file must be the one tasks.yaml pins, before anything
+	// runs or is accepted.
+	var me *ModuleError
+	if err := checkModules(p); errors.As(err, &me) {
+		return refuse(me)
+	} else if err != nil {
+		return nil, err
+	}
 	if recorded != nil && recorded.SHA256 == sum {
 		res.Plan = *recorded
 	} else {
 		if !accept {
-			ev := audit.PlanEditRefused{FoundSHA256: sum}
-			if recorded != nil {
-				ev.PlanID, ev.PlanSHA256 = recorded.ID, recorded.SHA256
-			}
-			if _, err := o.write(ctx, ev); err != nil {
-				return nil, err
-			}
-			return nil, &EditedPlanError{Path: tasksPath, Found: sum, Recorded: recorded}
+			return refuse(nil)
 		}
 		if res.Plan, err = o.acceptEdited(ctx, tasksPath, sum, p, recorded); err != nil {
 			return nil, err
@@ -244,7 +259,11 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	}
 	checks, err := TaskChecks(p, t)
 	if err != nil {
-		return stop("invalid_checks", err)
+		reason := "invalid_checks"
+		if errors.As(err, new(*ModuleError)) {
+			reason = "check_module"
+		}
+		return stop(reason, err)
 	}
 	tc, err := o.gather(ctx, p.Dir, t)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"syscall"
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
@@ -132,13 +133,19 @@ func (o *Orchestrator) write(ctx context.Context, ev audit.Event) (chain.Head, e
 }
 
 // readPlanFile reads the tasks.yaml at path, reading no more than max
-// bytes of it (and one to tell that it is longer).
+// bytes of it (and one to tell that it is longer). It must be a regular
+// file: it is opened with O_NONBLOCK, so a FIFO is refused, not waited on.
 func readPlanFile(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, err

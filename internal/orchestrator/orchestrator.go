@@ -152,11 +152,13 @@ func failSpan(span trace.Span, typ string, err error) error {
 
 // ErrorType is the error.type (and command.end error class) of an error
 // the orchestrator stops on: "audit_write_failed", "edited_plan", the
-// *llm.Error's Type, the *LimitError's Class, "invalid_plan", else "error".
+// *llm.Error's Type, the *LimitError's Class, "check_module", "invalid_plan",
+// else "error".
 // It never holds user content.
 func ErrorType(err error) string {
 	var le *llm.Error
 	var edited *EditedPlanError
+	var me *ModuleError
 	switch {
 	case audit.IsWriteError(err):
 		return "audit_write_failed"
@@ -166,6 +168,8 @@ func ErrorType(err error) string {
 		return le.Type
 	case limitClass(err) != "":
 		return limitClass(err)
+	case errors.As(err, &me):
+		return "check_module"
 	case errors.Is(err, ErrInvalidPlan):
 		return "invalid_plan"
 	}
@@ -184,9 +188,23 @@ type EditedPlanError struct {
 	Path     string
 	Found    string      // SHA-256 of the file
 	Recorded *state.Plan // the recorded plan; nil when none is recorded
+	// Module, when set, is the check module that is not the one tasks.yaml
+	// pins (missing, a link, not a regular file, changed, not pinned); the
+	// file itself may be the recorded plan.
+	Module *ModuleError
+}
+
+func (e *EditedPlanError) Unwrap() error {
+	if e.Module != nil {
+		return e.Module
+	}
+	return nil
 }
 
 func (e *EditedPlanError) Error() string {
+	if e.Module != nil {
+		return fmt.Sprintf("%s: %v", e.Path, e.Module)
+	}
 	if e.Recorded == nil {
 		return fmt.Sprintf("%s (sha256 %s) is not a plan recorded by brain-run plan: no plan is recorded in this workspace", e.Path, e.Found)
 	}

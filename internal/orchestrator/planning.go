@@ -82,6 +82,13 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	if err != nil {
 		return failed(ErrorType(err), err)
 	}
+	p.Dir = filepath.Dir(out)
+	if data, p, err = pinModules(p, data); err != nil {
+		return failed(ErrorType(err), err)
+	}
+	if int64(len(data)) > o.Limits.or().MaxPlanBytes {
+		return failed("plan_too_large", fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan with its module pins", Got: int64(len(data)), Max: o.Limits.or().MaxPlanBytes}))
+	}
 	res = &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
 	abs, err := filepath.Abs(out)
 	if err != nil {

@@ -45,7 +45,10 @@ type Task struct {
 type Check struct {
 	// Module is "stock:NAME" or the path of a .wasm file, relative to the
 	// plan's directory unless absolute.
-	Module string   `yaml:"module"`
+	Module string `yaml:"module"`
+	// SHA256 pins a module file: the lowercase hex SHA-256 of its bytes,
+	// written by brain-run plan. Empty for a stock check.
+	SHA256 string   `yaml:"sha256,omitempty"`
 	Args   []string `yaml:"args"`
 	Limits Limits   `yaml:"limits"`
 }
@@ -85,7 +88,10 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // workspace (artifacts/plan-ID/TASK) and is in every record of its task.
 const MaxIDBytes = 128
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var (
+	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
 
 // ValidID reports whether id is a valid task id: 1 to MaxIDBytes letters,
 // digits, '.', '_' and '-', starting with a letter or a digit.
@@ -145,6 +151,12 @@ func (p *Plan) validate() error {
 		for j, c := range t.Checks {
 			if strings.TrimSpace(c.Module) == "" {
 				return fmt.Errorf("task %q: check %d: module is empty", t.ID, j+1)
+			}
+			switch stock := strings.HasPrefix(c.Module, "stock:"); {
+			case stock && c.SHA256 != "":
+				return fmt.Errorf("task %q: check %d: sha256 pins a module file; stock checks are built in", t.ID, j+1)
+			case c.SHA256 != "" && !sha256Pattern.MatchString(c.SHA256):
+				return fmt.Errorf("task %q: check %d: sha256 %.80q is not 64 lowercase hex digits", t.ID, j+1, c.SHA256)
 			}
 			if c.Limits.MaxModuleBytes < 0 || c.Limits.MaxOutputBytes < 0 {
 				return fmt.Errorf("task %q: check %d: limits must not be negative", t.ID, j+1)

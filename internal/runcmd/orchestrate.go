@@ -200,6 +200,9 @@ func orchestratorError(err error, dir string) error {
 	switch {
 	case err == nil, audit.IsWriteError(err), errors.As(err, &ue), errors.As(err, &ee):
 		return err
+	case errors.As(err, &edited) && edited.Module != nil:
+		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
+			Hint: "put back the module tasks.yaml pins, or run 'brain-run plan' again to pin the modules as they are now; --accept-edited-plan never runs a module that is not its pin"}
 	case errors.As(err, &edited):
 		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
 			Hint: "run 'brain-run plan' for a new plan, or run this file as it is with --accept-edited-plan (the acceptance is recorded in the audit chain)"}
@@ -220,6 +223,8 @@ func orchestratorError(err error, dir string) error {
 		return &cli.ExitError{Code: code, Err: err, Hint: hint}
 	case errors.As(err, &le):
 		return modelError(err, le)
+	case errors.Is(err, orchestrator.ErrInvalidPlan) && errors.As(err, new(*orchestrator.ModuleError)):
+		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; a check module must be a regular file in the plan's directory, reached without symbolic links, to be pinned"}
 	case errors.Is(err, orchestrator.ErrInvalidPlan):
 		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; the reply's SHA-256 is in the audit chain (llm.call), and --dev-log-unsafe-io keeps the raw reply"}
 	case errors.Is(err, orchestrator.ErrBusy):
