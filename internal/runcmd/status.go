@@ -39,8 +39,8 @@ store: a change whose audit record was written but whose commit failed, or
 a store changed behind the chain's back.
 
 Exit status: 0 shown (and with --chain: the store matches the chain);
-1 --chain found differences, or the chain does not verify; 2 usage;
-3 no state, or it could not be read (wrong key).`,
+1 --chain found differences or records it cannot rebuild from, or the chain
+does not verify; 2 usage; 3 no state, or it could not be read (wrong key).`,
 		FlagSet: fs,
 		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
 		Exec: func(ctx context.Context, args []string) error {
