@@ -200,6 +200,9 @@ func orchestratorError(err error, dir string) error {
 	switch {
 	case err == nil, audit.IsWriteError(err), errors.As(err, &ue), errors.As(err, &ee):
 		return err
+	case errors.As(err, &edited) && edited.Module != nil && edited.Module.Reason == orchestrator.ModuleUnpinned:
+		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
+			Hint: "this tasks.yaml predates module pins or was written by hand: run 'brain-run plan' again, which pins every module, or add the module's sha256 to the check and run it with --accept-edited-plan"}
 	case errors.As(err, &edited) && edited.Module != nil:
 		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
 			Hint: "put back the module tasks.yaml pins, or run 'brain-run plan' again to pin the modules as they are now; --accept-edited-plan never runs a module that is not its pin"}
