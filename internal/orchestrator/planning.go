@@ -86,8 +86,9 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	if data, p, err = pinModules(p, data); err != nil {
 		return failed(ErrorType(err), err)
 	}
-	if int64(len(data)) > o.Limits.or().MaxPlanBytes {
-		return failed("plan_too_large", fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan with its module pins", Got: int64(len(data)), Max: o.Limits.or().MaxPlanBytes}))
+	if max := o.Limits.or().MaxPlanBytes; int64(len(data)) > max {
+		err := fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan with its module pins", Got: int64(len(data)), Max: max})
+		return failed(ErrorType(err), err)
 	}
 	res = &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
 	abs, err := filepath.Abs(out)
