@@ -1,6 +1,9 @@
 package orchestrator
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -84,31 +87,49 @@ func isModuleFile(c plan.Check) bool { return !strings.HasPrefix(c.Module, check
 // one, with pinned set). It reads at most the module's limit and one byte
 // more.
 func readModule(p *plan.Plan, t *plan.Task, c plan.Check, pinned bool) ([]byte, error) {
-	fail := func(reason string, err error) ([]byte, error) {
-		return nil, &ModuleError{Task: t.ID, Module: c.Module, Reason: reason, Pinned: c.SHA256, Err: err}
+	b, _, err := scanModule(p, t, c, pinned, true)
+	return b, err
+}
+
+// scanModule reads the module of check c of task t in plan p as readModule
+// does and returns its SHA-256, and its bytes when keep is set (else it
+// only hashes them as they stream by).
+func scanModule(p *plan.Plan, t *plan.Task, c plan.Check, pinned, keep bool) ([]byte, string, error) {
+	fail := func(reason string, err error) ([]byte, string, error) {
+		return nil, "", &ModuleError{Task: t.ID, Module: c.Module, Reason: reason, Pinned: c.SHA256, Err: err}
 	}
 	if pinned && c.SHA256 == "" {
 		return fail(ModuleUnpinned, nil)
 	}
-	f, reason, err := openModule(p.Dir, c.Module)
+	f, size, reason, err := openModule(p.Dir, c.Module)
 	if err != nil {
 		return fail(reason, err)
 	}
 	defer f.Close()
 	max := maxModuleBytes(c)
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	if size > max {
+		return fail(ModuleTooLarge, nil)
+	}
+	h := sha256.New()
+	var b bytes.Buffer
+	w := io.Writer(h)
+	if keep {
+		b.Grow(int(size) + 1)
+		w = io.MultiWriter(h, &b)
+	}
+	// The file may grow after its fstat: read one byte past the limit.
+	n, err := io.Copy(w, io.LimitReader(f, max+1))
 	switch {
 	case err != nil:
 		return fail(ModuleUnreadable, err)
-	case int64(len(b)) > max:
+	case n > max:
 		return fail(ModuleTooLarge, nil)
 	}
-	if c.SHA256 != "" {
-		if sum := sha256Hex(b); sum != c.SHA256 {
-			return nil, &ModuleError{Task: t.ID, Module: c.Module, Reason: ModuleChanged, Pinned: c.SHA256, Found: sum}
-		}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if c.SHA256 != "" && sum != c.SHA256 {
+		return nil, "", &ModuleError{Task: t.ID, Module: c.Module, Reason: ModuleChanged, Pinned: c.SHA256, Found: sum}
 	}
-	return b, nil
+	return b.Bytes(), sum, nil
 }
 
 // checkModules checks every module file of plan p against its pin, before
@@ -128,7 +149,7 @@ func checkModules(p *plan.Plan) error {
 				continue
 			}
 			seen[key] = true
-			if _, err := readModule(p, t, c, true); err != nil {
+			if _, _, err := scanModule(p, t, c, true, false); err != nil {
 				return err
 			}
 		}
@@ -141,9 +162,9 @@ func checkModules(p *plan.Plan) error {
 // component below dir (or below / for an absolute path): each directory is
 // opened with O_NOFOLLOW|O_DIRECTORY from the one before, the file with
 // O_NOFOLLOW|O_NONBLOCK, so a FIFO cannot block the open, and it must be a
-// regular file. A path with a ".." component is refused. On error it
-// returns one of the Module* reasons.
-func openModule(dir, module string) (*os.File, string, error) {
+// regular file; size is its size then. A path with a ".." component is
+// refused. On error it returns one of the Module* reasons.
+func openModule(dir, module string) (_ *os.File, size int64, reason string, err error) {
 	base := dir
 	if strings.HasPrefix(module, "/") {
 		base = "/"
@@ -153,17 +174,17 @@ func openModule(dir, module string) (*os.File, string, error) {
 		switch part {
 		case "", ".":
 		case "..":
-			return nil, ModuleUnreadable, errors.New("the path names a parent directory")
+			return nil, 0, ModuleUnreadable, errors.New("the path names a parent directory")
 		default:
 			parts = append(parts, part)
 		}
 	}
 	if len(parts) == 0 {
-		return nil, ModuleNotRegular, errors.New("the path names a directory")
+		return nil, 0, ModuleNotRegular, errors.New("the path names a directory")
 	}
 	fd, err := unix.Open(base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, ModuleUnreadable, &fs.PathError{Op: "open", Path: base, Err: err}
+		return nil, 0, ModuleUnreadable, &fs.PathError{Op: "open", Path: base, Err: err}
 	}
 	at := base
 	for i, part := range parts {
@@ -175,13 +196,13 @@ func openModule(dir, module string) (*os.File, string, error) {
 		}
 		at = filepath.Join(at, part)
 		next, err := openat(fd, part, flags)
-		reason := ""
+		why := ""
 		if err != nil {
-			reason = moduleReason(fd, part, err)
+			why = moduleReason(fd, part, err)
 		}
 		unix.Close(fd)
 		if err != nil {
-			return nil, reason, &fs.PathError{Op: "open", Path: at, Err: err}
+			return nil, 0, why, &fs.PathError{Op: "open", Path: at, Err: err}
 		}
 		fd = next
 	}
@@ -190,12 +211,12 @@ func openModule(dir, module string) (*os.File, string, error) {
 	switch {
 	case err != nil:
 		f.Close()
-		return nil, ModuleUnreadable, err
+		return nil, 0, ModuleUnreadable, err
 	case !fi.Mode().IsRegular():
 		f.Close()
-		return nil, ModuleNotRegular, fmt.Errorf("%s is a %v", at, fi.Mode().Type())
+		return nil, 0, ModuleNotRegular, fmt.Errorf("%s is a %v", at, fi.Mode().Type())
 	}
-	return f, "", nil
+	return f, fi.Size(), "", nil
 }
 
 // openat is openat(2), retried when a signal interrupts it.
@@ -225,13 +246,10 @@ func moduleReason(dirfd int, name string, err error) string {
 	return ModuleUnreadable
 }
 
-// hashModule returns the SHA-256 of module file of check c of task t in p,
-// read as readModule reads it: the pin brain-run plan writes.
+// hashModule returns the SHA-256 of the module file of check c of task t
+// in p, read as readModule reads it: the pin brain-run plan writes.
 func hashModule(p *plan.Plan, t *plan.Task, c plan.Check) (string, error) {
 	c.SHA256 = ""
-	b, err := readModule(p, t, c, false)
-	if err != nil {
-		return "", err
-	}
-	return sha256Hex(b), nil
+	_, sum, err := scanModule(p, t, c, false, false)
+	return sum, err
 }

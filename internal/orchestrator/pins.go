@@ -21,22 +21,31 @@ import (
 func pinModules(p *plan.Plan, data []byte) ([]byte, *plan.Plan, error) {
 	pinned := *p
 	pinned.Tasks = make([]plan.Task, len(p.Tasks))
-	any := false
+	type file struct {
+		module string
+		max    int64
+	}
+	sums := map[file]string{} // each file is read once
 	for i, t := range p.Tasks {
 		t.Checks = append([]plan.Check(nil), t.Checks...)
 		for j, c := range t.Checks {
 			if !isModuleFile(c) {
 				continue
 			}
-			sum, err := hashModule(p, &p.Tasks[i], c)
-			if err != nil {
-				return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, err)
+			key := file{c.Module, maxModuleBytes(c)}
+			sum, ok := sums[key]
+			if !ok {
+				var err error
+				if sum, err = hashModule(p, &p.Tasks[i], c); err != nil {
+					return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, err)
+				}
+				sums[key] = sum
 			}
-			t.Checks[j].SHA256, any = sum, true
+			t.Checks[j].SHA256 = sum
 		}
 		pinned.Tasks[i] = t
 	}
-	if !any {
+	if len(sums) == 0 {
 		return data, p, nil
 	}
 	var doc yaml.Node
