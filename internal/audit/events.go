@@ -113,11 +113,21 @@ type PlanEditAccepted struct {
 func (PlanEditAccepted) EventType() string { return "plan.edit_accepted" }
 
 // PlanEditRefused is written when brain-run execute refuses a tasks.yaml
-// whose SHA-256 differs from the recorded plan's.
+// whose SHA-256 differs from the recorded plan's, or one of whose check
+// module files is not the one it pins.
 type PlanEditRefused struct {
 	PlanID      int64  `json:"plan_id,omitempty"`     // the recorded plan; 0 when none
 	PlanSHA256  string `json:"plan_sha256,omitempty"` // its SHA-256
 	FoundSHA256 string `json:"found_sha256"`          // SHA-256 of the tasks.yaml given
+	// For a check module refused: the module as tasks.yaml names it, its
+	// pin (empty when it has none), the SHA-256 of the file found (when it
+	// is a readable regular file), and why (module_changed, module_symlink,
+	// module_not_regular, module_missing, module_too_large,
+	// module_unpinned, module_unreadable).
+	Module            string `json:"module,omitempty"`
+	ModuleSHA256      string `json:"module_sha256,omitempty"`
+	FoundModuleSHA256 string `json:"found_module_sha256,omitempty"`
+	Reason            string `json:"reason,omitempty"`
 }
 
 func (PlanEditRefused) EventType() string { return "plan.edit_refused" }

@@ -20,8 +20,10 @@ const testKey = "sk-test-SECRET-0123456789abcdef"
 // wire is a provider's HTTP API as a fake server speaks it.
 type wire struct {
 	name string
-	// newProvider points the real client at baseURL.
-	newProvider func(baseURL string, timeout time.Duration) (Provider, error)
+	// newProvider builds the real client; base turns a fake server's URL
+	// into its BaseURL.
+	newProvider func(cfg Config) (Provider, error)
+	base        func(url string) string
 	// authorized reports whether r carries testKey the provider's way.
 	authorized func(r *http.Request) bool
 	// isChat reports whether r is a chat call for the model "test-model".
@@ -36,11 +38,10 @@ type wire struct {
 
 var wires = []wire{
 	{
-		name: "gcp.gemini",
-		newProvider: func(baseURL string, timeout time.Duration) (Provider, error) {
-			return NewGemini(Config{APIKey: testKey, BaseURL: baseURL, Timeout: timeout})
-		},
-		authorized: func(r *http.Request) bool { return r.Header.Get("x-goog-api-key") == testKey },
+		name:        "gcp.gemini",
+		newProvider: NewGemini,
+		base:        func(url string) string { return url },
+		authorized:  func(r *http.Request) bool { return r.Header.Get("x-goog-api-key") == testKey },
 		isChat: func(r *http.Request) bool {
 			return r.Method == http.MethodPost && r.URL.Path == "/v1beta/models/test-model:generateContent"
 		},
@@ -55,11 +56,10 @@ var wires = []wire{
 		},
 	},
 	{
-		name: "openai",
-		newProvider: func(baseURL string, timeout time.Duration) (Provider, error) {
-			return NewOpenAI(Config{APIKey: testKey, BaseURL: baseURL + "/v1", Timeout: timeout})
-		},
-		authorized: func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+testKey },
+		name:        "openai",
+		newProvider: NewOpenAI,
+		base:        func(url string) string { return url + "/v1" },
+		authorized:  func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+testKey },
 		isChat: func(r *http.Request) bool {
 			if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
 				return false
@@ -137,7 +137,14 @@ func checkNoKey(t *testing.T, err error) {
 // dial points w's real client at baseURL.
 func dial(t *testing.T, w wire, baseURL string, timeout time.Duration) Provider {
 	t.Helper()
-	p, err := w.newProvider(baseURL, timeout)
+	return dialConfig(t, w, Config{BaseURL: baseURL, Timeout: timeout})
+}
+
+// dialConfig points w's real client at cfg.BaseURL, with the test key.
+func dialConfig(t *testing.T, w wire, cfg Config) Provider {
+	t.Helper()
+	cfg.APIKey, cfg.BaseURL = testKey, w.base(cfg.BaseURL)
+	p, err := w.newProvider(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

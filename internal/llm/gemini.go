@@ -90,7 +90,11 @@ func (g *gemini) Chat(ctx context.Context, req Request) (Response, error) {
 				b.WriteString(p.Text)
 			}
 		}
-		resp.Text = b.String()
+		text, err := c.text(b.String())
+		if err != nil {
+			return Response{}, err
+		}
+		resp.Text = text
 	}
 	return resp, nil
 }

@@ -19,12 +19,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -69,28 +71,45 @@ type Provider interface {
 // BaseURL overrides the provider's endpoint (for tests, drills and
 // self-hosted servers). Timeout bounds one Chat call end to end; zero means
 // [DefaultTimeout]. HTTPClient, if set, is the client the library uses; its
-// own Timeout, if any, also applies.
+// own Timeout, if any, also applies. MaxResponseBytes bounds an answer:
+// the HTTP body is read up to that many bytes and no further, and the
+// reply's text may not be longer; zero means [DefaultMaxResponseBytes].
+// A longer answer is an *Error of Type "response_too_large".
 type Config struct {
-	APIKey     string
-	BaseURL    string
-	Timeout    time.Duration
-	HTTPClient *http.Client
+	APIKey           string
+	BaseURL          string
+	Timeout          time.Duration
+	HTTPClient       *http.Client
+	MaxResponseBytes int64
 }
 
 // DefaultTimeout bounds a Chat call when Config.Timeout is zero.
 const DefaultTimeout = 2 * time.Minute
 
+// DefaultMaxResponseBytes bounds an answer when Config.MaxResponseBytes is
+// zero: 8 MiB, some thirty times the longest reply a model gives today.
+const DefaultMaxResponseBytes = 8 << 20
+
+// maxResponseBytes returns max, or the default when it is not positive.
+func maxResponseBytes(max int64) int64 {
+	if max <= 0 {
+		return DefaultMaxResponseBytes
+	}
+	return max
+}
+
 // The stable error.type values of an *Error.
 const (
-	TypeAuth            = "auth"             // HTTP 401 or 403: key missing, wrong or revoked
-	TypeRateLimit       = "rate_limit"       // HTTP 429
-	TypeServer          = "server"           // HTTP 5xx
-	TypeTimeout         = "timeout"          // no answer within the timeout or the caller's deadline (or HTTP 408)
-	TypeCanceled        = "canceled"         // the caller canceled the context
-	TypeBadRequest      = "bad_request"      // any other HTTP 4xx, such as an unknown model (404)
-	TypeInvalidResponse = "invalid_response" // an answer that cannot be decoded or has no choices
-	TypeNetwork         = "network"          // the endpoint cannot be reached
-	TypeNotFound        = "not_found"        // replay: the cassette has no entry for the request
+	TypeAuth            = "auth"               // HTTP 401 or 403: key missing, wrong or revoked
+	TypeRateLimit       = "rate_limit"         // HTTP 429
+	TypeServer          = "server"             // HTTP 5xx
+	TypeTimeout         = "timeout"            // no answer within the timeout or the caller's deadline (or HTTP 408)
+	TypeCanceled        = "canceled"           // the caller canceled the context
+	TypeBadRequest      = "bad_request"        // any other HTTP 4xx, such as an unknown model (404)
+	TypeInvalidResponse = "invalid_response"   // an answer that cannot be decoded or has no choices
+	TypeNetwork         = "network"            // the endpoint cannot be reached
+	TypeNotFound        = "not_found"          // replay: the cassette has no entry for the request
+	TypeTooLarge        = "response_too_large" // the answer is over Config.MaxResponseBytes
 )
 
 // Error is a failed provider call. Type is one of the Type constants, Status
@@ -154,17 +173,39 @@ type call struct {
 	provider string
 	key      string
 	timeout  time.Duration
+	max      int64           // the most bytes of the answer
 	parent   context.Context // the caller's context
-	ctx      context.Context // parent bounded by timeout
+	ctx      context.Context // parent bounded by timeout, carrying the call
+	// overflow is set when the answer's body went over max (limitBody).
+	overflow atomic.Bool
 }
 
+// callKey is the context key under which a live call travels to the HTTP
+// transport (limitTransport), whatever the client library does with errors.
+type callKey struct{}
+
 // startCall derives the bounded context of one Chat call.
-func startCall(ctx context.Context, provider, key string, timeout time.Duration) (*call, context.CancelFunc) {
+func startCall(ctx context.Context, provider, key string, timeout time.Duration, max int64) (*call, context.CancelFunc) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
-	return &call{provider: provider, key: key, timeout: timeout, parent: ctx, ctx: cctx}, cancel
+	c := &call{provider: provider, key: key, timeout: timeout, max: maxResponseBytes(max), parent: ctx}
+	c.ctx = context.WithValue(cctx, callKey{}, c)
+	return c, cancel
+}
+
+// tooLarge reports an answer over the call's limit.
+func (c *call) tooLarge() *Error {
+	return newError(c.provider, c.key, TypeTooLarge, 0, fmt.Sprintf("the answer is over the limit of %d bytes", c.max))
+}
+
+// text returns the reply text t, or an *Error when it is over the limit.
+func (c *call) text(t string) (string, error) {
+	if int64(len(t)) > c.max {
+		return "", c.tooLarge()
+	}
+	return t, nil
 }
 
 // fail classifies err. status is the HTTP status the library reported (0 if
@@ -172,6 +213,8 @@ func startCall(ctx context.Context, provider, key string, timeout time.Duration)
 // "invalid_api_key"); code is kept only if it looks like an identifier.
 func (c *call) fail(err error, status int, code string) *Error {
 	switch {
+	case c.overflow.Load():
+		return c.tooLarge()
 	case errors.Is(c.parent.Err(), context.Canceled):
 		return newError(c.provider, c.key, TypeCanceled, 0, "request canceled")
 	case c.parent.Err() != nil:
@@ -245,12 +288,13 @@ func isNetTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// endpoint is what the live providers share: name, key, timeout and the
-// server they talk to.
+// endpoint is what the live providers share: name, key, timeout, answer
+// limit and the server they talk to.
 type endpoint struct {
 	name    string
 	key     string
 	timeout time.Duration
+	max     int64
 	address string
 	port    int
 }
@@ -262,7 +306,7 @@ func newEndpoint(name string, cfg Config, base string) (endpoint, string, error)
 		base = cfg.BaseURL
 	}
 	address, port, err := serverOf(name, base)
-	return endpoint{name: name, key: cfg.APIKey, timeout: cfg.Timeout, address: address, port: port}, base, err
+	return endpoint{name: name, key: cfg.APIKey, timeout: cfg.Timeout, max: cfg.MaxResponseBytes, address: address, port: port}, base, err
 }
 
 func (e *endpoint) Name() string { return e.name }
@@ -271,7 +315,7 @@ func (e *endpoint) Server() (string, int) { return e.address, e.port }
 
 // start begins one Chat call.
 func (e *endpoint) start(ctx context.Context) (*call, context.CancelFunc) {
-	return startCall(ctx, e.name, e.key, e.timeout)
+	return startCall(ctx, e.name, e.key, e.timeout, e.max)
 }
 
 // serverOf returns the host and port of a base URL, the port defaulting to
@@ -293,14 +337,60 @@ func serverOf(provider, base string) (string, int, error) {
 	return u.Hostname(), port, nil
 }
 
-// httpClient returns cfg.HTTPClient or a fresh client of the package's own,
-// so the libraries never share http.DefaultClient with the rest of the
-// process.
+// httpClient returns a copy of cfg.HTTPClient, or a fresh client of the
+// package's own so the libraries never share http.DefaultClient with the
+// rest of the process, whose transport reads no answer body past the
+// limit of its call (limitTransport).
 func httpClient(cfg Config) *http.Client {
+	c := &http.Client{}
 	if cfg.HTTPClient != nil {
-		return cfg.HTTPClient
+		*c = *cfg.HTTPClient
 	}
-	return &http.Client{}
+	base := c.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = limitTransport{base: base}
+	return c
+}
+
+// limitTransport bounds the answer body of every request made for a call
+// (startCall): a read past the call's limit fails and marks the call, so
+// that the failure is classified as response_too_large however the client
+// library reports it. Memory is bounded by the limit, not by the answer.
+type limitTransport struct{ base http.RoundTripper }
+
+func (t limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if c, ok := req.Context().Value(callKey{}).(*call); ok && err == nil {
+		resp.Body = &limitBody{ReadCloser: resp.Body, c: c, left: c.max}
+	}
+	return resp, err
+}
+
+// errTooLarge ends the read of an answer body over its limit.
+var errTooLarge = errors.New("llm: answer over the size limit")
+
+type limitBody struct {
+	io.ReadCloser
+	c    *call
+	left int64 // bytes that may still be read
+}
+
+func (b *limitBody) Read(p []byte) (int, error) {
+	if b.left < 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > b.left+1 {
+		p = p[:b.left+1] // one byte past the limit tells it is over
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	if b.left < 0 {
+		b.c.overflow.Store(true)
+		return 0, errTooLarge
+	}
+	return n, err
 }
 
 // finishReason maps a provider's finish reason to the GenAI

@@ -72,8 +72,12 @@ func (o *openAI) Chat(ctx context.Context, req Request) (Response, error) {
 	if len(r.Choices) == 0 {
 		return Response{}, c.invalid("no choices")
 	}
+	text, err := c.text(r.Choices[0].Message.Content)
+	if err != nil {
+		return Response{}, err
+	}
 	resp := Response{
-		Text:         r.Choices[0].Message.Content,
+		Text:         text,
 		Model:        r.Model,
 		InputTokens:  int(r.Usage.PromptTokens),
 		OutputTokens: int(r.Usage.CompletionTokens),

@@ -3,7 +3,9 @@ package llm
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,5 +213,51 @@ func TestBadBaseURL(t *testing.T) {
 		if _, err := NewOpenAI(Config{BaseURL: base}); err == nil {
 			t.Errorf("NewOpenAI(%q): no error", base)
 		}
+	}
+}
+
+// TestProviderTooLarge: an answer over Config.MaxResponseBytes fails with
+// response_too_large, and the client stops reading it: a server streaming
+// a 96 MiB answer gets no further than the limit and the socket buffers
+// before the client hangs up, so memory is bounded by the limit.
+func TestProviderTooLarge(t *testing.T) {
+	const (
+		limit = 1 << 20
+		total = 96 << 20
+	)
+	for _, w := range wires {
+		t.Run(w.name, func(t *testing.T) {
+			wrote := make(chan int64, 1)
+			f := newFake(t, w, func(rw http.ResponseWriter, r *http.Request) {
+				// The success body with its first text replaced by total
+				// bytes of text, streamed.
+				head, tail, _ := strings.Cut(w.success, "hello, ")
+				if w.name == "openai" {
+					head, tail, _ = strings.Cut(w.success, "hello, world")
+				}
+				rw.Header().Set("Content-Type", "application/json")
+				n, _ := io.WriteString(rw, head)
+				chunk := []byte(strings.Repeat("a", 64<<10))
+				sent := int64(n)
+				for sent < total {
+					n, err := rw.Write(chunk)
+					sent += int64(n)
+					if err != nil {
+						break
+					}
+				}
+				io.WriteString(rw, tail)
+				wrote <- sent
+			})
+			p := dialConfig(t, w, Config{BaseURL: f.srv.URL, Timeout: time.Minute, MaxResponseBytes: limit})
+			_, err := p.Chat(t.Context(), testRequest)
+			wantType(t, err, TypeTooLarge)
+			if !strings.Contains(err.Error(), "the answer is over the limit of 1048576 bytes") {
+				t.Errorf("message %q does not name the limit", err)
+			}
+			if sent := <-wrote; sent >= total/3 {
+				t.Errorf("the server sent %d bytes before the client stopped; want far fewer than %d", sent, total)
+			}
+		})
 	}
 }

@@ -63,6 +63,9 @@ type cassetteEntry struct {
 	// Error, when set, is a provider failure the replay reproduces instead
 	// of an answer: a key revoked (401), a rate limit (429), a server error.
 	Error *ReplayedError `json:"error,omitempty"`
+
+	// tooLarge marks an entry whose response is over the replay's limit.
+	tooLarge bool
 }
 
 // ReplayedError is a provider failure in a cassette: its stable error type
@@ -81,6 +84,7 @@ var sha256Hex = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 type replay struct {
 	cassette string
+	max      int64
 	entries  map[string]cassetteEntry
 }
 
@@ -89,16 +93,29 @@ type replay struct {
 // cassette is read and checked now; a line that is not a valid entry is an
 // error naming the file and line. Blank lines are skipped, and when a hash
 // appears twice the later line wins (a re-recording appends). A request
-// without an entry fails with an *Error of Type "not_found".
-func NewReplay(cassette string) (Provider, error) {
-	data, err := fsutil.ReadFile(cassette, true)
+// without an entry fails with an *Error of Type "not_found". Answers are
+// bounded by [DefaultMaxResponseBytes], as in NewReplayLimit.
+func NewReplay(cassette string) (Provider, error) { return NewReplayLimit(cassette, 0) }
+
+// NewReplayLimit is NewReplay with answers bounded as a live provider's
+// are by Config.MaxResponseBytes (zero: the default): an entry whose
+// response is longer fails its request with an *Error of Type
+// "response_too_large", and a cassette line longer than any entry within
+// the limit can be (six bytes per byte of response, for JSON escapes, and
+// 64 KiB more) is an error, so reading a cassette takes memory bounded by
+// the limit per line, never by the longest line.
+func NewReplayLimit(cassette string, limit int64) (Provider, error) {
+	f, err := fsutil.Open(cassette) // a regular file: a planted pipe cannot hang it
 	if err != nil {
 		return nil, fmt.Errorf("llm: replay: reading cassette: %w", err)
 	}
-	r := &replay{cassette: cassette, entries: make(map[string]cassetteEntry)}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, len(data)+1)
-	for n := 1; sc.Scan(); n++ {
+	defer f.Close()
+	r := &replay{cassette: cassette, max: maxResponseBytes(limit), entries: make(map[string]cassetteEntry)}
+	maxLine := 6*r.max + 64<<10
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, int(maxLine))
+	n := 1
+	for ; sc.Scan(); n++ {
 		line := bytes.TrimSpace(sc.Bytes())
 		if len(line) == 0 {
 			continue
@@ -107,7 +124,13 @@ func NewReplay(cassette string) (Provider, error) {
 		if err != nil {
 			return nil, fmt.Errorf("llm: replay: cassette %q line %d: %v", cassette, n, err)
 		}
+		if int64(len(e.Response)) > r.max {
+			e.Response, e.tooLarge = "", true // kept only to fail its request
+		}
 		r.entries[e.RequestSHA256] = e
+	}
+	if errors.Is(sc.Err(), bufio.ErrTooLong) {
+		return nil, fmt.Errorf("llm: replay: cassette %q line %d is over %d bytes, the longest entry of an answer of at most %d bytes", cassette, n, maxLine, r.max)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("llm: replay: reading cassette %q: %w", cassette, err)
@@ -172,6 +195,9 @@ func (r *replay) Chat(ctx context.Context, req Request) (Response, error) {
 			detail += fmt.Sprintf(", HTTP %d", e.Error.Status)
 		}
 		return Response{}, newError(r.Name(), "", e.Error.Type, e.Error.Status, detail)
+	}
+	if e.tooLarge {
+		return Response{}, (&call{provider: r.Name(), max: r.max}).tooLarge()
 	}
 	resp := Response{
 		Text:          e.Response,

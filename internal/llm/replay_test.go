@@ -238,3 +238,37 @@ func TestRecorderWriteFailure(t *testing.T) {
 		t.Error("Chat succeeded though the cassette cannot be written")
 	}
 }
+
+// TestReplayTooLarge: a cassette answer over the limit fails its request
+// as a live provider's would (response_too_large), one at the limit is
+// given, and a line longer than any entry within the limit can be is an
+// error naming the line, read with memory bounded by the limit.
+func TestReplayTooLarge(t *testing.T) {
+	const limit = 1000
+	entry := func(req Request, text string) string {
+		line, err := CassetteLine(req, Response{Text: text, Model: "m"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSuffix(string(line), "\n")
+	}
+	atLimit, over := testRequest, testRequest
+	over.Prompt = "say more"
+	p, err := NewReplayLimit(writeCassette(t, entry(atLimit, strings.Repeat("a", limit)), entry(over, strings.Repeat("a", limit+1))), limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := p.Chat(t.Context(), atLimit); err != nil || len(resp.Text) != limit {
+		t.Errorf("answer at the limit: %d bytes, %v", len(resp.Text), err)
+	}
+	_, err = p.Chat(t.Context(), over)
+	if ErrorType(err) != TypeTooLarge || !strings.Contains(err.Error(), "over the limit of 1000 bytes") {
+		t.Errorf("answer over the limit: %v, want response_too_large naming the limit", err)
+	}
+	// The longest line an entry within the limit can take is 6*limit+64 KiB.
+	long := entry(over, strings.Repeat("\x01", 12<<10)) // 6 bytes a byte once escaped: 72 KiB
+	_, err = NewReplayLimit(writeCassette(t, entry(atLimit, "ok"), long), limit)
+	if err == nil || !strings.Contains(err.Error(), "line 2 is over 71536 bytes") {
+		t.Errorf("NewReplayLimit with a long line = %v, want an error naming line 2 and the bound", err)
+	}
+}

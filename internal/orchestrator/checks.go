@@ -24,14 +24,33 @@ func ModuleCheck(module string, args []string, resolve func(string) string) (ver
 	return verifier.Check{Name: module, Path: resolve(module), Args: args}, nil
 }
 
-// TaskChecks returns the verifier's checks for task t of plan p: modules
-// resolved against the plan's directory, limits from tasks.yaml.
+// TaskChecks returns the verifier's checks for task t of plan p: stock
+// checks, and module files resolved against the plan's directory and read
+// as bytes (readModule: no symbolic link, a regular file within its size
+// limit, the bytes its pin names when it has one), so the verifier runs
+// exactly the bytes checked; limits from tasks.yaml. A module named by
+// several checks is read once.
 func TaskChecks(p *plan.Plan, t *plan.Task) ([]verifier.Check, error) {
 	var out []verifier.Check
+	read := map[string][]byte{}
 	for _, c := range t.Checks {
-		vc, err := ModuleCheck(c.Module, c.Args, func(m string) string { return p.ModulePath(plan.Check{Module: m}) })
-		if err != nil {
-			return nil, fmt.Errorf("task %q: %w", t.ID, err)
+		var vc verifier.Check
+		if isModuleFile(c) {
+			key := c.Module + "\x00" + c.SHA256
+			wasm, ok := read[key]
+			if !ok {
+				var err error
+				if wasm, err = readModule(p, t, c, false); err != nil {
+					return nil, err
+				}
+				read[key] = wasm
+			}
+			vc = verifier.Check{Name: c.Module, Wasm: wasm, Args: c.Args}
+		} else {
+			var err error
+			if vc, err = ModuleCheck(c.Module, c.Args, nil); err != nil {
+				return nil, fmt.Errorf("task %q: %w", t.ID, err)
+			}
 		}
 		vc.Limits = verifier.Limits{
 			Timeout:        time.Duration(c.Limits.Timeout),

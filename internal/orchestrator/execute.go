@@ -109,13 +109,17 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 		return nil, err
 	}
 	defer release()
-	data, err := fsutil.ReadFile(tasksPath, true)
+	limits := o.Limits.or()
+	data, err := readPlanFile(tasksPath, limits.MaxPlanBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading the plan: %w", err)
 	}
 	p, err := plan.Parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", tasksPath, errors.Unwrap(err))
+	}
+	if err := limits.checkTasks(p, tasksPath); err != nil {
+		return nil, err
 	}
 	p.Dir = filepath.Dir(tasksPath)
 	res := &ExecResult{}
@@ -128,18 +132,33 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 	case !errors.Is(err, state.ErrNotFound):
 		return nil, err
 	}
+	// refuse records why the file is not run and returns the error.
+	refuse := func(module *ModuleError) (*ExecResult, error) {
+		ev := audit.PlanEditRefused{FoundSHA256: sum}
+		if recorded != nil {
+			ev.PlanID, ev.PlanSHA256 = recorded.ID, recorded.SHA256
+		}
+		if module != nil {
+			ev.Module, ev.ModuleSHA256, ev.FoundModuleSHA256, ev.Reason = module.Module, module.Pinned, module.Found, module.Reason
+		}
+		if _, err := o.write(ctx, ev); err != nil {
+			return nil, err
+		}
+		return nil, &EditedPlanError{Path: tasksPath, Found: sum, Recorded: recorded, Module: module}
+	}
+	// Every module file must be the one tasks.yaml pins, before anything
+	// runs or is accepted.
+	var me *ModuleError
+	if err := checkModules(p); errors.As(err, &me) {
+		return refuse(me)
+	} else if err != nil {
+		return nil, err
+	}
 	if recorded != nil && recorded.SHA256 == sum {
 		res.Plan = *recorded
 	} else {
 		if !accept {
-			ev := audit.PlanEditRefused{FoundSHA256: sum}
-			if recorded != nil {
-				ev.PlanID, ev.PlanSHA256 = recorded.ID, recorded.SHA256
-			}
-			if _, err := o.Audit.Record(ctx, ev); err != nil {
-				return nil, err
-			}
-			return nil, &EditedPlanError{Path: tasksPath, Found: sum, Recorded: recorded}
+			return refuse(nil)
 		}
 		if res.Plan, err = o.acceptEdited(ctx, tasksPath, sum, p, recorded); err != nil {
 			return nil, err
@@ -196,12 +215,7 @@ func (o *Orchestrator) acceptEdited(ctx context.Context, path, sum string, p *pl
 			return err
 		}
 		np.ID, ev.PlanID = id, id
-		for _, t := range p.Tasks {
-			if err := tx.AddTask(id, t.ID, t.Title); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.AddTasks(id, newTasks(p))
 	}, o.record(func() audit.Event { return ev }))
 	if err != nil {
 		return state.Plan{}, err
@@ -245,7 +259,11 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	}
 	checks, err := TaskChecks(p, t)
 	if err != nil {
-		return stop("invalid_checks", err)
+		reason := "invalid_checks"
+		if errors.As(err, new(*ModuleError)) {
+			reason = "check_module"
+		}
+		return stop(reason, err)
 	}
 	tc, err := o.gather(ctx, p.Dir, t)
 	if err != nil {
@@ -267,8 +285,8 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	artifact := []byte(resp.Text)
 	artSHA := sha256Hex(artifact)
 	ev := audit.TaskArtifact{PlanID: planID, TaskID: t.ID, Path: filepath.ToSlash(rel), SHA256: artSHA, Bytes: int64(len(artifact))}
-	if _, err := o.Audit.Record(ctx, ev); err != nil {
-		return stop("", err)
+	if _, err := o.write(ctx, ev); err != nil {
+		return stop(ErrorType(err), err)
 	}
 	// No link below the workspace is followed on the way to the artifact.
 	if err := fsutil.MkdirAllIn(o.Workspace, filepath.Dir(rel)); err != nil {
@@ -280,7 +298,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 
 	r.Checks, err = o.RunChecks(ctx, planID, t.ID, dir, checks)
 	if err != nil {
-		return stop("verifier", err)
+		return stop(cmpOr(limitClass(err), "verifier"), err)
 	}
 	to := state.StatePassed
 	if r.Passed() != len(r.Checks) {
@@ -362,8 +380,8 @@ func (o *Orchestrator) RunChecks(ctx context.Context, planID int64, taskID, dir 
 			StdoutSHA256: r.StdoutSHA256, StderrSHA256: r.StderrSHA256, DurationMS: r.DurationNS / 1e6}
 	}
 	span.SetAttributes(attribute.Int("brain.verifier.passed", ev.Passed), attribute.Int("brain.verifier.failed", ev.Failed))
-	if _, err := o.Audit.Record(ctx, ev); err != nil {
-		return nil, failSpan(span, "audit_write_failed", err)
+	if _, err := o.write(ctx, ev); err != nil {
+		return nil, failSpan(span, ErrorType(err), err)
 	}
 	return results, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
 )
@@ -73,6 +74,8 @@ type Orchestrator struct {
 	PlanModel, TaskModel string
 	// Context bounds each task's context; zero means DefaultContextLimits.
 	Context ContextLimits
+	// Limits bound the plans; zero fields mean DefaultLimits.
+	Limits Limits
 	// Warn, when set, receives warnings that do not stop the work (the
 	// unsafe-I/O log could not be written).
 	Warn func(msg string)
@@ -105,7 +108,7 @@ func (o *Orchestrator) contextLimits() ContextLimits {
 // recorded and its seq and hash returned.
 func (o *Orchestrator) record(ev func() audit.Event) state.RecordFunc {
 	return func(ctx context.Context) (uint64, string, error) {
-		h, err := o.Audit.Record(ctx, ev())
+		h, err := o.write(ctx, ev())
 		return h.Seq, h.Hash.String(), err
 	}
 }
@@ -135,7 +138,7 @@ func (o *Orchestrator) chat(ctx context.Context, req llm.Request, ev audit.LLMCa
 		if uerr := o.Audit.Unsafe(ctx, "llm."+ev.Purpose, raw); uerr != nil && o.Warn != nil {
 			o.Warn("unsafe I/O log: " + uerr.Error())
 		}
-		_, werr := o.Audit.Record(ctx, ev)
+		_, werr := o.write(ctx, ev)
 		return werr
 	})
 }
@@ -149,11 +152,13 @@ func failSpan(span trace.Span, typ string, err error) error {
 
 // ErrorType is the error.type (and command.end error class) of an error
 // the orchestrator stops on: "audit_write_failed", "edited_plan", the
-// *llm.Error's Type, "invalid_plan", else "error". It never holds user
-// content.
+// *llm.Error's Type, the *LimitError's Class, "check_module", "invalid_plan",
+// else "error".
+// It never holds user content.
 func ErrorType(err error) string {
 	var le *llm.Error
 	var edited *EditedPlanError
+	var me *ModuleError
 	switch {
 	case audit.IsWriteError(err):
 		return "audit_write_failed"
@@ -161,6 +166,10 @@ func ErrorType(err error) string {
 		return "edited_plan"
 	case errors.As(err, &le):
 		return le.Type
+	case limitClass(err) != "":
+		return limitClass(err)
+	case errors.As(err, &me):
+		return "check_module"
 	case errors.Is(err, ErrInvalidPlan):
 		return "invalid_plan"
 	}
@@ -179,9 +188,23 @@ type EditedPlanError struct {
 	Path     string
 	Found    string      // SHA-256 of the file
 	Recorded *state.Plan // the recorded plan; nil when none is recorded
+	// Module, when set, is the check module that is not the one tasks.yaml
+	// pins (missing, a link, not a regular file, changed, not pinned); the
+	// file itself may be the recorded plan.
+	Module *ModuleError
+}
+
+func (e *EditedPlanError) Unwrap() error {
+	if e.Module != nil {
+		return e.Module
+	}
+	return nil
 }
 
 func (e *EditedPlanError) Error() string {
+	if e.Module != nil {
+		return fmt.Sprintf("%s: %v", e.Path, e.Module)
+	}
 	if e.Recorded == nil {
 		return fmt.Sprintf("%s (sha256 %s) is not a plan recorded by brain-run plan: no plan is recorded in this workspace", e.Path, e.Found)
 	}
@@ -210,3 +233,12 @@ func (e *TaskError) Unwrap() error { return e.Err }
 var ErrBusy = errors.New("another brain-run execute is running in this workspace")
 
 func trimGoal(goal string) string { return strings.TrimSpace(goal) }
+
+// newTasks returns the tasks of p as the state store adds them.
+func newTasks(p *plan.Plan) []state.NewTask {
+	out := make([]state.NewTask, len(p.Tasks))
+	for i, t := range p.Tasks {
+		out[i] = state.NewTask{ID: t.ID, Title: t.Title}
+	}
+	return out
+}

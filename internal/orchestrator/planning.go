@@ -39,17 +39,25 @@ type PlanResult struct {
 // span. The model's call is recorded (llm.call); a reply that is not a valid
 // plan is an error wrapping ErrInvalidPlan and nothing is written. A valid
 // plan is recorded (plan.created) and committed to the state store, and only
-// then does tasks.yaml appear at out, whole. An existing out is an
-// *OutputExistsError unless replace is set.
-func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool) (*PlanResult, error) {
+// then does tasks.yaml appear at out, whole.
+//
+// An existing out is an *OutputExistsError unless replace is set. The check
+// and the write are one: before the model is asked, out is created
+// exclusively (O_EXCL, empty) to reserve the name, and the plan replaces
+// that empty file in one rename. Of several Plans racing for one out, one
+// gets it and the others fail at once; a run that makes no plan removes its
+// reservation.
+func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool) (res *PlanResult, err error) {
 	goal = trimGoal(goal)
 	if goal == "" {
 		return nil, ErrNoGoal
 	}
-	if _, err := os.Lstat(out); err == nil && !replace {
-		return nil, &OutputExistsError{Path: out}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("checking %s: %w", out, err)
+	if !replace {
+		release, rerr := reserve(out)
+		if rerr != nil {
+			return nil, rerr
+		}
+		defer func() { release(err == nil) }()
 	}
 	goalSHA := audit.SHA256(goal)
 	ctx, span := o.Tracer.Start(ctx, PlanSpan, trace.WithSpanKind(trace.SpanKindInternal),
@@ -60,7 +68,7 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	// does a plan.failed record, unless the audit write itself failed.
 	failed := func(typ string, err error) (*PlanResult, error) {
 		if typ != "audit_write_failed" {
-			if _, rerr := o.Audit.Record(ctx, audit.PlanFailed{GoalSHA256: goalSHA, Reason: typ}); rerr != nil {
+			if _, rerr := o.write(ctx, audit.PlanFailed{GoalSHA256: goalSHA, Reason: typ}); rerr != nil {
 				return nil, failSpan(span, ErrorType(rerr), rerr)
 			}
 		}
@@ -70,11 +78,19 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	if err != nil {
 		return failed(ErrorType(err), err)
 	}
-	p, data, err := ParsePlanReply(resp.Text)
+	p, data, err := ParsePlanReply(resp.Text, o.Limits)
 	if err != nil {
-		return failed("invalid_plan", err)
+		return failed(ErrorType(err), err)
 	}
-	res := &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
+	p.Dir = filepath.Dir(out)
+	if data, p, err = pinModules(p, data); err != nil {
+		return failed(ErrorType(err), err)
+	}
+	if max := o.Limits.or().MaxPlanBytes; int64(len(data)) > max {
+		err := fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan with its module pins", Got: int64(len(data)), Max: max})
+		return failed(ErrorType(err), err)
+	}
+	res = &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
 	abs, err := filepath.Abs(out)
 	if err != nil {
 		return failed("error", err)
@@ -91,18 +107,13 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 			return err
 		}
 		res.PlanID = id
-		for _, t := range p.Tasks {
-			if err := tx.AddTask(id, t.ID, t.Title); err != nil {
-				return err
-			}
-		}
-		return nil
+		return tx.AddTasks(id, newTasks(p))
 	}, o.record(func() audit.Event {
 		return audit.PlanCreated{PlanID: res.PlanID, PlanSHA256: res.SHA256, GoalSHA256: goalSHA, Tasks: p.IDs()}
 	}))
 	if err != nil {
 		os.Remove(tmp)
-		return nil, failSpan(span, ErrorType(err), err)
+		return failed(ErrorType(err), err)
 	}
 	span.SetAttributes(attribute.String("brain.plan.sha256", res.SHA256), attribute.Int("brain.plan.task_count", len(p.Tasks)),
 		attribute.Int64("brain.plan.id", res.PlanID))
@@ -110,4 +121,27 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 		return nil, failSpan(span, "error", fmt.Errorf("plan %d is recorded but %s could not be written: %w", res.PlanID, out, err))
 	}
 	return res, nil
+}
+
+// reserve creates out, empty, if no file is there, and returns the function
+// that ends the reservation: kept when the plan was written over it, else
+// removed, if out is still the empty file reserve created.
+func reserve(out string) (release func(kept bool), err error) {
+	f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, &OutputExistsError{Path: out}
+	} else if err != nil {
+		return nil, fmt.Errorf("creating %s: %w", out, err)
+	}
+	fi, err := f.Stat()
+	f.Close()
+	if err != nil {
+		os.Remove(out)
+		return nil, fmt.Errorf("creating %s: %w", out, err)
+	}
+	return func(kept bool) {
+		if cur, err := os.Lstat(out); !kept && err == nil && os.SameFile(fi, cur) && cur.Size() == 0 {
+			os.Remove(out)
+		}
+	}, nil
 }

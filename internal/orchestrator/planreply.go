@@ -42,17 +42,24 @@ Stock checks: `)
 var fence = regexp.MustCompile("(?s)```(?:ya?ml)?[ \\t]*\\r?\\n(.*?)```")
 
 // ParsePlanReply reads a plan model's reply: the YAML document itself, or the
-// first fenced block in it. The plan must parse strictly, have at least one
-// task, give every task a prompt, and use only stock checks or check modules
-// at relative paths inside the plan's directory. It returns the plan and the
-// exact bytes to write as tasks.yaml (whose SHA-256 is what gets recorded).
-func ParsePlanReply(reply string) (*plan.Plan, []byte, error) {
+// first fenced block in it. The document may be at most l.MaxPlanBytes long
+// and the plan have at most l.MaxTasks tasks (zero fields: DefaultLimits);
+// it must parse strictly, have at least one task, give every task a prompt,
+// and use only stock checks or check modules at relative paths inside the
+// plan's directory. It returns the plan and the exact bytes to write as
+// tasks.yaml (whose SHA-256 is what gets recorded). Every error wraps
+// ErrInvalidPlan; one over a limit also wraps a *LimitError.
+func ParsePlanReply(reply string, l Limits) (*plan.Plan, []byte, error) {
+	l = l.or()
 	doc := strings.TrimSpace(reply)
 	if m := fence.FindStringSubmatch(reply); m != nil {
 		doc = strings.TrimSpace(m[1])
 	}
 	if doc == "" {
 		return nil, nil, fmt.Errorf("%w: the reply is empty", ErrInvalidPlan)
+	}
+	if n := int64(len(doc)) + 1; n > l.MaxPlanBytes {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan in the reply", Got: n, Max: l.MaxPlanBytes})
 	}
 	data := []byte(doc + "\n")
 	p, err := plan.Parse(data)
@@ -61,6 +68,9 @@ func ParsePlanReply(reply string) (*plan.Plan, []byte, error) {
 	}
 	if len(p.Tasks) == 0 {
 		return nil, nil, fmt.Errorf("%w: it has no tasks", ErrInvalidPlan)
+	}
+	if err := l.checkTasks(p, "the plan in the reply"); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, err)
 	}
 	stock := checks.Names()
 	for _, t := range p.Tasks {

@@ -2,13 +2,14 @@ package orchestrator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 )
 
@@ -22,6 +23,24 @@ type ChainState struct {
 	// Orphans are task.state records for a plan or task that no record
 	// created (a forged or misplaced record); Compare reports them.
 	Orphans []Difference
+	// Unusable are the records the rebuild left out: a plan.created,
+	// plan.edit_accepted or task.state record with a field BRAIN never
+	// writes (missing, of the wrong type, out of range, unknown, twice).
+	Unusable []RecordFinding
+}
+
+// RecordFinding is a record of the chain that the rebuild could not use.
+// Problem says why, quoting at most a short, escaped excerpt of the value.
+type RecordFinding struct {
+	File    string
+	Line    int64
+	Seq     uint64
+	Type    string
+	Problem string
+}
+
+func (f RecordFinding) String() string {
+	return fmt.Sprintf("%s:%d: seq %d (%s): %s; the record is left out of the rebuild", f.File, f.Line, f.Seq, f.Type, f.Problem)
 }
 
 // ChainPlan is a plan as the chain describes it.
@@ -47,6 +66,11 @@ type ChainTask struct {
 // state and sets its attempts to the record's attempt, the same rule the
 // store follows; a task.state record for a plan or task the chain never
 // created is kept in Orphans.
+//
+// A record whose fields are not what BRAIN writes (a hostile or damaged
+// record that still verifies, as one added with brain-audit append can) is
+// never an error: it is left out and kept in Unusable. RebuildFromChain
+// fails only when a file cannot be read.
 func RebuildFromChain(ctx context.Context, files []string) (*ChainState, error) {
 	cs := &ChainState{Plans: map[int64]*ChainPlan{}}
 	for _, name := range files {
@@ -73,48 +97,72 @@ func (cs *ChainState) readFile(ctx context.Context, name string) error {
 		}
 		cs.Records++
 		rec := sc.Record()
-		if err := cs.apply(rec); err != nil {
-			return fmt.Errorf("%s:%d: seq %d (%s): %v", name, sc.LineNumber(), rec.Seq, rec.Type, err)
+		if problem := cs.apply(rec); problem != "" {
+			cs.Unusable = append(cs.Unusable, RecordFinding{File: name, Line: sc.LineNumber(), Seq: rec.Seq, Type: rec.Type, Problem: problem})
 		}
 	}
 	return sc.Err()
 }
 
-// apply folds one record into the state.
-func (cs *ChainState) apply(rec chain.Record) error {
+// The bounds of the numbers the rebuild reads: plan ids are SQLite row ids,
+// attempts are counted in an int of the store.
+const (
+	maxPlanID  = math.MaxInt64
+	maxAttempt = math.MaxInt32
+)
+
+// apply folds one record into the state, or returns what is wrong with it
+// (and changes nothing).
+func (cs *ChainState) apply(rec chain.Record) string {
 	switch rec.Type {
-	case audit.PlanCreated{}.EventType():
-		var ev audit.PlanCreated
-		if err := json.Unmarshal(rec.Data, &ev); err != nil {
-			return err
+	case audit.PlanCreated{}.EventType(), audit.PlanEditAccepted{}.EventType():
+		f, problem := readFields(rec.Data)
+		if problem != "" {
+			return problem
 		}
-		cs.addPlan(ev.PlanID, ev.PlanSHA256, ev.Tasks)
-	case audit.PlanEditAccepted{}.EventType():
-		var ev audit.PlanEditAccepted
-		if err := json.Unmarshal(rec.Data, &ev); err != nil {
-			return err
+		id := f.int("plan_id", 1, maxPlanID, true)
+		sum := f.str("plan_sha256", isHex64, "a SHA-256 in lowercase hex", true)
+		tasks := f.taskIDs("tasks")
+		if rec.Type == (audit.PlanCreated{}).EventType() {
+			f.str("goal_sha256", isHex64, "a SHA-256 in lowercase hex", true)
+		} else {
+			f.int("previous_plan_id", 1, maxPlanID, false)
+			f.str("previous_plan_sha256", isHex64, "a SHA-256 in lowercase hex", false)
 		}
-		cs.addPlan(ev.PlanID, ev.PlanSHA256, ev.Tasks)
+		if problem := f.done(); problem != "" {
+			return problem
+		}
+		cs.addPlan(id, sum, tasks)
 	case audit.TaskState{}.EventType():
-		var ev audit.TaskState
-		if err := json.Unmarshal(rec.Data, &ev); err != nil {
-			return err
+		f, problem := readFields(rec.Data)
+		if problem != "" {
+			return problem
+		}
+		planID := f.int("plan_id", 1, maxPlanID, true)
+		taskID := f.str("task_id", plan.ValidID, "a task id", true)
+		f.str("from", isState, "a task state ("+stateNames+")", true)
+		to := f.str("to", isState, "a task state ("+stateNames+")", true)
+		attempt := f.int("attempt", 1, maxAttempt, true)
+		artifact := f.str("artifact_sha256", isHex64, "a SHA-256 in lowercase hex", false)
+		f.str("reason", isClass, "an error class (a-z and _, at most 64)", false)
+		if problem := f.done(); problem != "" {
+			return problem
 		}
 		var t *ChainTask
-		if p := cs.Plans[ev.PlanID]; p != nil {
-			t = p.Tasks[ev.TaskID]
+		if p := cs.Plans[planID]; p != nil {
+			t = p.Tasks[taskID]
 		}
 		if t == nil {
-			cs.Orphans = append(cs.Orphans, Difference{PlanID: ev.PlanID, TaskID: ev.TaskID, Field: "task",
+			cs.Orphans = append(cs.Orphans, Difference{PlanID: planID, TaskID: taskID, Field: "task",
 				Chain: fmt.Sprintf("a task.state record (seq %d) for a task no plan record created", rec.Seq)})
-			return nil
+			return ""
 		}
-		t.State, t.Attempts = state.TaskState(ev.To), ev.Attempt
-		if ev.ArtifactSHA256 != "" {
-			t.ArtifactSHA256 = ev.ArtifactSHA256
+		t.State, t.Attempts = state.TaskState(to), int(attempt)
+		if artifact != "" {
+			t.ArtifactSHA256 = artifact
 		}
 	}
-	return nil
+	return ""
 }
 
 func (cs *ChainState) addPlan(id int64, sum string, tasks []string) {

@@ -46,7 +46,10 @@ type Task struct {
 type Check struct {
 	// Module is "stock:NAME" or the path of a .wasm file, relative to the
 	// plan's directory unless absolute.
-	Module string   `yaml:"module"`
+	Module string `yaml:"module"`
+	// SHA256 pins a module file: the lowercase hex SHA-256 of its bytes,
+	// written by brain-run plan. Empty for a stock check.
+	SHA256 string   `yaml:"sha256,omitempty"`
 	Args   []string `yaml:"args"`
 	Limits Limits   `yaml:"limits"`
 }
@@ -82,7 +85,18 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the duration as a string.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+// MaxIDBytes is the longest task id: an id names a directory of the
+// workspace (artifacts/plan-ID/TASK) and is in every record of its task.
+const MaxIDBytes = 128
+
+var (
+	idPattern     = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+// ValidID reports whether id is a valid task id: 1 to MaxIDBytes letters,
+// digits, '.', '_' and '-', starting with a letter or a digit.
+func ValidID(id string) bool { return len(id) <= MaxIDBytes && idPattern.MatchString(id) }
 
 // Load reads and parses the tasks.yaml at path and sets the plan's Dir.
 func Load(path string) (*Plan, error) {
@@ -125,7 +139,10 @@ func (p *Plan) validate() error {
 	}
 	seen := map[string]bool{}
 	for i, t := range p.Tasks {
-		if !idPattern.MatchString(t.ID) {
+		if len(t.ID) > MaxIDBytes {
+			return fmt.Errorf("task %d: id %.32q... is %d bytes, over the limit of %d", i+1, t.ID, len(t.ID), MaxIDBytes)
+		}
+		if !ValidID(t.ID) {
 			return fmt.Errorf("task %d: id %q must be letters, digits, '.', '_' or '-'", i+1, t.ID)
 		}
 		if seen[t.ID] {
@@ -135,6 +152,12 @@ func (p *Plan) validate() error {
 		for j, c := range t.Checks {
 			if strings.TrimSpace(c.Module) == "" {
 				return fmt.Errorf("task %q: check %d: module is empty", t.ID, j+1)
+			}
+			switch stock := strings.HasPrefix(c.Module, "stock:"); {
+			case stock && c.SHA256 != "":
+				return fmt.Errorf("task %q: check %d: sha256 pins a module file; stock checks are built in", t.ID, j+1)
+			case c.SHA256 != "" && !sha256Pattern.MatchString(c.SHA256):
+				return fmt.Errorf("task %q: check %d: sha256 %.80q is not 64 lowercase hex digits", t.ID, j+1, c.SHA256)
 			}
 			if c.Limits.MaxModuleBytes < 0 || c.Limits.MaxOutputBytes < 0 {
 				return fmt.Errorf("task %q: check %d: limits must not be negative", t.ID, j+1)

@@ -21,6 +21,7 @@ tasks:
       - module: stock:exists
         args: [hello.txt]
       - module: checks/custom.wasm
+        sha256: 7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730
         args: [hello.txt, "a:b"]
         limits: {timeout: 2s, memory_pages: 64, max_module_bytes: 1048576, max_output_bytes: 4096}
 `
@@ -35,7 +36,7 @@ func TestParse(t *testing.T) {
 		Context: []string{"docs/*.md"}, Model: "small",
 		Checks: []Check{
 			{Module: "stock:exists", Args: []string{"hello.txt"}},
-			{Module: "checks/custom.wasm", Args: []string{"hello.txt", "a:b"},
+			{Module: "checks/custom.wasm", SHA256: "7d865e959b2466918c9863afca942d0fb89d7c9ac0c99bafc3749504ded97730", Args: []string{"hello.txt", "a:b"},
 				Limits: Limits{Timeout: Duration(2 * time.Second), MemoryPages: 64, MaxModuleBytes: 1 << 20, MaxOutputBytes: 4096}},
 		},
 	}}}
@@ -51,10 +52,14 @@ func TestParseErrors(t *testing.T) {
 		{"future version", "version: 2\n", "version 2 is not supported"},
 		{"duplicate id", "version: 1\ntasks:\n  - id: a\n  - id: a\n", `task "a": duplicate id`},
 		{"bad id", "version: 1\ntasks:\n  - id: 'a b'\n", `id "a b"`},
+		{"long id", "version: 1\ntasks:\n  - id: " + strings.Repeat("a", MaxIDBytes+1) + "\n", "is 129 bytes, over the limit of 128"},
 		{"empty module", "version: 1\ntasks:\n  - id: a\n    checks:\n      - args: [x]\n", "module is empty"},
 		{"bad timeout", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: stock:exists\n        limits: {timeout: soon}\n", `line 6: timeout "soon"`},
 		{"negative timeout", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: stock:exists\n        limits: {timeout: -1s}\n", "must be positive"},
 		{"two documents", "version: 1\n---\nversion: 1\n", "more than one YAML document"},
+		{"pinned stock check", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: stock:exists\n        sha256: " + strings.Repeat("a", 64) + "\n", "stock checks are built in"},
+		{"short pin", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: a.wasm\n        sha256: abc\n", `sha256 "abc" is not 64 lowercase hex digits`},
+		{"upper-case pin", "version: 1\ntasks:\n  - id: a\n    checks:\n      - module: a.wasm\n        sha256: " + strings.Repeat("A", 64) + "\n", "is not 64 lowercase hex digits"},
 		{"empty", "", "empty document"},
 	}
 	for _, tt := range tests {
@@ -64,6 +69,18 @@ func TestParseErrors(t *testing.T) {
 				t.Fatalf("Parse error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestValidID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"a": true, "build-1.2_x": true, strings.Repeat("a", MaxIDBytes): true,
+		"": false, "-a": false, ".": false, "..": false, "a/b": false, "a b": false, "a\x1b[2J": false, "é": false,
+		strings.Repeat("a", MaxIDBytes+1): false,
+	} {
+		if got := ValidID(id); got != want {
+			t.Errorf("ValidID(%.40q) = %v, want %v", id, got, want)
+		}
 	}
 }
 

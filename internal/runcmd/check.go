@@ -202,7 +202,10 @@ func taskChecks(path, id string) ([]verifier.Check, error) {
 		return nil, &cli.UsageError{Err: fmt.Errorf("no task %q in %s", id, path), Hint: "tasks: " + strings.Join(p.IDs(), ", ")}
 	}
 	out, err := orchestrator.TaskChecks(p, t)
-	if err != nil {
+	var me *orchestrator.ModuleError
+	if errors.As(err, &me) {
+		return nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%s: %w", path, err)}
+	} else if err != nil {
 		return nil, &cli.UsageError{Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	return out, nil

@@ -42,13 +42,16 @@ audited before it takes effect; each task's state is in the state store.
 
 tasks.yaml must be the plan brain-run plan recorded (same SHA-256): an edited
 or hand-written file is refused unless --accept-edited-plan is given, which
-records it as a new plan. A rerun skips the tasks that passed, so after a
-crash it continues where the last run stopped.
+records it as a new plan. Every check module file must be the one tasks.yaml
+pins (its sha256), a regular file reached without symbolic links; any other
+is refused, accepted plan or not. A rerun skips the tasks that passed, so
+after a crash it continues where the last run stopped.
 
 Exit status: 0 every task passed; 1 a task failed its checks; 2 usage;
 3 a file or the state could not be read or written, or a task could not be
-completed; 4 audit write failed; 5 the model failed; 6 tasks.yaml is not the
-recorded plan.`,
+completed; 4 audit write failed; 5 the model failed or its answer was over
+--max-reply-bytes; 6 tasks.yaml is not the recorded plan, or a check module
+is not its pin.`,
 		FlagSet: fs,
 		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
 		Exec: func(ctx context.Context, args []string) error {
@@ -78,7 +81,7 @@ recorded plan.`,
 				}
 				defer v.Close(context.WithoutCancel(ctx))
 				o := newOrchestrator(s, st, p, v)
-				o.TaskModel = *model
+				o.TaskModel, o.Limits = *model, lf.limits
 				res, err := o.Execute(ctx, path, *accept)
 				if res != nil {
 					if res.Accepted {

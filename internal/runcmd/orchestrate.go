@@ -39,7 +39,8 @@ func newModelFlags(name string) (*flag.FlagSet, *runcore.Flags, *llmFlags, *keyF
 	return fs, rf, lf, kf
 }
 
-// llmFlags choose and configure the model provider.
+// llmFlags choose and configure the model provider, and bound what it may
+// answer and the plans.
 type llmFlags struct {
 	provider      string
 	cassette      string
@@ -47,7 +48,16 @@ type llmFlags struct {
 	geminiBaseURL string
 	openaiBaseURL string
 	timeout       time.Duration
+	maxReply      int64
+	limits        orchestrator.Limits
 }
+
+// The flags of the limits, as hints name them.
+const (
+	maxReplyFlag     = "--max-reply-bytes"
+	maxPlanBytesFlag = "--max-plan-bytes"
+	maxPlanTasksFlag = "--max-plan-tasks"
+)
 
 func (f *llmFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.provider, "provider", "", "model `provider`: gemini, openai (any OpenAI-compatible server) or replay (default gemini, or replay with --cassette)")
@@ -56,6 +66,17 @@ func (f *llmFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.geminiBaseURL, "gemini-base-url", "", "Gemini API `URL` (default "+llm.DefaultGeminiBaseURL+"; env BRAIN_GEMINI_BASE_URL); key from "+GeminiKeyEnv)
 	fs.StringVar(&f.openaiBaseURL, "openai-base-url", "", "OpenAI-compatible API `URL` with its version path, e.g. http://localhost:11434/v1 (default "+llm.DefaultOpenAIBaseURL+"; env BRAIN_OPENAI_BASE_URL); key from "+OpenAIKeyEnv)
 	fs.DurationVar(&f.timeout, "llm-timeout", llm.DefaultTimeout, "bound on one model call")
+	fs.Int64Var(&f.maxReply, maxReplyFlag[2:], llm.DefaultMaxResponseBytes, "the most `bytes` a model's answer may take (on the wire and as text); a longer one fails the call")
+	fs.Int64Var(&f.limits.MaxPlanBytes, maxPlanBytesFlag[2:], orchestrator.DefaultLimits.MaxPlanBytes, "the largest tasks.yaml, in `bytes`: the plan in the model's reply, and the file execute reads")
+	fs.IntVar(&f.limits.MaxTasks, maxPlanTasksFlag[2:], orchestrator.DefaultLimits.MaxTasks, "the most tasks a plan may have (`N`)")
+}
+
+// check refuses limits that are not positive.
+func (f *llmFlags) check() error {
+	if f.maxReply <= 0 || f.limits.MaxPlanBytes <= 0 || f.limits.MaxTasks <= 0 {
+		return &cli.UsageError{Err: fmt.Errorf("%s, %s and %s must be positive", maxReplyFlag, maxPlanBytesFlag, maxPlanTasksFlag)}
+	}
+	return nil
 }
 
 // newProvider builds the provider the flags name.
@@ -70,13 +91,16 @@ func (f *llmFlags) newProvider() (llm.Provider, error) {
 	if f.cassette != "" && name != "replay" {
 		return nil, &cli.UsageError{Err: fmt.Errorf("--cassette is for --provider replay, not %s", name), Hint: "to record a cassette from a live provider, use --record FILE"}
 	}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
 	var p llm.Provider
 	var err error
 	switch name {
 	case "gemini":
-		p, err = llm.NewGemini(llm.Config{APIKey: os.Getenv(GeminiKeyEnv), BaseURL: f.geminiBaseURL, Timeout: f.timeout})
+		p, err = llm.NewGemini(llm.Config{APIKey: os.Getenv(GeminiKeyEnv), BaseURL: f.geminiBaseURL, Timeout: f.timeout, MaxResponseBytes: f.maxReply})
 	case "openai":
-		p, err = llm.NewOpenAI(llm.Config{APIKey: os.Getenv(OpenAIKeyEnv), BaseURL: f.openaiBaseURL, Timeout: f.timeout})
+		p, err = llm.NewOpenAI(llm.Config{APIKey: os.Getenv(OpenAIKeyEnv), BaseURL: f.openaiBaseURL, Timeout: f.timeout, MaxResponseBytes: f.maxReply})
 	case "replay":
 		if f.record != "" {
 			return nil, &cli.UsageError{Err: errors.New("--record needs a live provider, not replay"), Hint: "pass --provider gemini or --provider openai"}
@@ -84,7 +108,7 @@ func (f *llmFlags) newProvider() (llm.Provider, error) {
 		if f.cassette == "" {
 			return nil, &cli.UsageError{Err: errors.New("--provider replay needs --cassette FILE")}
 		}
-		p, err = llm.NewReplay(f.cassette)
+		p, err = llm.NewReplayLimit(f.cassette, f.maxReply)
 		if err != nil {
 			return nil, &cli.ExitError{Code: cli.ExitIO, Err: err}
 		}
@@ -116,6 +140,8 @@ func modelError(err error, le *llm.Error) error {
 		hint = "check the network and --gemini-base-url / --openai-base-url"
 	case llm.TypeNotFound:
 		hint = "the cassette has no answer for this request: record one with --record FILE against a live provider"
+	case llm.TypeTooLarge:
+		hint = "nothing of the answer was kept; if answers that long are expected, raise " + maxReplyFlag
 	}
 	return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: hint}
 }
@@ -180,10 +206,17 @@ func orchestratorError(err error, dir string) error {
 		edited *orchestrator.EditedPlanError
 		exists *orchestrator.OutputExistsError
 		le     *llm.Error
+		limit  *orchestrator.LimitError
 	)
 	switch {
 	case err == nil, audit.IsWriteError(err), errors.As(err, &ue), errors.As(err, &ee):
 		return err
+	case errors.As(err, &edited) && edited.Module != nil && edited.Module.Reason == orchestrator.ModuleUnpinned:
+		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
+			Hint: "this tasks.yaml predates module pins or was written by hand: run 'brain-run plan' again, which pins every module, or add the module's sha256 to the check and run it with --accept-edited-plan"}
+	case errors.As(err, &edited) && edited.Module != nil:
+		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
+			Hint: "put back the module tasks.yaml pins, or run 'brain-run plan' again to pin the modules as they are now; --accept-edited-plan never runs a module that is not its pin"}
 	case errors.As(err, &edited):
 		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
 			Hint: "run 'brain-run plan' for a new plan, or run this file as it is with --accept-edited-plan (the acceptance is recorded in the audit chain)"}
@@ -191,8 +224,21 @@ func orchestratorError(err error, dir string) error {
 		return &cli.UsageError{Err: err, Hint: "pass --force to replace it, or -o FILE to write the plan elsewhere"}
 	case errors.Is(err, orchestrator.ErrNoGoal):
 		return &cli.UsageError{Err: err, Hint: "brain-run plan --goal 'what to build'"}
+	case errors.As(err, &limit):
+		code := cli.ExitIO
+		if errors.Is(err, orchestrator.ErrInvalidPlan) {
+			code = cli.ExitModel // the model's reply is not a plan BRAIN can take
+		}
+		flag := map[string]string{orchestrator.LimitPlanBytes: maxPlanBytesFlag, orchestrator.LimitTasks: maxPlanTasksFlag}[limit.Limit]
+		hint := "nothing of it was recorded or stored; if a plan that large is meant, raise " + flag
+		if flag == "" {
+			hint = "nothing of it was recorded; an audit record is at most 1 MiB: " + maxPlanTasksFlag + " and " + maxPlanBytesFlag + " keep plans within it"
+		}
+		return &cli.ExitError{Code: code, Err: err, Hint: hint}
 	case errors.As(err, &le):
 		return modelError(err, le)
+	case errors.Is(err, orchestrator.ErrInvalidPlan) && errors.As(err, new(*orchestrator.ModuleError)):
+		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; a check module must be a regular file in the plan's directory, reached without symbolic links, to be pinned"}
 	case errors.Is(err, orchestrator.ErrInvalidPlan):
 		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; the reply's SHA-256 is in the audit chain (llm.call), and --dev-log-unsafe-io keeps the raw reply"}
 	case errors.Is(err, orchestrator.ErrBusy):

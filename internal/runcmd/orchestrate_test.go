@@ -146,9 +146,15 @@ type model struct {
 	held     chan struct{}     // closed when the held request arrived
 	heldOnce sync.Once
 
+	pad map[string]int64 // plan or task id → bytes added to its reply (set before use)
+	// gate, when set (before use), holds every request until it is
+	// closed; each request says on arrived that it came.
+	gate, arrived chan struct{}
+
 	mu    sync.Mutex
 	asked []string // "plan" or the task id, in order
 	hold  string   // a task whose request is held, never answered
+	sent  int64    // bytes of replies the server could write
 }
 
 func (m *model) setHold(who string) {
@@ -215,18 +221,41 @@ func (m *model) serve(w http.ResponseWriter, r *http.Request) {
 		<-r.Context().Done()
 		return
 	}
+	if m.gate != nil {
+		m.arrived <- struct{}{}
+		select {
+		case <-m.gate:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	reply, ok := m.replies[who]
 	if !ok {
 		http.Error(w, "no reply", http.StatusNotFound)
 		return
 	}
 	enc, _ := json.Marshal(reply)
-	w.Header().Set("Content-Type", "application/json")
+	form := `{"candidates":[{"content":{"role":"model","parts":[{"text":%s}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":100,"candidatesTokenCount":50,"totalTokenCount":150},"modelVersion":"served-model"}`
 	if m.wire == "openai" {
-		fmt.Fprintf(w, `{"id":"c1","object":"chat.completion","created":1,"model":"served-model","choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150}}`, enc)
-		return
+		form = `{"id":"c1","object":"chat.completion","created":1,"model":"served-model","choices":[{"index":0,"message":{"role":"assistant","content":%s},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":50,"total_tokens":150}}`
 	}
-	fmt.Fprintf(w, `{"candidates":[{"content":{"role":"model","parts":[{"text":%s}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":100,"candidatesTokenCount":50,"totalTokenCount":150},"modelVersion":"served-model"}`, enc)
+	head, tail, _ := strings.Cut(form, "%s")
+	w.Header().Set("Content-Type", "application/json")
+	// The reply, then m.pad[who] bytes more of it, streamed.
+	sent, _ := io.WriteString(w, head+string(enc[:len(enc)-1]))
+	total := int64(sent)
+	chunk := []byte(strings.Repeat("a", 64<<10))
+	for pad := m.pad[who]; pad > 0; pad -= int64(len(chunk)) {
+		n, err := w.Write(chunk)
+		total += int64(n)
+		if err != nil {
+			break
+		}
+	}
+	io.WriteString(w, `"`+tail)
+	m.mu.Lock()
+	m.sent += total
+	m.mu.Unlock()
 }
 
 // flags are the command-line flags that point brain-run at the server.

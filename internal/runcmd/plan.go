@@ -51,7 +51,7 @@ failed; 5 the model failed or its reply is not a valid plan.`,
 				}
 				defer st.Close()
 				o := newOrchestrator(s, st, p, nil)
-				o.PlanModel = *model
+				o.PlanModel, o.Limits = *model, lf.limits
 				res, err := o.Plan(ctx, *goal, *out, *force)
 				if err != nil {
 					return 0, orchestratorError(err, s.Dir)

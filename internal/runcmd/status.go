@@ -45,8 +45,8 @@ file (its spans go to the OTLP endpoint when one is set), and it reads the
 state store from a private copy in the temporary directory.
 
 Exit status: 0 shown (and with --chain: the store matches the chain);
-1 --chain found differences, or the chain does not verify; 2 usage;
-3 no state, or it could not be read (wrong key).`,
+1 --chain found differences or records it cannot rebuild from, or the chain
+does not verify; 2 usage; 3 no state, or it could not be read (wrong key).`,
 		FlagSet: fs,
 		Options: []ff.Option{ff.WithEnvVarPrefix("BRAIN")},
 		Exec: func(ctx context.Context, args []string) error {
@@ -155,6 +155,16 @@ func compareChain(ctx context.Context, w io.Writer, st *state.Store, path string
 	if jsonOut {
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
+		for _, f := range cs.Unusable {
+			enc.Encode(struct {
+				Kind    string `json:"kind"`
+				File    string `json:"file"`
+				Line    int64  `json:"line"`
+				Seq     uint64 `json:"seq"`
+				Type    string `json:"type"`
+				Problem string `json:"problem"`
+			}{"unusable_record", f.File, f.Line, f.Seq, f.Type, f.Problem})
+		}
 		for _, d := range diffs {
 			enc.Encode(struct {
 				Kind   string `json:"kind"`
@@ -169,20 +179,35 @@ func compareChain(ctx context.Context, w io.Writer, st *state.Store, path string
 			Kind        string `json:"kind"`
 			Records     int    `json:"records"`
 			Differences int    `json:"differences"`
-		}{"chain", cs.Records, len(diffs)})
+			Unusable    int    `json:"unusable_records"`
+		}{"chain", cs.Records, len(diffs), len(cs.Unusable)})
 	} else {
+		for _, f := range cs.Unusable {
+			fmt.Fprintf(w, "finding: %s\n", f)
+		}
 		for _, d := range diffs {
 			fmt.Fprintf(w, "difference: %s\n", d)
 		}
-		if len(diffs) == 0 {
+		if len(diffs)+len(cs.Unusable) == 0 {
 			fmt.Fprintf(w, "audit chain: PASS, %d records; the task states rebuilt from it match the state store\n", cs.Records)
 		}
 	}
-	if len(diffs) > 0 {
-		return &cli.ExitError{Code: cli.ExitFindings, Err: fmt.Errorf("%s between the state store and the audit chain %s", plural(len(diffs), "difference"), path),
-			Hint: "the chain is the source of truth: 'brain-audit show --type task.state " + path + "' lists the transitions it recorded"}
+	var msg string
+	switch unusable, differ := plural(len(cs.Unusable), "record"), plural(len(diffs), "difference"); {
+	case len(cs.Unusable) > 0 && len(diffs) > 0:
+		msg = fmt.Sprintf("%s of the audit chain %s cannot be rebuilt from, and %s from the state store", unusable, path, differ)
+	case len(cs.Unusable) > 0:
+		msg = fmt.Sprintf("%s of the audit chain %s cannot be rebuilt from", unusable, path)
+	case len(diffs) > 0:
+		msg = fmt.Sprintf("%s between the state store and the audit chain %s", differ, path)
+	default:
+		return nil
 	}
-	return nil
+	hint := "the chain is the source of truth: 'brain-audit show --type task.state " + path + "' lists the transitions it recorded"
+	if len(cs.Unusable) > 0 {
+		hint = "BRAIN never writes such a record: someone with write access to the chain added or rewrote it; 'brain-audit show " + path + "' lists the records"
+	}
+	return &cli.ExitError{Code: cli.ExitFindings, Err: errors.New(msg), Hint: hint}
 }
 
 // plural returns "1 thing" or "N things".

@@ -173,7 +173,7 @@ func BuildCassette(dir, goal string, replies fs.FS, planModel, taskModel, worksp
 			return nil, err
 		}
 		if p == nil && m[2] == "yaml" {
-			if pp, _, err := orchestrator.ParsePlanReply(string(reply)); err == nil {
+			if pp, _, err := orchestrator.ParsePlanReply(string(reply), orchestrator.Limits{}); err == nil {
 				p = pp
 			}
 		}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 )
@@ -41,5 +42,26 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 		s.Close()
+	}
+}
+
+// BenchmarkAddPlan measures recording one plan of N tasks in one
+// transition, as brain-run plan does: the per-task cost must not grow with
+// N. ns/task is the time per task; compare it across the sizes of one run.
+func BenchmarkAddPlan(b *testing.B) {
+	for _, n := range []int{1000, 10000, 80000} {
+		b.Run(fmt.Sprintf("tasks=%d", n), func(b *testing.B) {
+			ids := make([]string, n)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("task-%06d", i)
+			}
+			s := newStore(b, filepath.Join(b.TempDir(), "state.db"), Options{})
+			r := &recorder{}
+			b.ResetTimer()
+			for b.Loop() {
+				addPlan(b, s, r, "goal", ids...)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/task")
+		})
 	}
 }

@@ -126,7 +126,23 @@ func query(conn *sqlite3.Conn, sql string, args []any, row func(*sqlite3.Stmt) e
 		return err
 	}
 	defer st.Close()
+	if err := bind(st, args...); err != nil {
+		return err
+	}
+	for st.Step() {
+		if row != nil {
+			if err := row(st); err != nil {
+				return err
+			}
+		}
+	}
+	return st.Err()
+}
+
+// bind binds args to st's parameters in order: string, int64 or int.
+func bind(st *sqlite3.Stmt, args ...any) error {
 	for i, a := range args {
+		var err error
 		switch v := a.(type) {
 		case string:
 			err = st.BindText(i+1, v)
@@ -141,14 +157,7 @@ func query(conn *sqlite3.Conn, sql string, args []any, row func(*sqlite3.Stmt) e
 			return err
 		}
 	}
-	for st.Step() {
-		if row != nil {
-			if err := row(st); err != nil {
-				return err
-			}
-		}
-	}
-	return st.Err()
+	return nil
 }
 
 // formatTime is how times are stored: RFC 3339 in UTC with nanoseconds.

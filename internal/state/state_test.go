@@ -103,12 +103,14 @@ func addPlan(t testing.TB, s *Store, r *recorder, goal string, taskIDs ...string
 	err := s.Transition(context.Background(), func(tx *Tx) error {
 		var err error
 		id, err = tx.AddPlan(Plan{SHA256: hash("tasks.yaml of " + goal), Path: "plans/tasks.yaml", GoalSHA256: hash(goal)})
-		for _, task := range taskIDs {
-			if err == nil {
-				err = tx.AddTask(id, task, "title of "+task)
-			}
+		if err != nil {
+			return err
 		}
-		return err
+		tasks := make([]NewTask, len(taskIDs))
+		for i, task := range taskIDs {
+			tasks[i] = NewTask{ID: task, Title: "title of " + task}
+		}
+		return tx.AddTasks(id, tasks)
 	}, r.record)
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +242,45 @@ func TestStateMachine(t *testing.T) {
 	}
 	if got, want := states(t, s, planID), "t1=pending/0"; got != want {
 		t.Errorf("tasks after refused changes: %s, want %s", got, want)
+	}
+}
+
+// TestAddTasks: tasks keep the order they are added in, across batches
+// and transitions; a duplicate or an empty id anywhere in a batch refuses
+// the whole transition.
+func TestAddTasks(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t, filepath.Join(t.TempDir(), "state.db"), Options{})
+	r := &recorder{}
+	planID := addPlan(t, s, r, "goal", "b", "a")
+	err := s.Transition(ctx, func(tx *Tx) error {
+		if err := tx.AddTasks(planID, []NewTask{{ID: "d", Title: "title of d"}, {ID: "c", Title: "title of c"}}); err != nil {
+			return err
+		}
+		return tx.AddTask(planID, "e", "title of e")
+	}, r.record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := states(t, s, planID), "b=pending/0 a=pending/0 d=pending/0 c=pending/0 e=pending/0"; got != want {
+		t.Errorf("tasks %s, want %s", got, want)
+	}
+	other := addPlan(t, s, r, "other goal", "z")
+	if got := states(t, s, other); got != "z=pending/0" {
+		t.Errorf("tasks of a second plan: %s", got)
+	}
+	for name, batch := range map[string][]NewTask{
+		"duplicate in the batch":      {{ID: "f"}, {ID: "f"}},
+		"duplicate of an earlier one": {{ID: "g"}, {ID: "a"}},
+		"empty id":                    {{ID: "h"}, {ID: ""}},
+	} {
+		err := s.Transition(ctx, func(tx *Tx) error { return tx.AddTasks(planID, batch) }, r.record)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if got, want := states(t, s, planID), "b=pending/0 a=pending/0 d=pending/0 c=pending/0 e=pending/0"; got != want {
+		t.Errorf("tasks after refused batches: %s, want %s", got, want)
 	}
 }
 

@@ -2,7 +2,6 @@ package state
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -161,20 +160,50 @@ func (tx *Tx) AddPlan(p Plan) (int64, error) {
 	return tx.conn.LastInsertRowID(), nil
 }
 
-// AddTask adds a pending task to the plan planID. Tasks keep the order in
-// which they are added. Adding a task id twice to one plan is an error.
+// NewTask is a task to add to a plan: its id in tasks.yaml and its title.
+type NewTask struct{ ID, Title string }
+
+// AddTask adds a pending task to the plan planID, after the tasks it has.
+// Adding a task id twice to one plan is an error.
 func (tx *Tx) AddTask(planID int64, taskID, title string) error {
+	return tx.AddTasks(planID, []NewTask{{ID: taskID, Title: title}})
+}
+
+// AddTasks adds pending tasks to the plan planID, after the tasks it has
+// and in the order given. Adding a task id twice to one plan is an error.
+// Its cost is linear in the number of tasks: the plan's next position is
+// read once and one prepared statement inserts every task.
+func (tx *Tx) AddTasks(planID int64, tasks []NewTask) error {
 	if tx.done {
 		return ErrTxDone
 	}
-	if taskID == "" {
-		return errors.New("state: adding a task: empty task id")
-	}
-	err := run(tx.conn, `INSERT INTO tasks (plan_id, task_id, position, title, state, updated_at)
-		VALUES (?1, ?2, (SELECT count(*) FROM tasks WHERE plan_id = ?1), ?3, ?4, ?5)`,
-		planID, taskID, title, string(StatePending), formatTime(tx.now))
+	var next int64
+	err := query(tx.conn, "SELECT coalesce(max(position) + 1, 0) FROM tasks WHERE plan_id = ?", []any{planID},
+		func(st *sqlite3.Stmt) error {
+			next = st.ColumnInt64(0)
+			return nil
+		})
 	if err != nil {
-		return fmt.Errorf("state: adding task %q to plan %d: %w", taskID, planID, err)
+		return fmt.Errorf("state: adding tasks to plan %d: %w", planID, err)
+	}
+	st, _, err := tx.conn.Prepare(`INSERT INTO tasks (plan_id, task_id, position, title, state, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("state: adding tasks to plan %d: %w", planID, err)
+	}
+	defer st.Close()
+	at := formatTime(tx.now)
+	for i, t := range tasks {
+		if t.ID == "" {
+			return fmt.Errorf("state: adding a task to plan %d: empty task id", planID)
+		}
+		err := bind(st, planID, t.ID, next+int64(i), t.Title, string(StatePending), at)
+		if err == nil {
+			err = st.Exec()
+		}
+		if err != nil {
+			return fmt.Errorf("state: adding task %q to plan %d: %w", t.ID, planID, err)
+		}
 	}
 	return nil
 }
