@@ -67,7 +67,7 @@ recorded plan.`,
 				if err != nil {
 					return 0, err
 				}
-				st, err := openState(ctx, s.Dir, kf.file, *accept)
+				st, err := openState(ctx, e.P, s.Dir, kf.file, *accept)
 				if err != nil {
 					return 0, err
 				}

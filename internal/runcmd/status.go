@@ -54,7 +54,7 @@ Exit status: 0 shown (and with --chain: the store matches the chain);
 				return cli.Usagef("status takes no arguments")
 			}
 			code, err := runcore.Instrument(ctx, e, rf, "status", func(ctx context.Context, s *runcore.Session) (int, error) {
-				st, err := openStateSnapshot(ctx, s.Dir, kf.file)
+				st, err := openStateSnapshot(ctx, e.P, s.Dir, kf.file)
 				if err != nil {
 					return 0, err
 				}

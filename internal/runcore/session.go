@@ -48,6 +48,7 @@ type Flags struct {
 
 	fs       *flag.FlagSet // the subcommand's flags, where they are registered
 	readOnly bool          // registered by NewReadOnlyFlags
+	resolved bool          // ResolveDir has settled Dir
 }
 
 // NewFlags returns the flag set of an instrumented subcommand, with the
@@ -65,7 +66,7 @@ func NewFlags(name string) (*flag.FlagSet, *Flags) {
 func NewReadOnlyFlags(name string) (*flag.FlagSet, *Flags) {
 	fs := flag.NewFlagSet(Prog+" "+name, flag.ContinueOnError)
 	rf := &Flags{fs: fs, readOnly: true}
-	fs.StringVar(&rf.Dir, "dir", ".brain", "workspace `directory` to read: audit chain, state (env BRAIN_DIR)")
+	fs.StringVar(&rf.Dir, "dir", DefaultDir, "workspace `directory` to read: audit chain, state (env BRAIN_DIR; default: the nearest .brain here or in a parent directory)")
 	fs.StringVar(&rf.OTLP, "otlp-endpoint", "", "export this command's spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT); it keeps none on disk")
 	fs.BoolVar(&rf.PrintSession, "print-session", false, "print the session id and trace id on stderr")
 	return fs, rf
@@ -73,7 +74,7 @@ func NewReadOnlyFlags(name string) (*flag.FlagSet, *Flags) {
 
 // Register registers the shared flags on fs.
 func (r *Flags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&r.Dir, "dir", ".brain", "workspace `directory`: audit chain, spans, state (env BRAIN_DIR)")
+	fs.StringVar(&r.Dir, "dir", DefaultDir, "workspace `directory`: audit chain, spans, state (env BRAIN_DIR; default: the nearest .brain here or in a parent directory, else ./.brain)")
 	r.RegisterTelemetry(fs)
 }
 
@@ -216,6 +217,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		return 0, &cli.UsageError{Err: errors.New("BRAIN_DEV_LOG_UNSAFE_IO is set: raw arguments, prompts and responses are written to disk only when --" + unsafeIOFlag + " is on the command line"),
 			Hint: "unset BRAIN_DEV_LOG_UNSAFE_IO, or pass --" + unsafeIOFlag}
 	}
+	rf.ResolveDir(e.P)
 	s := &Session{Env: e, ID: os.Getenv("BRAIN_SESSION_ID"), Dir: rf.Dir, Command: command, Faults: fs}
 	if s.ID == "" {
 		s.ID = newSessionID()
