@@ -77,6 +77,8 @@ func TestScripts(t *testing.T) {
 			}
 			env.Setenv("GOLDEN", filepath.Join(wd, "golden"))
 			env.Setenv("BRAIN_CACHE_DIR", cache)
+			// The user key file (docs/state.md) of the script's own user.
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))
 			// Scripts that build Go (the check example) share the
 			// host's build and module caches instead of starting cold.
 			for _, k := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOPROXY", "GOFLAGS"} {

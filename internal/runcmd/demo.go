@@ -109,7 +109,7 @@ func runDemo(ctx context.Context, e *runcore.Env, rf *runcore.Flags, name, dir, 
 		if err != nil {
 			return 0, &cli.ExitError{Code: cli.ExitIO, Err: err}
 		}
-		st, err := openState(ctx, ws, keyFile, true)
+		st, err := openState(ctx, e.P, ws, keyFile, true)
 		if err != nil {
 			return 0, err
 		}

@@ -245,7 +245,15 @@ func TestMain(m *testing.M) {
 		cache = d
 		os.Setenv("BRAIN_CACHE_DIR", d)
 	}
+	// The user key file of the tests' own (docs/state.md), never the
+	// real user's.
+	config, err := os.MkdirTemp("", "runcmd-test-config-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_CONFIG_HOME", config)
 	code := m.Run()
+	os.RemoveAll(config)
 	if cache != "" {
 		os.RemoveAll(cache)
 	}

@@ -70,7 +70,7 @@ is not its pin.`,
 				if err != nil {
 					return 0, err
 				}
-				st, err := openState(ctx, s.Dir, kf.file, *accept)
+				st, err := openState(ctx, e.P, s.Dir, kf.file, *accept)
 				if err != nil {
 					return 0, err
 				}

@@ -150,46 +150,64 @@ func modelError(err error, le *llm.Error) error {
 type keyFlag struct{ file string }
 
 func (k *keyFlag) register(fs *flag.FlagSet) {
-	fs.StringVar(&k.file, "state-key-file", "", "read the state key from `FILE` (mode 0600) instead of $"+state.KeyEnv)
+	fs.StringVar(&k.file, "state-key-file", "", "read the state key from `FILE` (mode 0600); default $"+state.KeyEnv+", else the user key file $XDG_CONFIG_HOME/brain/state.key, made by the first command that creates a state database")
 }
 
 // openState opens the workspace's state database, creating it when create
 // is set.
-func openState(ctx context.Context, dir, keyFile string, create bool) (*state.Store, error) {
-	return openStateWith(ctx, state.Open, dir, keyFile, state.Options{Create: create})
+func openState(ctx context.Context, p *cli.Printer, dir, keyFile string, create bool) (*state.Store, error) {
+	return openStateWith(ctx, p, state.Open, dir, keyFile, state.Options{Create: create})
 }
 
 // openStateSnapshot opens a private copy of the workspace's state database
 // (state.OpenSnapshot), for a read-only command: nothing in the workspace
 // is written.
-func openStateSnapshot(ctx context.Context, dir, keyFile string) (*state.Store, error) {
-	return openStateWith(ctx, state.OpenSnapshot, dir, keyFile, state.Options{})
+func openStateSnapshot(ctx context.Context, p *cli.Printer, dir, keyFile string) (*state.Store, error) {
+	return openStateWith(ctx, p, state.OpenSnapshot, dir, keyFile, state.Options{})
 }
 
-func openStateWith(ctx context.Context, open func(context.Context, string, state.Key, state.Options) (*state.Store, error), dir, keyFile string, opts state.Options) (*state.Store, error) {
-	key, err := state.LoadKey(os.Getenv, keyFile)
-	if err != nil {
-		return nil, stateError(err, dir)
+// openStateWith opens the state database of workspace dir with open. The
+// key is --state-key-file's, else BRAIN_STATE_KEY, else the user's key file
+// (state.ResolveKey), which the first command that creates a database
+// creates, saying so on stderr through p. A missing database is reported
+// before any question of keys.
+func openStateWith(ctx context.Context, p *cli.Printer, open func(context.Context, string, state.Key, state.Options) (*state.Store, error), dir, keyFile string, opts state.Options) (*state.Store, error) {
+	db := filepath.Join(dir, StateFile)
+	_, err := os.Lstat(db)
+	exists := err == nil
+	if !exists && !opts.Create {
+		return nil, stateError(fs.ErrNotExist, dir, state.KeySource{})
 	}
-	st, err := open(ctx, filepath.Join(dir, StateFile), key, opts)
+	userFile, _ := state.UserKeyFile()
+	key, src, err := state.ResolveKey(os.Getenv, keyFile, userFile, !exists)
 	if err != nil {
-		return nil, stateError(err, dir)
+		return nil, stateError(err, dir, src)
+	}
+	if src.Created {
+		p.Infof("created a state key in %s (0600): back it up; without it the state of the workspaces it encrypts cannot be read (docs/state.md)", src.File)
+	}
+	st, err := open(ctx, db, key, opts)
+	if err != nil {
+		return nil, stateError(err, dir, src)
 	}
 	return st, nil
 }
 
 // stateError maps an error opening the state store to its exit code and
-// hint.
-func stateError(err error, dir string) error {
+// hint; src is where the key came from.
+func stateError(err error, dir string, src state.KeySource) error {
 	var kfe *state.KeyFileError
 	switch {
+	case errors.Is(err, state.ErrUserKeyMissing):
+		return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "restore " + src.File + " from your backup, or give the key the database was created with (" + state.KeyEnv + " or --state-key-file)"}
 	case errors.Is(err, state.ErrNoKey):
-		return &cli.UsageError{Err: err, Hint: "export " + state.KeyEnv + ", or keep the key in a file only you can read and pass --state-key-file FILE " +
+		return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "export " + state.KeyEnv + ", or keep the key in a file only you can read and pass --state-key-file FILE " +
 			"(head -c 32 /dev/urandom | base64 > state.key; chmod 600 state.key)"}
 	case errors.As(err, &kfe):
 		return &cli.ExitError{Code: cli.ExitIO, Err: err}
 	case errors.Is(err, state.ErrWrongKey):
-		return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "use the key the state database was created with (" + state.KeyEnv + " or --state-key-file)"}
+		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%w (the key from %s)", err, src),
+			Hint: "use the key the state database was created with (" + state.KeyEnv + ", --state-key-file, or the user key file)"}
 	case errors.Is(err, fs.ErrNotExist):
 		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("no state database in %s: nothing was planned in this workspace", dir),
 			Hint: "run 'brain-run plan --goal TEXT' first, or name the workspace with --dir"}

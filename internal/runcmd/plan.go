@@ -45,7 +45,7 @@ failed; 5 the model failed or its reply is not a valid plan.`,
 				if err != nil {
 					return 0, err
 				}
-				st, err := openState(ctx, s.Dir, kf.file, true)
+				st, err := openState(ctx, e.P, s.Dir, kf.file, true)
 				if err != nil {
 					return 0, err
 				}

@@ -54,7 +54,7 @@ does not verify; 2 usage; 3 no state, or it could not be read (wrong key).`,
 				return cli.Usagef("status takes no arguments")
 			}
 			code, err := runcore.Instrument(ctx, e, rf, "status", func(ctx context.Context, s *runcore.Session) (int, error) {
-				st, err := openStateSnapshot(ctx, s.Dir, kf.file)
+				st, err := openStateSnapshot(ctx, e.P, s.Dir, kf.file)
 				if err != nil {
 					return 0, err
 				}

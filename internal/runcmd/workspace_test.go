@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -16,6 +17,8 @@ import (
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/scenario"
+
+	"github.com/brain-dev/brain/internal/cli"
 )
 
 // stateKeyEnv is the environment of the runs in these tests.
@@ -146,7 +149,7 @@ func TestStatusReadOnly(t *testing.T) {
 	// while this connection holds the log open, and the files are copied
 	// before it closes.
 	t.Setenv("BRAIN_STATE_KEY", stateKeyEnv["BRAIN_STATE_KEY"])
-	st, err := openState(t.Context(), ws, "", false)
+	st, err := openState(t.Context(), cli.NewPrinter("test", io.Discard), ws, "", false)
 	if err != nil {
 		t.Fatal(err)
 	}

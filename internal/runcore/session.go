@@ -44,10 +44,12 @@ type Flags struct {
 	OTLP         string
 	UnsafeIO     bool
 	PrintSession bool
+	PrintTP      bool // --print-traceparent
 	DiskOnly     bool // spans to disk only, whatever the endpoint settings
 
 	fs       *flag.FlagSet // the subcommand's flags, where they are registered
 	readOnly bool          // registered by NewReadOnlyFlags
+	resolved bool          // ResolveDir has settled Dir
 }
 
 // NewFlags returns the flag set of an instrumented subcommand, with the
@@ -65,15 +67,15 @@ func NewFlags(name string) (*flag.FlagSet, *Flags) {
 func NewReadOnlyFlags(name string) (*flag.FlagSet, *Flags) {
 	fs := flag.NewFlagSet(Prog+" "+name, flag.ContinueOnError)
 	rf := &Flags{fs: fs, readOnly: true}
-	fs.StringVar(&rf.Dir, "dir", ".brain", "workspace `directory` to read: audit chain, state (env BRAIN_DIR)")
+	fs.StringVar(&rf.Dir, "dir", DefaultDir, "workspace `directory` to read: audit chain, state (env BRAIN_DIR; default: the nearest .brain here or in a parent directory)")
 	fs.StringVar(&rf.OTLP, "otlp-endpoint", "", "export this command's spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT); it keeps none on disk")
-	fs.BoolVar(&rf.PrintSession, "print-session", false, "print the session id and trace id on stderr")
+	rf.registerPrint(fs)
 	return fs, rf
 }
 
 // Register registers the shared flags on fs.
 func (r *Flags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&r.Dir, "dir", ".brain", "workspace `directory`: audit chain, spans, state (env BRAIN_DIR)")
+	fs.StringVar(&r.Dir, "dir", DefaultDir, "workspace `directory`: audit chain, spans, state (env BRAIN_DIR; default: the nearest .brain here or in a parent directory, else ./.brain)")
 	r.RegisterTelemetry(fs)
 }
 
@@ -83,7 +85,12 @@ func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
 	r.fs = fs
 	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.BoolVar(&r.UnsafeIO, unsafeIOFlag, false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
+	r.registerPrint(fs)
+}
+
+func (r *Flags) registerPrint(fs *flag.FlagSet) {
 	fs.BoolVar(&r.PrintSession, "print-session", false, "print the session id and trace id on stderr")
+	fs.BoolVar(&r.PrintTP, "print-traceparent", false, "print TRACEPARENT=<the command's root span> as a line of its own on stderr, for scripts that join later commands to its trace")
 }
 
 // unsafeIOFlag is the flag that writes raw user content to disk. Every flag
@@ -216,6 +223,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		return 0, &cli.UsageError{Err: errors.New("BRAIN_DEV_LOG_UNSAFE_IO is set: raw arguments, prompts and responses are written to disk only when --" + unsafeIOFlag + " is on the command line"),
 			Hint: "unset BRAIN_DEV_LOG_UNSAFE_IO, or pass --" + unsafeIOFlag}
 	}
+	rf.ResolveDir(e.P)
 	s := &Session{Env: e, ID: os.Getenv("BRAIN_SESSION_ID"), Dir: rf.Dir, Command: command, Faults: fs}
 	if s.ID == "" {
 		s.ID = newSessionID()
@@ -279,6 +287,9 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	ctx, s.Root = s.Tracer.Start(ctx, RootSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(rootAttrs...))
 	if rf.PrintSession {
 		e.P.Infof("session %s trace %s", s.ID, s.Root.SpanContext().TraceID())
+	}
+	if rf.PrintTP {
+		fmt.Fprintf(e.Stderr, "%s=%s\n", telemetry.EnvTraceParent, telemetry.TraceParent(ctx))
 	}
 	if rf.readOnly {
 		code, ferr := fn(ctx, s)

@@ -34,6 +34,14 @@ func ExtractEnv(ctx context.Context, environ []string) context.Context {
 	return propagation.TraceContext{}.Extract(ctx, carrier)
 }
 
+// TraceParent returns the W3C traceparent of the span in ctx, as
+// TRACEPARENT carries it, or "" when ctx has no valid span context.
+func TraceParent(ctx context.Context) string {
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return carrier.Get("traceparent")
+}
+
 // InjectEnv returns a copy of environ for a child process in which
 // TRACEPARENT (and TRACESTATE, when the span has one) describe the span in
 // ctx; any earlier entries for those names are removed. If ctx carries no
