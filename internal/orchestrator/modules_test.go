@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 
 	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/llm"
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/wasmgen"
@@ -240,7 +241,8 @@ func mustDo(t *testing.T, err error) {
 func TestExecuteFIFOPlan(t *testing.T) {
 	f := newFixture(t)
 	mustDo(t, syscall.Mkfifo(f.tasksPath(), 0o600))
-	if _, err := f.orch().Execute(context.Background(), f.tasksPath(), false); err == nil || !strings.Contains(err.Error(), "is not a regular file") {
+	var nre *fsutil.NotRegularError
+	if _, err := f.orch().Execute(context.Background(), f.tasksPath(), false); !errors.As(err, &nre) {
 		t.Fatalf("Execute of a FIFO = %v, want it refused", err)
 	}
 }

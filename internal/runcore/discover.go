@@ -42,12 +42,10 @@ func (r *Flags) ResolveDir(p *cli.Printer) {
 	for _, s := range skipped {
 		p.Warnf("passing over %s: it belongs to another user (uid %d)", s.path, s.uid)
 	}
-	if dir == "" {
-		return
+	if dir == "" || filepath.Dir(dir) == wd {
+		return // ./.brain, named as the user would
 	}
-	if filepath.Dir(dir) != wd {
-		p.Infof("workspace %s", dir)
-	}
+	p.Infof("workspace %s", dir)
 	r.Dir = dir
 }
 
