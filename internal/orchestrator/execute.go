@@ -184,6 +184,12 @@ func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept boo
 			res.Tasks = append(res.Tasks, TaskResult{ID: t.ID, Title: t.Title, State: Skipped, Attempt: st.Attempts})
 			continue
 		}
+		if o.Provider == nil && o.Connect != nil {
+			if o.Provider, err = o.Connect(); err != nil {
+				res.NotRun = p.IDs()[i:]
+				return res, err
+			}
+		}
 		tr, err := o.runTask(ctx, res.Plan.ID, p, t, st)
 		res.Tasks = append(res.Tasks, tr)
 		if err != nil {

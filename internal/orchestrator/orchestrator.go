@@ -64,6 +64,11 @@ type Orchestrator struct {
 	Audit    Recorder
 	Store    *state.Store
 	Provider llm.Provider
+	// Connect, when Provider is nil, makes the provider. Execute calls it
+	// once, when the first task that needs the model comes, so that a run
+	// with nothing to do needs no key, and a plan or state problem is
+	// reported before a missing key.
+	Connect func() (llm.Provider, error)
 	// Verifier runs the acceptance checks; Execute needs it, Plan does not.
 	Verifier *verifier.Verifier
 	// Workspace is the workspace directory: artifacts go under it, Execute

@@ -65,11 +65,10 @@ is not its pin.`,
 			if len(args) == 1 {
 				path = args[0]
 			}
+			if _, err := lf.providerName(); err != nil {
+				return err
+			}
 			code, err := runcore.Instrument(ctx, e, rf, "execute", func(ctx context.Context, s *runcore.Session) (int, error) {
-				p, err := lf.newProvider()
-				if err != nil {
-					return 0, err
-				}
 				st, err := openState(ctx, e.P, s.Dir, kf.file, *accept)
 				if err != nil {
 					return 0, err
@@ -80,7 +79,11 @@ is not its pin.`,
 					return 0, err
 				}
 				defer v.Close(context.WithoutCancel(ctx))
-				o := newOrchestrator(s, st, p, v)
+				// The provider is made when a task needs it: a run with
+				// nothing left to do needs no key, and a missing plan or
+				// state is reported before a missing key.
+				o := newOrchestrator(s, st, nil, v)
+				o.Connect = lf.newProvider
 				o.TaskModel, o.Limits = *model, lf.limits
 				res, err := o.Execute(ctx, path, *accept)
 				if res != nil {

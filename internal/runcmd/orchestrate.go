@@ -80,7 +80,10 @@ func (f *llmFlags) check() error {
 }
 
 // newProvider builds the provider the flags name.
-func (f *llmFlags) newProvider() (llm.Provider, error) {
+// providerName returns the provider the flags choose, or the usage error
+// of flags that do not go together. It reads nothing and needs no key, so
+// that a command checks its flags before it does anything else.
+func (f *llmFlags) providerName() (string, error) {
 	name := f.provider
 	if name == "" {
 		name = "gemini"
@@ -89,31 +92,42 @@ func (f *llmFlags) newProvider() (llm.Provider, error) {
 		}
 	}
 	if f.cassette != "" && name != "replay" {
-		return nil, &cli.UsageError{Err: fmt.Errorf("--cassette is for --provider replay, not %s", name), Hint: "to record a cassette from a live provider, use --record FILE"}
+		return "", &cli.UsageError{Err: fmt.Errorf("--cassette is for --provider replay, not %s", name), Hint: "to record a cassette from a live provider, use --record FILE"}
 	}
 	if err := f.check(); err != nil {
+		return "", err
+	}
+	switch name {
+	case "gemini", "openai":
+	case "replay":
+		if f.record != "" {
+			return "", &cli.UsageError{Err: errors.New("--record needs a live provider, not replay"), Hint: "pass --provider gemini or --provider openai"}
+		}
+		if f.cassette == "" {
+			return "", &cli.UsageError{Err: errors.New("--provider replay needs --cassette FILE")}
+		}
+	default:
+		return "", &cli.UsageError{Err: fmt.Errorf("unknown --provider %q", name), Hint: "providers: gemini, openai, replay"}
+	}
+	return name, nil
+}
+
+func (f *llmFlags) newProvider() (llm.Provider, error) {
+	name, err := f.providerName()
+	if err != nil {
 		return nil, err
 	}
 	var p llm.Provider
-	var err error
 	switch name {
 	case "gemini":
 		p, err = llm.NewGemini(llm.Config{APIKey: os.Getenv(GeminiKeyEnv), BaseURL: f.geminiBaseURL, Timeout: f.timeout, MaxResponseBytes: f.maxReply})
 	case "openai":
 		p, err = llm.NewOpenAI(llm.Config{APIKey: os.Getenv(OpenAIKeyEnv), BaseURL: f.openaiBaseURL, Timeout: f.timeout, MaxResponseBytes: f.maxReply})
 	case "replay":
-		if f.record != "" {
-			return nil, &cli.UsageError{Err: errors.New("--record needs a live provider, not replay"), Hint: "pass --provider gemini or --provider openai"}
-		}
-		if f.cassette == "" {
-			return nil, &cli.UsageError{Err: errors.New("--provider replay needs --cassette FILE")}
-		}
 		p, err = llm.NewReplayLimit(f.cassette, f.maxReply)
 		if err != nil {
 			return nil, &cli.ExitError{Code: cli.ExitIO, Err: err}
 		}
-	default:
-		return nil, &cli.UsageError{Err: fmt.Errorf("unknown --provider %q", name), Hint: "providers: gemini, openai, replay"}
 	}
 	var le *llm.Error
 	switch {
