@@ -21,6 +21,10 @@ type fastScratch struct {
 	// ni: the chain is SHA-256 and the CPU has the SHA extensions, so lines
 	// are hashed by sha256Entry rather than through the hash.Hash.
 	ni bool
+	// keys holds the keys of the objects that value has open, and
+	// levels[d] where the keys of the object at depth d begin.
+	keys   [][]byte
+	levels [64]int32
 }
 
 // classifyStep is how far ahead of the line being parsed classification
@@ -212,11 +216,13 @@ func (f *fastScratch) nextDirty(i int) int {
 
 // value validates the JSON value at b[i] that must end exactly at end, in the
 // fast path's subset: clean bytes (strings end at the next quote), no
-// whitespace, at most 64 levels of nesting.
+// whitespace, at most 64 levels of nesting, and no object with a repeated
+// key (the canonical form; the general parser names the key).
 func (f *fastScratch) value(b []byte, i, end int) bool {
 	b = b[:end]
 	var objects uint64 // bit d is set when level d is an object
 	depth := 0
+	f.keys = f.keys[:0]
 value:
 	if i >= len(b) {
 		return false
@@ -237,6 +243,7 @@ value:
 		}
 		if c == '{' {
 			objects |= 1 << (depth & 63)
+			f.levels[depth&63] = int32(len(f.keys))
 		} else {
 			objects &^= 1 << (depth & 63)
 		}
@@ -287,6 +294,11 @@ after: // a value ends at i
 		if objects&(1<<((depth-1)&63)) == 0 {
 			return false
 		}
+		lv := f.levels[(depth-1)&63]
+		if dupKey(f.keys[lv:]) >= 0 {
+			return false
+		}
+		f.keys = f.keys[:lv]
 	case ']':
 		if objects&(1<<((depth-1)&63)) != 0 {
 			return false
@@ -301,9 +313,11 @@ key:
 	if i >= len(b) || b[i] != '"' {
 		return false
 	}
-	if i = nextQuote(f.quotes, i+1, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
+	k := i + 1
+	if i = nextQuote(f.quotes, k, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
 		return false
 	}
+	f.keys = append(f.keys, b[k:i])
 	i += 2
 	goto value
 }

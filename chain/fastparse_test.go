@@ -96,6 +96,10 @@ func FuzzFastRecord(f *testing.F) {
 	for _, data := range []string{
 		`{"a":"b","n":[1,{"x":null}],"t":true,"f":false,"e":{},"l":[],"z":-0.5e+3}`,
 		`{"k":"v"}`, `{}`, `{"a":[[[[1]]]]}`, `{"s":"a b/c"}`,
+		// Repeated keys, which only the general parser may name.
+		`{"k":1,"k":2}`, `{"a":{"b":1,"c":2,"b":3}}`, `{"a":[{"k":1,"k":1}]}`,
+		`{"a":{"k":1},"b":{"k":1},"k":{"k":{"k":1}}}`,
+		`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"ka":10,"kb":11,"kc":12,"kd":13,"ke":14,"kf":15,"kg":16,"k3":17}`,
 	} {
 		ev := Event{Type: "t", Session: "s", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Data: []byte(data)}
 		line, _ := encodeRecord(nil, SHA256, 7, time.Unix(1764000000, 0), &ev, ev.Data, Digest{1})

@@ -434,8 +434,8 @@ const (
 	lineOK lineStatus = iota
 	lineMismatch
 	lineMalformed
-	lineLayout    // valid record in a non-canonical layout whose hash matches
-	lineLayoutBad // non-canonical layout and hash mismatch (re-serialised)
+	lineLayout    // a record not in the canonical form whose hash matches
+	lineLayoutBad // not in the canonical form and hash mismatch (re-serialised)
 	lineTorn
 	lineOversize
 )
@@ -693,7 +693,7 @@ func (s *sequencer) line(file string, li *lineInfo, msg string) {
 		f.Expected, f.Found = li.computed.String(), li.hash.String()
 		f.Detail = "the record's hash does not match its bytes: the record was modified"
 		if li.status == lineLayoutBad {
-			f.Detail = "the record's hash does not match its bytes, which are not in the canonical layout: it was re-serialised or edited"
+			f.Detail = "the record's hash does not match its bytes, and " + msg + "; it was re-serialised or edited"
 		}
 		s.addFinding(f)
 		s.last, s.known = cur, true
@@ -915,9 +915,10 @@ func (j *job) process(h *digester, fs *fastScratch) {
 			switch {
 			case pe != nil && li.computed == li.hash:
 				li.status = lineLayout
-				j.setMsg(li, "valid hash, but fields are not in the canonical order and layout")
+				j.setMsg(li, "valid hash, but "+pe.msg)
 			case pe != nil:
 				li.status = lineLayoutBad
+				j.setMsg(li, pe.msg)
 			case li.computed != li.hash:
 				li.status = lineMismatch
 			}
