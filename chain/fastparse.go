@@ -32,14 +32,15 @@ type fastScratch struct {
 // and hashed.
 const classifyStep = 16 << 10
 
-// reset starts the classification of data, growing the buffers as needed.
-func (f *fastScratch) reset(data []byte) {
+// reset starts the classification of data from byte from (a line's start),
+// growing the buffers as needed.
+func (f *fastScratch) reset(data []byte, from int) {
 	n := (len(data) + 63) / 64
 	if cap(f.quotes) < n {
 		f.quotes, f.dirty = make([]uint64, n), make([]uint64, n)
 	}
 	f.quotes, f.dirty = f.quotes[:n], f.dirty[:n]
-	f.data, f.done, f.lastHex = data, 0, nil
+	f.data, f.done, f.lastHex = data, from&^63, nil
 }
 
 // verifyLine parses and hashes the clean line data[s:e] on the fast path and

@@ -113,7 +113,7 @@ func FuzzFastRecord(f *testing.F) {
 		pre := int(shift % 130)
 		data := append(append(bytes.Repeat([]byte("x"), pre), line...), '\n')
 		var fs fastScratch
-		fs.reset(data)
+		fs.reset(data, 0)
 		if fs.nextDirty(pre) != pre+len(line) {
 			return // not a clean line: the general parser's
 		}
@@ -160,7 +160,7 @@ func TestFastPathTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fs fastScratch
-	fs.reset(data)
+	fs.reset(data, 0)
 	fast, lines := 0, 0
 	for s := 0; s < len(data); {
 		e := s + bytes.IndexByte(data[s:], '\n')
@@ -222,7 +222,7 @@ func BenchmarkFastRecord(b *testing.B) {
 	data := benchLines(b, 1000)
 	var fs fastScratch
 	for b.Loop() {
-		fs.reset(data)
+		fs.reset(data, 0)
 		for s := 0; s < len(data); {
 			e := fs.nextDirty(s)
 			var r record

@@ -37,6 +37,9 @@ type parseError struct {
 func (e *parseError) Error() string { return e.msg }
 
 func perr(format string, args ...any) *parseError {
+	if len(args) == 0 {
+		return &parseError{msg: format}
+	}
 	return &parseError{msg: fmt.Sprintf(format, args...)}
 }
 

@@ -2,11 +2,13 @@ package chain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -23,6 +25,9 @@ const (
 	// modeFileLimit lowers RLIMIT_FSIZE to envLimit and appends until an
 	// append fails, then prints one report line (see TestFileSizeLimit).
 	modeFileLimit = "file-limit"
+	// modeVerify verifies the chain file at envPath (stdin for "-") and
+	// prints its report as JSON (see TestVerifyMemoryBound).
+	modeVerify = "verify"
 )
 
 const (
@@ -70,6 +75,21 @@ func runHelper(mode string) int {
 		}
 	}
 	path := os.Getenv(envPath)
+	if mode == modeVerify {
+		var rep *Report
+		var err error
+		if path == "-" {
+			rep, err = VerifyReader(ctx, "-", os.Stdin, VerifyOptions{})
+		} else {
+			rep, err = VerifyFile(ctx, path, VerifyOptions{})
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper: verify:", err)
+			return 2
+		}
+		json.NewEncoder(os.Stdout).Encode(verifyResult{Report: rep, PeakKiB: peakRSS()})
+		return 0
+	}
 	if mode == modeFileLimit {
 		lim := uint64(envInt(envLimit))
 		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
@@ -123,6 +143,33 @@ func runHelper(mode string) int {
 	}
 	fmt.Fprintln(os.Stderr, "helper: unknown mode", mode)
 	return 2
+}
+
+// verifyResult is what modeVerify prints.
+type verifyResult struct {
+	Report *Report `json:"report"`
+	// PeakKiB is the process's peak resident memory after its exec
+	// (VmHWM). getrusage's Maxrss of a child would not do: it keeps the
+	// peak of the memory the child shared with its parent before exec, and
+	// the parent is the test binary.
+	PeakKiB int64 `json:"peak_kib"`
+}
+
+// peakRSS returns this process's VmHWM in KiB, or -1.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 func opOf(err error) string {

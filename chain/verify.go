@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -136,10 +138,16 @@ type VerifyOptions struct {
 	slow   bool
 }
 
+// maxWorkers bounds the workers, and with them the chunks in flight (two
+// per worker): what verification holds in memory does not grow with the
+// number of CPUs.
+const maxWorkers = 8
+
 func (o *VerifyOptions) fill() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	o.Workers = min(o.Workers, maxWorkers)
 	if o.MaxFindings <= 0 {
 		o.MaxFindings = 100
 	}
@@ -458,17 +466,35 @@ type lineInfo struct {
 type job struct {
 	data      []byte
 	off, line int64
-	alg       Alg
-	special   *lineInfo // a torn or oversize line found by the reader
-	out       []lineInfo
-	msgs      []string // the lines' messages (lineInfo.msg)
-	done      chan struct{}
+	// next is where in data the lines not yet processed begin.
+	next    int
+	alg     Alg
+	special *lineInfo // a torn or oversize line found by the reader
+	out     []lineInfo
+	msgs    []string // the lines' messages (lineInfo.msg)
+	done    chan struct{}
 }
 
-// setMsg gives li, a line of j, the message m.
+// setMsg gives li, a line of j, the message m, cut to maxMsg bytes.
 func (j *job) setMsg(li *lineInfo, m string) {
-	j.msgs = append(j.msgs, m)
+	j.msgs = append(j.msgs, shorten(m))
 	li.msg = int32(len(j.msgs))
+}
+
+// maxMsg bounds a finding's detail: a message that quotes the input (a
+// header's unknown field, say) never repeats a hostile megabyte.
+const maxMsg = 512
+
+// shorten cuts m to at most maxMsg bytes, at a character boundary.
+func shorten(m string) string {
+	if len(m) <= maxMsg {
+		return m
+	}
+	cut := maxMsg
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "…"
 }
 
 // msgOf returns the message of li, a line of j.
@@ -594,7 +620,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 			err, hdr = errors.New("the header line has no newline"), nil
 		}
 		if err != nil {
-			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "bad header: " + err.Error(), LastGood: s.lastGood()})
+			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: shorten("bad header: " + err.Error()), LastGood: s.lastGood()})
 			s.known = false
 		}
 	}
@@ -773,7 +799,7 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	jobs := make(chan *job)
-	order := make(chan *job, 2*workers)
+	order := make(chan *job, 2*workers) // workers <= maxWorkers: bounded memory
 	var wg sync.WaitGroup
 	var fault faultCatcher
 	for range workers {
@@ -832,6 +858,10 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 	// Line numbers are counted here, in order, not by the reader: line 1
 	// is the header, and each job holds len(out) lines (a special job one).
 	base := int64(2)
+	// The sequencer's own digester and scratch, for the rest of a chunk of
+	// short lines.
+	var sh *digester
+	var sfs *fastScratch
 loop:
 	for j := range order {
 		select {
@@ -849,11 +879,30 @@ loop:
 			s.line(name, j.special, j.msgOf(j.special))
 		} else {
 			s.rep.Bytes += int64(len(j.data))
-			for i := range j.out {
-				j.out[i].line += base
-				s.line(name, &j.out[i], j.msgOf(&j.out[i]))
+			for {
+				for i := range j.out {
+					j.out[i].line += base
+					s.line(name, &j.out[i], j.msgOf(&j.out[i]))
+				}
+				base += int64(len(j.out))
+				if j.next == len(j.data) {
+					break
+				}
+				// More lines than a job holds results for: the rest of
+				// the chunk is processed here, in order.
+				if sh == nil {
+					sh = newDigester(alg)
+					if hasSIMD && !s.slow {
+						sfs = &fastScratch{ni: alg == SHA256 && hasSHANI()}
+					}
+				}
+				if err := catchFault(func() { j.process(sh, sfs) }); err != nil {
+					fault.mu.Lock()
+					fault.err = cmp.Or(fault.err, err)
+					fault.mu.Unlock()
+					break loop
+				}
 			}
-			base += int64(len(j.out))
 		}
 		br.release(j)
 	}
@@ -869,18 +918,27 @@ loop:
 	return parent.Err()
 }
 
-// process parses and hashes every line of the job, on the fast path (fs)
-// where it can.
+// maxJobLines bounds the lines a job holds results for (a lineInfo is 128
+// bytes, and a line may be one byte). A chunk of records, 257 bytes each at
+// the least, never reaches it; a chunk of short junk lines does, and the
+// sequencer then processes the rest of that chunk itself, maxJobLines lines
+// at a time: memory stays bounded whatever the lines, and time linear.
+const maxJobLines = 16384
+
+// process parses and hashes the lines of the job from data[j.next] on, at
+// most maxJobLines of them, on the fast path (fs) where it can. It leaves
+// j.next at the first line it did not process.
 func (j *job) process(h *digester, fs *fastScratch) {
 	data := j.data
-	off, ln := j.off, j.line
+	pos := j.next
+	off, ln := j.off+int64(pos), j.line
 	out := j.out[:0]
 	j.msgs = j.msgs[:0]
 	var r record
 	if fs != nil {
-		fs.reset(data)
+		fs.reset(data, pos)
 	}
-	for pos := 0; pos < len(data); {
+	for pos < len(data) && len(out) < maxJobLines {
 		if fs != nil {
 			// A clean line's first dirty byte is its newline.
 			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
@@ -924,7 +982,7 @@ func (j *job) process(h *digester, fs *fastScratch) {
 			}
 		}
 	}
-	j.out = out
+	j.out, j.next = out, pos
 }
 
 var (
@@ -943,8 +1001,10 @@ type chunkReader struct {
 	outs    chan []lineInfo
 	skip    bool // discarding the rest of an oversize line
 	// m is the mapped file, when it is mapped; the next chunk starts at
-	// m[off] (the mapping starts at offset 0).
-	m []byte
+	// m[off] (the mapping starts at offset 0). Its pages before dropped are
+	// verified and no longer mapped.
+	m       []byte
+	dropped int64
 }
 
 // firstLine reads the header line. It returns errNoNewline when the stream
@@ -1007,10 +1067,19 @@ func (c *chunkReader) release(j *job) {
 		default:
 		}
 	}
+	switch {
+	case c.m == nil:
+	case j.special != nil:
+		c.dropMapped(j.special.off)
+	default:
+		c.dropMapped(j.off + int64(len(j.data)))
+	}
 }
 
-// getOut returns a result slice with room for n lines.
-func (c *chunkReader) getOut(n int) []lineInfo {
+// getOut returns a result slice with room for the lines of a chunk of
+// size bytes: one per 256 bytes (a record is longer), at most maxJobLines.
+func (c *chunkReader) getOut(size int) []lineInfo {
+	n := min(size/256+1, maxJobLines)
 	select {
 	case o := <-c.outs:
 		if cap(o) >= n {
@@ -1059,7 +1128,7 @@ func (c *chunkReader) next() (*job, error) {
 			data := c.carry[:i+1]
 			rest := c.getBuf()
 			rest = append(rest, c.carry[i+1:]...)
-			j := &job{data: data, off: c.off, out: c.getOut(len(data)/256 + 1)}
+			j := &job{data: data, off: c.off, out: c.getOut(len(data))}
 			c.off += int64(len(data))
 			c.carry = rest
 			return j, nil
@@ -1095,7 +1164,7 @@ func (c *chunkReader) next() (*job, error) {
 			}
 			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
 				data := c.carry[:i+1]
-				j := &job{data: data, off: c.off, out: c.getOut(len(data)/256 + 1)}
+				j := &job{data: data, off: c.off, out: c.getOut(len(data))}
 				c.off += int64(len(data))
 				c.carry = c.carry[i+1:]
 				return j, nil

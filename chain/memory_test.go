@@ -1,0 +1,130 @@
+package chain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// verifyMemoryBound is what verification may hold, for any input: a few
+// chunks in flight per worker, at most maxWorkers workers. docs/chain-format.md
+// promises 256 MiB; the tests hold it to half, on inputs whose every byte
+// once cost hundreds of bytes of memory.
+const verifyMemoryBound = 128 << 20
+
+// TestVerifyMemoryBound verifies hostile files in a child process with
+// GOMAXPROCS=8 (eight workers) and checks its peak resident memory (VmHWM,
+// see verifyResult) against verifyMemoryBound. The inputs are 4 MB of
+// lines that cost most per byte: blank lines and one-byte lines (a result
+// per byte: 16 MB of blank lines took 4.8 GB before), junk of every kind
+// the parsers refuse, lines with a repeated key, one line of 4 MB, and a
+// header line of 4 MB; from a file (mapped) and from stdin (read). Every
+// line must still be reported: the counts are checked.
+func TestVerifyMemoryBound(t *testing.T) {
+	size := 4 << 20
+	if testing.Short() {
+		size = 1 << 20
+	}
+	dir := t.TempDir()
+	hdr := headerLine(SHA256, 0, Digest{}, `{"format":"`+FormatVersion+`","alg":"sha256","chain":"`+testChainID+`","index":0}`)
+	junk := "\n{\n{}\n[\n\"\n \n\r\n\xff\n{\"seq\":1}\n"
+	dup := `{"seq":1,"ts":"2025-01-02T03:04:05.123456789Z","type":"t","session":"","trace_id":"","span_id":"","data":{"k":1,"k":2},"prev":"` +
+		strings.Repeat("0", 64) + `","hash":"` + strings.Repeat("0", 64) + `"}` + "\n"
+	for _, tc := range []struct {
+		name  string
+		body  []byte
+		first bool // body replaces the header
+		// malformed is the number of malformed findings (-1: not checked).
+		malformed int
+	}{
+		{"blank lines", bytes.Repeat([]byte("\n"), size), false, size},
+		{"one-brace lines", bytes.Repeat([]byte("{\n"), size/2), false, size / 2},
+		{"junk", bytes.Repeat([]byte(junk), size/len(junk)), false, 9 * (size / len(junk))},
+		{"repeated keys", bytes.Repeat([]byte(dup), size/len(dup)), false, -1},
+		{"one huge line", append(bytes.Repeat([]byte("x"), size), '\n'), false, 1},
+		{"huge header", append(bytes.Repeat([]byte("{"), size), '\n'), true, 1},
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".jsonl")
+		var b []byte
+		if !tc.first {
+			b = append(b, hdr...)
+		}
+		b = append(b, tc.body...)
+		if tc.first {
+			b = append(b, hdr[len(hdr)/2:]...) // a line after it, malformed
+		}
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		checkVerifyMemory(t, tc.name, p, len(b), tc.malformed)
+	}
+	if testing.Short() {
+		return
+	}
+	// A file larger than the bound, mapped: its pages are unmapped once
+	// verified, so they do not add up. 160 lines of 1 MiB and more (each
+	// over the size limit, so the verifier only scans it for its end).
+	p := filepath.Join(dir, "large.jsonl")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(hdr)
+	line := append(bytes.Repeat([]byte("x"), MaxRecordSize+4096), '\n')
+	for range 160 {
+		f.Write(line)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	checkVerifyMemory(t, "large file", p, len(hdr)+160*len(line), 160)
+}
+
+// checkVerifyMemory verifies the file at p (size bytes) in a child process,
+// from the file and from stdin, and checks its peak memory and the number
+// of malformed findings (-1: not checked).
+func checkVerifyMemory(t *testing.T, name, p string, size, malformed int) {
+	for _, from := range []string{"file", "stdin"} {
+		t.Run(name+"/"+from, func(t *testing.T) {
+			target := p
+			if from == "stdin" {
+				target = "-"
+			}
+			cmd := helperCmd(t, modeVerify, envPath+"="+target, "GOMAXPROCS=8")
+			if from == "stdin" {
+				f, err := os.Open(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				cmd.Stdin = f
+			}
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("helper: %v", err)
+			}
+			var res verifyResult
+			if err := json.Unmarshal(out, &res); err != nil || res.Report == nil || res.PeakKiB <= 0 {
+				t.Fatalf("helper printed %q: %v", out, err)
+			}
+			rep := res.Report
+			if rep.OK() {
+				t.Fatal("a hostile file verified")
+			}
+			if malformed >= 0 && rep.Counts[Malformed] != malformed {
+				t.Errorf("%d malformed findings, want %d (counts %v)", rep.Counts[Malformed], malformed, rep.Counts)
+			}
+			rss := res.PeakKiB << 10
+			t.Logf("%d bytes verified with a peak of %s resident", size, mib(rss))
+			if rss > verifyMemoryBound {
+				t.Errorf("verifying %d bytes took %s of memory, over the bound of %s", size, mib(rss), mib(verifyMemoryBound))
+			}
+		})
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
