@@ -290,12 +290,26 @@ var badCases = []badCase{
 			return join(l)
 		},
 		want: []wantFinding{at(TornTail, "", 7)}},
-	{name: "torn-newline.jsonl", what: "only the final newline missing",
+	// A final line without its newline is torn only when it is part of a
+	// record: a write cut short never leaves a whole one.
+	{name: "missing-newline.jsonl", what: "only the final newline missing: the record is whole and verifies, nothing is lost",
 		build: func(g *corpusGen, _ string) []byte {
 			b := join(g.base())
 			return b[:len(b)-1]
 		},
-		want: []wantFinding{at(TornTail, "", 7)}},
+		want: []wantFinding{at(MissingNewline, "", 7)}},
+	{name: "missing-newline-header.jsonl", what: "a file holding only its header, without the newline",
+		build: func(g *corpusGen, _ string) []byte { l := g.base()[0]; return l[:len(l)-1] },
+		want:  []wantFinding{at(MissingNewline, "", 1)}},
+	{name: "tampered-unterminated.jsonl", what: "the final record edited and its newline dropped: tampering, not a torn write",
+		build: func(g *corpusGen, _ string) []byte {
+			b := join(g.edit(g.base(), 7, `"ok"`, `"no"`))
+			return b[:len(b)-1]
+		},
+		want: []wantFinding{at(Tampered, "", 7)}},
+	{name: "malformed-unterminated.jsonl", what: "a whole JSON object that is not a record after the last record, without a newline",
+		build: func(g *corpusGen, _ string) []byte { return append(join(g.base()), `{"seq":7}`...) },
+		want:  []wantFinding{at(Malformed, "", 8)}},
 	{name: "torn-header.jsonl", what: "a file holding only the first half of its header line",
 		build: func(g *corpusGen, _ string) []byte { return g.base()[0][:60] },
 		want:  []wantFinding{at(TornTail, "", 1)}},
@@ -610,7 +624,7 @@ func TestCorpus(t *testing.T) {
 	}
 	// Every class of damage is in the corpus.
 	var missing []string
-	for _, c := range []Class{Tampered, BrokenLink, SeqGap, Duplicate, TornTail, Malformed, HeaderProblem, MissingFile} {
+	for _, c := range []Class{Tampered, BrokenLink, SeqGap, Duplicate, TornTail, MissingNewline, Malformed, HeaderProblem, MissingFile} {
 		if !classes[c] {
 			missing = append(missing, string(c))
 		}

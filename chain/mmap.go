@@ -48,7 +48,7 @@ func (m *mapping) unmap() { unix.Munmap(m.data) }
 // only the chunks in flight. Chunks are released in order.
 func (c *chunkReader) dropMapped(off int64) {
 	page := int64(os.Getpagesize())
-	if end := off / page * page; end > c.dropped {
+	if end := min(off, int64(len(c.m))) / page * page; end > c.dropped {
 		unix.Madvise(c.m[c.dropped:end], unix.MADV_DONTNEED)
 		c.dropped = end
 	}
@@ -154,7 +154,7 @@ func (c *chunkReader) nextMapped() (*job, error) {
 			return oversizeJob(c.off), nil
 		}
 		// The rest of the file is one line with no newline.
-		j := &job{special: &lineInfo{off: c.off, status: lineTorn}}
+		j := c.finalLine(rest, c.off)
 		c.off = int64(len(c.m))
 		return j, io.EOF
 	}

@@ -68,7 +68,8 @@ func (s *Scanner) Scan() bool {
 	s.next += int64(len(s.line))
 	s.err = nil
 	line := bytes.TrimSuffix(s.line, []byte{'\n'})
-	if len(line) == len(s.line) {
+	if len(line) == len(s.line) && !wholeObject(line) {
+		// Part of a record; a whole one without its newline is read.
 		s.err = fmt.Errorf("torn line (no newline)")
 		return true
 	}
@@ -105,8 +106,8 @@ func decodeString(tok []byte) string {
 // caller that keeps it must copy it.
 func (s *Scanner) Record() Record { return s.rec }
 
-// Line returns the current line's bytes, newline included. They are valid
-// until the next call to Scan.
+// Line returns the current line's bytes, newline included (a final line may
+// have none). They are valid until the next call to Scan.
 func (s *Scanner) Line() []byte { return s.line }
 
 // LineNumber returns the current line's 1-based number.

@@ -50,6 +50,10 @@ const (
 	MissingFile Class = "missing_file"
 	// HeadMismatch: the recorded head (--head) is not in the chain.
 	HeadMismatch Class = "head_mismatch"
+	// MissingNewline: the chain's final line is a whole record that
+	// verifies but has no newline. Nothing is lost; repair adds the
+	// newline. (A torn write leaves part of a record, never a whole one.)
+	MissingNewline Class = "missing_newline"
 )
 
 // RecordRef locates a record.
@@ -118,8 +122,14 @@ type Report struct {
 func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Suppressed == 0 }
 
 // OnlyTornTail reports whether the only finding is a torn final line.
-func (r *Report) OnlyTornTail() bool {
-	return len(r.Findings) == 1 && r.Suppressed == 0 && r.Findings[0].Class == TornTail
+func (r *Report) OnlyTornTail() bool { return r.only(TornTail) }
+
+// OnlyMissingNewline reports whether the only finding is a final record
+// without its newline.
+func (r *Report) OnlyMissingNewline() bool { return r.only(MissingNewline) }
+
+func (r *Report) only(c Class) bool {
+	return len(r.Findings) == 1 && r.Suppressed == 0 && r.Findings[0].Class == c
 }
 
 // VerifyOptions tune verification.
@@ -469,10 +479,13 @@ type job struct {
 	// next is where in data the lines not yet processed begin.
 	next    int
 	alg     Alg
-	special *lineInfo // a torn or oversize line found by the reader
-	out     []lineInfo
-	msgs    []string // the lines' messages (lineInfo.msg)
-	done    chan struct{}
+	special *lineInfo // an oversize line found by the reader
+	// unterminated: data is the final line of the file, which has no
+	// newline, with one added.
+	unterminated bool
+	out          []lineInfo
+	msgs         []string // the lines' messages (lineInfo.msg)
+	done         chan struct{}
 }
 
 // setMsg gives li, a line of j, the message m, cut to maxMsg bytes.
@@ -602,12 +615,16 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		return &ReadError{Path: in.name, Err: herr}
 	}
 	var hdr *HeaderData
+	// The file's only line has no newline: a torn write when it is part of
+	// a record, not when it is a whole one.
+	unterminated := errors.Is(herr, errNoNewline)
+	torn := unterminated && !wholeObject(hline)
 	switch {
 	case len(hline) == 0 && errors.Is(herr, io.EOF):
 		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "empty file: no header record"})
 		s.known = false
 		return nil
-	case errors.Is(herr, errNoNewline) && last:
+	case torn && last:
 		s.addFinding(Finding{Class: TornTail, File: in.name, Line: 1, Detail: "the header line is torn (no newline): the file's creation was interrupted", LastGood: s.lastGood()})
 		return nil
 	case errors.Is(herr, errHeaderOversize):
@@ -616,7 +633,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	default:
 		var err error
 		hdr, _, err = parseHeader(hline)
-		if errors.Is(herr, errNoNewline) {
+		if torn {
 			err, hdr = errors.New("the header line has no newline"), nil
 		}
 		if err != nil {
@@ -637,14 +654,20 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 			s.alg, s.rep.Alg, s.rep.Chain = alg, alg, hdr.Chain
 		}
 	}
-	if len(hline) > 0 && !errors.Is(herr, errNoNewline) {
+	if len(hline) > 0 && !torn {
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
-		j := &job{data: append(hline, '\n'), line: 1}
+		j := &job{data: append(hline, '\n'), line: 1, unterminated: unterminated}
 		j.process(newDigester(alg), nil)
 		j.out[0].header = j.out[0].header && hdr != nil
-		s.rep.Bytes += int64(len(j.data))
+		s.rep.Bytes += int64(len(hline))
+		if !unterminated {
+			s.rep.Bytes++
+		}
 		s.line(in.name, &j.out[0], j.msgOf(&j.out[0]))
+		if unterminated {
+			s.missingNewline(in.name, &j.out[0])
+		}
 	}
 	err := s.run(ctx, in.name, br, alg, workers, last)
 	s.prevFile = in.name
@@ -781,6 +804,25 @@ func (s *sequencer) line(file string, li *lineInfo, msg string) {
 	}
 }
 
+// missingNewline reports li, a file's final line, which lacks its newline,
+// when it is a record that verified: nothing is wrong with it but the
+// missing byte. (Any other problem of the line has its own finding.)
+func (s *sequencer) missingNewline(file string, li *lineInfo) {
+	if li.status != lineOK || s.good.line != li.line || s.good.file != file {
+		return
+	}
+	s.addFinding(Finding{Class: MissingNewline, File: file, Line: li.line, Offset: li.off, Seq: seqPtr(li.seq),
+		Detail:   "the final record verifies but the file does not end with its newline; nothing is lost: 'brain-audit repair' adds the newline",
+		LastGood: s.lastGood()})
+}
+
+// wholeObject reports whether b begins with a whole JSON object. A write cut
+// short leaves a proper prefix of a record line, which never does.
+func wholeObject(b []byte) bool {
+	_, ok := scanValue(b, 0, 0)
+	return ok && len(b) > 0 && b[0] == '{'
+}
+
 func (s *sequencer) finish() {
 	s.rep.Head = s.lastGood()
 	if s.head != nil && !s.headSeen {
@@ -869,14 +911,32 @@ loop:
 		case <-ctx.Done():
 			break loop
 		}
-		if j.special != nil {
-			if j.special.status == lineTorn && !last {
+		if j.unterminated && !wholeObject(j.data[:len(j.data)-1]) {
+			// Part of a record: a write was cut. (Were it tampering, the
+			// chain before it still verifies, as after a clean cut.)
+			j.special = &lineInfo{off: j.off, status: lineTorn}
+			if !last {
 				j.special.status = lineMalformed
 				j.setMsg(j.special, "the file ends mid-line (no newline) but is not the last file of the chain")
+			}
+		}
+		if j.special != nil {
+			s.rep.Bytes += int64(len(j.data))
+			if j.unterminated {
+				s.rep.Bytes--
 			}
 			j.special.line = base
 			base++
 			s.line(name, j.special, j.msgOf(j.special))
+		} else if j.unterminated {
+			// A whole record without its newline is checked as any record
+			// (so an edited last record is tampered, not torn).
+			s.rep.Bytes += int64(len(j.data)) - 1
+			li := &j.out[0]
+			li.line += base
+			base++
+			s.line(name, li, j.msgOf(li))
+			s.missingNewline(name, li)
 		} else {
 			s.rep.Bytes += int64(len(j.data))
 			for {
@@ -1107,13 +1167,11 @@ func (c *chunkReader) next() (*job, error) {
 	}
 	for {
 		if c.eof {
-			if len(c.carry) == 0 {
+			if len(c.carry) == 0 || c.skip {
+				c.carry = nil
 				return nil, io.EOF
 			}
-			j := &job{special: &lineInfo{off: c.off, status: lineTorn}}
-			if c.skip {
-				j = nil
-			}
+			j := c.finalLine(c.carry, c.off)
 			c.carry = nil
 			return j, io.EOF
 		}
@@ -1175,6 +1233,17 @@ func (c *chunkReader) next() (*job, error) {
 			return nil, err
 		}
 	}
+}
+
+// finalLine returns the job of b, the file's final line, at off, which has
+// no newline: a copy of it with one added, marked unterminated, or the
+// oversize job when it is over the size limit.
+func (c *chunkReader) finalLine(b []byte, off int64) *job {
+	if len(b) >= MaxRecordSize {
+		return oversizeJob(off)
+	}
+	data := append(append(make([]byte, 0, len(b)+1), b...), '\n')
+	return &job{data: data, off: off, out: c.getOut(len(data)), unterminated: true}
 }
 
 // oversizeJob is the special job of a line at off that is over the size

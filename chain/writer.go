@@ -306,9 +306,12 @@ func readFirstLine(f *os.File) ([]byte, error) {
 
 // readTail reads the last record of the active file, whose size is size.
 func (w *Writer) readTail(size int64) error {
-	line, off, err := lastLine(w.f, size)
+	line, off, newline, err := lastLine(w.f, size)
 	if err != nil {
 		return &TailError{Path: w.path, Offset: off, Reason: err.Error()}
+	}
+	if !newline && !wholeObject(line) {
+		return &TailError{Path: w.path, Offset: off, Reason: tornReason}
 	}
 	var r record
 	if pe := parseRecord(line, &r); pe != nil {
@@ -317,40 +320,40 @@ func (w *Writer) readTail(size int64) error {
 	if d := newDigester(w.st.alg).entry(r.entry, &r.prev); d != r.hash {
 		return &TailError{Path: w.path, Offset: off, Reason: "the last record's hash does not match its content"}
 	}
+	if !newline {
+		return &TailError{Path: w.path, Offset: size, Reason: "the last record has no newline"}
+	}
 	w.st.head = Head{Seq: r.seq, Hash: r.hash}
 	w.size = size
 	return nil
 }
 
 // lastLine returns the last line of f (whose size is size) without its
-// newline, and its offset.
-func lastLine(f *os.File, size int64) ([]byte, int64, error) {
+// newline, its offset, and whether the file ends with that newline.
+func lastLine(f *os.File, size int64) (line []byte, off int64, newline bool, err error) {
 	if size == 0 {
-		return nil, 0, errors.New("the file is empty")
+		return nil, 0, false, errors.New("the file is empty")
 	}
-	var tail []byte
 	chunk := int64(8192)
 	for {
-		n := min(chunk, size)
-		if n > MaxRecordSize+1 {
-			n = MaxRecordSize + 1
-		}
-		tail = make([]byte, n)
+		n := min(chunk, size, MaxRecordSize+1)
+		tail := make([]byte, n)
 		if _, err := f.ReadAt(tail, size-n); err != nil {
-			return nil, size - n, err
+			return nil, size - n, false, err
 		}
-		if tail[n-1] != '\n' {
-			i := bytes.LastIndexByte(tail, '\n')
-			return nil, size - n + int64(i+1), errors.New(tornReason)
+		newline = tail[n-1] == '\n'
+		body := tail
+		if newline {
+			body = tail[:n-1]
 		}
-		if i := bytes.LastIndexByte(tail[:n-1], '\n'); i >= 0 {
-			return tail[i+1 : n-1], size - n + int64(i+1), nil
+		if i := bytes.LastIndexByte(body, '\n'); i >= 0 {
+			return body[i+1:], size - n + int64(i+1), newline, nil
 		}
 		if n == size {
-			return tail[:n-1], 0, nil
+			return body, 0, newline, nil
 		}
 		if n == MaxRecordSize+1 {
-			return nil, size - n, errors.New("the last line is over the size limit")
+			return nil, size - n, newline, errors.New("the last line is over the size limit")
 		}
 		chunk *= 8
 	}

@@ -115,6 +115,81 @@ func TestWriterRefusesTornTail(t *testing.T) {
 	}
 }
 
+// TestUnterminatedFinalLine: a final line without its newline is a torn
+// write only when it is part of a record. A whole record that verifies is
+// kept: the writer refuses to append (naming it), and Repair adds the
+// newline, removing nothing. An edited last record whose newline was
+// dropped is tampered: Repair refuses it, as any tampering.
+func TestUnterminatedFinalLine(t *testing.T) {
+	ctx := context.Background()
+	t.Run("whole record", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		w := openTest(t, path, Options{})
+		heads := appendN(t, w, 3, "t")
+		w.Close()
+		full := readFile(t, path)
+		if err := os.Truncate(path, int64(len(full)-1)); err != nil {
+			t.Fatal(err)
+		}
+		rep := verifyPath(t, path, VerifyOptions{})
+		if !rep.OnlyMissingNewline() || rep.Head == nil || rep.Head.Seq != heads[2].Seq || rep.Records != 4 {
+			t.Fatalf("want the last record verified and only a missing newline; head %+v, %d records:\n%s", rep.Head, rep.Records, findingsText(rep))
+		}
+		_, err := Open(path, Options{})
+		var te *TailError
+		if !errors.As(err, &te) || errors.Is(err, ErrTornTail) || !strings.Contains(te.Reason, "no newline") {
+			t.Fatalf("Open: err %v, want a *TailError about the missing newline, not ErrTornTail", err)
+		}
+		res, err := Repair(ctx, path, RepairOptions{DryRun: true})
+		if err != nil || res.Action != ActionNewline || res.Offset != int64(len(full)-1) || res.Bytes != 0 {
+			t.Fatalf("Repair --dry-run: %+v, %v; want %q at byte %d, nothing removed", res, err, ActionNewline, len(full)-1)
+		}
+		if !bytes.Equal(readFile(t, path), full[:len(full)-1]) {
+			t.Fatal("a dry run changed the file")
+		}
+		res, err = Repair(ctx, path, RepairOptions{Now: fixedClock()})
+		if err != nil || res.Action != ActionNewline || res.Quarantine != "" {
+			t.Fatalf("Repair: %+v, %v", res, err)
+		}
+		mustPass(t, path)
+		if got := readFile(t, path); !bytes.HasPrefix(got, full) {
+			t.Fatal("the repaired file does not begin with every byte of the original chain")
+		}
+		recs := readRecords(t, []string{path}, false)
+		last := recs[len(recs)-1]
+		if last.typ != RepairedType || !strings.Contains(last.data, `"action":"add_final_newline"`) || !strings.Contains(last.data, `"findings":{"missing_newline":1}`) {
+			t.Errorf("last record %s %s, want a chain.repaired record of the new newline", last.typ, last.data)
+		}
+	})
+	t.Run("edited record", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		w := openTest(t, path, Options{})
+		appendN(t, w, 3, "t")
+		w.Close()
+		b := readFile(t, path)
+		b = bytes.Replace(b[:len(b)-1], []byte(`"data":{"i":2}`), []byte(`"data":{"i":7}`), 1)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rep := verifyPath(t, path, VerifyOptions{})
+		if len(rep.Findings) != 1 || rep.Findings[0].Class != Tampered || rep.Findings[0].Line != 4 {
+			t.Fatalf("want the last record tampered, nothing else:\n%s", findingsText(rep))
+		}
+		_, err := Open(path, Options{})
+		var te *TailError
+		if !errors.As(err, &te) || errors.Is(err, ErrTornTail) {
+			t.Fatalf("Open: err %v, want a *TailError that is not ErrTornTail", err)
+		}
+		var re *RefusedError
+		if _, err := Repair(ctx, path, RepairOptions{Now: fixedClock()}); !errors.As(err, &re) {
+			t.Fatalf("Repair: %v, want it refused", err)
+		}
+		if !bytes.Equal(readFile(t, path), b) {
+			t.Fatal("a refused repair changed the file")
+		}
+	})
+}
+
 // TestRotation checks a chain rotated across several files: it verifies as
 // a whole, each header continues the previous file, and Discover finds the
 // files in order.

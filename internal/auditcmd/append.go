@@ -66,7 +66,7 @@ written durably (nothing partial is left in the chain).`,
 func writeErr(err error) error {
 	var te *chain.TailError
 	if errors.As(err, &te) {
-		return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err, Hint: "run 'brain-audit verify-log' on the chain, then 'brain-audit repair' if it shows a torn tail"}
+		return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err, Hint: "run 'brain-audit verify-log' on the chain, then 'brain-audit repair' if it shows a torn tail or a missing newline"}
 	}
 	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err}
 }

@@ -206,8 +206,11 @@ func bannerText(name string, rep *chain.Report) string {
 }
 
 func hintFor(e *env, name string, rep *chain.Report) {
-	if rep.OnlyTornTail() {
+	switch {
+	case rep.OnlyTornTail():
 		e.p.Hintf("a write was interrupted; 'brain-audit repair %s' cuts the torn line off and records the repair", name)
+	case rep.OnlyMissingNewline():
+		e.p.Hintf("'brain-audit repair %s' adds the newline and records the repair; no record is removed", name)
 	}
 }
 
