@@ -25,8 +25,9 @@ const (
 	// modeFileLimit lowers RLIMIT_FSIZE to envLimit and appends until an
 	// append fails, then prints one report line (see TestFileSizeLimit).
 	modeFileLimit = "file-limit"
-	// modeVerify verifies the chain file at envPath (stdin for "-") and
-	// prints its report as JSON (see TestVerifyMemoryBound).
+	// modeVerify verifies the chain file at envPath (stdin for "-"; for a
+	// directory, its one chain), with at most envNoFile open files when
+	// set, and prints its report as JSON (see TestVerifyMemoryBound).
 	modeVerify = "verify"
 )
 
@@ -36,6 +37,7 @@ const (
 	envCount   = "BRAIN_CHAIN_TEST_COUNT"
 	envID      = "BRAIN_CHAIN_TEST_ID"
 	envLimit   = "BRAIN_CHAIN_TEST_LIMIT"
+	envNoFile  = "BRAIN_CHAIN_TEST_NOFILE"
 	// envKillAt makes the helper SIGKILL itself at its n-th write or sync
 	// (counted through Options.Fault): a crash at an exact point.
 	envKillAt = "BRAIN_CHAIN_TEST_KILL_AT"
@@ -76,11 +78,29 @@ func runHelper(mode string) int {
 	}
 	path := os.Getenv(envPath)
 	if mode == modeVerify {
+		if n := uint64(envInt(envNoFile)); n > 0 {
+			var lim syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: lim.Max}); err != nil {
+				fmt.Fprintln(os.Stderr, "setrlimit:", err)
+				return 3
+			}
+		}
 		var rep *Report
 		var err error
-		if path == "-" {
+		fi, _ := os.Stat(path)
+		switch {
+		case path == "-":
 			rep, err = VerifyReader(ctx, "-", os.Stdin, VerifyOptions{})
-		} else {
+		case fi != nil && fi.IsDir():
+			var chains []Chain
+			if chains, _, err = Discover(path); err == nil && len(chains) != 1 {
+				err = fmt.Errorf("%d chains under %s", len(chains), path)
+			}
+			if err == nil {
+				rep, err = VerifyChain(ctx, chains[0], VerifyOptions{})
+			}
+		default:
 			rep, err = VerifyFile(ctx, path, VerifyOptions{})
 		}
 		if err != nil {

@@ -61,6 +61,9 @@ type RepairResult struct {
 type RefusedError struct {
 	Reason   string
 	Findings []Finding
+	// Missing is set when the refusal is for a missing file, which nothing
+	// but a copy restores.
+	Missing bool
 }
 
 func (e *RefusedError) Error() string { return "chain: repair refused: " + e.Reason }
@@ -124,8 +127,10 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	}
 	first := rep.Findings[0]
 	switch {
+	case first.Class == MissingFile && filepath.Clean(first.File) == filepath.Clean(path):
+		return nil, &RefusedError{Reason: "the chain's active file is missing; there is nothing repair can cut (the next append continues the chain from its newest rotated file)", Findings: rep.Findings, Missing: true}
 	case first.Class == MissingFile || first.Class == HeadMismatch:
-		return nil, &RefusedError{Reason: "a file of the chain is missing; there is nothing repair can restore", Findings: rep.Findings}
+		return nil, &RefusedError{Reason: "a file of the chain is missing; there is nothing repair can restore", Findings: rep.Findings, Missing: true}
 	case filepath.Clean(first.File) != filepath.Clean(path):
 		return nil, &RefusedError{Reason: fmt.Sprintf("the damage starts in the rotated file %q; repair only cuts the active file", first.File), Findings: rep.Findings}
 	case rep.OnlyTornTail():

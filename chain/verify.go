@@ -170,7 +170,14 @@ type ReadError struct {
 	Err  error
 }
 
-func (e *ReadError) Error() string { return fmt.Sprintf("reading %q: %v", e.Path, e.Err) }
+func (e *ReadError) Error() string {
+	err := e.Err
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Path == e.Path {
+		err = pe.Err // the path is named already
+	}
+	return fmt.Sprintf("reading %q: %v", e.Path, err)
+}
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // input is one file of a chain as verification sees it.
@@ -181,9 +188,81 @@ type input struct {
 	size int64
 	// missingBefore names files of the chain known to be missing before it.
 	missingBefore []string
+	// missingAfter names the chain's active file when it is missing after
+	// this file, the last one found.
+	missingAfter string
 	// f is the file r reads, when it is one: a large file is mapped instead
 	// of read.
 	f *os.File
+	// fi is the file's identity and size as snapshotted under the chain's
+	// lock. A file snapshotted but not open (f nil) is opened when its turn
+	// comes, and must still be the same file.
+	fi os.FileInfo
+}
+
+// snapshotFile stats the chain file at path for verification: its size and
+// identity. With open, the file is also opened now: the active file, which a
+// rotation may rename once the lock is released. The others (rotated files
+// do not change) are opened one at a time when verified, so a chain of
+// thousands of files needs no more descriptors than one of two.
+func snapshotFile(path string, open bool) (input, error) {
+	in := input{name: path}
+	var err error
+	if open {
+		if in.f, err = os.Open(path); err != nil {
+			return in, err
+		}
+		in.fi, err = in.f.Stat()
+	} else {
+		in.fi, err = os.Stat(path)
+	}
+	if err == nil && in.fi.IsDir() {
+		err = errors.New("is a directory")
+	}
+	if err != nil {
+		in.close()
+		return in, err
+	}
+	in.size = in.fi.Size()
+	if in.f != nil {
+		in.r = io.NewSectionReader(in.f, 0, in.size)
+	}
+	return in, nil
+}
+
+// open opens in's file when it was snapshotted but not opened.
+func (in *input) open() error {
+	if in.f != nil || in.fi == nil {
+		return nil
+	}
+	f, err := os.Open(in.name)
+	if err != nil {
+		return &ReadError{Path: in.name, Err: err}
+	}
+	fi, err := f.Stat()
+	if err == nil && !os.SameFile(fi, in.fi) {
+		err = errors.New("the file was replaced while the chain was being verified")
+	}
+	if err != nil {
+		f.Close()
+		return &ReadError{Path: in.name, Err: err}
+	}
+	in.f, in.r = f, io.NewSectionReader(f, 0, in.size)
+	return nil
+}
+
+// close closes in's file, if verification opened it.
+func (in *input) close() {
+	if in.f != nil && in.fi != nil {
+		in.f.Close()
+		in.f = nil
+	}
+}
+
+func closeInputs(ins []input) {
+	for i := range ins {
+		ins[i].close()
+	}
 }
 
 var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)
@@ -212,57 +291,59 @@ func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool)
 	if lock {
 		unlock = lockShared(activeName(path))
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		unlock()
-		return nil, &ReadError{Path: path, Err: err}
-	}
-	fi, err := f.Stat()
-	if err != nil || fi.IsDir() {
-		f.Close()
-		unlock()
-		if err == nil {
-			err = errors.New("is a directory")
-		}
-		return nil, &ReadError{Path: path, Err: err}
-	}
-	files := []*os.File{f}
-	sizes := []int64{fi.Size()}
-	// missing[i] names the files missing just before files[i], oldest first.
-	missing := [][]string{nil}
-	if line, err := readFirstLine(f); err == nil {
-		if h, _, err := parseHeader(line); err == nil && h.Index > 0 {
-			// Walk back through the rotated files named in each header.
-			idx := h.Index
-			for idx > 0 {
-				prev := RotatedName(activeName(path), idx-1)
-				pf, err := os.Open(prev)
-				if err != nil {
-					missing[0] = append([]string{prev}, missing[0]...)
-					idx--
-					continue
-				}
-				pfi, err := pf.Stat()
-				if err != nil {
-					pf.Close()
-					unlock()
-					closeAll(files)
-					return nil, &ReadError{Path: prev, Err: err}
-				}
-				files = append([]*os.File{pf}, files...)
-				sizes = append([]int64{pfi.Size()}, sizes...)
-				missing = append([][]string{nil}, missing...)
-				idx--
-			}
-		}
-	}
+	ins, err := snapshotChain(path)
 	unlock()
-	defer closeAll(files)
-	ins := make([]input, len(files))
-	for i, f := range files {
-		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), size: sizes[i], missingBefore: missing[i], f: f}
+	if err != nil {
+		return nil, err
 	}
 	return verify(ctx, ins, opts)
+}
+
+// snapshotChain snapshots the chain ending in the file at path: path and
+// the rotated files its headers name, back to index 0, oldest first. Only a
+// file that does not exist (ENOENT) is missing; any other error (too many
+// open files, a loop of links, ...) is a ReadError, never a finding. When
+// path is a chain's active file and does not exist but rotated files of it
+// do (a rotation cut short, or the file deleted), the chain ends in the
+// newest of them and the active file is reported missing.
+func snapshotChain(path string) ([]input, error) {
+	last, err := snapshotFile(path, true)
+	if errors.Is(err, os.ErrNotExist) && activeName(path) == path {
+		if rotated, _ := rotatedFiles(path); len(rotated) > 0 {
+			ins, err := snapshotChain(rotated[len(rotated)-1])
+			if err == nil {
+				ins[len(ins)-1].missingAfter = path
+			}
+			return ins, err
+		}
+	}
+	if err != nil {
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	ins := []input{last}
+	line, err := readFirstLine(last.f)
+	if err != nil {
+		return ins, nil
+	}
+	h, _, err := parseHeader(line)
+	if err != nil {
+		return ins, nil
+	}
+	// Walk back through the rotated files named in each header.
+	for idx := h.Index - 1; idx >= 0; idx-- {
+		prev := RotatedName(activeName(path), idx)
+		in, err := snapshotFile(prev, false)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			ins[0].missingBefore = append([]string{prev}, ins[0].missingBefore...)
+		case err != nil:
+			closeInputs(ins)
+			return nil, &ReadError{Path: prev, Err: err}
+		default:
+			ins = append([]input{in}, ins...)
+		}
+	}
+	return ins, nil
 }
 
 // VerifyReader verifies one chain file read from r (stdin, say), named name
@@ -280,35 +361,23 @@ func VerifyFiles(ctx context.Context, paths []string, opts VerifyOptions) (*Repo
 // verifyPaths verifies paths as one chain; missing[i] names the files known
 // to be missing before paths[i].
 func verifyPaths(ctx context.Context, paths []string, missing map[int][]string, opts VerifyOptions) (*Report, error) {
-	var files []*os.File
-	defer func() { closeAll(files) }()
 	var ins []input
 	unlock := func() {}
 	if len(paths) > 0 {
 		unlock = lockShared(activeName(paths[len(paths)-1]))
 	}
 	for i, p := range paths {
-		f, err := os.Open(p)
+		in, err := snapshotFile(p, i == len(paths)-1)
 		if err != nil {
 			unlock()
+			closeInputs(ins)
 			return nil, &ReadError{Path: p, Err: err}
 		}
-		files = append(files, f)
-		fi, err := f.Stat()
-		if err != nil {
-			unlock()
-			return nil, &ReadError{Path: p, Err: err}
-		}
-		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), size: fi.Size(), missingBefore: missing[i], f: f})
+		in.missingBefore = missing[i]
+		ins = append(ins, in)
 	}
 	unlock()
 	return verify(ctx, ins, opts)
-}
-
-func closeAll(fs []*os.File) {
-	for _, f := range fs {
-		f.Close()
-	}
 }
 
 // lockShared takes a shared lock on the chain's lock file, when it exists,
@@ -360,6 +429,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 	type entry struct {
 		path  string
 		index int
+		fi    os.FileInfo
 	}
 	groups := map[[2]string][]entry{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -390,8 +460,12 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 			}
 			return nil
 		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
 		k := [2]string{filepath.Dir(p), h.Chain}
-		groups[k] = append(groups[k], entry{p, h.Index})
+		groups[k] = append(groups[k], entry{p, h.Index, fi})
 		return nil
 	})
 	if err != nil {
@@ -412,8 +486,17 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		})
 		c := Chain{ID: k[1]}
 		next := 0
-		for _, e := range es {
+		for i, e := range es {
 			if e.index < next {
+				if prev := es[i-1]; prev.index == e.index && os.SameFile(prev.fi, e.fi) {
+					// One file under two names: the active file and its
+					// rotated name, between the two steps of a rotation.
+					// The active name is the one verified.
+					if activeName(e.path) == e.path {
+						c.Files[len(c.Files)-1] = e.path
+					}
+					continue
+				}
 				c.Duplicates = append(c.Duplicates, e.path)
 				continue
 			}
@@ -530,6 +613,7 @@ func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, erro
 	for i := range ins {
 		rep.Files = append(rep.Files, ins[i].name)
 	}
+	defer closeInputs(ins)
 	for i := range ins {
 		in := &ins[i]
 		for _, m := range in.missingBefore {
@@ -537,8 +621,18 @@ func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, erro
 			// The next header continues the missing file, not the one before.
 			sq.known, sq.prevFile = false, ""
 		}
-		if err := sq.file(ctx, in, i == len(ins)-1, i == 0 && len(in.missingBefore) == 0, opts.Workers); err != nil {
+		if err := in.open(); err != nil {
 			return nil, err
+		}
+		err := sq.file(ctx, in, i == len(ins)-1 && in.missingAfter == "", i == 0 && len(in.missingBefore) == 0, opts.Workers)
+		in.close()
+		if err != nil {
+			return nil, err
+		}
+		if in.missingAfter != "" {
+			sq.addFinding(Finding{Class: MissingFile, File: in.missingAfter, LastGood: sq.lastGood(),
+				Detail: fmt.Sprintf("the chain's active file is missing, after %s: a rotation cut short leaves this, and so does deleting the file with the records after that one (the next append continues the chain from %s)",
+					filepath.Base(in.name), filepath.Base(in.name))})
 		}
 	}
 	sq.finish()

@@ -35,8 +35,9 @@ type Options struct {
 	// Now is the clock for the ts field (default time.Now).
 	Now func() time.Time
 	// Fault, when set, is called before each write and sync with "write" or
-	// "sync"; a non-nil error is handled as if that system call had failed. It
-	// exists for fault injection and costs nothing when nil.
+	// "sync", and before a rotation links the active file with "link"; a
+	// non-nil error is handled as if that system call had failed. It exists
+	// for fault injection and costs nothing when nil.
 	Fault func(op string) error
 }
 
@@ -602,24 +603,60 @@ func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 	}
 }
 
-// rotate renames the active file to its rotated name and starts a new one
-// that continues it. The lock must be held.
+// rotate gives the active file its rotated name and starts a new active
+// file that continues it. The lock must be held.
+//
+// The active file never goes missing: the file is first linked under its
+// rotated name (and the directory synced), then the new file, header
+// written and synced, is renamed over the active name in one step. A crash
+// in between leaves one file under both names, which Discover reads as one
+// and the next rotation takes up where this one stopped. Where the file
+// system has no hard links, the file is renamed instead, and a crash before
+// the new file is in place leaves no active file: the next append continues
+// the rotated one, and verify-log reports the gap.
 func (w *Writer) rotate() error {
 	old := RotatedName(w.path, w.st.index)
-	if _, err := os.Lstat(old); err == nil {
-		return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+	if err := w.fault("link"); err != nil {
+		return &WriteError{Path: old, Op: "rotate", Err: err}
 	}
-	if err := os.Rename(w.path, old); err != nil {
-		return &WriteError{Path: w.path, Op: "rotate", Err: err}
+	err := os.Link(w.path, old)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrExist):
+		// Linked by a rotation that a crash cut short; anything else
+		// under that name is not this chain's to overwrite.
+		fi, serr := os.Lstat(old)
+		cur, cerr := w.f.Stat()
+		if serr != nil || cerr != nil || !os.SameFile(fi, cur) {
+			return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+		}
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOTSUP), errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.EMLINK):
+		if _, err := os.Lstat(old); err == nil {
+			return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+		}
+		if err := os.Rename(w.path, old); err != nil {
+			return &WriteError{Path: w.path, Op: "rotate", Err: err}
+		}
+	default:
+		return &WriteError{Path: old, Op: "rotate", Err: err}
 	}
 	w.f.Close()
 	w.f = nil
 	if err := fsutil.SyncDir(filepath.Dir(w.path)); err != nil {
-		// The next append finds no active file and continues the
-		// rotated one, so the chain stays whole.
+		// The next append rotates again (or, after a rename, finds no
+		// active file and continues the rotated one): the chain stays
+		// whole.
 		return &WriteError{Path: w.path, Op: "rotate", Err: err}
 	}
 	return w.writeContinuation(filepath.Base(old))
+}
+
+// fault calls the fault hook (Options.Fault), if any, before op.
+func (w *Writer) fault(op string) error {
+	if w.opts.Fault == nil {
+		return nil
+	}
+	return w.opts.Fault(op)
 }
 
 func inode(fi os.FileInfo) uint64 {

@@ -3,6 +3,7 @@ package chain
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -261,23 +262,127 @@ func fileHeader(t *testing.T, path string) (*HeaderData, *record) {
 	return h, r
 }
 
+// TestVerifyMissingActiveFile: a chain whose active file is missing (as a
+// rotation left it before rotations became atomic, or where the file
+// system has no hard links; or the file was deleted) is verified from its
+// rotated files, and the gap is a missing_file finding, not a read error;
+// repair refuses it, naming what will continue the chain.
+func TestVerifyMissingActiveFile(t *testing.T) {
+	path, rotated, files := chainWithoutActive(t)
+	recs := readRecords(t, chainFiles(t, path), false)
+	rep := verifyPath(t, path, VerifyOptions{})
+	want := []wantFinding{at(MissingFile, filepath.Base(path), 0)}
+	if diff := cmp.Diff(want, gotFindings(t, rep, filepath.Dir(path))); diff != "" || rep.Records != int64(len(recs)) || len(rep.Files) != len(files) {
+		t.Fatalf("findings (-want +got):\n%s\n%d records in %v; all findings:\n%s", diff, rep.Records, rep.Files, findingsText(rep))
+	}
+	if f := rep.Findings[0]; !strings.Contains(f.Detail, "the next append continues the chain from "+filepath.Base(rotated)) || f.LastGood == nil || f.LastGood.Seq != recs[len(recs)-1].seq {
+		t.Errorf("finding %s", f)
+	}
+	var re *RefusedError
+	if _, err := Repair(context.Background(), path, RepairOptions{Now: fixedClock()}); !errors.As(err, &re) {
+		t.Fatalf("Repair: %v, want it refused", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused repair created the active file: %v", err)
+	}
+	// No rotated file either: the path is simply not there.
+	if _, err := VerifyFile(context.Background(), filepath.Join(t.TempDir(), "audit.jsonl"), VerifyOptions{}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("VerifyFile of nothing: %v, want a read error", err)
+	}
+}
+
+// TestVerifyFewDescriptors verifies a chain of 300 files in a process that
+// may open only 64: as a file (walking back through the rotated files) and
+// as a directory. It passes: files are opened one at a time. (Before, all
+// were held open, and every file that could not be opened, for any reason,
+// was reported missing: 237 false missing_file findings here.)
+func TestVerifyFewDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	w := openTest(t, path, Options{MaxFileSize: 1})
+	appendN(t, w, 299, "t")
+	w.Close()
+	if n := len(chainFiles(t, path)); n != 300 {
+		t.Fatalf("%d files, want 300", n)
+	}
+	for _, target := range []string{path, dir} {
+		cmd := helperCmd(t, modeVerify, envPath+"="+target, envNoFile+"=64")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("verify %s: %v", target, err)
+		}
+		var res verifyResult
+		if err := json.Unmarshal(out, &res); err != nil || res.Report == nil {
+			t.Fatalf("helper printed %q: %v", out, err)
+		}
+		if !res.Report.OK() || len(res.Report.Files) != 300 {
+			t.Errorf("verify %s with 64 descriptors: %d files, findings:\n%s", target, len(res.Report.Files), findingsText(res.Report))
+		}
+	}
+}
+
+// TestVerifyUnreadableRotatedFile: only a file that does not exist is
+// missing. A rotated file that cannot be read for another reason — a loop
+// of symbolic links in its place, a directory — makes verification fail
+// with a read error naming it, never a missing_file finding.
+func TestVerifyUnreadableRotatedFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(p string) error
+		want  string
+	}{
+		{"symlink loop", func(p string) error { return os.Symlink(filepath.Base(p), p) }, "too many levels of symbolic links"},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			w := openTest(t, path, Options{MaxFileSize: 1})
+			appendN(t, w, 3, "t")
+			w.Close()
+			mid := RotatedName(path, 1)
+			if err := os.Remove(mid); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.plant(mid); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := VerifyFile(context.Background(), path, VerifyOptions{})
+			var re *ReadError
+			if !errors.As(err, &re) || re.Path != mid || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("VerifyFile: %v (report %v), want a read error of %s: %s", err, rep, mid, tc.want)
+			}
+		})
+	}
+}
+
+// chainWithoutActive writes a rotated chain and renames its active file to
+// its rotated name, as a rotation cut short between renaming the active file
+// and creating its successor leaves it (on a file system without hard
+// links, or by a writer from before rotations linked). It returns the
+// active path, the newest rotated file and the chain's files before.
+func chainWithoutActive(t *testing.T) (path, rotated string, files []string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{MaxFileSize: 1500})
+	appendN(t, w, 12, "t")
+	w.Close()
+	files = chainFiles(t, path)
+	rotated = RotatedName(path, len(files)-1)
+	if err := os.Rename(path, rotated); err != nil {
+		t.Fatal(err)
+	}
+	return path, rotated, files
+}
+
 // TestReopenAfterRotationCrash simulates a crash between renaming the active
 // file and creating its successor: the next Open continues the chain from
 // the newest rotated file.
 func TestReopenAfterRotationCrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	w := openTest(t, path, Options{MaxFileSize: 1500})
-	appendN(t, w, 12, "t")
-	w.Close()
-	files := chainFiles(t, path)
-	rotated := RotatedName(path, len(files)-1)
-	if err := os.Rename(path, rotated); err != nil {
-		t.Fatal(err)
-	}
+	path, rotated, files := chainWithoutActive(t)
 	// The chain as it is on disk verifies from its newest rotated file.
 	mustPass(t, rotated)
 
-	w = openTest(t, path, Options{MaxFileSize: 1500})
+	w := openTest(t, path, Options{MaxFileSize: 1500})
 	heads := appendN(t, w, 3, "after")
 	rep := mustPass(t, path)
 	if len(rep.Files) != len(files)+1 {

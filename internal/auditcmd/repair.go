@@ -46,7 +46,7 @@ could not be read, 4 the repair could not be written.`,
 					fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
 				}
 				hint := "inspect the findings with 'brain-audit verify-log'; --quarantine moves the damaged suffix aside"
-				if *quarantine {
+				if *quarantine || re.Missing {
 					hint = "restore the chain from a copy; 'brain-audit diff' shows where a copy diverges"
 				}
 				return &cli.ExitError{Code: cli.ExitFindings, Err: errors.New(re.Reason), Hint: hint}
