@@ -92,7 +92,9 @@ func (g *corpusGen) writeChain(alg Alg, evs []Event) []byte {
 	path := filepath.Join(g.t.TempDir(), "audit.jsonl")
 	w := openTest(g.t, path, Options{Alg: alg})
 	for _, ev := range evs {
-		if _, err := w.Append(context.Background(), ev); err != nil {
+		if strings.HasPrefix(ev.Type, reservedPrefix) {
+			appendReserved(g.t, w, ev)
+		} else if _, err := w.Append(context.Background(), ev); err != nil {
 			g.t.Fatal(err)
 		}
 	}

@@ -498,8 +498,8 @@ func (w *Writer) appendBatch(ctx context.Context, evs []Event, heads []Head) (He
 			}
 			return Head{}, err
 		}
-		if evs[i].Type == HeaderType {
-			return Head{}, fmt.Errorf("chain: type %q is reserved for file headers", HeaderType)
+		if err := checkType(evs[i].Type); err != nil {
+			return Head{}, err
 		}
 		datas[i] = d
 	}

@@ -607,7 +607,10 @@ func TestAppendRejects(t *testing.T) {
 	for _, ev := range []Event{
 		{},
 		{Type: HeaderType},
+		{Type: RepairedType, Data: []byte(`{"action":"truncate_torn_tail"}`)},
+		{Type: "chain.anything"},
 		{Type: "t", Data: []byte(`[1]`)},
+		{Type: "t", Data: []byte(`{"a":"\ud800"}`)},
 		{Type: "t", Data: []byte(`{"a":1,"a":2}`)},
 		{Type: "t", Data: []byte(`{"a":"` + "\xff" + `"}`)},
 		{Type: "t\xff"},
@@ -615,6 +618,11 @@ func TestAppendRejects(t *testing.T) {
 	} {
 		if _, err := w.Append(context.Background(), ev); err == nil {
 			t.Errorf("Append(%.60q): no error", ev)
+		}
+		// Check refuses the same, but for the size, which only the
+		// record built from the event has.
+		if err := ev.Check(); err == nil && len(ev.Data) < MaxRecordSize {
+			t.Errorf("Event(%.60q).Check(): no error", ev)
 		}
 	}
 	if !bytes.Equal(readFile(t, path), before) {
