@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -103,13 +104,10 @@ func checkVerifyMemory(t *testing.T, name, p string, size, malformed int) {
 				defer f.Close()
 				cmd.Stdin = f
 			}
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("helper: %v", err)
-			}
 			var res verifyResult
-			if err := json.Unmarshal(out, &res); err != nil || res.Report == nil || res.PeakKiB <= 0 {
-				t.Fatalf("helper printed %q: %v", out, err)
+			runHelperJSON(t, cmd, &res)
+			if res.Report == nil || res.PeakKiB <= 0 {
+				t.Fatalf("helper printed %+v", res)
 			}
 			rep := res.Report
 			if rep.OK() {
@@ -127,4 +125,79 @@ func checkVerifyMemory(t *testing.T, name, p string, size, malformed int) {
 	}
 }
 
+// runHelperJSON runs the helper process cmd and decodes what it prints
+// into v.
+func runHelperJSON(t *testing.T, cmd *exec.Cmd, v any) {
+	t.Helper()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helper: %v", err)
+	}
+	if err := json.Unmarshal(out, v); err != nil {
+		t.Fatalf("helper printed %.200q: %v", out, err)
+	}
+}
+
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// diffMemoryBound is what Diff may hold: two lines of MaxRecordSize and
+// their read buffers, and the key bags of the lines after the divergence.
+const diffMemoryBound = 128 << 20
+
+// TestDiffMemoryBound diffs hostile pairs of files in a child process and
+// checks its peak memory (VmHWM) and the result: a line of 16 MB in each
+// (a 100 MB line took 1.2 GB before), and 1,200,000 distinct short lines
+// after the divergence in each, half of them in both (more than a key bag
+// holds: matched in parts of the key space).
+func TestDiffMemoryBound(t *testing.T) {
+	dir := t.TempDir()
+	hdr := headerLine(SHA256, 0, Digest{}, `{"format":"`+FormatVersion+`","alg":"sha256","chain":"`+testChainID+`","index":0}`)
+	write := func(name string, parts ...[]byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, bytes.Join(append([][]byte{hdr}, parts...), nil), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	huge := bytes.Repeat([]byte("x"), 16<<20)
+	lines := func(from, to int) []byte {
+		var b bytes.Buffer
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "%x\n", i)
+		}
+		return b.Bytes()
+	}
+	n := 1_200_000
+	if testing.Short() {
+		n = 200_000
+	}
+	for _, tc := range []struct {
+		name         string
+		a, b         string
+		line         int64
+		onlyA, onlyB int64
+	}{
+		{"huge lines", write("huge-a.jsonl", huge, []byte("a\n")), write("huge-b.jsonl", huge, []byte("b\n")), 2, 1, 1},
+		{"many lines", write("many-a.jsonl", lines(0, n)), write("many-b.jsonl", lines(n/2, n+n/2)), 2, int64(n / 2), int64(n / 2)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var res diffResult
+			runHelperJSON(t, helperCmd(t, modeDiff, envPath+"="+tc.a, envPath2+"="+tc.b), &res)
+			if res.Result == nil || res.PeakKiB <= 0 {
+				t.Fatalf("helper printed %+v", res)
+			}
+			r := res.Result
+			if r.Identical || r.Line != tc.line || r.OnlyInA != tc.onlyA || r.OnlyInB != tc.onlyB {
+				t.Errorf("diverge at line %d, only in a %d, only in b %d; want %d, %d, %d", r.Line, r.OnlyInA, r.OnlyInB, tc.line, tc.onlyA, tc.onlyB)
+			}
+			if len(r.LineA) > 2048 {
+				t.Errorf("the result holds a line of %d bytes", len(r.LineA))
+			}
+			rss := res.PeakKiB << 10
+			t.Logf("diff with a peak of %s resident", mib(rss))
+			if rss > diffMemoryBound {
+				t.Errorf("diff took %s of memory, over the bound of %s", mib(rss), mib(diffMemoryBound))
+			}
+		})
+	}
+}

@@ -25,6 +25,9 @@ const (
 	// modeFileLimit lowers RLIMIT_FSIZE to envLimit and appends until an
 	// append fails, then prints one report line (see TestFileSizeLimit).
 	modeFileLimit = "file-limit"
+	// modeDiff diffs the files envPath and envPath2 and prints the result
+	// as JSON (see TestDiffMemoryBound).
+	modeDiff = "diff"
 	// modeVerify verifies the chain file at envPath (stdin for "-"; for a
 	// directory, its one chain), with at most envNoFile open files when
 	// set, and prints its report as JSON (see TestVerifyMemoryBound).
@@ -38,6 +41,7 @@ const (
 	envID      = "BRAIN_CHAIN_TEST_ID"
 	envLimit   = "BRAIN_CHAIN_TEST_LIMIT"
 	envNoFile  = "BRAIN_CHAIN_TEST_NOFILE"
+	envPath2   = "BRAIN_CHAIN_TEST_PATH2"
 	// envKillAt makes the helper SIGKILL itself at its n-th write or sync
 	// (counted through Options.Fault): a crash at an exact point.
 	envKillAt = "BRAIN_CHAIN_TEST_KILL_AT"
@@ -77,6 +81,15 @@ func runHelper(mode string) int {
 		}
 	}
 	path := os.Getenv(envPath)
+	if mode == modeDiff {
+		res, err := DiffFiles(ctx, path, os.Getenv(envPath2))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper: diff:", err)
+			return 2
+		}
+		json.NewEncoder(os.Stdout).Encode(diffResult{Result: res, PeakKiB: peakRSS()})
+		return 0
+	}
 	if mode == modeVerify {
 		if n := uint64(envInt(envNoFile)); n > 0 {
 			var lim syscall.Rlimit
@@ -173,6 +186,12 @@ type verifyResult struct {
 	// peak of the memory the child shared with its parent before exec, and
 	// the parent is the test binary.
 	PeakKiB int64 `json:"peak_kib"`
+}
+
+// diffResult is what modeDiff prints.
+type diffResult struct {
+	Result  *DiffResult `json:"result"`
+	PeakKiB int64       `json:"peak_kib"`
 }
 
 // peakRSS returns this process's VmHWM in KiB, or -1.

@@ -3,7 +3,6 @@ package chain
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -306,14 +305,10 @@ func TestVerifyFewDescriptors(t *testing.T) {
 		t.Fatalf("%d files, want 300", n)
 	}
 	for _, target := range []string{path, dir} {
-		cmd := helperCmd(t, modeVerify, envPath+"="+target, envNoFile+"=64")
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("verify %s: %v", target, err)
-		}
 		var res verifyResult
-		if err := json.Unmarshal(out, &res); err != nil || res.Report == nil {
-			t.Fatalf("helper printed %q: %v", out, err)
+		runHelperJSON(t, helperCmd(t, modeVerify, envPath+"="+target, envNoFile+"=64"), &res)
+		if res.Report == nil {
+			t.Fatalf("helper printed %+v", res)
 		}
 		if !res.Report.OK() || len(res.Report.Files) != 300 {
 			t.Errorf("verify %s with 64 descriptors: %d files, findings:\n%s", target, len(res.Report.Files), findingsText(res.Report))
