@@ -201,3 +201,34 @@ func TestDiffMemoryBound(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyManyShortLines puts 40,000 blank lines (more than a chunk's
+// results hold, so the sequencer finishes the chunk in steps) between the
+// records of a chain whose record after them was edited. Every reading path
+// gives the same report, and the findings after the steps are located
+// exactly: the edited record's line and byte offset, the counts.
+func TestVerifyManyShortLines(t *testing.T) {
+	const blanks = 40_000
+	g := newCorpusGen(t)
+	l := g.edit(g.base(), 5, `"exit":0`, `"exit":1`)
+	off := len(join(l[:4])) + blanks
+	l = append(l[:4:4], append([][]byte{bytes.Repeat([]byte("\n"), blanks)}, l[4:]...)...)
+	p := filepath.Join(t.TempDir(), "audit.jsonl")
+	if err := os.WriteFile(p, join(l), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rep := verifyPath(t, p, VerifyOptions{}) // all four paths agree
+	if rep.Counts[Malformed] != blanks || rep.Counts[Tampered] != 1 || rep.Records != 7 {
+		t.Fatalf("counts %v, %d records; want %d malformed, 1 tampered, 7 records", rep.Counts, rep.Records, blanks)
+	}
+	// The tampered finding comes after the listed malformed ones: find it
+	// with MaxFindings high enough.
+	rep = verifyPath(t, p, VerifyOptions{MaxFindings: blanks + 10})
+	f := rep.Findings[len(rep.Findings)-1]
+	if f.Class != Tampered || f.Line != int64(5+blanks) || f.Offset != int64(off) {
+		t.Errorf("last finding %s; want tampered at line %d, byte %d", f, 5+blanks, off)
+	}
+	if b := rep.Findings[blanks-1]; b.Class != Malformed || b.Line != int64(4+blanks) || b.Offset != int64(off-1) {
+		t.Errorf("last blank line's finding %s; want malformed at line %d, byte %d", b, 4+blanks, off-1)
+	}
+}
