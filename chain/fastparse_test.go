@@ -149,7 +149,11 @@ func TestFastPathTaken(t *testing.T) {
 	}
 	for i := range 300 {
 		ev := Event{Type: "llm_provider.chat", Session: "c0ffee00-1234-4abc-9def-0123456789ab", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
-			Data: []byte(`{"model":"gemini-2.5-flash","input_tokens":1234,"ok":true,"n":` + string(rune('0'+i%10)) + `,"tags":["a","b"],"usage":{"in":1,"out":2.5}}`)}
+			Data: []byte(`{"model":"gemini-2.5-flash","input_tokens":1234,"ok":true,"n":` + string(rune('0'+i%10)) + `,"tags":["a","b"],"usage":{"in":1,"out":2.5},` +
+				// Keys that repeat across objects, never within one; keys
+				// alike but for a byte; an object of more than 16 keys.
+				`"one":{"in":1},"list":[{"k":1,"in":2},{"k":2,"in":{"k":3}}],"response_sha256":"x","response_tokens":1,"request_sha256_":2,` +
+				`"wide":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"ka":10,"kb":11,"kc":12,"kd":13,"ke":14,"kf":15,"kg":16,"kh":17}}`)}
 		if _, err := w.Append(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
@@ -248,6 +252,7 @@ func BenchmarkProcess(b *testing.B) {
 			h := newDigester(SHA256)
 			j := &job{data: data}
 			for b.Loop() {
+				j.next = 0
 				j.process(h, fs)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/line")
