@@ -83,12 +83,7 @@ func runHelper(mode string) int {
 	path := os.Getenv(envPath)
 	if mode == modeDiff {
 		res, err := DiffFiles(ctx, path, os.Getenv(envPath2))
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "helper: diff:", err)
-			return 2
-		}
-		json.NewEncoder(os.Stdout).Encode(diffResult{Result: res, PeakKiB: peakRSS()})
-		return 0
+		return printResult("diff", diffResult{Result: res, PeakKiB: peakRSS()}, err)
 	}
 	if mode == modeVerify {
 		if n := uint64(envInt(envNoFile)); n > 0 {
@@ -116,12 +111,7 @@ func runHelper(mode string) int {
 		default:
 			rep, err = VerifyFile(ctx, path, VerifyOptions{})
 		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "helper: verify:", err)
-			return 2
-		}
-		json.NewEncoder(os.Stdout).Encode(verifyResult{Report: rep, PeakKiB: peakRSS()})
-		return 0
+		return printResult("verify", verifyResult{Report: rep, PeakKiB: peakRSS()}, err)
 	}
 	if mode == modeFileLimit {
 		lim := uint64(envInt(envLimit))
@@ -176,6 +166,17 @@ func runHelper(mode string) int {
 	}
 	fmt.Fprintln(os.Stderr, "helper: unknown mode", mode)
 	return 2
+}
+
+// printResult prints v as JSON for the test that runs the helper, or, when
+// err is set, the error; it returns the helper's exit code.
+func printResult(what string, v any, err error) int {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "helper: %s: %v\n", what, err)
+		return 2
+	}
+	json.NewEncoder(os.Stdout).Encode(v)
+	return 0
 }
 
 // verifyResult is what modeVerify prints.
