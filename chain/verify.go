@@ -279,7 +279,9 @@ func activeName(path string) string {
 }
 
 // VerifyFile verifies the chain ending in the file at path: path itself and
-// the rotated files that precede it.
+// the rotated files that precede it. When path is a chain's active file and
+// does not exist but rotated files of it do, the chain ends in the newest of
+// them and the missing active file is a MissingFile finding.
 func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
 	return verifyFile(ctx, path, opts, true)
 }
@@ -562,7 +564,7 @@ type job struct {
 	// next is where in data the lines not yet processed begin.
 	next    int
 	alg     Alg
-	special *lineInfo // an oversize line found by the reader
+	special *lineInfo // an oversize line found by the reader, or a torn one
 	// unterminated: data is the final line of the file, which has no
 	// newline, with one added.
 	unterminated bool
