@@ -54,6 +54,15 @@ var baseEvents = []Event{
 	{Type: "run.end", Session: "sess-1", Data: []byte(`{"status":"ok"}`)},
 }
 
+// escapeEvents are records whose strings the writer escapes (in the
+// envelope) or keeps as the caller escaped them (in data): every escape JSON
+// allows, HTML characters escaped as encoding/json does, a surrogate pair.
+var escapeEvents = []Event{
+	{Type: "note\u2028\u2029", Session: "tab\there \"quoted\" back\\slash\x01\x1f", Data: []byte(
+		`{"html":"\u003cb\u003e \u0026","emoji":"\ud83d\ude00","slash":"a\/b","ctl":"\u001F\b\f","\u006bey":"escaped key"}`)},
+	{Type: "exec.end", Session: "é", Data: []byte(`{"argv":["sh","-c","a \u0026\u0026 b"],"nested":{"k":[{"k":1},{"k":2}]}}`)},
+}
+
 // corpusGen holds the generated base chains.
 type corpusGen struct {
 	t      testing.TB
@@ -83,7 +92,9 @@ func (g *corpusGen) writeChain(alg Alg, evs []Event) []byte {
 	path := filepath.Join(g.t.TempDir(), "audit.jsonl")
 	w := openTest(g.t, path, Options{Alg: alg})
 	for _, ev := range evs {
-		if _, err := w.Append(context.Background(), ev); err != nil {
+		if strings.HasPrefix(ev.Type, reservedPrefix) {
+			appendReserved(g.t, w, ev)
+		} else if _, err := w.Append(context.Background(), ev); err != nil {
 			g.t.Fatal(err)
 		}
 	}
@@ -141,12 +152,22 @@ func (g *corpusGen) reseal(lines [][]byte, n int, alg Alg) [][]byte {
 	return lines
 }
 
+// resealed reseals line n and recomputes the chain after it: the edit of an
+// attacker who can rewrite the file.
+func (g *corpusGen) resealed(lines [][]byte, n int) []byte {
+	lines = g.reseal(lines, n, SHA256)
+	if n < len(lines) {
+		lines = g.rechain(lines, n+1, SHA256)
+	}
+	return join(lines)
+}
+
 // rechain rewrites lines n and after so that each follows the one before it
 // (seq + 1, prev = its hash) with a valid hash: a consistent recomputation.
 func (g *corpusGen) rechain(lines [][]byte, n int, alg Alg) [][]byte {
 	for i := n - 1; i < len(lines); i++ {
 		var prev record
-		if pe := parseRecord(bytes.TrimSuffix(lines[i-1], []byte("\n")), &prev); pe != nil {
+		if pe := parseRecord(bytes.TrimSuffix(lines[i-1], []byte("\n")), &prev); pe != nil && !pe.layoutOnly {
 			g.t.Fatalf("line %d: %v", i, pe)
 		}
 		lines = g.setSeqPrev(lines, i+1, prev.seq+1, prev.hash, alg)
@@ -157,7 +178,7 @@ func (g *corpusGen) rechain(lines [][]byte, n int, alg Alg) [][]byte {
 // setSeqPrev sets the seq and prev of line n and reseals it.
 func (g *corpusGen) setSeqPrev(lines [][]byte, n int, seq uint64, prev Digest, alg Alg) [][]byte {
 	var r record
-	if pe := parseRecord(bytes.TrimSuffix(lines[n-1], []byte("\n")), &r); pe != nil {
+	if pe := parseRecord(bytes.TrimSuffix(lines[n-1], []byte("\n")), &r); pe != nil && !pe.layoutOnly {
 		g.t.Fatalf("line %d: %v", n, pe)
 	}
 	l := lines[n-1]
@@ -271,12 +292,26 @@ var badCases = []badCase{
 			return join(l)
 		},
 		want: []wantFinding{at(TornTail, "", 7)}},
-	{name: "torn-newline.jsonl", what: "only the final newline missing",
+	// A final line without its newline is torn only when it is part of a
+	// record: a write cut short never leaves a whole one.
+	{name: "missing-newline.jsonl", what: "only the final newline missing: the record is whole and verifies, nothing is lost",
 		build: func(g *corpusGen, _ string) []byte {
 			b := join(g.base())
 			return b[:len(b)-1]
 		},
-		want: []wantFinding{at(TornTail, "", 7)}},
+		want: []wantFinding{at(MissingNewline, "", 7)}},
+	{name: "missing-newline-header.jsonl", what: "a file holding only its header, without the newline",
+		build: func(g *corpusGen, _ string) []byte { l := g.base()[0]; return l[:len(l)-1] },
+		want:  []wantFinding{at(MissingNewline, "", 1)}},
+	{name: "tampered-unterminated.jsonl", what: "the final record edited and its newline dropped: tampering, not a torn write",
+		build: func(g *corpusGen, _ string) []byte {
+			b := join(g.edit(g.base(), 7, `"ok"`, `"no"`))
+			return b[:len(b)-1]
+		},
+		want: []wantFinding{at(Tampered, "", 7)}},
+	{name: "malformed-unterminated.jsonl", what: "a whole JSON object that is not a record after the last record, without a newline",
+		build: func(g *corpusGen, _ string) []byte { return append(join(g.base()), `{"seq":7}`...) },
+		want:  []wantFinding{at(Malformed, "", 8)}},
 	{name: "torn-header.jsonl", what: "a file holding only the first half of its header line",
 		build: func(g *corpusGen, _ string) []byte { return g.base()[0][:60] },
 		want:  []wantFinding{at(TornTail, "", 1)}},
@@ -377,6 +412,64 @@ var badCases = []badCase{
 			return join(g.edit(g.base(), 4, "<b>Tom & Jerry</b>", `\u003cb\u003eTom \u0026 Jerry\u003c/b\u003e`))
 		},
 		want: []wantFinding{at(Tampered, "", 4)}},
+	// The canonical form (docs/chain-format.md, section 2): a record that
+	// breaks it is malformed even when its hash and links are recomputed,
+	// since JSON parsers would read different content from it.
+	{name: "noncanonical-duplicate-key.jsonl", what: `line 3's data with its "tool" key repeated (chain recomputed): parsers take the first or the last`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 3, `"user":"alice"`, `"user":"alice","tool":"sh"`), 3)
+		},
+		want: []wantFinding{at(Malformed, "", 3)}},
+	{name: "noncanonical-duplicate-key-nested.jsonl", what: `line 2's data with a repeated key inside a nested object (chain recomputed)`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 2, `"build"]`, `"build"],"env":{"HOME":"/root","PATH":"/bin","HOME":"/tmp"}`), 2)
+		},
+		want: []wantFinding{at(Malformed, "", 2)}},
+	{name: "noncanonical-duplicate-key-escaped.jsonl", what: `line 5's data with "exit" repeated as "\u0065xit" (chain recomputed)`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 5, `"exit":0`, `"exit":0,"\u0065xit":1`), 5)
+		},
+		want: []wantFinding{at(Malformed, "", 5)}},
+	{name: "noncanonical-duplicate-key-unsealed.jsonl", what: `line 3's data with its "tool" key repeated, hash left as it was`,
+		build: func(g *corpusGen, _ string) []byte {
+			return join(g.edit(g.base(), 3, `"user":"alice"`, `"user":"alice","tool":"sh"`))
+		},
+		want: []wantFinding{at(Tampered, "", 3)}},
+	{name: "noncanonical-whitespace.jsonl", what: `line 3's data with a space after a colon (chain recomputed)`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 3, `"tool":"cc"`, `"tool": "cc"`), 3)
+		},
+		want: []wantFinding{at(Malformed, "", 3)}},
+	{name: "noncanonical-escape-type.jsonl", what: `line 5's type written "tool\u002eresult" (chain recomputed): a byte match on the type misses it`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 5, `"type":"tool.result"`, `"type":"tool\u002eresult"`), 5)
+		},
+		want: []wantFinding{at(Malformed, "", 5)}},
+	{name: "noncanonical-escape-slash.jsonl", what: `line 3's session written "sess\/1" (chain recomputed)`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 3, `"session":"sess-1"`, `"session":"sess\/1"`), 3)
+		},
+		want: []wantFinding{at(Malformed, "", 3)}},
+	{name: "noncanonical-escape-uppercase.jsonl", what: `line 3's session with a control character escaped in uppercase hex, "\u001F" (chain recomputed)`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 3, `"session":"sess-1"`, `"session":"sess\u001F1"`), 3)
+		},
+		want: []wantFinding{at(Malformed, "", 3)}},
+	{name: "noncanonical-unescaped-u2028.jsonl", what: "line 4's type with an unescaped U+2028, which the writer escapes (chain recomputed)",
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 4, `"type":"note"`, "\"type\":\"note\u2028\""), 4)
+		},
+		want: []wantFinding{at(Malformed, "", 4)}},
+	{name: "noncanonical-lone-surrogate.jsonl", what: `line 4's data with a lone surrogate escape "\ud800" (chain recomputed): parsers read U+FFFD, an error or a lone surrogate`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 4, `Tom & Jerry`, `Tom \ud800 Jerry`), 4)
+		},
+		want: []wantFinding{at(Malformed, "", 4)}},
+	{name: "header-duplicate-key.jsonl", what: `the header's data with "alg" repeated, sha256 then blake3 (chain recomputed): parsers that take the last key read blake3`,
+		build: func(g *corpusGen, _ string) []byte {
+			return g.resealed(g.edit(g.base(), 1, `"alg":"sha256"`, `"alg":"sha256","alg":"blake3"`), 1)
+		},
+		want: []wantFinding{at(HeaderProblem, "", 1), at(Malformed, "", 1)}},
 	{name: "empty.jsonl", what: "an empty file",
 		build: func(g *corpusGen, _ string) []byte { return nil },
 		want:  []wantFinding{at(HeaderProblem, "", 1)}},
@@ -439,7 +532,8 @@ func generateCorpus(t testing.TB, dir string) {
 	repaired = append(repaired, baseEvents[3:]...)
 	write("good/repaired.jsonl", g.writeChain(SHA256, repaired))
 	g.copyRotated(filepath.Join(dir, "good/rotated"), "")
-	m.Good = []string{"good/sha256.jsonl", "good/blake3.jsonl", "good/header-only.jsonl", "good/repaired.jsonl", "good/rotated"}
+	write("good/escapes.jsonl", g.writeChain(SHA256, escapeEvents))
+	m.Good = []string{"good/sha256.jsonl", "good/blake3.jsonl", "good/header-only.jsonl", "good/repaired.jsonl", "good/rotated", "good/escapes.jsonl"}
 	for _, c := range badCases {
 		p := "bad/" + c.name
 		b := c.build(g, filepath.Join(dir, p))
@@ -532,7 +626,7 @@ func TestCorpus(t *testing.T) {
 	}
 	// Every class of damage is in the corpus.
 	var missing []string
-	for _, c := range []Class{Tampered, BrokenLink, SeqGap, Duplicate, TornTail, Malformed, HeaderProblem, MissingFile} {
+	for _, c := range []Class{Tampered, BrokenLink, SeqGap, Duplicate, TornTail, MissingNewline, Malformed, HeaderProblem, MissingFile} {
 		if !classes[c] {
 			missing = append(missing, string(c))
 		}

@@ -61,27 +61,33 @@ func parseAck(t *testing.T, s string) uint64 {
 }
 
 // checkAfterCrash checks the chain at path after a writer died: it verifies
-// or shows only a torn tail, Repair restores PASS, and every acknowledged
+// or shows only a torn tail (or a final record without its newline), Repair
+// restores PASS, and every acknowledged
 // seq is present. It reports whether a repair was needed.
 func checkAfterCrash(t *testing.T, path string, acked []uint64) (repaired bool) {
 	t.Helper()
-	target := path
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		// Killed between renaming the active file and creating the next
-		// one: the newest rotated file ends the chain.
-		files := chainFiles(t, path)
-		if len(files) == 0 {
-			if len(acked) > 0 {
-				t.Fatalf("no chain file, but seqs %v were acknowledged", acked)
-			}
-			return false
+		// Only a kill before the chain's first header leaves no active
+		// file: a rotation never does, wherever it is cut.
+		if files := chainFiles(t, path); len(files) > 0 || len(acked) > 0 {
+			t.Fatalf("no active file after a crash, but rotated files %v and acknowledged seqs %v", files, acked)
 		}
-		target = files[len(files)-1]
+		return false
 	}
-	rep := verifyPath(t, target, VerifyOptions{})
+	rep := verifyPath(t, path, VerifyOptions{})
+	// The directory holds one chain, whatever step of a rotation the crash
+	// cut (one file under two names is one file).
+	chains, _, err := Discover(filepath.Dir(path))
+	if err != nil || len(chains) != 1 || len(chains[0].Duplicates) > 0 || len(chains[0].Missing) > 0 || chains[0].Files[len(chains[0].Files)-1] != path {
+		t.Fatalf("Discover after a crash: %+v, %v; want one whole chain ending in %s", chains, err, path)
+	}
+	if drep, err := VerifyChain(context.Background(), chains[0], VerifyOptions{}); err != nil || !cmp.Equal(drep.Findings, rep.Findings) {
+		t.Fatalf("VerifyChain after a crash: %v, findings:\n%s\nwant those of VerifyFile:\n%s", err, findingsText(drep), findingsText(rep))
+	}
 	switch {
 	case rep.OK():
-	case rep.OnlyTornTail():
+	case rep.OnlyTornTail(), rep.OnlyMissingNewline():
+		// A kill can cut a write anywhere, just before a newline too.
 		if _, err := Repair(context.Background(), path, RepairOptions{Now: fixedClock()}); err != nil {
 			t.Fatalf("Repair: %v", err)
 		}
@@ -144,15 +150,16 @@ func TestCrashKill(t *testing.T) {
 }
 
 // TestCrashPoints kills the writer at each of its writes and syncs in turn
-// (through Options.Fault): while creating a chain, appending, and creating
-// the next file of a rotation. After each crash the chain verifies (after a
-// repair when the tail is torn), keeps every acknowledged record, and takes
-// appends again.
+// (through Options.Fault): while creating a chain, appending, and at each
+// step of a rotation. After each crash the active file exists, the chain
+// verifies (after a repair when the tail is torn), keeps every acknowledged
+// record, and takes appends again.
 func TestCrashPoints(t *testing.T) {
 	// With MaxFileSize 1 every append rotates first, so the helper's
-	// operations are: header write, sync; then per append: rotation header
-	// write, sync, record write, sync.
-	for k := 1; k <= 10; k++ {
+	// operations are: header write, sync; then per append: rotation link,
+	// header write, sync (the new file is renamed into place after it),
+	// record write, sync.
+	for k := 1; k <= 12; k++ {
 		t.Run(fmt.Sprint(k), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "audit.jsonl")
 			acked := appendLoop(t, path, 1, k, nil)

@@ -21,6 +21,51 @@ type fastScratch struct {
 	// ni: the chain is SHA-256 and the CPU has the SHA extensions, so lines
 	// are hashed by sha256Entry rather than through the hash.Hash.
 	ni bool
+	// keys[:nkeys] are the keys of the objects that value has open, and
+	// levels[d] where the keys of the object at depth d begin. A line with
+	// more keys open at once takes the general parser.
+	keys   [256]keyRef
+	nkeys  int
+	levels [64]int32
+}
+
+// keyRef is a key of an object on the fast path: its place in the line and
+// a fingerprint, its length and first 8 bytes, equal for equal keys (and
+// exact for keys under 8 bytes), so that most pairs of keys compare as two
+// words.
+type keyRef struct {
+	fp   uint64
+	s, e int32
+}
+
+// newKeyRef returns the keyRef of the key b[s:e]; b must hold at least 8
+// bytes from s on (a key is followed by the rest of a record).
+func newKeyRef(b []byte, s, e int) keyRef {
+	n := e - s
+	fp := binary.LittleEndian.Uint64(b[s:])
+	if n < 8 {
+		fp &= 1<<(8*n) - 1
+	}
+	return keyRef{fp: fp ^ uint64(n)<<56, s: int32(s), e: int32(e)}
+}
+
+// repeats reports whether a key of keys is repeated; the keys are in b.
+func repeats(b []byte, keys []keyRef) bool {
+	if len(keys) > 16 {
+		ks := make([][]byte, len(keys))
+		for i, k := range keys {
+			ks[i] = b[k.s:k.e]
+		}
+		return dupKey(ks) >= 0
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := range i {
+			if keys[i].fp == keys[j].fp && string(b[keys[i].s:keys[i].e]) == string(b[keys[j].s:keys[j].e]) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // classifyStep is how far ahead of the line being parsed classification
@@ -28,14 +73,15 @@ type fastScratch struct {
 // and hashed.
 const classifyStep = 16 << 10
 
-// reset starts the classification of data, growing the buffers as needed.
-func (f *fastScratch) reset(data []byte) {
+// reset starts the classification of data from byte from (a line's start),
+// growing the buffers as needed.
+func (f *fastScratch) reset(data []byte, from int) {
 	n := (len(data) + 63) / 64
 	if cap(f.quotes) < n {
 		f.quotes, f.dirty = make([]uint64, n), make([]uint64, n)
 	}
 	f.quotes, f.dirty = f.quotes[:n], f.dirty[:n]
-	f.data, f.done, f.lastHex = data, 0, nil
+	f.data, f.done, f.lastHex = data, from&^63, nil
 }
 
 // verifyLine parses and hashes the clean line data[s:e] on the fast path and
@@ -212,11 +258,14 @@ func (f *fastScratch) nextDirty(i int) int {
 
 // value validates the JSON value at b[i] that must end exactly at end, in the
 // fast path's subset: clean bytes (strings end at the next quote), no
-// whitespace, at most 64 levels of nesting.
+// whitespace, at most 64 levels of nesting, and no object with a repeated
+// key (the canonical form; the general parser names the key).
 func (f *fastScratch) value(b []byte, i, end int) bool {
+	full := b // the line: the keys' fingerprints may read past end
 	b = b[:end]
 	var objects uint64 // bit d is set when level d is an object
 	depth := 0
+	f.nkeys = 0
 value:
 	if i >= len(b) {
 		return false
@@ -237,6 +286,7 @@ value:
 		}
 		if c == '{' {
 			objects |= 1 << (depth & 63)
+			f.levels[depth&63] = int32(f.nkeys)
 		} else {
 			objects &^= 1 << (depth & 63)
 		}
@@ -287,6 +337,11 @@ after: // a value ends at i
 		if objects&(1<<((depth-1)&63)) == 0 {
 			return false
 		}
+		lv := int(f.levels[(depth-1)&63])
+		if lv < f.nkeys-1 && repeats(b, f.keys[lv:f.nkeys]) {
+			return false
+		}
+		f.nkeys = lv
 	case ']':
 		if objects&(1<<((depth-1)&63)) != 0 {
 			return false
@@ -301,9 +356,15 @@ key:
 	if i >= len(b) || b[i] != '"' {
 		return false
 	}
-	if i = nextQuote(f.quotes, i+1, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
+	k := i + 1
+	if i = nextQuote(f.quotes, k, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
 		return false
 	}
+	if f.nkeys == len(f.keys) {
+		return false
+	}
+	f.keys[f.nkeys] = newKeyRef(full, k, i)
+	f.nkeys++
 	i += 2
 	goto value
 }

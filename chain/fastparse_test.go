@@ -96,6 +96,10 @@ func FuzzFastRecord(f *testing.F) {
 	for _, data := range []string{
 		`{"a":"b","n":[1,{"x":null}],"t":true,"f":false,"e":{},"l":[],"z":-0.5e+3}`,
 		`{"k":"v"}`, `{}`, `{"a":[[[[1]]]]}`, `{"s":"a b/c"}`,
+		// Repeated keys, which only the general parser may name.
+		`{"k":1,"k":2}`, `{"a":{"b":1,"c":2,"b":3}}`, `{"a":[{"k":1,"k":1}]}`,
+		`{"a":{"k":1},"b":{"k":1},"k":{"k":{"k":1}}}`,
+		`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"ka":10,"kb":11,"kc":12,"kd":13,"ke":14,"kf":15,"kg":16,"k3":17}`,
 	} {
 		ev := Event{Type: "t", Session: "s", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7", Data: []byte(data)}
 		line, _ := encodeRecord(nil, SHA256, 7, time.Unix(1764000000, 0), &ev, ev.Data, Digest{1})
@@ -109,7 +113,7 @@ func FuzzFastRecord(f *testing.F) {
 		pre := int(shift % 130)
 		data := append(append(bytes.Repeat([]byte("x"), pre), line...), '\n')
 		var fs fastScratch
-		fs.reset(data)
+		fs.reset(data, 0)
 		if fs.nextDirty(pre) != pre+len(line) {
 			return // not a clean line: the general parser's
 		}
@@ -145,7 +149,11 @@ func TestFastPathTaken(t *testing.T) {
 	}
 	for i := range 300 {
 		ev := Event{Type: "llm_provider.chat", Session: "c0ffee00-1234-4abc-9def-0123456789ab", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736", SpanID: "00f067aa0ba902b7",
-			Data: []byte(`{"model":"gemini-2.5-flash","input_tokens":1234,"ok":true,"n":` + string(rune('0'+i%10)) + `,"tags":["a","b"],"usage":{"in":1,"out":2.5}}`)}
+			Data: []byte(`{"model":"gemini-2.5-flash","input_tokens":1234,"ok":true,"n":` + string(rune('0'+i%10)) + `,"tags":["a","b"],"usage":{"in":1,"out":2.5},` +
+				// Keys that repeat across objects, never within one; keys
+				// alike but for a byte; an object of more than 16 keys.
+				`"one":{"in":1},"list":[{"k":1,"in":2},{"k":2,"in":{"k":3}}],"response_sha256":"x","response_tokens":1,"request_sha256_":2,` +
+				`"wide":{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"ka":10,"kb":11,"kc":12,"kd":13,"ke":14,"kf":15,"kg":16,"kh":17}}`)}
 		if _, err := w.Append(context.Background(), ev); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +164,7 @@ func TestFastPathTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	var fs fastScratch
-	fs.reset(data)
+	fs.reset(data, 0)
 	fast, lines := 0, 0
 	for s := 0; s < len(data); {
 		e := s + bytes.IndexByte(data[s:], '\n')
@@ -218,7 +226,7 @@ func BenchmarkFastRecord(b *testing.B) {
 	data := benchLines(b, 1000)
 	var fs fastScratch
 	for b.Loop() {
-		fs.reset(data)
+		fs.reset(data, 0)
 		for s := 0; s < len(data); {
 			e := fs.nextDirty(s)
 			var r record
@@ -244,6 +252,7 @@ func BenchmarkProcess(b *testing.B) {
 			h := newDigester(SHA256)
 			j := &job{data: data}
 			for b.Loop() {
+				j.next = 0
 				j.process(h, fs)
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/line")

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"hash"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -278,14 +279,30 @@ func isLowerHex(b []byte) bool {
 	return true
 }
 
-// Check reports whether ev can be appended: a type, valid UTF-8, and data
-// that is one JSON object without duplicate keys.
-// On success ev.Data holds the compacted data, which AppendBatch then does
-// not compact again.
+// Check reports whether ev can be appended: a type that is not reserved,
+// valid UTF-8, and data that is one JSON object in the canonical form (no
+// duplicate keys, no lone surrogate escapes). On success ev.Data holds the
+// compacted data, which AppendBatch then does not compact again.
 func (ev *Event) Check() error {
+	if err := checkType(ev.Type); err != nil {
+		return err
+	}
 	d, err := checkEvent(ev)
 	if err == nil && len(ev.Data) > 0 {
 		ev.Data, ev.compact = d, d
 	}
 	return err
+}
+
+// reservedPrefix begins the types of the records the chain writes itself:
+// file headers and repairs. Nothing else may append them, or a chain.repaired
+// record could be forged to explain away damage.
+const reservedPrefix = "chain."
+
+// checkType refuses the reserved types.
+func checkType(t string) error {
+	if strings.HasPrefix(t, reservedPrefix) {
+		return fmt.Errorf("chain: type %q is reserved: the chain writes %s* records itself (file headers, repairs)", t, reservedPrefix)
+	}
+	return nil
 }

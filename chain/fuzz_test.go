@@ -3,10 +3,16 @@ package chain
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -116,4 +122,189 @@ func corpusFiles(t testing.TB, kind string) [][]byte {
 		out = append(out, b)
 	}
 	return out
+}
+
+// FuzzCanonical holds the verifier to the canonical form of section 2 of
+// docs/chain-format.md on both parser paths. The fuzzer gives a record's
+// type as a raw JSON string token and its data as raw bytes; the record is
+// sealed with a valid hash and link after a header, as an attacker who can
+// rewrite the file would. Then:
+//
+//  1. the fast path and the general parser give the same report;
+//  2. the chain passes exactly when the test's own reading of the rules
+//     (encoding/json, regular expressions: not the verifier's code) says the
+//     record is canonical, and otherwise the record is malformed;
+//  3. what the writer accepts as an event, it writes so that it verifies,
+//     and data that is canonical it writes byte for byte.
+func FuzzCanonical(f *testing.F) {
+	for _, c := range []struct{ typ, data string }{
+		{`"command.end"`, `{"exit_code":0}`},
+		{`"command\u002eend"`, `{"exit_code":0}`},
+		{`"a\/b"`, `{}`},
+		{`"x\u001F"`, `{}`},
+		{`"x\u001f\n\t\r\"\\"`, `{}`},
+		{"\"x\u2028\"", `{}`},
+		{`"x\u2028"`, `{"a":"\u2028"}`},
+		{`"t"`, `{"exit_code":0,"exit_code":1}`},
+		{`"t"`, `{"a":{"b":1,"b":2}}`},
+		{`"t"`, `{"a":[{"k":1},{"k":1}],"k":{"k":{"k":1}}}`},
+		{`"t"`, `{"a":1,"\u0061":2}`},
+		{`"t"`, `{"exit_code": 0}`},
+		{`"t"`, `{"a":"\ud800"}`},
+		{`"t"`, `{"a":"\ud83d\ude00","b":"\\ud800"}`},
+		{`"t"`, `{"a":"\udc00\ud800"}`},
+		{`"t"`, `{"html":"\u003cb\u003e","n":12345678901234567890}`},
+	} {
+		f.Add(c.typ, []byte(c.data))
+	}
+	ctx := context.Background()
+	f.Fuzz(func(t *testing.T, typ string, data []byte) {
+		if len(typ)+len(data) > 4096 || bytes.IndexByte(data, '\n') >= 0 || strings.IndexByte(typ, '\n') >= 0 {
+			return
+		}
+		var decoded string
+		if !utf8.ValidString(typ) || json.Unmarshal([]byte(typ), &decoded) != nil || typ[0] != '"' || decoded == HeaderType {
+			return // not a string token: the line is not a record at all
+		}
+		hdr := headerLine(SHA256, 0, Digest{}, `{"format":"`+FormatVersion+`","alg":"sha256","chain":"`+testChainID+`","index":0}`)
+		var hr record
+		if pe := parseRecord(hdr[:len(hdr)-1], &hr); pe != nil {
+			t.Fatal(pe)
+		}
+		entry := fmt.Appendf(nil, `{"seq":1,"ts":"2025-01-02T03:04:05.123456789Z","type":%s,"session":"","trace_id":"","span_id":"","data":%s,"prev":"%s"`, typ, data, hr.hash)
+		d := newDigester(SHA256).entry(entry, &hr.hash)
+		file := append(append(hdr, entry...), `,"hash":"`+hex.EncodeToString(d[:])+"\"}\n"...)
+
+		fast, err := VerifyReader(ctx, "input", bytes.NewReader(file), VerifyOptions{Workers: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		general, err := VerifyReader(ctx, "input", bytes.NewReader(file), VerifyOptions{Workers: 1, slow: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(general, fast); diff != "" {
+			t.Fatalf("the fast path's report differs from the general parser's (-general +fast):\n%s", diff)
+		}
+		typOK := string(appendString(nil, decoded)) == typ
+		want := typOK && canonicalData(data)
+		if fast.OK() != want {
+			t.Fatalf("type %s data %s: PASS %v, want %v (type canonical %v); findings:\n%s", typ, data, fast.OK(), want, typOK, findingsText(fast))
+		}
+		if !want && (len(fast.Findings) != 1 || fast.Findings[0].Class != Malformed || fast.Findings[0].Line != 2) {
+			t.Fatalf("type %s data %s: want one malformed finding on line 2; findings:\n%s", typ, data, findingsText(fast))
+		}
+
+		// 3. The writer.
+		ev := Event{Type: decoded, Data: bytes.Clone(data)}
+		if decoded == "" || ev.Check() != nil {
+			if typOK && canonicalData(data) && decoded != "" {
+				t.Fatalf("the writer refuses canonical data %s: %v", data, ev.Check())
+			}
+			return
+		}
+		if canonicalData(data) && !bytes.Equal(ev.Data, data) {
+			t.Fatalf("the writer changed canonical data %s into %s", data, ev.Data)
+		}
+		line, _ := encodeRecord(nil, SHA256, 1, time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC), &ev, ev.Data, hr.hash)
+		rep, err := VerifyReader(ctx, "written", bytes.NewReader(append(bytes.Clone(hdr), line...)), VerifyOptions{Workers: 1})
+		if err != nil || !rep.OK() {
+			t.Fatalf("the writer wrote %q, which does not verify: %v\n%s", line, err, findingsText(rep))
+		}
+	})
+}
+
+// canonicalData is the test's own reading of the rules for data: one JSON
+// object, compact, no repeated key in any object, no lone surrogate escape.
+func canonicalData(data []byte) bool {
+	if !utf8.Valid(data) || !json.Valid(data) || len(data) == 0 || data[0] != '{' || nesting(data) > maxDepth {
+		return false
+	}
+	var c bytes.Buffer
+	if json.Compact(&c, data) != nil || !bytes.Equal(c.Bytes(), data) {
+		return false
+	}
+	return !repeatsKey(data) && !loneSurrogate(data)
+}
+
+// nesting returns the deepest nesting of brackets and braces outside
+// strings in valid JSON.
+func nesting(data []byte) int {
+	depth, deepest, inStr := 0, 0, false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; {
+		case inStr && c == '\\':
+			i++
+		case c == '"':
+			inStr = !inStr
+		case !inStr && (c == '{' || c == '['):
+			depth++
+			deepest = max(deepest, depth)
+		case !inStr && (c == '}' || c == ']'):
+			depth--
+		}
+	}
+	return deepest
+}
+
+// repeatsKey reports whether an object of the valid JSON data repeats a
+// key, by encoding/json's token stream (keys compared decoded).
+func repeatsKey(data []byte) bool {
+	type frame struct {
+		keys    map[string]bool // nil for an array
+		wantKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.keys != nil && top.wantKey {
+			if d, ok := tok.(json.Delim); !ok || d != '}' {
+				k := tok.(string)
+				if top.keys[k] {
+					return true
+				}
+				top.keys[k], top.wantKey = true, false
+				continue
+			}
+			stack = stack[:len(stack)-1]
+			tok = nil // the object ended: a value of the frame below
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: the object holding it wants a key next.
+		if len(stack) > 0 && stack[len(stack)-1].keys != nil {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+}
+
+var (
+	surrogatePair = regexp.MustCompile(`\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}`)
+	surrogateHalf = regexp.MustCompile(`\\u[dD][89a-fA-F][0-9a-fA-F]{2}`)
+)
+
+// loneSurrogate reports whether the valid JSON data has a \u escape of a
+// surrogate that is not half of an escaped pair: with escaped backslashes
+// and pairs blanked out, any surrogate escape left is alone.
+func loneSurrogate(data []byte) bool {
+	s := strings.ReplaceAll(string(data), `\\`, "__")
+	s = surrogatePair.ReplaceAllString(s, "____")
+	return surrogateHalf.MatchString(s)
 }

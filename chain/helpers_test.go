@@ -63,6 +63,25 @@ func openTest(t testing.TB, path string, opts Options) *Writer {
 	return w
 }
 
+// appendReserved appends ev, of a type the chain keeps for itself (the
+// writer refuses it from callers), the way Repair appends chain.repaired.
+func appendReserved(t testing.TB, w *Writer, ev Event) {
+	t.Helper()
+	d, err := checkEvent(&ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.unlock()
+	if _, err := w.appendLocked([]Event{ev}, [][]byte{d}, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // appendN appends n records of type typ and returns the heads.
 func appendN(t testing.TB, w *Writer, n int, typ string) []Head {
 	t.Helper()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime/debug"
 	"sync"
 
@@ -41,6 +42,18 @@ func mapFile(in *input, min int64) *mapping {
 
 func (m *mapping) unmap() { unix.Munmap(m.data) }
 
+// dropMapped unmaps the whole pages of the mapping before off, which hold
+// lines already verified: the pages stay in the page cache, but no longer
+// count in the process's memory, so verifying a file of any size holds
+// only the chunks in flight. Chunks are released in order.
+func (c *chunkReader) dropMapped(off int64) {
+	page := int64(os.Getpagesize())
+	if end := min(off, int64(len(c.m))) / page * page; end > c.dropped {
+		unix.Madvise(c.m[c.dropped:end], unix.MADV_DONTNEED)
+		c.dropped = end
+	}
+}
+
 // errFault reports an access to a mapped page that is no longer backed by
 // the file.
 var errFault = errors.New("the file shrank while it was being verified")
@@ -75,16 +88,30 @@ func (f *faultCatcher) record(r any) {
 	f.mu.Unlock()
 }
 
-// firstLineMapped is firstLine for a mapped file.
-func (c *chunkReader) firstLineMapped() (line []byte, err error) {
+// catchFault runs fn, which touches a mapping, on this goroutine and
+// returns a memory fault it met as an error.
+func catchFault(fn func()) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
 			var f faultCatcher
 			f.record(r)
-			line, err = nil, f.err
+			err = f.err
 		}
 	}()
+	fn()
+	return nil
+}
+
+// firstLineMapped is firstLine for a mapped file.
+func (c *chunkReader) firstLineMapped() (line []byte, err error) {
+	if ferr := catchFault(func() { line, err = c.firstLineOfMapping() }); ferr != nil {
+		return nil, ferr
+	}
+	return line, err
+}
+
+func (c *chunkReader) firstLineOfMapping() ([]byte, error) {
 	m := c.m
 	if i := bytes.IndexByte(m[:min(len(m), MaxRecordSize)], '\n'); i >= 0 {
 		c.off = int64(i + 1)
@@ -118,7 +145,7 @@ func (c *chunkReader) nextMapped() (*job, error) {
 		}
 		window := rest[:min(len(rest), chunkSize)]
 		if i := bytes.LastIndexByte(window, '\n'); i >= 0 {
-			j := &job{data: rest[: i+1 : i+1], off: c.off, out: c.getOut((i+1)/256 + 1)}
+			j := &job{data: rest[: i+1 : i+1], off: c.off, out: c.getOut(i + 1)}
 			c.off += int64(i + 1)
 			return j, nil
 		}
@@ -127,7 +154,7 @@ func (c *chunkReader) nextMapped() (*job, error) {
 			return oversizeJob(c.off), nil
 		}
 		// The rest of the file is one line with no newline.
-		j := &job{special: &lineInfo{off: c.off, status: lineTorn}}
+		j := c.finalLine(rest, c.off)
 		c.off = int64(len(c.m))
 		return j, io.EOF
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/bits"
@@ -36,6 +37,9 @@ type parseError struct {
 func (e *parseError) Error() string { return e.msg }
 
 func perr(format string, args ...any) *parseError {
+	if len(args) == 0 {
+		return &parseError{msg: format}
+	}
 	return &parseError{msg: fmt.Sprintf(format, args...)}
 }
 
@@ -55,13 +59,16 @@ func parseRecord(line []byte, r *record) *parseError {
 	if !utf8.Valid(line) {
 		return perr("invalid UTF-8")
 	}
-	if err := parseCanonical(line, r); err == nil {
-		return nil
+	if pe := parseCanonical(line, r); pe == nil || pe.layoutOnly {
+		return pe
 	}
 	return parseGeneral(line, r)
 }
 
-// parseCanonical is the fast path: the fixed field order of the format.
+// parseCanonical parses a line in the fixed field order of the format. A
+// line in that layout that breaks a rule of the canonical form (section 2 of
+// docs/chain-format.md) is parsed whole, for its hash to be checked, and
+// returned with a layoutOnly error that names the rule.
 func parseCanonical(line []byte, r *record) *parseError {
 	n := len(line)
 	if n < suffixLen+64 || !bytes.HasPrefix(line, []byte(`{"seq":`)) {
@@ -120,7 +127,23 @@ func parseCanonical(line []byte, r *record) *parseError {
 	if end <= i || line[i] != '{' {
 		return perr("not canonical")
 	}
-	j, ok = scanValue(line[:end], i, 0)
+	// The data must be compact, with no repeated key and no lone surrogate
+	// escape; when it is not, it must still be valid JSON to be a record.
+	var rule string
+	_, j, err = compactValue(nil, line[:end], i, 0, false)
+	var de *dataError
+	switch {
+	case err == nil:
+	case err == errNotCompact:
+		rule = "whitespace between the tokens of data"
+	case errors.As(err, &de):
+		rule = de.Error()
+	}
+	if rule != "" {
+		j, ok = scanValue(line[:end], i, 0)
+	} else {
+		ok = err == nil
+	}
 	if !ok || j != end {
 		return perr("not canonical")
 	}
@@ -136,7 +159,56 @@ func parseCanonical(line []byte, r *record) *parseError {
 		return perr("not canonical")
 	}
 	r.entry = line[:end+p+2*DigestSize+1]
+	for _, f := range [...]struct {
+		name string
+		tok  []byte
+	}{{"type", r.typ}, {"session", r.session}, {"trace_id", r.traceID}, {"span_id", r.spanID}} {
+		if why := nonCanonicalString(f.tok); why != "" {
+			rule = why + " in " + f.name
+			break
+		}
+	}
+	if rule != "" {
+		return &parseError{msg: "the record is not canonical: " + rule, layoutOnly: true}
+	}
 	return nil
+}
+
+// nonCanonicalString says why the valid JSON string token tok is not what
+// the writer's appendString produces, or returns "". The writer escapes only
+// what JSON requires and U+2028 and U+2029: \" \\ \n \r \t, \u00xx
+// (lowercase hex) for the other control characters, \u2028 and \u2029. Any
+// other escape, or those two characters unescaped, would let two byte
+// strings carry the same text.
+func nonCanonicalString(tok []byte) string {
+	if bytes.IndexByte(tok, '\\') < 0 && bytes.IndexByte(tok, 0xe2) < 0 {
+		return ""
+	}
+	for i := 1; i < len(tok)-1; i++ {
+		switch c := tok[i]; c {
+		case 0xe2:
+			if tok[i+1] == 0x80 && (tok[i+2] == 0xa8 || tok[i+2] == 0xa9) {
+				return fmt.Sprintf("unescaped U+%04X", 0x2028+int(tok[i+2]-0xa8))
+			}
+		case '\\':
+			switch tok[i+1] {
+			case '"', '\\', 'n', 'r', 't':
+				i++
+				continue
+			case 'u':
+				u := tok[i : i+6]
+				v := hex4(u[2:])
+				if string(u) == `\u2028` || string(u) == `\u2029` ||
+					v < 0x20 && v != '\n' && v != '\r' && v != '\t' && isLowerHex(u[2:]) {
+					i += 5
+					continue
+				}
+				return fmt.Sprintf("non-canonical escape %s", u)
+			}
+			return fmt.Sprintf("non-canonical escape %s", tok[i:i+2])
+		}
+	}
+	return ""
 }
 
 // parseGeneral parses a line that is not in the canonical layout, to tell a
@@ -178,7 +250,7 @@ func parseGeneral(line []byte, r *record) *parseError {
 			return perr("not valid JSON")
 		}
 		if _, dup := fields[key]; dup {
-			return perr("duplicate field %q", key)
+			return perr("duplicate field %s", quoteShort(key))
 		}
 		fields[key] = v
 	}
@@ -203,7 +275,7 @@ func parseGeneral(line []byte, r *record) *parseError {
 	if ts := fields["ts"]; len(ts) == len(TimeLayout)+2 {
 		r.ts = ts[1 : len(ts)-1]
 	}
-	return &parseError{msg: "fields are not in the canonical order and layout", layoutOnly: true}
+	return &parseError{msg: "the fields are not in the canonical order and layout", layoutOnly: true}
 }
 
 // hexVal maps a lowercase hex digit to its value and anything else to 0xff.

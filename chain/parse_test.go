@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +70,8 @@ func TestDecodeHexAll(t *testing.T) {
 // the same objects are accepted, and the output is json.Compact's.
 func FuzzCompactObject(f *testing.F) {
 	for _, s := range []string{`{}`, `{"a": [1, {"b" : "c d"}], "e":null}`, `{"a":1,"a":2}`, `{"a":{"x":1,"x":1}}`,
-		`{"\u0061":1,"a":2}`, `{"k":"<&>"}`, `[1]`, `{"a":1} x`, ` {"n": -1.5e+3 } `} {
+		`{"\u0061":1,"a":2}`, `{"k":"<&>"}`, `[1]`, `{"a":1} x`, ` {"n": -1.5e+3 } `, `{"a":"\ud800"}`, `{"a":["\ud83d\ude00"]}`,
+		`{"\udc00\ud800":1}`, `{"a":{"b":[{"c":1,"c":2}]}}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -87,7 +90,13 @@ func FuzzCompactObject(f *testing.F) {
 			}
 			return
 		}
-		if valid && !strings.Contains(err.Error(), "duplicate key") {
+		// Valid JSON is refused only for what the canonical form rules
+		// out, as the test's own reading of the rules says.
+		switch {
+		case !valid:
+		case repeatsKey(trimmed) && strings.Contains(err.Error(), "duplicate key"):
+		case loneSurrogate(trimmed) && strings.Contains(err.Error(), "lone surrogate"):
+		default:
 			t.Fatalf("compactObject(%q) rejected valid input: %v", s, err)
 		}
 	})
@@ -108,4 +117,113 @@ func FuzzParseRecord(f *testing.F) {
 			t.Fatalf("parseRecord accepted invalid JSON %q", s)
 		}
 	})
+}
+
+// TestDupKey checks the repeated-key finder on small objects (every pair
+// compared) and large ones (sorted): it names the first key that repeats an
+// earlier one, in order.
+func TestDupKey(t *testing.T) {
+	keys := func(ss ...string) [][]byte {
+		var out [][]byte
+		for _, s := range ss {
+			out = append(out, []byte(s))
+		}
+		return out
+	}
+	many := func(n int, extra ...string) [][]byte {
+		var ss []string
+		for i := range n {
+			ss = append(ss, "k"+strconv.Itoa(i))
+		}
+		return keys(append(ss, extra...)...)
+	}
+	// Keys alike in length, first and last bytes: only their middles differ.
+	alike := func(n int) [][]byte {
+		var out [][]byte
+		for i := range n {
+			out = append(out, []byte(fmt.Sprintf("aaaaaaaa%06daaaaaaaa", i)))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		keys [][]byte
+		want int
+	}{
+		{"none", nil, -1},
+		{"one", keys("a"), -1},
+		{"distinct", keys("a", "b", "ab", ""), -1},
+		{"pair", keys("a", "b", "a"), 2},
+		{"empty keys", keys("", "x", ""), 2},
+		{"first repeat wins", keys("a", "b", "b", "a"), 2},
+		{"16 distinct", many(16), -1},
+		{"17 distinct", many(17), -1},
+		{"large, last repeats first", many(1000, "k0"), 1000},
+		{"large, two repeats", many(1000, "k999", "k5"), 1000},
+		{"large, repeat in the middle", keys(append(append([]string{"x"}, strings.Split(strings.Repeat("y,", 40), ",")...), "x")...), 2},
+		{"large, alike", alike(5000), -1},
+		{"large, alike, repeated", append(alike(5000), []byte("aaaaaaaa004321aaaaaaaa")), 5000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := dupKey(tc.keys); got != tc.want {
+				t.Errorf("dupKey = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestCompactObjectManyEscapedKeys is the attack on the writer's duplicate
+// check: one object of thousands of escaped keys. Each key is decoded once,
+// so the allocations grow with the number of keys; comparing every pair of
+// keys decoded anew (as the check once did) made millions of them, and a
+// 149 KB line took 52 s.
+func TestCompactObjectManyEscapedKeys(t *testing.T) {
+	const n = 2000
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		fmt.Fprintf(&b, `"\u006b%d":%d,`, i, i)
+	}
+	distinct := b.String()[:b.Len()-1] + "}"
+	repeated := b.String() + `"k0":0}`
+	if _, err := compactObject([]byte(distinct)); err != nil {
+		t.Fatalf("compactObject of %d distinct escaped keys: %v", n, err)
+	}
+	if _, err := compactObject([]byte(repeated)); err == nil || !strings.Contains(err.Error(), `duplicate key "k0" in data`) {
+		t.Fatalf("compactObject with k0 repeated unescaped: %v, want a duplicate key", err)
+	}
+	allocs := testing.AllocsPerRun(3, func() { compactObject([]byte(distinct)) })
+	if allocs > 8*n {
+		t.Errorf("compactObject of %d escaped keys made %.0f allocations, want at most %d (a few per key)", n, allocs, 8*n)
+	}
+}
+
+// TestNonCanonicalString checks the envelope strings against the writer's
+// escaping: what appendString writes passes, every other spelling of the
+// same text is named.
+func TestNonCanonicalString(t *testing.T) {
+	for _, s := range []string{"", "plain", "tab\there", "nl\ncr\r", `q"b\`, "\x00\x01\x08\x0c\x1f\x7f", "é🙂", "\u2028\u2029", "<&>"} {
+		if why := nonCanonicalString(appendString(nil, s)); why != "" {
+			t.Errorf("appendString(%q) = %s: %s", s, appendString(nil, s), why)
+		}
+	}
+	for tok, want := range map[string]string{
+		`"a\/b"`:         `non-canonical escape \/`,
+		`"a\u002eb"`:     `non-canonical escape \u002e`,
+		`"\u00e9"`:       `non-canonical escape \u00e9`,
+		`"\u001F"`:       `non-canonical escape \u001F`,
+		`"\u000a"`:       `non-canonical escape \u000a`,
+		`"\u0009"`:       `non-canonical escape \u0009`,
+		`"\b"`:           `non-canonical escape \b`,
+		`"\f"`:           `non-canonical escape \f`,
+		`"\u2028X"`:      ``,
+		`"\U2028"`:       `non-canonical escape \U`, // not JSON either; the scanner refuses it first
+		"\"x\u2028\"":    `unescaped U+2028`,
+		"\"x\u2029\"":    `unescaped U+2029`,
+		`"\ud83d\ude00"`: `non-canonical escape \ud83d`,
+	} {
+		if got := nonCanonicalString([]byte(tok)); got != want {
+			t.Errorf("nonCanonicalString(%s) = %q, want %q", tok, got, want)
+		}
+	}
 }

@@ -2,11 +2,13 @@ package chain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -23,6 +25,13 @@ const (
 	// modeFileLimit lowers RLIMIT_FSIZE to envLimit and appends until an
 	// append fails, then prints one report line (see TestFileSizeLimit).
 	modeFileLimit = "file-limit"
+	// modeDiff diffs the files envPath and envPath2 and prints the result
+	// as JSON (see TestDiffMemoryBound).
+	modeDiff = "diff"
+	// modeVerify verifies the chain file at envPath (stdin for "-"; for a
+	// directory, its one chain), with at most envNoFile open files when
+	// set, and prints its report as JSON (see TestVerifyMemoryBound).
+	modeVerify = "verify"
 )
 
 const (
@@ -31,6 +40,8 @@ const (
 	envCount   = "BRAIN_CHAIN_TEST_COUNT"
 	envID      = "BRAIN_CHAIN_TEST_ID"
 	envLimit   = "BRAIN_CHAIN_TEST_LIMIT"
+	envNoFile  = "BRAIN_CHAIN_TEST_NOFILE"
+	envPath2   = "BRAIN_CHAIN_TEST_PATH2"
 	// envKillAt makes the helper SIGKILL itself at its n-th write or sync
 	// (counted through Options.Fault): a crash at an exact point.
 	envKillAt = "BRAIN_CHAIN_TEST_KILL_AT"
@@ -70,6 +81,38 @@ func runHelper(mode string) int {
 		}
 	}
 	path := os.Getenv(envPath)
+	if mode == modeDiff {
+		res, err := DiffFiles(ctx, path, os.Getenv(envPath2))
+		return printResult("diff", diffResult{Result: res, PeakKiB: peakRSS()}, err)
+	}
+	if mode == modeVerify {
+		if n := uint64(envInt(envNoFile)); n > 0 {
+			var lim syscall.Rlimit
+			syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim)
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: n, Max: lim.Max}); err != nil {
+				fmt.Fprintln(os.Stderr, "setrlimit:", err)
+				return 3
+			}
+		}
+		var rep *Report
+		var err error
+		fi, _ := os.Stat(path)
+		switch {
+		case path == "-":
+			rep, err = VerifyReader(ctx, "-", os.Stdin, VerifyOptions{})
+		case fi != nil && fi.IsDir():
+			var chains []Chain
+			if chains, _, err = Discover(path); err == nil && len(chains) != 1 {
+				err = fmt.Errorf("%d chains under %s", len(chains), path)
+			}
+			if err == nil {
+				rep, err = VerifyChain(ctx, chains[0], VerifyOptions{})
+			}
+		default:
+			rep, err = VerifyFile(ctx, path, VerifyOptions{})
+		}
+		return printResult("verify", verifyResult{Report: rep, PeakKiB: peakRSS()}, err)
+	}
 	if mode == modeFileLimit {
 		lim := uint64(envInt(envLimit))
 		if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: lim, Max: lim}); err != nil {
@@ -123,6 +166,50 @@ func runHelper(mode string) int {
 	}
 	fmt.Fprintln(os.Stderr, "helper: unknown mode", mode)
 	return 2
+}
+
+// printResult prints v as JSON for the test that runs the helper, or, when
+// err is set, the error; it returns the helper's exit code.
+func printResult(what string, v any, err error) int {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "helper: %s: %v\n", what, err)
+		return 2
+	}
+	json.NewEncoder(os.Stdout).Encode(v)
+	return 0
+}
+
+// verifyResult is what modeVerify prints.
+type verifyResult struct {
+	Report *Report `json:"report"`
+	// PeakKiB is the process's peak resident memory after its exec
+	// (VmHWM). getrusage's Maxrss of a child would not do: it keeps the
+	// peak of the memory the child shared with its parent before exec, and
+	// the parent is the test binary.
+	PeakKiB int64 `json:"peak_kib"`
+}
+
+// diffResult is what modeDiff prints.
+type diffResult struct {
+	Result  *DiffResult `json:"result"`
+	PeakKiB int64       `json:"peak_kib"`
+}
+
+// peakRSS returns this process's VmHWM in KiB, or -1.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 func opOf(err error) string {

@@ -34,6 +34,9 @@ const (
 	ActionNone       = "none"
 	ActionTornTail   = "truncate_torn_tail"
 	ActionQuarantine = "quarantine_suffix"
+	// ActionNewline: the final record verified but had no newline; the
+	// newline is added, nothing is removed.
+	ActionNewline = "add_final_newline"
 )
 
 // RepairResult says what Repair did (or, with DryRun, would do).
@@ -58,6 +61,9 @@ type RepairResult struct {
 type RefusedError struct {
 	Reason   string
 	Findings []Finding
+	// Missing is set when the refusal is for a missing file, which nothing
+	// but a copy restores.
+	Missing bool
 }
 
 func (e *RefusedError) Error() string { return "chain: repair refused: " + e.Reason }
@@ -84,25 +90,33 @@ type FirstBadEntry struct {
 
 // Repair restores a damaged chain whose active file is path without ever
 // editing or re-hashing a record that verified. A torn final line is cut
-// off; with Quarantine, the suffix of the active file from its first damaged
-// line on is moved aside. The removed bytes go to a quarantine file next to
-// path, and a chain.repaired record describing what was done is appended.
-// It holds the chain's exclusive lock throughout.
+// off; a final record that verifies but lacks its newline gets it; with
+// Quarantine, the suffix of the active file from its first damaged line on
+// is moved aside. The removed bytes go to a quarantine file next to path,
+// and a chain.repaired record describing what was done is appended. It
+// holds the chain's exclusive lock throughout. With DryRun it writes
+// nothing, creates no file (not even the lock file: the chain may be on a
+// read-only file system) and takes the shared lock, as verification does.
 func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	path = activeName(path)
-	lockf, err := os.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("chain: opening lock: %w", err)
+	var w *Writer
+	if opts.DryRun {
+		defer lockShared(path)()
+	} else {
+		lockf, err := fsutil.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsutil.NoFollow, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("chain: opening lock: %w", err)
+		}
+		w = &Writer{path: path, opts: Options{Alg: SHA256, Now: opts.Now}, lockf: lockf}
+		defer w.closeFiles()
+		if err := w.lock(); err != nil {
+			return nil, err
+		}
+		defer w.unlock()
 	}
-	w := &Writer{path: path, opts: Options{Alg: SHA256, Now: opts.Now}, lockf: lockf}
-	defer w.closeFiles()
-	if err := w.lock(); err != nil {
-		return nil, err
-	}
-	defer w.unlock()
 	rep, err := verifyFile(ctx, path, VerifyOptions{MaxFindings: 1000}, false)
 	if err != nil {
 		return nil, err
@@ -113,12 +127,16 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	}
 	first := rep.Findings[0]
 	switch {
+	case first.Class == MissingFile && filepath.Clean(first.File) == filepath.Clean(path):
+		return nil, &RefusedError{Reason: "the chain's active file is missing; there is nothing repair can cut (the next append continues the chain from its newest rotated file)", Findings: rep.Findings, Missing: true}
 	case first.Class == MissingFile || first.Class == HeadMismatch:
-		return nil, &RefusedError{Reason: "a file of the chain is missing; there is nothing repair can restore", Findings: rep.Findings}
+		return nil, &RefusedError{Reason: "a file of the chain is missing; there is nothing repair can restore", Findings: rep.Findings, Missing: true}
 	case filepath.Clean(first.File) != filepath.Clean(path):
 		return nil, &RefusedError{Reason: fmt.Sprintf("the damage starts in the rotated file %q; repair only cuts the active file", first.File), Findings: rep.Findings}
 	case rep.OnlyTornTail():
 		res.Action = ActionTornTail
+	case rep.OnlyMissingNewline():
+		res.Action = ActionNewline
 	case !opts.Quarantine:
 		return nil, &RefusedError{Reason: fmt.Sprintf("the damage is not a torn tail (%s); it may be tampering", summarize(rep.Counts)), Findings: rep.Findings}
 	default:
@@ -130,10 +148,16 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 			return nil, &RefusedError{Reason: "the damage spans several files", Findings: rep.Findings}
 		}
 	}
-	if res.Offset == 0 && first.Class != TornTail {
+	if res.Offset == 0 && first.Class != TornTail && first.Class != MissingNewline {
 		return nil, &RefusedError{Reason: "the damage starts at the header: no record of this file would remain", Findings: rep.Findings}
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	// A regular file only (a pipe cannot block it); one that is written
+	// is never reached through a link.
+	flag := os.O_RDWR | fsutil.NoFollow
+	if opts.DryRun {
+		flag = os.O_RDONLY
+	}
+	f, err := fsutil.OpenFile(path, flag, 0)
 	if err != nil {
 		return nil, &ReadError{Path: path, Err: err}
 	}
@@ -142,39 +166,36 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	if err != nil {
 		return nil, &ReadError{Path: path, Err: err}
 	}
-	removed := make([]byte, fi.Size()-res.Offset)
-	if _, err := f.ReadAt(removed, res.Offset); err != nil && err != io.EOF {
+	if res.Action == ActionNewline {
+		// Nothing is removed: the offset is where the newline goes.
+		res.Offset = fi.Size()
+	}
+	// The removed bytes are streamed (to the digest, then to the
+	// quarantine file): a damaged suffix of any size costs no memory.
+	removed := io.NewSectionReader(f, res.Offset, fi.Size()-res.Offset)
+	h := sha256.New()
+	if _, err := io.Copy(h, removed); err != nil {
 		return nil, &ReadError{Path: path, Err: err}
 	}
-	sum := sha256.Sum256(removed)
-	res.Bytes, res.SHA256 = int64(len(removed)), hex.EncodeToString(sum[:])
-	res.Quarantine = quarantineName(path, opts.Now())
+	res.Bytes, res.SHA256 = removed.Size(), hex.EncodeToString(h.Sum(nil))
+	if res.Action != ActionNewline {
+		res.Quarantine = quarantineName(path, opts.Now())
+	}
 	if opts.DryRun {
 		return res, nil
 	}
-	if err := writeQuarantine(res.Quarantine, removed); err != nil {
+	if err := cutTail(f, path, res); err != nil {
 		return nil, err
 	}
-	if res.Offset == 0 {
-		// Only a torn header: the file never held a record. Remove it; the
-		// writer recreates it (continuing the rotated files, if any).
-		if err := os.Remove(path); err != nil {
-			return nil, &WriteError{Path: path, Op: "repair", Err: err}
-		}
-	} else if err := f.Truncate(res.Offset); err != nil {
-		return nil, &WriteError{Path: path, Op: "repair", Err: err}
-	} else if err := f.Sync(); err != nil {
-		return nil, &WriteError{Path: path, Op: "repair", Err: err}
-	}
-	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
-		return nil, &WriteError{Path: path, Op: "repair", Err: err}
-	}
 	data := RepairedData{Action: res.Action, File: filepath.Base(path), Offset: res.Offset, Bytes: res.Bytes, SHA256: res.SHA256,
-		Quarantine: filepath.Base(res.Quarantine), Findings: rep.Counts}
+		Findings: rep.Counts}
+	if res.Quarantine != "" {
+		data.Quarantine = filepath.Base(res.Quarantine)
+	}
 	if rep.Head != nil {
 		data.LastGood = rep.Head.Seq
 	}
-	if first.Class != TornTail {
+	if res.Action == ActionQuarantine {
 		fb := &FirstBadEntry{Class: first.Class, Line: first.Line}
 		if first.Seq != nil {
 			fb.Seq = *first.Seq
@@ -193,6 +214,40 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	}
 	res.Record = &RecordRef{File: path, Seq: head.Seq, Hash: head.Hash.String()}
 	return res, nil
+}
+
+// cutTail does to the active file f at path what res says: add the final
+// newline, or move the bytes from res.Offset on to the quarantine file and
+// cut them off (removing the file when nothing is left of it).
+func cutTail(f *os.File, path string, res *RepairResult) error {
+	if res.Action == ActionNewline {
+		if _, err := f.WriteAt([]byte{'\n'}, res.Offset); err != nil {
+			return &WriteError{Path: path, Op: "repair", Err: err}
+		}
+		if err := f.Sync(); err != nil {
+			f.Truncate(res.Offset)
+			return &WriteError{Path: path, Op: "repair", Err: err}
+		}
+		return nil
+	}
+	if err := writeQuarantine(res.Quarantine, io.NewSectionReader(f, res.Offset, res.Bytes)); err != nil {
+		return err
+	}
+	if res.Offset == 0 {
+		// Only a torn header: the file never held a record. Remove it; the
+		// writer recreates it (continuing the rotated files, if any).
+		if err := os.Remove(path); err != nil {
+			return &WriteError{Path: path, Op: "repair", Err: err}
+		}
+	} else if err := f.Truncate(res.Offset); err != nil {
+		return &WriteError{Path: path, Op: "repair", Err: err}
+	} else if err := f.Sync(); err != nil {
+		return &WriteError{Path: path, Op: "repair", Err: err}
+	}
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
+		return &WriteError{Path: path, Op: "repair", Err: err}
+	}
+	return nil
 }
 
 func summarize(counts map[Class]int) string {
@@ -215,12 +270,13 @@ func quarantineName(path string, now time.Time) string {
 	}
 }
 
-func writeQuarantine(name string, b []byte) error {
-	q, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+// writeQuarantine writes the bytes of r to the new file name, durably.
+func writeQuarantine(name string, r io.Reader) error {
+	q, err := fsutil.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return &WriteError{Path: name, Op: "create", Err: err}
 	}
-	if _, err := q.Write(b); err != nil {
+	if _, err := io.Copy(q, r); err != nil {
 		q.Close()
 		os.Remove(name)
 		return &WriteError{Path: name, Op: "write", Err: err}

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -48,6 +50,10 @@ const (
 	MissingFile Class = "missing_file"
 	// HeadMismatch: the recorded head (--head) is not in the chain.
 	HeadMismatch Class = "head_mismatch"
+	// MissingNewline: the chain's final line is a whole record that
+	// verifies but has no newline. Nothing is lost; repair adds the
+	// newline. (A torn write leaves part of a record, never a whole one.)
+	MissingNewline Class = "missing_newline"
 )
 
 // RecordRef locates a record.
@@ -116,8 +122,14 @@ type Report struct {
 func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Suppressed == 0 }
 
 // OnlyTornTail reports whether the only finding is a torn final line.
-func (r *Report) OnlyTornTail() bool {
-	return len(r.Findings) == 1 && r.Suppressed == 0 && r.Findings[0].Class == TornTail
+func (r *Report) OnlyTornTail() bool { return r.only(TornTail) }
+
+// OnlyMissingNewline reports whether the only finding is a final record
+// without its newline.
+func (r *Report) OnlyMissingNewline() bool { return r.only(MissingNewline) }
+
+func (r *Report) only(c Class) bool {
+	return len(r.Findings) == 1 && r.Suppressed == 0 && r.Findings[0].Class == c
 }
 
 // VerifyOptions tune verification.
@@ -136,10 +148,16 @@ type VerifyOptions struct {
 	slow   bool
 }
 
+// maxWorkers bounds the workers, and with them the chunks in flight (two
+// per worker): what verification holds in memory does not grow with the
+// number of CPUs.
+const maxWorkers = 8
+
 func (o *VerifyOptions) fill() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	o.Workers = min(o.Workers, maxWorkers)
 	if o.MaxFindings <= 0 {
 		o.MaxFindings = 100
 	}
@@ -152,7 +170,14 @@ type ReadError struct {
 	Err  error
 }
 
-func (e *ReadError) Error() string { return fmt.Sprintf("reading %q: %v", e.Path, e.Err) }
+func (e *ReadError) Error() string {
+	err := e.Err
+	var pe *os.PathError
+	if errors.As(err, &pe) && pe.Path == e.Path {
+		err = pe.Err // the path is named already
+	}
+	return fmt.Sprintf("reading %q: %v", e.Path, err)
+}
 func (e *ReadError) Unwrap() error { return e.Err }
 
 // input is one file of a chain as verification sees it.
@@ -163,9 +188,83 @@ type input struct {
 	size int64
 	// missingBefore names files of the chain known to be missing before it.
 	missingBefore []string
+	// missingAfter names the chain's active file when it is missing after
+	// this file, the last one found.
+	missingAfter string
 	// f is the file r reads, when it is one: a large file is mapped instead
 	// of read.
 	f *os.File
+	// fi is the file's identity and size as snapshotted under the chain's
+	// lock. A file snapshotted but not open (f nil) is opened when its turn
+	// comes, and must still be the same file.
+	fi os.FileInfo
+}
+
+// snapshotFile stats the chain file at path for verification: its size and
+// identity. With open, the file is also opened now: the active file, which a
+// rotation may rename once the lock is released. The others (rotated files
+// do not change) are opened one at a time when verified, so a chain of
+// thousands of files needs no more descriptors than one of two.
+func snapshotFile(path string, open bool) (input, error) {
+	in := input{name: path}
+	var err error
+	if open {
+		// A regular file only: a named pipe planted here must not block.
+		if in.f, err = fsutil.Open(path); err != nil {
+			return in, err
+		}
+		in.fi, err = in.f.Stat()
+	} else {
+		in.fi, err = os.Stat(path)
+	}
+	if err == nil && in.fi.IsDir() {
+		err = errors.New("is a directory")
+	}
+	if err != nil {
+		in.close()
+		return in, err
+	}
+	in.size = in.fi.Size()
+	if in.f != nil {
+		in.r = io.NewSectionReader(in.f, 0, in.size)
+	}
+	return in, nil
+}
+
+// open opens in's file when it was snapshotted but not opened.
+func (in *input) open() error {
+	if in.f != nil || in.fi == nil {
+		return nil
+	}
+	// A rotated file is the chain's own: a link there is not followed.
+	f, err := fsutil.OpenFile(in.name, os.O_RDONLY|fsutil.NoFollow, 0)
+	if err != nil {
+		return &ReadError{Path: in.name, Err: err}
+	}
+	fi, err := f.Stat()
+	if err == nil && !os.SameFile(fi, in.fi) {
+		err = errors.New("the file was replaced while the chain was being verified")
+	}
+	if err != nil {
+		f.Close()
+		return &ReadError{Path: in.name, Err: err}
+	}
+	in.f, in.r = f, io.NewSectionReader(f, 0, in.size)
+	return nil
+}
+
+// close closes in's file, if verification opened it.
+func (in *input) close() {
+	if in.f != nil && in.fi != nil {
+		in.f.Close()
+		in.f = nil
+	}
+}
+
+func closeInputs(ins []input) {
+	for i := range ins {
+		ins[i].close()
+	}
 }
 
 var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)
@@ -182,7 +281,9 @@ func activeName(path string) string {
 }
 
 // VerifyFile verifies the chain ending in the file at path: path itself and
-// the rotated files that precede it.
+// the rotated files that precede it. When path is a chain's active file and
+// does not exist but rotated files of it do, the chain ends in the newest of
+// them and the missing active file is a MissingFile finding.
 func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
 	return verifyFile(ctx, path, opts, true)
 }
@@ -194,57 +295,59 @@ func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool)
 	if lock {
 		unlock = lockShared(activeName(path))
 	}
-	f, err := fsutil.Open(path)
-	if err != nil {
-		unlock()
-		return nil, &ReadError{Path: path, Err: err}
-	}
-	fi, err := f.Stat()
-	if err != nil || fi.IsDir() {
-		f.Close()
-		unlock()
-		if err == nil {
-			err = errors.New("is a directory")
-		}
-		return nil, &ReadError{Path: path, Err: err}
-	}
-	files := []*os.File{f}
-	sizes := []int64{fi.Size()}
-	// missing[i] names the files missing just before files[i], oldest first.
-	missing := [][]string{nil}
-	if line, err := readFirstLine(f); err == nil {
-		if h, _, err := parseHeader(line); err == nil && h.Index > 0 {
-			// Walk back through the rotated files named in each header.
-			idx := h.Index
-			for idx > 0 {
-				prev := RotatedName(activeName(path), idx-1)
-				pf, err := fsutil.OpenFile(prev, os.O_RDONLY|fsutil.NoFollow, 0)
-				if err != nil {
-					missing[0] = append([]string{prev}, missing[0]...)
-					idx--
-					continue
-				}
-				pfi, err := pf.Stat()
-				if err != nil {
-					pf.Close()
-					unlock()
-					closeAll(files)
-					return nil, &ReadError{Path: prev, Err: err}
-				}
-				files = append([]*os.File{pf}, files...)
-				sizes = append([]int64{pfi.Size()}, sizes...)
-				missing = append([][]string{nil}, missing...)
-				idx--
-			}
-		}
-	}
+	ins, err := snapshotChain(path)
 	unlock()
-	defer closeAll(files)
-	ins := make([]input, len(files))
-	for i, f := range files {
-		ins[i] = input{name: f.Name(), r: io.NewSectionReader(f, 0, sizes[i]), size: sizes[i], missingBefore: missing[i], f: f}
+	if err != nil {
+		return nil, err
 	}
 	return verify(ctx, ins, opts)
+}
+
+// snapshotChain snapshots the chain ending in the file at path: path and
+// the rotated files its headers name, back to index 0, oldest first. Only a
+// file that does not exist (ENOENT) is missing; any other error (too many
+// open files, a loop of links, ...) is a ReadError, never a finding. When
+// path is a chain's active file and does not exist but rotated files of it
+// do (a rotation cut short, or the file deleted), the chain ends in the
+// newest of them and the active file is reported missing.
+func snapshotChain(path string) ([]input, error) {
+	last, err := snapshotFile(path, true)
+	if errors.Is(err, os.ErrNotExist) && activeName(path) == path {
+		if rotated, _ := rotatedFiles(path); len(rotated) > 0 {
+			ins, err := snapshotChain(rotated[len(rotated)-1])
+			if err == nil {
+				ins[len(ins)-1].missingAfter = path
+			}
+			return ins, err
+		}
+	}
+	if err != nil {
+		return nil, &ReadError{Path: path, Err: err}
+	}
+	ins := []input{last}
+	line, err := readFirstLine(last.f)
+	if err != nil {
+		return ins, nil
+	}
+	h, _, err := parseHeader(line)
+	if err != nil {
+		return ins, nil
+	}
+	// Walk back through the rotated files named in each header.
+	for idx := h.Index - 1; idx >= 0; idx-- {
+		prev := RotatedName(activeName(path), idx)
+		in, err := snapshotFile(prev, false)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			ins[0].missingBefore = append([]string{prev}, ins[0].missingBefore...)
+		case err != nil:
+			closeInputs(ins)
+			return nil, &ReadError{Path: prev, Err: err}
+		default:
+			ins = append([]input{in}, ins...)
+		}
+	}
+	return ins, nil
 }
 
 // VerifyReader verifies one chain file read from r (stdin, say), named name
@@ -262,35 +365,23 @@ func VerifyFiles(ctx context.Context, paths []string, opts VerifyOptions) (*Repo
 // verifyPaths verifies paths as one chain; missing[i] names the files known
 // to be missing before paths[i].
 func verifyPaths(ctx context.Context, paths []string, missing map[int][]string, opts VerifyOptions) (*Report, error) {
-	var files []*os.File
-	defer func() { closeAll(files) }()
 	var ins []input
 	unlock := func() {}
 	if len(paths) > 0 {
 		unlock = lockShared(activeName(paths[len(paths)-1]))
 	}
 	for i, p := range paths {
-		f, err := fsutil.Open(p)
+		in, err := snapshotFile(p, i == len(paths)-1)
 		if err != nil {
 			unlock()
+			closeInputs(ins)
 			return nil, &ReadError{Path: p, Err: err}
 		}
-		files = append(files, f)
-		fi, err := f.Stat()
-		if err != nil {
-			unlock()
-			return nil, &ReadError{Path: p, Err: err}
-		}
-		ins = append(ins, input{name: p, r: io.NewSectionReader(f, 0, fi.Size()), size: fi.Size(), missingBefore: missing[i], f: f})
+		in.missingBefore = missing[i]
+		ins = append(ins, in)
 	}
 	unlock()
 	return verify(ctx, ins, opts)
-}
-
-func closeAll(fs []*os.File) {
-	for _, f := range fs {
-		f.Close()
-	}
 }
 
 // lockShared takes a shared lock on the chain's lock file, when it exists,
@@ -342,6 +433,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 	type entry struct {
 		path  string
 		index int
+		fi    os.FileInfo
 	}
 	groups := map[[2]string][]entry{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -372,8 +464,12 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 			}
 			return nil
 		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
 		k := [2]string{filepath.Dir(p), h.Chain}
-		groups[k] = append(groups[k], entry{p, h.Index})
+		groups[k] = append(groups[k], entry{p, h.Index, fi})
 		return nil
 	})
 	if err != nil {
@@ -394,8 +490,17 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		})
 		c := Chain{ID: k[1]}
 		next := 0
-		for _, e := range es {
+		for i, e := range es {
 			if e.index < next {
+				if prev := es[i-1]; prev.index == e.index && os.SameFile(prev.fi, e.fi) {
+					// One file under two names: the active file and its
+					// rotated name, between the two steps of a rotation.
+					// The active name is the one verified.
+					if activeName(e.path) == e.path {
+						c.Files[len(c.Files)-1] = e.path
+					}
+					continue
+				}
 				c.Duplicates = append(c.Duplicates, e.path)
 				continue
 			}
@@ -434,8 +539,8 @@ const (
 	lineOK lineStatus = iota
 	lineMismatch
 	lineMalformed
-	lineLayout    // valid record in a non-canonical layout whose hash matches
-	lineLayoutBad // non-canonical layout and hash mismatch (re-serialised)
+	lineLayout    // a record not in the canonical form whose hash matches
+	lineLayoutBad // not in the canonical form and hash mismatch (re-serialised)
 	lineTorn
 	lineOversize
 )
@@ -458,17 +563,38 @@ type lineInfo struct {
 type job struct {
 	data      []byte
 	off, line int64
-	alg       Alg
-	special   *lineInfo // a torn or oversize line found by the reader
-	out       []lineInfo
-	msgs      []string // the lines' messages (lineInfo.msg)
-	done      chan struct{}
+	// next is where in data the lines not yet processed begin.
+	next    int
+	alg     Alg
+	special *lineInfo // an oversize line found by the reader, or a torn one
+	// unterminated: data is the final line of the file, which has no
+	// newline, with one added.
+	unterminated bool
+	out          []lineInfo
+	msgs         []string // the lines' messages (lineInfo.msg)
+	done         chan struct{}
 }
 
-// setMsg gives li, a line of j, the message m.
+// setMsg gives li, a line of j, the message m, cut to maxMsg bytes.
 func (j *job) setMsg(li *lineInfo, m string) {
-	j.msgs = append(j.msgs, m)
+	j.msgs = append(j.msgs, shorten(m))
 	li.msg = int32(len(j.msgs))
+}
+
+// maxMsg bounds a finding's detail: a message that quotes the input (a
+// header's unknown field, say) never repeats a hostile megabyte.
+const maxMsg = 512
+
+// shorten cuts m to at most maxMsg bytes, at a character boundary.
+func shorten(m string) string {
+	if len(m) <= maxMsg {
+		return m
+	}
+	cut := maxMsg
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "…"
 }
 
 // msgOf returns the message of li, a line of j.
@@ -491,6 +617,7 @@ func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, erro
 	for i := range ins {
 		rep.Files = append(rep.Files, ins[i].name)
 	}
+	defer closeInputs(ins)
 	for i := range ins {
 		in := &ins[i]
 		for _, m := range in.missingBefore {
@@ -498,8 +625,18 @@ func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, erro
 			// The next header continues the missing file, not the one before.
 			sq.known, sq.prevFile = false, ""
 		}
-		if err := sq.file(ctx, in, i == len(ins)-1, i == 0 && len(in.missingBefore) == 0, opts.Workers); err != nil {
+		if err := in.open(); err != nil {
 			return nil, err
+		}
+		err := sq.file(ctx, in, i == len(ins)-1 && in.missingAfter == "", i == 0 && len(in.missingBefore) == 0, opts.Workers)
+		in.close()
+		if err != nil {
+			return nil, err
+		}
+		if in.missingAfter != "" {
+			sq.addFinding(Finding{Class: MissingFile, File: in.missingAfter, LastGood: sq.lastGood(),
+				Detail: fmt.Sprintf("the chain's active file is missing, after %s: a rotation cut short leaves this, and so does deleting the file with the records after that one (the next append continues the chain from %s)",
+					filepath.Base(in.name), filepath.Base(in.name))})
 		}
 	}
 	sq.finish()
@@ -576,12 +713,16 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		return &ReadError{Path: in.name, Err: herr}
 	}
 	var hdr *HeaderData
+	// The file's only line has no newline: a torn write when it is part of
+	// a record, not when it is a whole one.
+	unterminated := errors.Is(herr, errNoNewline)
+	torn := unterminated && !wholeObject(hline)
 	switch {
 	case len(hline) == 0 && errors.Is(herr, io.EOF):
 		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "empty file: no header record"})
 		s.known = false
 		return nil
-	case errors.Is(herr, errNoNewline) && last:
+	case torn && last:
 		s.addFinding(Finding{Class: TornTail, File: in.name, Line: 1, Detail: "the header line is torn (no newline): the file's creation was interrupted", LastGood: s.lastGood()})
 		return nil
 	case errors.Is(herr, errHeaderOversize):
@@ -590,11 +731,11 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	default:
 		var err error
 		hdr, _, err = parseHeader(hline)
-		if errors.Is(herr, errNoNewline) {
+		if torn {
 			err, hdr = errors.New("the header line has no newline"), nil
 		}
 		if err != nil {
-			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "bad header: " + err.Error(), LastGood: s.lastGood()})
+			s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: shorten("bad header: " + err.Error()), LastGood: s.lastGood()})
 			s.known = false
 		}
 	}
@@ -611,14 +752,20 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 			s.alg, s.rep.Alg, s.rep.Chain = alg, alg, hdr.Chain
 		}
 	}
-	if len(hline) > 0 && !errors.Is(herr, errNoNewline) {
+	if len(hline) > 0 && !torn {
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
-		j := &job{data: append(hline, '\n'), line: 1}
+		j := &job{data: append(hline, '\n'), line: 1, unterminated: unterminated}
 		j.process(newDigester(alg), nil)
 		j.out[0].header = j.out[0].header && hdr != nil
-		s.rep.Bytes += int64(len(j.data))
+		s.rep.Bytes += int64(len(hline))
+		if !unterminated {
+			s.rep.Bytes++
+		}
 		s.line(in.name, &j.out[0], j.msgOf(&j.out[0]))
+		if unterminated {
+			s.missingNewline(in.name, &j.out[0])
+		}
 	}
 	err := s.run(ctx, in.name, br, alg, workers, last)
 	s.prevFile = in.name
@@ -693,7 +840,7 @@ func (s *sequencer) line(file string, li *lineInfo, msg string) {
 		f.Expected, f.Found = li.computed.String(), li.hash.String()
 		f.Detail = "the record's hash does not match its bytes: the record was modified"
 		if li.status == lineLayoutBad {
-			f.Detail = "the record's hash does not match its bytes, which are not in the canonical layout: it was re-serialised or edited"
+			f.Detail = "the record's hash does not match its bytes, and " + msg + "; it was re-serialised or edited"
 		}
 		s.addFinding(f)
 		s.last, s.known = cur, true
@@ -755,6 +902,25 @@ func (s *sequencer) line(file string, li *lineInfo, msg string) {
 	}
 }
 
+// missingNewline reports li, a file's final line, which lacks its newline,
+// when it is a record that verified: nothing is wrong with it but the
+// missing byte. (Any other problem of the line has its own finding.)
+func (s *sequencer) missingNewline(file string, li *lineInfo) {
+	if li.status != lineOK || s.good.line != li.line || s.good.file != file {
+		return
+	}
+	s.addFinding(Finding{Class: MissingNewline, File: file, Line: li.line, Offset: li.off, Seq: seqPtr(li.seq),
+		Detail:   "the final record verifies but the file does not end with its newline; nothing is lost: 'brain-audit repair' adds the newline",
+		LastGood: s.lastGood()})
+}
+
+// wholeObject reports whether b begins with a whole JSON object. A write cut
+// short leaves a proper prefix of a record line, which never does.
+func wholeObject(b []byte) bool {
+	_, ok := scanValue(b, 0, 0)
+	return ok && len(b) > 0 && b[0] == '{'
+}
+
 func (s *sequencer) finish() {
 	s.rep.Head = s.lastGood()
 	if s.head != nil && !s.headSeen {
@@ -773,7 +939,7 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
 	jobs := make(chan *job)
-	order := make(chan *job, 2*workers)
+	order := make(chan *job, 2*workers) // workers <= maxWorkers: bounded memory
 	var wg sync.WaitGroup
 	var fault faultCatcher
 	for range workers {
@@ -832,6 +998,10 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 	// Line numbers are counted here, in order, not by the reader: line 1
 	// is the header, and each job holds len(out) lines (a special job one).
 	base := int64(2)
+	// The sequencer's own digester and scratch, for the rest of a chunk of
+	// short lines.
+	var sh *digester
+	var sfs *fastScratch
 loop:
 	for j := range order {
 		select {
@@ -839,21 +1009,58 @@ loop:
 		case <-ctx.Done():
 			break loop
 		}
-		if j.special != nil {
-			if j.special.status == lineTorn && !last {
+		if j.unterminated && !wholeObject(j.data[:len(j.data)-1]) {
+			// Part of a record: a write was cut. (Were it tampering, the
+			// chain before it still verifies, as after a clean cut.)
+			j.special = &lineInfo{off: j.off, status: lineTorn}
+			if !last {
 				j.special.status = lineMalformed
 				j.setMsg(j.special, "the file ends mid-line (no newline) but is not the last file of the chain")
+			}
+		}
+		if j.special != nil {
+			s.rep.Bytes += int64(len(j.data))
+			if j.unterminated {
+				s.rep.Bytes--
 			}
 			j.special.line = base
 			base++
 			s.line(name, j.special, j.msgOf(j.special))
+		} else if j.unterminated {
+			// A whole record without its newline is checked as any record
+			// (so an edited last record is tampered, not torn).
+			s.rep.Bytes += int64(len(j.data)) - 1
+			li := &j.out[0]
+			li.line += base
+			base++
+			s.line(name, li, j.msgOf(li))
+			s.missingNewline(name, li)
 		} else {
 			s.rep.Bytes += int64(len(j.data))
-			for i := range j.out {
-				j.out[i].line += base
-				s.line(name, &j.out[i], j.msgOf(&j.out[i]))
+			for {
+				for i := range j.out {
+					j.out[i].line += base
+					s.line(name, &j.out[i], j.msgOf(&j.out[i]))
+				}
+				base += int64(len(j.out))
+				if j.next == len(j.data) {
+					break
+				}
+				// More lines than a job holds results for: the rest of
+				// the chunk is processed here, in order.
+				if sh == nil {
+					sh = newDigester(alg)
+					if hasSIMD && !s.slow {
+						sfs = &fastScratch{ni: alg == SHA256 && hasSHANI()}
+					}
+				}
+				if err := catchFault(func() { j.process(sh, sfs) }); err != nil {
+					fault.mu.Lock()
+					fault.err = cmp.Or(fault.err, err)
+					fault.mu.Unlock()
+					break loop
+				}
 			}
-			base += int64(len(j.out))
 		}
 		br.release(j)
 	}
@@ -869,18 +1076,27 @@ loop:
 	return parent.Err()
 }
 
-// process parses and hashes every line of the job, on the fast path (fs)
-// where it can.
+// maxJobLines bounds the lines a job holds results for (a lineInfo is 128
+// bytes, and a line may be one byte). A chunk of records, 257 bytes each at
+// the least, never reaches it; a chunk of short junk lines does, and the
+// sequencer then processes the rest of that chunk itself, maxJobLines lines
+// at a time: memory stays bounded whatever the lines, and time linear.
+const maxJobLines = 16384
+
+// process parses and hashes the lines of the job from data[j.next] on, at
+// most maxJobLines of them, on the fast path (fs) where it can. It leaves
+// j.next at the first line it did not process.
 func (j *job) process(h *digester, fs *fastScratch) {
 	data := j.data
-	off, ln := j.off, j.line
+	pos := j.next
+	off, ln := j.off+int64(pos), j.line
 	out := j.out[:0]
 	j.msgs = j.msgs[:0]
 	var r record
 	if fs != nil {
-		fs.reset(data)
+		fs.reset(data, pos)
 	}
-	for pos := 0; pos < len(data); {
+	for pos < len(data) && len(out) < maxJobLines {
 		if fs != nil {
 			// A clean line's first dirty byte is its newline.
 			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
@@ -915,15 +1131,16 @@ func (j *job) process(h *digester, fs *fastScratch) {
 			switch {
 			case pe != nil && li.computed == li.hash:
 				li.status = lineLayout
-				j.setMsg(li, "valid hash, but fields are not in the canonical order and layout")
+				j.setMsg(li, "valid hash, but "+pe.msg)
 			case pe != nil:
 				li.status = lineLayoutBad
+				j.setMsg(li, pe.msg)
 			case li.computed != li.hash:
 				li.status = lineMismatch
 			}
 		}
 	}
-	j.out = out
+	j.out, j.next = out, pos
 }
 
 var (
@@ -942,8 +1159,10 @@ type chunkReader struct {
 	outs    chan []lineInfo
 	skip    bool // discarding the rest of an oversize line
 	// m is the mapped file, when it is mapped; the next chunk starts at
-	// m[off] (the mapping starts at offset 0).
-	m []byte
+	// m[off] (the mapping starts at offset 0). Its pages before dropped are
+	// verified and no longer mapped.
+	m       []byte
+	dropped int64
 }
 
 // firstLine reads the header line. It returns errNoNewline when the stream
@@ -1006,10 +1225,19 @@ func (c *chunkReader) release(j *job) {
 		default:
 		}
 	}
+	switch {
+	case c.m == nil:
+	case j.special != nil:
+		c.dropMapped(j.special.off)
+	default:
+		c.dropMapped(j.off + int64(len(j.data)))
+	}
 }
 
-// getOut returns a result slice with room for n lines.
-func (c *chunkReader) getOut(n int) []lineInfo {
+// getOut returns a result slice with room for the lines of a chunk of
+// size bytes: one per 256 bytes (a record is longer), at most maxJobLines.
+func (c *chunkReader) getOut(size int) []lineInfo {
+	n := min(size/256+1, maxJobLines)
 	select {
 	case o := <-c.outs:
 		if cap(o) >= n {
@@ -1037,13 +1265,11 @@ func (c *chunkReader) next() (*job, error) {
 	}
 	for {
 		if c.eof {
-			if len(c.carry) == 0 {
+			if len(c.carry) == 0 || c.skip {
+				c.carry = nil
 				return nil, io.EOF
 			}
-			j := &job{special: &lineInfo{off: c.off, status: lineTorn}}
-			if c.skip {
-				j = nil
-			}
+			j := c.finalLine(c.carry, c.off)
 			c.carry = nil
 			return j, io.EOF
 		}
@@ -1058,7 +1284,7 @@ func (c *chunkReader) next() (*job, error) {
 			data := c.carry[:i+1]
 			rest := c.getBuf()
 			rest = append(rest, c.carry[i+1:]...)
-			j := &job{data: data, off: c.off, out: c.getOut(len(data)/256 + 1)}
+			j := &job{data: data, off: c.off, out: c.getOut(len(data))}
 			c.off += int64(len(data))
 			c.carry = rest
 			return j, nil
@@ -1094,7 +1320,7 @@ func (c *chunkReader) next() (*job, error) {
 			}
 			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
 				data := c.carry[:i+1]
-				j := &job{data: data, off: c.off, out: c.getOut(len(data)/256 + 1)}
+				j := &job{data: data, off: c.off, out: c.getOut(len(data))}
 				c.off += int64(len(data))
 				c.carry = c.carry[i+1:]
 				return j, nil
@@ -1105,6 +1331,17 @@ func (c *chunkReader) next() (*job, error) {
 			return nil, err
 		}
 	}
+}
+
+// finalLine returns the job of b, the file's final line, at off, which has
+// no newline: a copy of it with one added, marked unterminated, or the
+// oversize job when it is over the size limit.
+func (c *chunkReader) finalLine(b []byte, off int64) *job {
+	if len(b) >= MaxRecordSize {
+		return oversizeJob(off)
+	}
+	data := append(append(make([]byte, 0, len(b)+1), b...), '\n')
+	return &job{data: data, off: off, out: c.getOut(len(data)), unterminated: true}
 }
 
 // oversizeJob is the special job of a line at off that is over the size

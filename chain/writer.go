@@ -35,8 +35,9 @@ type Options struct {
 	// Now is the clock for the ts field (default time.Now).
 	Now func() time.Time
 	// Fault, when set, is called before each write and sync with "write" or
-	// "sync"; a non-nil error is handled as if that system call had failed. It
-	// exists for fault injection and costs nothing when nil.
+	// "sync", and before a rotation links the active file with "link"; a
+	// non-nil error is handled as if that system call had failed. It exists
+	// for fault injection and costs nothing when nil.
 	Fault func(op string) error
 }
 
@@ -306,9 +307,12 @@ func readFirstLine(f *os.File) ([]byte, error) {
 
 // readTail reads the last record of the active file, whose size is size.
 func (w *Writer) readTail(size int64) error {
-	line, off, err := lastLine(w.f, size)
+	line, off, newline, err := lastLine(w.f, size)
 	if err != nil {
 		return &TailError{Path: w.path, Offset: off, Reason: err.Error()}
+	}
+	if !newline && !wholeObject(line) {
+		return &TailError{Path: w.path, Offset: off, Reason: tornReason}
 	}
 	var r record
 	if pe := parseRecord(line, &r); pe != nil {
@@ -317,40 +321,40 @@ func (w *Writer) readTail(size int64) error {
 	if d := newDigester(w.st.alg).entry(r.entry, &r.prev); d != r.hash {
 		return &TailError{Path: w.path, Offset: off, Reason: "the last record's hash does not match its content"}
 	}
+	if !newline {
+		return &TailError{Path: w.path, Offset: size, Reason: "the last record has no newline"}
+	}
 	w.st.head = Head{Seq: r.seq, Hash: r.hash}
 	w.size = size
 	return nil
 }
 
 // lastLine returns the last line of f (whose size is size) without its
-// newline, and its offset.
-func lastLine(f *os.File, size int64) ([]byte, int64, error) {
+// newline, its offset, and whether the file ends with that newline.
+func lastLine(f *os.File, size int64) (line []byte, off int64, newline bool, err error) {
 	if size == 0 {
-		return nil, 0, errors.New("the file is empty")
+		return nil, 0, false, errors.New("the file is empty")
 	}
-	var tail []byte
 	chunk := int64(8192)
 	for {
-		n := min(chunk, size)
-		if n > MaxRecordSize+1 {
-			n = MaxRecordSize + 1
-		}
-		tail = make([]byte, n)
+		n := min(chunk, size, MaxRecordSize+1)
+		tail := make([]byte, n)
 		if _, err := f.ReadAt(tail, size-n); err != nil {
-			return nil, size - n, err
+			return nil, size - n, false, err
 		}
-		if tail[n-1] != '\n' {
-			i := bytes.LastIndexByte(tail, '\n')
-			return nil, size - n + int64(i+1), errors.New(tornReason)
+		newline = tail[n-1] == '\n'
+		body := tail
+		if newline {
+			body = tail[:n-1]
 		}
-		if i := bytes.LastIndexByte(tail[:n-1], '\n'); i >= 0 {
-			return tail[i+1 : n-1], size - n + int64(i+1), nil
+		if i := bytes.LastIndexByte(body, '\n'); i >= 0 {
+			return body[i+1:], size - n + int64(i+1), newline, nil
 		}
 		if n == size {
-			return tail[:n-1], 0, nil
+			return body, 0, newline, nil
 		}
 		if n == MaxRecordSize+1 {
-			return nil, size - n, errors.New("the last line is over the size limit")
+			return nil, size - n, newline, errors.New("the last line is over the size limit")
 		}
 		chunk *= 8
 	}
@@ -494,8 +498,8 @@ func (w *Writer) appendBatch(ctx context.Context, evs []Event, heads []Head) (He
 			}
 			return Head{}, err
 		}
-		if evs[i].Type == HeaderType {
-			return Head{}, fmt.Errorf("chain: type %q is reserved for file headers", HeaderType)
+		if err := checkType(evs[i].Type); err != nil {
+			return Head{}, err
 		}
 		datas[i] = d
 	}
@@ -599,24 +603,60 @@ func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 	}
 }
 
-// rotate renames the active file to its rotated name and starts a new one
-// that continues it. The lock must be held.
+// rotate gives the active file its rotated name and starts a new active
+// file that continues it. The lock must be held.
+//
+// The active file never goes missing: the file is first linked under its
+// rotated name (and the directory synced), then the new file, header
+// written and synced, is renamed over the active name in one step. A crash
+// in between leaves one file under both names, which Discover reads as one
+// and the next rotation takes up where this one stopped. Where the file
+// system has no hard links, the file is renamed instead, and a crash before
+// the new file is in place leaves no active file: the next append continues
+// the rotated one, and verify-log reports the gap.
 func (w *Writer) rotate() error {
 	old := RotatedName(w.path, w.st.index)
-	if _, err := os.Lstat(old); err == nil {
-		return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+	if err := w.fault("link"); err != nil {
+		return &WriteError{Path: old, Op: "rotate", Err: err}
 	}
-	if err := os.Rename(w.path, old); err != nil {
-		return &WriteError{Path: w.path, Op: "rotate", Err: err}
+	err := os.Link(w.path, old)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrExist):
+		// Linked by a rotation that a crash cut short; anything else
+		// under that name is not this chain's to overwrite.
+		fi, serr := os.Lstat(old)
+		cur, cerr := w.f.Stat()
+		if serr != nil || cerr != nil || !os.SameFile(fi, cur) {
+			return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+		}
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.ENOTSUP), errors.Is(err, syscall.EOPNOTSUPP), errors.Is(err, syscall.EMLINK):
+		if _, err := os.Lstat(old); err == nil {
+			return &WriteError{Path: old, Op: "rotate", Err: os.ErrExist}
+		}
+		if err := os.Rename(w.path, old); err != nil {
+			return &WriteError{Path: w.path, Op: "rotate", Err: err}
+		}
+	default:
+		return &WriteError{Path: old, Op: "rotate", Err: err}
 	}
 	w.f.Close()
 	w.f = nil
 	if err := fsutil.SyncDir(filepath.Dir(w.path)); err != nil {
-		// The next append finds no active file and continues the
-		// rotated one, so the chain stays whole.
+		// The next append rotates again (or, after a rename, finds no
+		// active file and continues the rotated one): the chain stays
+		// whole.
 		return &WriteError{Path: w.path, Op: "rotate", Err: err}
 	}
 	return w.writeContinuation(filepath.Base(old))
+}
+
+// fault calls the fault hook (Options.Fault), if any, before op.
+func (w *Writer) fault(op string) error {
+	if w.opts.Fault == nil {
+		return nil
+	}
+	return w.opts.Fault(op)
 }
 
 func inode(fi os.FileInfo) uint64 {

@@ -115,6 +115,81 @@ func TestWriterRefusesTornTail(t *testing.T) {
 	}
 }
 
+// TestUnterminatedFinalLine: a final line without its newline is a torn
+// write only when it is part of a record. A whole record that verifies is
+// kept: the writer refuses to append (naming it), and Repair adds the
+// newline, removing nothing. An edited last record whose newline was
+// dropped is tampered: Repair refuses it, as any tampering.
+func TestUnterminatedFinalLine(t *testing.T) {
+	ctx := context.Background()
+	t.Run("whole record", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		w := openTest(t, path, Options{})
+		heads := appendN(t, w, 3, "t")
+		w.Close()
+		full := readFile(t, path)
+		if err := os.Truncate(path, int64(len(full)-1)); err != nil {
+			t.Fatal(err)
+		}
+		rep := verifyPath(t, path, VerifyOptions{})
+		if !rep.OnlyMissingNewline() || rep.Head == nil || rep.Head.Seq != heads[2].Seq || rep.Records != 4 {
+			t.Fatalf("want the last record verified and only a missing newline; head %+v, %d records:\n%s", rep.Head, rep.Records, findingsText(rep))
+		}
+		_, err := Open(path, Options{})
+		var te *TailError
+		if !errors.As(err, &te) || errors.Is(err, ErrTornTail) || !strings.Contains(te.Reason, "no newline") {
+			t.Fatalf("Open: err %v, want a *TailError about the missing newline, not ErrTornTail", err)
+		}
+		res, err := Repair(ctx, path, RepairOptions{DryRun: true})
+		if err != nil || res.Action != ActionNewline || res.Offset != int64(len(full)-1) || res.Bytes != 0 {
+			t.Fatalf("Repair --dry-run: %+v, %v; want %q at byte %d, nothing removed", res, err, ActionNewline, len(full)-1)
+		}
+		if !bytes.Equal(readFile(t, path), full[:len(full)-1]) {
+			t.Fatal("a dry run changed the file")
+		}
+		res, err = Repair(ctx, path, RepairOptions{Now: fixedClock()})
+		if err != nil || res.Action != ActionNewline || res.Quarantine != "" {
+			t.Fatalf("Repair: %+v, %v", res, err)
+		}
+		mustPass(t, path)
+		if got := readFile(t, path); !bytes.HasPrefix(got, full) {
+			t.Fatal("the repaired file does not begin with every byte of the original chain")
+		}
+		recs := readRecords(t, []string{path}, false)
+		last := recs[len(recs)-1]
+		if last.typ != RepairedType || !strings.Contains(last.data, `"action":"add_final_newline"`) || !strings.Contains(last.data, `"findings":{"missing_newline":1}`) {
+			t.Errorf("last record %s %s, want a chain.repaired record of the new newline", last.typ, last.data)
+		}
+	})
+	t.Run("edited record", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "audit.jsonl")
+		w := openTest(t, path, Options{})
+		appendN(t, w, 3, "t")
+		w.Close()
+		b := readFile(t, path)
+		b = bytes.Replace(b[:len(b)-1], []byte(`"data":{"i":2}`), []byte(`"data":{"i":7}`), 1)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		rep := verifyPath(t, path, VerifyOptions{})
+		if len(rep.Findings) != 1 || rep.Findings[0].Class != Tampered || rep.Findings[0].Line != 4 {
+			t.Fatalf("want the last record tampered, nothing else:\n%s", findingsText(rep))
+		}
+		_, err := Open(path, Options{})
+		var te *TailError
+		if !errors.As(err, &te) || errors.Is(err, ErrTornTail) {
+			t.Fatalf("Open: err %v, want a *TailError that is not ErrTornTail", err)
+		}
+		var re *RefusedError
+		if _, err := Repair(ctx, path, RepairOptions{Now: fixedClock()}); !errors.As(err, &re) {
+			t.Fatalf("Repair: %v, want it refused", err)
+		}
+		if !bytes.Equal(readFile(t, path), b) {
+			t.Fatal("a refused repair changed the file")
+		}
+	})
+}
+
 // TestRotation checks a chain rotated across several files: it verifies as
 // a whole, each header continues the previous file, and Discover finds the
 // files in order.
@@ -186,23 +261,123 @@ func fileHeader(t *testing.T, path string) (*HeaderData, *record) {
 	return h, r
 }
 
+// TestVerifyMissingActiveFile: a chain whose active file is missing (as a
+// rotation left it before rotations became atomic, or where the file
+// system has no hard links; or the file was deleted) is verified from its
+// rotated files, and the gap is a missing_file finding, not a read error;
+// repair refuses it, naming what will continue the chain.
+func TestVerifyMissingActiveFile(t *testing.T) {
+	path, rotated, files := chainWithoutActive(t)
+	recs := readRecords(t, chainFiles(t, path), false)
+	rep := verifyPath(t, path, VerifyOptions{})
+	want := []wantFinding{at(MissingFile, filepath.Base(path), 0)}
+	if diff := cmp.Diff(want, gotFindings(t, rep, filepath.Dir(path))); diff != "" || rep.Records != int64(len(recs)) || len(rep.Files) != len(files) {
+		t.Fatalf("findings (-want +got):\n%s\n%d records in %v; all findings:\n%s", diff, rep.Records, rep.Files, findingsText(rep))
+	}
+	if f := rep.Findings[0]; !strings.Contains(f.Detail, "the next append continues the chain from "+filepath.Base(rotated)) || f.LastGood == nil || f.LastGood.Seq != recs[len(recs)-1].seq {
+		t.Errorf("finding %s", f)
+	}
+	var re *RefusedError
+	if _, err := Repair(context.Background(), path, RepairOptions{Now: fixedClock()}); !errors.As(err, &re) {
+		t.Fatalf("Repair: %v, want it refused", err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused repair created the active file: %v", err)
+	}
+	// No rotated file either: the path is simply not there.
+	if _, err := VerifyFile(context.Background(), filepath.Join(t.TempDir(), "audit.jsonl"), VerifyOptions{}); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("VerifyFile of nothing: %v, want a read error", err)
+	}
+}
+
+// TestVerifyFewDescriptors verifies a chain of 300 files in a process that
+// may open only 64: as a file (walking back through the rotated files) and
+// as a directory. It passes: files are opened one at a time. (Before, all
+// were held open, and every file that could not be opened, for any reason,
+// was reported missing: 237 false missing_file findings here.)
+func TestVerifyFewDescriptors(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "audit.jsonl")
+	w := openTest(t, path, Options{MaxFileSize: 1})
+	appendN(t, w, 299, "t")
+	w.Close()
+	if n := len(chainFiles(t, path)); n != 300 {
+		t.Fatalf("%d files, want 300", n)
+	}
+	for _, target := range []string{path, dir} {
+		var res verifyResult
+		runHelperJSON(t, helperCmd(t, modeVerify, envPath+"="+target, envNoFile+"=64"), &res)
+		if res.Report == nil {
+			t.Fatalf("helper printed %+v", res)
+		}
+		if !res.Report.OK() || len(res.Report.Files) != 300 {
+			t.Errorf("verify %s with 64 descriptors: %d files, findings:\n%s", target, len(res.Report.Files), findingsText(res.Report))
+		}
+	}
+}
+
+// TestVerifyUnreadableRotatedFile: only a file that does not exist is
+// missing. A rotated file that cannot be read for another reason — a loop
+// of symbolic links in its place, a directory — makes verification fail
+// with a read error naming it, never a missing_file finding.
+func TestVerifyUnreadableRotatedFile(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(p string) error
+		want  string
+	}{
+		{"symlink loop", func(p string) error { return os.Symlink(filepath.Base(p), p) }, "too many levels of symbolic links"},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "is a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			w := openTest(t, path, Options{MaxFileSize: 1})
+			appendN(t, w, 3, "t")
+			w.Close()
+			mid := RotatedName(path, 1)
+			if err := os.Remove(mid); err != nil {
+				t.Fatal(err)
+			}
+			if err := tc.plant(mid); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := VerifyFile(context.Background(), path, VerifyOptions{})
+			var re *ReadError
+			if !errors.As(err, &re) || re.Path != mid || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("VerifyFile: %v (report %v), want a read error of %s: %s", err, rep, mid, tc.want)
+			}
+		})
+	}
+}
+
+// chainWithoutActive writes a rotated chain and renames its active file to
+// its rotated name, as a rotation cut short between renaming the active file
+// and creating its successor leaves it (on a file system without hard
+// links, or by a writer from before rotations linked). It returns the
+// active path, the newest rotated file and the chain's files before.
+func chainWithoutActive(t *testing.T) (path, rotated string, files []string) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "audit.jsonl")
+	w := openTest(t, path, Options{MaxFileSize: 1500})
+	appendN(t, w, 12, "t")
+	w.Close()
+	files = chainFiles(t, path)
+	rotated = RotatedName(path, len(files)-1)
+	if err := os.Rename(path, rotated); err != nil {
+		t.Fatal(err)
+	}
+	return path, rotated, files
+}
+
 // TestReopenAfterRotationCrash simulates a crash between renaming the active
 // file and creating its successor: the next Open continues the chain from
 // the newest rotated file.
 func TestReopenAfterRotationCrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "audit.jsonl")
-	w := openTest(t, path, Options{MaxFileSize: 1500})
-	appendN(t, w, 12, "t")
-	w.Close()
-	files := chainFiles(t, path)
-	rotated := RotatedName(path, len(files)-1)
-	if err := os.Rename(path, rotated); err != nil {
-		t.Fatal(err)
-	}
+	path, rotated, files := chainWithoutActive(t)
 	// The chain as it is on disk verifies from its newest rotated file.
 	mustPass(t, rotated)
 
-	w = openTest(t, path, Options{MaxFileSize: 1500})
+	w := openTest(t, path, Options{MaxFileSize: 1500})
 	heads := appendN(t, w, 3, "after")
 	rep := mustPass(t, path)
 	if len(rep.Files) != len(files)+1 {
@@ -427,7 +602,10 @@ func TestAppendRejects(t *testing.T) {
 	for _, ev := range []Event{
 		{},
 		{Type: HeaderType},
+		{Type: RepairedType, Data: []byte(`{"action":"truncate_torn_tail"}`)},
+		{Type: "chain.anything"},
 		{Type: "t", Data: []byte(`[1]`)},
+		{Type: "t", Data: []byte(`{"a":"\ud800"}`)},
 		{Type: "t", Data: []byte(`{"a":1,"a":2}`)},
 		{Type: "t", Data: []byte(`{"a":"` + "\xff" + `"}`)},
 		{Type: "t\xff"},
@@ -435,6 +613,11 @@ func TestAppendRejects(t *testing.T) {
 	} {
 		if _, err := w.Append(context.Background(), ev); err == nil {
 			t.Errorf("Append(%.60q): no error", ev)
+		}
+		// Check refuses the same, but for the size, which only the
+		// record built from the event has.
+		if err := ev.Check(); err == nil && len(ev.Data) < MaxRecordSize {
+			t.Errorf("Event(%.60q).Check(): no error", ev)
 		}
 	}
 	if !bytes.Equal(readFile(t, path), before) {

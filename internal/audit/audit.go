@@ -30,11 +30,17 @@ const WriteSpan = "audit_logger.write_event"
 // WriteError reports that an audit record could not be made durable; the
 // operation it described must not take effect.
 type WriteError struct {
+	// Type is the type of the record that failed, or "" when the chain
+	// refused every record before one was written (its tail is torn or
+	// damaged: a *chain.TailError).
 	Type string
 	Err  error
 }
 
 func (e *WriteError) Error() string {
+	if e.Type == "" {
+		return fmt.Sprintf("audit: the chain takes no record: %v", e.Err)
+	}
 	return fmt.Sprintf("audit: writing %s record: %v", e.Type, e.Err)
 }
 
@@ -91,6 +97,12 @@ func Open(path string, opts Options) (*Logger, error) {
 	}
 	w, err := chain.Open(path, opts.Chain)
 	if err != nil {
+		// Only creating a chain (or its next file) writes a record here,
+		// the header; a chain that refuses appends names no record.
+		var we *chain.WriteError
+		if !errors.As(err, &we) {
+			return nil, &WriteError{Err: err}
+		}
 		return nil, &WriteError{Type: chain.HeaderType, Err: err}
 	}
 	l.w = w

@@ -66,7 +66,7 @@ written durably (nothing partial is left in the chain).`,
 func writeErr(err error) error {
 	var te *chain.TailError
 	if errors.As(err, &te) {
-		return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err, Hint: "run 'brain-audit verify-log' on the chain, then 'brain-audit repair' if it shows a torn tail"}
+		return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err, Hint: "run 'brain-audit verify-log' on the chain, then 'brain-audit repair' if it shows a torn tail or a missing newline"}
 	}
 	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err}
 }
@@ -239,16 +239,28 @@ func parseEvent(line []byte, a *arena) (chain.Event, error) {
 	if len(line) > chain.MaxRecordSize {
 		return ev, fmt.Errorf("line is over the %d-byte limit", chain.MaxRecordSize)
 	}
+	// The fields seen, decoded: a list while short, a set when a line has
+	// many (a hostile line of many thousands stays linear).
 	var seenBuf [8][]byte
 	seen := seenBuf[:0]
+	var seenSet map[string]bool
 	// The other fields, as "key":value pairs, are at most the line long.
 	var extra []byte
 	var data []byte
 	err := chain.Fields(line, func(key, keyTok, raw []byte) error {
-		if slices.ContainsFunc(seen, func(k []byte) bool { return bytes.Equal(k, key) }) {
+		switch {
+		case seenSet != nil && seenSet[string(key)], seenSet == nil && slices.ContainsFunc(seen, func(k []byte) bool { return bytes.Equal(k, key) }):
 			return fmt.Errorf("duplicate field %q", key)
+		case seenSet != nil:
+			seenSet[string(key)] = true
+		case len(seen) == cap(seenBuf):
+			seenSet = make(map[string]bool)
+			for _, k := range append(seen, key) {
+				seenSet[string(k)] = true
+			}
+		default:
+			seen = append(seen, key)
 		}
-		seen = append(seen, key)
 		if slices.Contains(reserved, string(key)) {
 			return fmt.Errorf("field %q is set by the writer; remove it", key)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -71,4 +72,71 @@ func TestAppendOversizeLine(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Records != 2 {
 		t.Fatalf("chain after the refused line: %v, %d records, %v; want the header and line 1", err, rep.Records, rep.Findings)
 	}
+}
+
+// manyKeys returns an input line of n fields "\u006bI":I (escaped keys),
+// then extra, at the top level or, with data, inside "data".
+func manyKeys(n int, data bool, extra string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `"\u006b%d":%d,`, i, i)
+	}
+	fields := b.String() + extra
+	fields = strings.TrimSuffix(fields, ",")
+	if data {
+		return `{"type":"t","data":{` + fields + "}}\n"
+	}
+	return `{"type":"t",` + fields + "}\n"
+}
+
+// TestAppendManyKeys appends lines of 10,000 escaped keys (about 170 KB;
+// the duplicate checks once compared every pair, 52 s for such a line): a
+// line without a repeat is appended whole, and a repeat is found wherever
+// it is, in its decoded form, among the top-level fields or in data.
+func TestAppendManyKeys(t *testing.T) {
+	const n = 10_000
+	for _, tc := range []struct {
+		name, line, err string
+	}{
+		{"distinct fields", manyKeys(n, false, ""), ""},
+		{"distinct data keys", manyKeys(n, true, ""), ""},
+		{"a field repeated", manyKeys(n, false, `"k17":0`), `stdin line 1: duplicate field "k17"`},
+		{"type repeated", manyKeys(n, false, `"type":"u"`), `stdin line 1: duplicate field "type"`},
+		{"a data key repeated", manyKeys(n, true, `"k9999":0`), `stdin line 1: event data has duplicate key "k9999" in data`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "audit.jsonl")
+			var stdout, stderr bytes.Buffer
+			code := Main(context.Background(), []string{"append", p}, strings.NewReader(tc.line), &stdout, &stderr)
+			if tc.err != "" {
+				if code != cli.ExitIO || !strings.Contains(stderr.String(), tc.err) {
+					t.Fatalf("exit %d, want %d and %q; stderr:\n%s", code, cli.ExitIO, tc.err, &stderr)
+				}
+				return
+			}
+			if code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, &stderr)
+			}
+			s := chain.NewScanner(mustOpen(t, p))
+			for s.Scan() {
+				if s.LineNumber() == 2 {
+					keys := 0
+					chain.Fields(s.Record().Data, func(_, _, _ []byte) error { keys++; return nil })
+					if keys != n {
+						t.Errorf("the record's data has %d keys, want %d", keys, n)
+					}
+				}
+			}
+		})
+	}
+}
+
+func mustOpen(t *testing.T, p string) *os.File {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -26,4 +27,16 @@ func BenchmarkAppendBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkAppendManyKeys appends one line of 10,000 fields with escaped
+// keys (about 170 KB), the input that made the duplicate checks quadratic.
+func BenchmarkAppendManyKeys(b *testing.B) {
+	line := manyKeys(10_000, false, "")
+	for b.Loop() {
+		p := filepath.Join(b.TempDir(), "audit.jsonl")
+		if code := Main(context.Background(), []string{"append", p}, strings.NewReader(line), io.Discard, io.Discard); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
 }

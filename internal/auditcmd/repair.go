@@ -22,10 +22,12 @@ func newRepair(e *env) *ffcli.Command {
 		ShortUsage: "brain-audit repair [--dry-run] [--quarantine] FILE",
 		ShortHelp:  "cut a torn tail (or, with --quarantine, a damaged suffix) aside and record it",
 		LongHelp: `repair restores a chain whose active file is FILE. A torn final line (a
-crash during a write) is cut off. Other damage is refused unless
---quarantine moves the damaged suffix aside. Removed bytes go to
-FILE.quarantine-TIMESTAMP and a chain.repaired record says what was done.
-Repair never edits or re-hashes a record that verified.
+crash during a write) is cut off; a final record that verifies but lacks its
+newline gets it. Other damage is refused unless --quarantine moves the
+damaged suffix aside. Removed bytes go to FILE.quarantine-TIMESTAMP and a
+chain.repaired record says what was done. Repair never edits or re-hashes a
+record that verified. --dry-run writes nothing and creates no file, so it
+works on a read-only copy.
 
 Exit status: 0 repaired or nothing to repair, 1 refused, 2 usage, 3 FILE
 could not be read, 4 the repair could not be written.`,
@@ -44,7 +46,7 @@ could not be read, 4 the repair could not be written.`,
 					fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
 				}
 				hint := "inspect the findings with 'brain-audit verify-log'; --quarantine moves the damaged suffix aside"
-				if *quarantine {
+				if *quarantine || re.Missing {
 					hint = "restore the chain from a copy; 'brain-audit diff' shows where a copy diverges"
 				}
 				return &cli.ExitError{Code: cli.ExitFindings, Err: errors.New(re.Reason), Hint: hint}
@@ -70,6 +72,26 @@ func describe(e *env, res *chain.RepairResult) {
 		p.Infof("%s verifies: nothing to repair", res.File)
 		return
 	}
+	if res.Action == chain.ActionNewline {
+		verb := "added"
+		if res.DryRun {
+			verb = "would add"
+		}
+		p.Infof("%s the final record's missing newline at byte %d of %s; nothing removed", verb, res.Offset, res.File)
+	} else {
+		describeCut(e, res)
+	}
+	if res.DryRun {
+		p.Infof("dry run: nothing was changed")
+		return
+	}
+	if res.Record != nil {
+		p.Infof("appended chain.repaired record seq %d; new head %d:%s", res.Record.Seq, res.Record.Seq, res.Record.Hash)
+	}
+}
+
+// describeCut says what a repair that cuts the file moved aside.
+func describeCut(e *env, res *chain.RepairResult) {
 	verb := "moved"
 	if res.DryRun {
 		verb = "would move"
@@ -78,12 +100,5 @@ func describe(e *env, res *chain.RepairResult) {
 	if res.Action == chain.ActionQuarantine {
 		what = fmt.Sprintf("the damaged suffix (%d %s)", len(res.Findings), plural(len(res.Findings), "finding"))
 	}
-	p.Infof("%s %s: %d bytes from byte %d of %s to %s", verb, what, res.Bytes, res.Offset, res.File, res.Quarantine)
-	if res.DryRun {
-		p.Infof("dry run: nothing was changed")
-		return
-	}
-	if res.Record != nil {
-		p.Infof("appended chain.repaired record seq %d; new head %d:%s", res.Record.Seq, res.Record.Seq, res.Record.Hash)
-	}
+	e.p.Infof("%s %s: %d bytes from byte %d of %s to %s", verb, what, res.Bytes, res.Offset, res.File, res.Quarantine)
 }

@@ -102,7 +102,11 @@ func showFile(ctx context.Context, e *env, name string, match func(chain.Record)
 			continue
 		}
 		if match(s.Record()) {
-			if _, err := e.stdout.Write(s.Line()); err != nil {
+			line := s.Line()
+			if line[len(line)-1] != '\n' {
+				line = append(line, '\n') // a final record without its newline
+			}
+			if _, err := e.stdout.Write(line); err != nil {
 				return err
 			}
 		}

@@ -64,10 +64,10 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 		switch fi, err := os.Stat(a); {
 		case a == "-":
 			targets = append(targets, target{"-", func() (*chain.Report, error) { return chain.VerifyReader(ctx, "-", e.stdin, vo) }})
-		case err != nil:
+		case err != nil && !errors.Is(err, os.ErrNotExist):
 			e.p.Errorf("reading %q: %v", a, unwrapPath(err))
 			unreadable++
-		case fi.IsDir():
+		case err == nil && fi.IsDir():
 			chains, skipped, err := chain.Discover(a)
 			if err != nil {
 				e.p.Errorf("%v", err)
@@ -87,6 +87,8 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 				targets = append(targets, target{c.Files[len(c.Files)-1], func() (*chain.Report, error) { return chain.VerifyChain(ctx, c, vo) }})
 			}
 		default:
+			// A FILE that does not exist may be a chain's active file
+			// missing after its rotated files: VerifyFile says.
 			targets = append(targets, target{a, func() (*chain.Report, error) { return chain.VerifyFile(ctx, a, vo) }})
 		}
 	}
@@ -201,8 +203,11 @@ func bannerText(name string, rep *chain.Report) string {
 }
 
 func hintFor(e *env, name string, rep *chain.Report) {
-	if rep.OnlyTornTail() {
+	switch {
+	case rep.OnlyTornTail():
 		e.p.Hintf("a write was interrupted; 'brain-audit repair %s' cuts the torn line off and records the repair", name)
+	case rep.OnlyMissingNewline():
+		e.p.Hintf("'brain-audit repair %s' adds the newline and records the repair; no record is removed", name)
 	}
 }
 

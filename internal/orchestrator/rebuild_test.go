@@ -77,7 +77,9 @@ func TestRebuildHostileRecords(t *testing.T) {
 		{"nested tasks", "plan.created", strings.Replace(created, `["a","b"]`, nested(400), 1), "tasks: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[... (800 bytes) is not a list of task ids"},
 		{"nested deeper than the chain accepts", "plan.created", strings.Replace(created, `"tasks":["a","b"]`, `"tasks":["a","b"],"x":`+nested(20000), 1), ""},
 		// keys twice, unknown and missing fields
-		{"key twice", "task.state", strings.Replace(state(""), `"to":"running"`, `"to":"running","to":"passed"`, 1), `"to": the field appears twice`},
+		// A key twice is not canonical: verification catches it (the
+		// rebuild would refuse it too, should a chain ever hold one).
+		{"key twice", "task.state", strings.Replace(state(""), `"to":"running"`, `"to":"running","to":"passed"`, 1), ""},
 		{"unknown field", "task.state", state(`,"passed":true`), `"passed": not a field of this record type`},
 		{"missing attempt", "task.state", `{"plan_id":1,"task_id":"b","from":"pending","to":"running"}`, "attempt: missing"},
 		{"empty data", "plan.created", `{}`, "plan_id: missing; plan_sha256: missing; tasks: missing; goal_sha256: missing"},

@@ -374,8 +374,13 @@ func (s *Session) auditFailed(err error) error {
 		s.Root.SetStatus(codes.Error, "audit write failed")
 		s.Root.SetAttributes(attribute.String("error.type", "audit_write_failed"))
 	}
-	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: fmt.Errorf("audit write failed, operation aborted: %s", describeWriteFailure(err)),
-		Hint: "check free space and permissions of " + s.Dir + "; 'brain-audit verify-log " + filepath.Join(s.Dir, AuditFile) + "' shows the chain's state"}
+	chainFile := filepath.Join(s.Dir, AuditFile)
+	hint := "check free space and permissions of " + s.Dir + "; 'brain-audit verify-log " + chainFile + "' shows the chain's state"
+	var te *chain.TailError
+	if errors.As(err, &te) {
+		hint = "'brain-audit verify-log " + chainFile + "' shows the chain's state; 'brain-audit repair " + chainFile + "' fixes a torn tail or a missing newline"
+	}
+	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: fmt.Errorf("audit write failed, operation aborted: %s", describeWriteFailure(err)), Hint: hint}
 }
 
 // describeWriteFailure says which record failed and why, from the typed
@@ -384,7 +389,9 @@ func describeWriteFailure(err error) string {
 	var b strings.Builder
 	var aw *audit.WriteError
 	if errors.As(err, &aw) {
-		fmt.Fprintf(&b, "writing %s record: ", aw.Type)
+		if aw.Type != "" {
+			fmt.Fprintf(&b, "writing %s record: ", aw.Type)
+		}
 		err = aw.Err
 	}
 	var cw *chain.WriteError
