@@ -108,9 +108,12 @@ func runCheck(ctx context.Context, s *runcore.Session, cfg checkConfig) (int, er
 		if c.Wasm != nil {
 			continue
 		}
-		if _, err := os.Stat(c.Path); err != nil {
+		// The verifier opens the module the same way when it runs it.
+		f, err := verifier.OpenModuleFile(c.Path)
+		if err != nil {
 			return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading check module: %w", err)}
 		}
+		f.Close()
 	}
 	if st, err := os.Stat(cfg.artifact); err != nil || !st.IsDir() {
 		if err == nil {

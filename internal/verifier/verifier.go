@@ -61,7 +61,9 @@ type Check struct {
 	Name string
 	// Wasm is the module's bytes. When nil, the module is read from Path.
 	Wasm []byte
-	// Path is the module's file, read when Wasm is nil.
+	// Path is the module's file, read when Wasm is nil. It must be a
+	// regular file, named directly: a symbolic link, a named pipe or a
+	// device is refused (OpenModuleFile).
 	Path string
 	// Args are the arguments after the program name (argv[1:]).
 	Args []string
@@ -395,7 +397,7 @@ func loadModule(c Check, max int64) ([]byte, error) {
 	wasm := c.Wasm
 	if wasm == nil {
 		var err error
-		if wasm, err = readLimited(c.Path, max); err != nil {
+		if wasm, err = readModuleFile(c.Path, max); err != nil {
 			return nil, err
 		}
 	}
