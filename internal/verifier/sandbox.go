@@ -151,11 +151,15 @@ func (r *wasmReader) name() string {
 	return s
 }
 
-func (r *wasmReader) limits() {
-	if r.byte()&1 != 0 {
-		r.u32()
+// limits reads a table's or memory's limits and returns their minimum and
+// maximum (0 when absent).
+func (r *wasmReader) limits() (min, max uint32) {
+	hasMax := r.byte()&1 != 0
+	min = r.u32()
+	if hasMax {
+		max = r.u32()
 	}
-	r.u32()
+	return min, max
 }
 
 // cappedWriter keeps the first max bytes written to it. A write past max

@@ -1,0 +1,345 @@
+package verifier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"runtime/metrics"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// served is set once ServeSandbox has returned: this process is not a
+// sandbox, and a Verifier may start it again as one.
+var served atomic.Bool
+
+// ServeSandbox makes this process a check sandbox if a Verifier started it
+// as one: it runs the one check it is sent and exits, never returning.
+// Otherwise it returns at once. A program that runs checks with the default
+// Options.Sandbox calls it first thing in main (and a test binary in
+// TestMain), before it does anything else.
+func ServeSandbox() {
+	v, ok := os.LookupEnv(sandboxEnv)
+	if !ok {
+		served.Store(true)
+		return
+	}
+	if v != protocolVersion {
+		fmt.Fprintf(os.Stderr, "brain check sandbox: error: protocol %q, this program speaks %q\n", v, protocolVersion)
+		os.Exit(2)
+	}
+	in, out := os.NewFile(3, "request"), os.NewFile(4, "answer")
+	if err := serveSandbox(in, out); err != nil {
+		fmt.Fprintf(os.Stderr, "brain check sandbox: error: %v\n", err)
+		os.Exit(2)
+	}
+	os.Exit(0)
+}
+
+// serveSandbox reads one request from in, runs it and writes the answer
+// to out.
+func serveSandbox(in io.Reader, out io.Writer) error {
+	tag, b, err := readFrame(in, maxJSONFrame)
+	if err != nil || tag != tagRequest {
+		return fmt.Errorf("reading the request: tag %q: %v", tag, err)
+	}
+	var req request
+	if err := json.Unmarshal(b, &req); err != nil {
+		return fmt.Errorf("reading the request: %w", err)
+	}
+	// The parent sent at most MaxModuleBytes; the memory limit bounds this.
+	tag, wasm, err := readFrame(in, 1<<32)
+	if err != nil || tag != tagModule {
+		return fmt.Errorf("reading the module: tag %q: %v", tag, err)
+	}
+	deadline := time.Now().Add(req.Timeout)
+	a := &answer{w: out,
+		stdout: &cappedWriter{max: req.MaxOutputBytes},
+		stderr: &cappedWriter{max: req.MaxOutputBytes}}
+	// Keep the Go heap well under the memory the runtime may map, so that
+	// the collector works harder before the watch below gives up.
+	debug.SetMemoryLimit(goMemorySoft)
+	go watchMemory(a)
+	rep := runCheck(req, wasm, deadline, a)
+	return a.give(rep)
+}
+
+// The Go runtime's share of a sandbox's memory limit, SandboxOverhead (the
+// guest's linear memory is outside it, mmapMemory): the collector aims to
+// keep the runtime's memory under goMemorySoft, and the sandbox gives up
+// with a memory_limit verdict when the memory the runtime has mapped
+// passes goMemoryHard. The margin to the kernel's limit is for what the
+// runtime does not count: compiled code being written, threads' stacks.
+const (
+	goMemorySoft = SandboxOverhead / 4 * 3
+	goMemoryHard = SandboxOverhead - 64<<20
+	memoryPoll   = 5 * time.Millisecond
+)
+
+// watchMemory gives a memory_limit verdict and ends the sandbox when the
+// memory the Go runtime has mapped passes goMemoryHard. Polling is enough,
+// since growing the Go heap takes many allocations; one that jumps past
+// the kernel's limit at once gets the runtime's own "out of memory" crash.
+// Reaching the kernel's limit in smaller steps would be no safer: it can
+// crash the runtime in the middle of a garbage collection, with a nil
+// dereference that does not say why.
+func watchMemory(a *answer) {
+	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	for range time.Tick(memoryPoll) {
+		metrics.Read(sample)
+		if used := sample[0].Value.Uint64(); used > goMemoryHard {
+			err := fmt.Errorf("the sandbox's runtime memory reached %d MiB, over its share of %d MiB", used>>20, goMemoryHard>>20)
+			if a.give(report{Verdict: Error, Class: ClassMemoryLimit, Error: err.Error()}) == nil {
+				os.Exit(0)
+			}
+			os.Exit(2)
+		}
+	}
+}
+
+// answer is the sandbox's answer to its parent: the compiled mark, then one
+// report with the check's output. The first report given is the answer;
+// later ones are dropped.
+type answer struct {
+	mu             sync.Mutex
+	w              io.Writer
+	given          bool
+	stdout, stderr *cappedWriter
+}
+
+// compiled tells the parent that the module is compiled.
+func (a *answer) compiled() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !a.given {
+		writeFrame(a.w, tagCompiled, nil) // a failed write fails the report too
+	}
+}
+
+// give writes rep, with the output captured so far, unless a report was
+// given already.
+func (a *answer) give(rep report) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.given {
+		return nil
+	}
+	a.given = true
+	rep.PeakRSS = selfPeakRSS()
+	j, err := json.Marshal(rep)
+	if err != nil {
+		return err
+	}
+	out, _ := a.stdout.captured()
+	errOut, _ := a.stderr.captured()
+	for _, f := range []struct {
+		tag byte
+		b   []byte
+	}{{tagReport, j}, {tagStdout, out}, {tagStderr, errOut}} {
+		if err := writeFrame(a.w, f.tag, f.b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runCheck runs the check req of module wasm, in this process, until
+// deadline, and classifies how it ended. The module's output goes to a's
+// writers, and a is told when the module is compiled.
+func runCheck(req request, wasm []byte, deadline time.Time, a *answer) (rep report) {
+	ctx := context.Background()
+	stdout, stderr := a.stdout, a.stderr
+	fail := func(class Class, err error) report {
+		return report{Verdict: Error, Class: class, Error: firstLine(err.Error())}
+	}
+
+	if err := staticBounds(wasm); err != nil {
+		return fail(ClassInvalidModule, err)
+	}
+	comp, err := compile(ctx, req.CacheDir, wasm, req.MemoryPages)
+	var enomem *outOfMemoryError
+	switch {
+	case errors.As(err, &enomem):
+		return fail(ClassMemoryLimit, err)
+	case err != nil && strings.Contains(err.Error(), "over limit of"):
+		return fail(ClassMemoryLimit, err)
+	case err != nil:
+		return fail(ClassInvalidModule, err)
+	}
+	defer comp.Close(ctx)
+	rt, cm := comp.rt, comp.cm
+	a.compiled()
+	if err := checkImports(cm, wasm); err != nil {
+		return fail(ClassForbiddenImport, err)
+	}
+	if _, ok := cm.ExportedFunctions()["_start"]; !ok {
+		return fail(ClassInvalidModule, errors.New("module exports no _start function: not a WASI command"))
+	}
+
+	root, err := os.OpenRoot(req.ArtifactDir)
+	if err != nil {
+		return fail(ClassInvalidModule, fmt.Errorf("opening artifact directory: %w", err))
+	}
+	defer root.Close()
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	runCtx, stop := context.WithDeadlineCause(runCtx, deadline, errTimeout)
+	defer stop()
+	stdout.cancel, stderr.cancel = cancel, cancel
+
+	cfg := wazero.NewModuleConfig().
+		WithName("").
+		WithArgs(append([]string{req.Name}, req.Args...)...).
+		WithStdin(strings.NewReader("")).
+		WithStdout(stdout).
+		WithStderr(stderr).
+		WithFSConfig(wazero.NewFSConfig().WithFSMount(root.FS(), GuestArtifactDir)).
+		WithStartFunctions() // _start is called below, so memory stays inspectable after a trap
+	var refused atomic.Bool // the kernel refused the guest's linear memory
+	mod, err := instantiate(experimental.WithMemoryAllocator(runCtx, memoryAllocator(&refused)), rt, cm, cfg, &refused)
+	if err == nil {
+		_, err = mod.ExportedFunction("_start").Call(runCtx)
+	}
+	_, outOver := stdout.captured()
+	_, errOver := stderr.captured()
+	switch {
+	case outOver || errOver:
+		return fail(ClassOutputLimit, fmt.Errorf("output over the limit of %d bytes", req.MaxOutputBytes))
+	case errors.Is(context.Cause(runCtx), errTimeout):
+		return fail(ClassTimeout, fmt.Errorf("no verdict within %v", req.Timeout))
+	}
+	var exit *sys.ExitError
+	switch {
+	case errors.As(err, &enomem):
+		return fail(ClassMemoryLimit, err)
+	case err == nil || errors.As(err, &exit):
+		code := uint32(0)
+		if exit != nil {
+			code = exit.ExitCode()
+		}
+		rep.ExitCode = &code
+		rep.Verdict = Pass
+		if code != 0 {
+			rep.Verdict = Fail
+		}
+		return rep
+	}
+	if mod != nil && atMemoryLimit(mod.Memory(), req.MemoryPages) {
+		return fail(ClassMemoryLimit, fmt.Errorf("memory at its limit of %d pages: %w", req.MemoryPages, err))
+	}
+	if refused.Load() {
+		return fail(ClassMemoryLimit, fmt.Errorf("the sandbox refused memory.grow, out of memory: %w", err))
+	}
+	return fail(ClassTrap, err)
+}
+
+// instantiate instantiates cm in rt. When the kernel refuses the module's
+// minimum memory (refused is set), wazero panics; that is an
+// *outOfMemoryError.
+func instantiate(ctx context.Context, rt wazero.Runtime, cm wazero.CompiledModule, cfg wazero.ModuleConfig, refused *atomic.Bool) (mod api.Module, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if !refused.Load() {
+				panic(p)
+			}
+			mod, err = nil, &outOfMemoryError{fmt.Errorf("allocating the module's memory: %v", p)}
+		}
+	}()
+	return rt.InstantiateModule(ctx, cm, cfg)
+}
+
+// atMemoryLimit reports whether mem has grown to within one sixteenth of
+// limit pages, where a guest's next allocation is likely to fail.
+func atMemoryLimit(mem api.Memory, limit uint32) bool {
+	if mem == nil {
+		return false
+	}
+	pages := uint64(mem.Size()) / 65536
+	return pages+uint64(limit)/16 >= uint64(limit)
+}
+
+// compiled is a runtime with the WASI host module and a check's module
+// compiled in it.
+type compiled struct {
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+	cm    wazero.CompiledModule
+}
+
+// Close releases c's runtime and cache.
+func (c *compiled) Close(ctx context.Context) {
+	c.rt.Close(ctx)
+	c.cache.Close(ctx)
+}
+
+// compile returns wasm compiled under a memory limit of pages, through the
+// compilation cache in cacheDir. A cache entry that cannot be loaded is
+// deleted and the module compiled afresh.
+func compile(ctx context.Context, cacheDir string, wasm []byte, pages uint32) (*compiled, error) {
+	c, err := compileWith(ctx, cacheDir, wasm, pages)
+	var enomem *outOfMemoryError
+	if err != nil && !errors.As(err, &enomem) {
+		// The entry may be corrupted or truncated: drop it and compile again.
+		// An invalid module fails again, at the cost of a second decode.
+		if rmErr := os.RemoveAll(cacheDir); rmErr != nil {
+			return nil, fmt.Errorf("removing invalid cache entry: %w", rmErr)
+		}
+		c, err = compileWith(ctx, cacheDir, wasm, pages)
+	}
+	return c, err
+}
+
+func compileWith(ctx context.Context, cacheDir string, wasm []byte, pages uint32) (c *compiled, err error) {
+	// wazero panics when the kernel refuses memory for compiled code.
+	defer func() {
+		if p := recover(); p != nil {
+			perr, ok := p.(error)
+			if !ok || !errors.Is(perr, syscall.ENOMEM) {
+				panic(p)
+			}
+			c, err = nil, &outOfMemoryError{perr}
+		}
+	}()
+	cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening compilation cache: %w", err)
+	}
+	cfg := wazero.NewRuntimeConfigCompiler().
+		WithCloseOnContextDone(true).
+		WithMemoryLimitPages(pages).
+		WithCompilationCache(cache)
+	c = &compiled{rt: wazero.NewRuntimeWithConfig(ctx, cfg), cache: cache}
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, c.rt); err != nil {
+		c.Close(ctx)
+		return nil, fmt.Errorf("instantiating wasi: %w", err)
+	}
+	if c.cm, err = c.rt.CompileModule(ctx, wasm); err != nil {
+		c.Close(ctx)
+		return nil, err
+	}
+	return c, nil
+}
+
+// outOfMemoryError is a refusal of memory by the kernel, under the sandbox's
+// limit.
+type outOfMemoryError struct{ err error }
+
+func (e *outOfMemoryError) Error() string {
+	return fmt.Sprintf("the sandbox ran out of memory: %v", e.err)
+}
+
+func (e *outOfMemoryError) Unwrap() error { return e.err }
