@@ -11,13 +11,16 @@ import (
 	"time"
 )
 
-// benchCheck measures one verdict of c, each in a sandbox process of its
-// own. Cold: a new cache directory, so the sandbox compiles the module.
-// Warm: a cache directory that already holds the compiled module, as every
-// check after a module's first sees it. In-process: the warm check run by
-// the sandbox's own code in this process, as the verifier ran every check
-// before it had a sandbox process: warm minus in-process is what the
-// process adds. Each reports the sandbox's peak resident memory, peak-MiB.
+// benchCheck measures one verdict of c. Cold: a new Verifier over an empty
+// cache directory, so a new sandbox compiles the module. Warm: a new
+// Verifier over a cache directory that already holds the compiled module,
+// as a second brain-run process sees it: a new sandbox loads it. Hot: one
+// Verifier reused, as for the checks of one brain-run command: its sandbox
+// serves the next check of the module. In-process: the warm check run by
+// the sandbox's own code in this process, as the verifier ran a module's
+// first check before it had sandbox processes: warm minus in-process is
+// what starting a sandbox adds. Each reports the sandbox's peak resident
+// memory, peak-MiB.
 func benchCheck(b *testing.B, c Check) {
 	dir := b.TempDir()
 	writeFiles(b, dir, map[string]string{"out.txt": "hello\n", "out.json": `{"a": 1}`})
@@ -62,9 +65,18 @@ func benchCheck(b *testing.B, c Check) {
 	})
 	cache := filepath.Join(b.TempDir(), "cache")
 	fresh(b, cache)
+	peak = 0
 	b.Run("warm", func(b *testing.B) {
 		for b.Loop() {
 			fresh(b, cache)
+		}
+		reportPeak(b)
+	})
+	b.Run("hot", func(b *testing.B) {
+		v := newVerifier(b, Options{CacheDir: cache})
+		run(b, v)
+		for b.Loop() {
+			run(b, v)
 		}
 		reportPeak(b)
 	})

@@ -27,7 +27,7 @@ import (
 var served atomic.Bool
 
 // ServeSandbox makes this process a check sandbox if a Verifier started it
-// as one: it runs the one check it is sent and exits, never returning.
+// as one: it serves the checks it is sent and exits, never returning.
 // Otherwise it returns at once. A program that runs checks with the default
 // Options.Sandbox calls it first thing in main (and a test binary in
 // TestMain), before it does anything else.
@@ -49,33 +49,61 @@ func ServeSandbox() {
 	os.Exit(0)
 }
 
-// serveSandbox reads one request from in, runs it and writes the answer
-// to out.
+// serveSandbox serves the checks of one module: it reads a request from in,
+// runs it and writes the answer to out, until in ends or a check leaves the
+// sandbox unfit for another. The first request carries the module, which is
+// compiled once; later ones carry none and run the same module again, each
+// in an instance of its own.
 func serveSandbox(in io.Reader, out io.Writer) error {
-	tag, b, err := readFrame(in, maxJSONFrame)
-	if err != nil || tag != tagRequest {
-		return fmt.Errorf("reading the request: tag %q: %v", tag, err)
-	}
-	var req request
-	if err := json.Unmarshal(b, &req); err != nil {
-		return fmt.Errorf("reading the request: %w", err)
-	}
-	// The parent sent at most MaxModuleBytes; the memory limit bounds this.
-	tag, wasm, err := readFrame(in, 1<<32)
-	if err != nil || tag != tagModule {
-		return fmt.Errorf("reading the module: tag %q: %v", tag, err)
-	}
-	deadline := time.Now().Add(req.Timeout)
-	a := &answer{w: out,
-		stdout: &cappedWriter{max: req.MaxOutputBytes},
-		stderr: &cappedWriter{max: req.MaxOutputBytes}}
 	// Keep the Go heap well under the memory the runtime may map, so that
 	// the collector works harder before the watch below gives up.
 	debug.SetMemoryLimit(goMemorySoft)
-	go watchMemory(a)
-	rep := runCheck(req, wasm, deadline, a)
-	return a.give(rep)
+	var current atomic.Pointer[answer]
+	go watchMemory(&current)
+	ctx := context.Background()
+	var comp *compiled
+	var after uint64 // the runtime's memory once the module was compiled
+	for {
+		tag, b, err := readFrame(in, maxJSONFrame)
+		if err == io.EOF && comp != nil {
+			return nil // the parent is done with this sandbox
+		}
+		if err != nil || tag != tagRequest {
+			return fmt.Errorf("reading the request: tag %q: %v", tag, err)
+		}
+		var req request
+		if err := json.Unmarshal(b, &req); err != nil {
+			return fmt.Errorf("reading the request: %w", err)
+		}
+		// The parent sent at most MaxModuleBytes; the memory limit bounds this.
+		tag, wasm, err := readFrame(in, 1<<32)
+		if err != nil || tag != tagModule || (comp == nil) != (len(wasm) > 0) {
+			return fmt.Errorf("reading the module: tag %q, %d bytes: %v", tag, len(wasm), err)
+		}
+		deadline := time.Now().Add(req.Timeout)
+		a := newAnswer(out, req.MaxOutputBytes)
+		current.Store(a)
+		var rep report
+		if comp == nil {
+			if comp, rep = prepare(ctx, req, wasm, a); comp != nil {
+				after = runtimeMemory()
+			}
+		}
+		if comp != nil {
+			rep = runInstance(ctx, req, comp, deadline, a)
+			// Serve another check only as this one found the sandbox:
+			// a verdict must not depend on what ran before it.
+			rep.Reusable = runtimeMemory() <= after+reuseSlack
+		}
+		if err := a.give(rep); err != nil || !rep.Reusable {
+			return err
+		}
+	}
 }
+
+// reuseSlack is how much more memory than right after compiling the Go
+// runtime may have mapped after a check for its sandbox to serve another.
+const reuseSlack = 16 << 20
 
 // The Go runtime's share of a sandbox's memory limit, SandboxOverhead (the
 // guest's linear memory is outside it, mmapMemory): the collector aims to
@@ -89,20 +117,26 @@ const (
 	memoryPoll   = 5 * time.Millisecond
 )
 
-// watchMemory gives a memory_limit verdict and ends the sandbox when the
-// memory the Go runtime has mapped passes goMemoryHard. Polling is enough,
-// since growing the Go heap takes many allocations; one that jumps past
-// the kernel's limit at once gets the runtime's own "out of memory" crash.
-// Reaching the kernel's limit in smaller steps would be no safer: it can
-// crash the runtime in the middle of a garbage collection, with a nil
-// dereference that does not say why.
-func watchMemory(a *answer) {
+// runtimeMemory is the memory the Go runtime has mapped, released pages
+// included: what the kernel counts toward RLIMIT_DATA.
+func runtimeMemory() uint64 {
 	sample := []metrics.Sample{{Name: "/memory/classes/total:bytes"}}
+	metrics.Read(sample)
+	return sample[0].Value.Uint64()
+}
+
+// watchMemory gives the current check a memory_limit verdict and ends the
+// sandbox when the memory the Go runtime has mapped passes goMemoryHard.
+// Polling is enough, since growing the Go heap takes many allocations; one
+// that jumps past the kernel's limit at once gets the runtime's own "out of
+// memory" crash. Reaching the kernel's limit in smaller steps would be no
+// safer: it can crash the runtime in the middle of a garbage collection,
+// with a nil dereference that does not say why.
+func watchMemory(current *atomic.Pointer[answer]) {
 	for range time.Tick(memoryPoll) {
-		metrics.Read(sample)
-		if used := sample[0].Value.Uint64(); used > goMemoryHard {
+		if used := runtimeMemory(); used > goMemoryHard {
 			err := fmt.Errorf("the sandbox's runtime memory reached %d MiB, over its share of %d MiB", used>>20, goMemoryHard>>20)
-			if a.give(report{Verdict: Error, Class: ClassMemoryLimit, Error: err.Error()}) == nil {
+			if a := current.Load(); a == nil || a.give(report{Verdict: Error, Class: ClassMemoryLimit, Error: err.Error()}) == nil {
 				os.Exit(0)
 			}
 			os.Exit(2)
@@ -110,14 +144,18 @@ func watchMemory(a *answer) {
 	}
 }
 
-// answer is the sandbox's answer to its parent: the compiled mark, then one
-// report with the check's output. The first report given is the answer;
-// later ones are dropped.
+// answer is the sandbox's answer to its parent about one check: the
+// compiled mark, then one report with the check's output. The first report
+// given is the answer; later ones are dropped.
 type answer struct {
 	mu             sync.Mutex
 	w              io.Writer
 	given          bool
 	stdout, stderr *cappedWriter
+}
+
+func newAnswer(w io.Writer, maxOutput int64) *answer {
+	return &answer{w: w, stdout: &cappedWriter{max: maxOutput}, stderr: &cappedWriter{max: maxOutput}}
 }
 
 // compiled tells the parent that the module is compiled.
@@ -159,13 +197,23 @@ func (a *answer) give(rep report) error {
 // runCheck runs the check req of module wasm, in this process, until
 // deadline, and classifies how it ended. The module's output goes to a's
 // writers, and a is told when the module is compiled.
-func runCheck(req request, wasm []byte, deadline time.Time, a *answer) (rep report) {
+func runCheck(req request, wasm []byte, deadline time.Time, a *answer) report {
 	ctx := context.Background()
-	stdout, stderr := a.stdout, a.stderr
-	fail := func(class Class, err error) report {
-		return report{Verdict: Error, Class: class, Error: firstLine(err.Error())}
+	comp, rep := prepare(ctx, req, wasm, a)
+	if comp == nil {
+		return rep
 	}
+	defer comp.Close(ctx)
+	return runInstance(ctx, req, comp, deadline, a)
+}
 
+// prepare checks wasm's declarations, compiles it and checks that it is a
+// WASI command with allowed imports. It returns the compiled module, or nil
+// and the verdict that refuses it.
+func prepare(ctx context.Context, req request, wasm []byte, a *answer) (*compiled, report) {
+	fail := func(class Class, err error) (*compiled, report) {
+		return nil, report{Verdict: Error, Class: class, Error: firstLine(err.Error())}
+	}
 	if err := staticBounds(wasm); err != nil {
 		return fail(ClassInvalidModule, err)
 	}
@@ -179,16 +227,25 @@ func runCheck(req request, wasm []byte, deadline time.Time, a *answer) (rep repo
 	case err != nil:
 		return fail(ClassInvalidModule, err)
 	}
-	defer comp.Close(ctx)
-	rt, cm := comp.rt, comp.cm
 	a.compiled()
-	if err := checkImports(cm, wasm); err != nil {
+	if err := checkImports(comp.cm, wasm); err != nil {
+		comp.Close(ctx)
 		return fail(ClassForbiddenImport, err)
 	}
-	if _, ok := cm.ExportedFunctions()["_start"]; !ok {
+	if _, ok := comp.cm.ExportedFunctions()["_start"]; !ok {
+		comp.Close(ctx)
 		return fail(ClassInvalidModule, errors.New("module exports no _start function: not a WASI command"))
 	}
+	return comp, report{}
+}
 
+// runInstance runs req in a new instance of comp's module until deadline,
+// closes the instance and classifies how it ended.
+func runInstance(ctx context.Context, req request, comp *compiled, deadline time.Time, a *answer) (rep report) {
+	stdout, stderr := a.stdout, a.stderr
+	fail := func(class Class, err error) report {
+		return report{Verdict: Error, Class: class, Error: firstLine(err.Error())}
+	}
 	root, err := os.OpenRoot(req.ArtifactDir)
 	if err != nil {
 		return fail(ClassInvalidModule, fmt.Errorf("opening artifact directory: %w", err))
@@ -210,20 +267,20 @@ func runCheck(req request, wasm []byte, deadline time.Time, a *answer) (rep repo
 		WithFSConfig(wazero.NewFSConfig().WithFSMount(root.FS(), GuestArtifactDir)).
 		WithStartFunctions() // _start is called below, so memory stays inspectable after a trap
 	var refused atomic.Bool // the kernel refused the guest's linear memory
-	mod, err := instantiate(experimental.WithMemoryAllocator(runCtx, memoryAllocator(&refused)), rt, cm, cfg, &refused)
+	mod, err := instantiate(experimental.WithMemoryAllocator(runCtx, memoryAllocator(&refused)), comp.rt, comp.cm, cfg, &refused)
 	if err == nil {
+		defer mod.Close(ctx)
 		_, err = mod.ExportedFunction("_start").Call(runCtx)
 	}
 	_, outOver := stdout.captured()
 	_, errOver := stderr.captured()
+	var exit *sys.ExitError
+	var enomem *outOfMemoryError
 	switch {
 	case outOver || errOver:
 		return fail(ClassOutputLimit, fmt.Errorf("output over the limit of %d bytes", req.MaxOutputBytes))
 	case errors.Is(context.Cause(runCtx), errTimeout):
 		return fail(ClassTimeout, fmt.Errorf("no verdict within %v", req.Timeout))
-	}
-	var exit *sys.ExitError
-	switch {
 	case errors.As(err, &enomem):
 		return fail(ClassMemoryLimit, err)
 	case err == nil || errors.As(err, &exit):
@@ -237,11 +294,9 @@ func runCheck(req request, wasm []byte, deadline time.Time, a *answer) (rep repo
 			rep.Verdict = Fail
 		}
 		return rep
-	}
-	if mod != nil && atMemoryLimit(mod.Memory(), req.MemoryPages) {
+	case mod != nil && atMemoryLimit(mod.Memory(), req.MemoryPages):
 		return fail(ClassMemoryLimit, fmt.Errorf("memory at its limit of %d pages: %w", req.MemoryPages, err))
-	}
-	if refused.Load() {
+	case refused.Load():
 		return fail(ClassMemoryLimit, fmt.Errorf("the sandbox refused memory.grow, out of memory: %w", err))
 	}
 	return fail(ClassTrap, err)

@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -18,16 +19,20 @@ import (
 
 // The sandbox protocol. A Verifier starts the sandbox program with an
 // environment of one variable, sandboxEnv=protocolVersion, its stdin and
-// stdout on /dev/null, and two pipes: it writes the request on fd 3 and
-// reads the answer on fd 4. Every message on either pipe is a frame: a tag
-// byte, the payload's length (8 bytes, little-endian), the payload.
+// stdout on /dev/null, and two pipes: it writes requests on fd 3 and reads
+// answers on fd 4, one check at a time. Every message on either pipe is a
+// frame: a tag byte, the payload's length (8 bytes, little-endian), the
+// payload.
 //
-//	request (fd 3):  'Q' request JSON, 'M' module bytes
-//	answer  (fd 4):  'C' (empty: the module is compiled), then
-//	                 'R' report JSON, 'O' stdout bytes, 'E' stderr bytes
+//	request (fd 3):  'Q' request JSON, 'M' module bytes (the first request
+//	                 only; later ones send an empty 'M': the same module)
+//	answer  (fd 4):  'C' (empty: the module is compiled; first answer only),
+//	                 then 'R' report JSON, 'O' stdout bytes, 'E' stderr bytes
 //
-// The parent reads at most the size it expects of each frame, so a sandbox
-// that a module subverted cannot make it allocate more.
+// A sandbox serves the checks of one module under one memory limit; after
+// a report that is not Reusable it exits, and when fd 3 ends it exits. The
+// parent reads at most the size it expects of each frame, so a sandbox that
+// a module subverted cannot make it allocate more.
 const (
 	sandboxEnv      = "BRAIN_CHECK_SANDBOX"
 	protocolVersion = "1"
@@ -74,18 +79,27 @@ type report struct {
 	// PeakRSS is the sandbox's own peak resident memory when it answered,
 	// in bytes; 0 where unknown.
 	PeakRSS int64 `json:"peak_rss,omitempty"`
-	stdout  []byte
-	stderr  []byte
+	// Reusable says that the sandbox will serve another check of its
+	// module: the check left it as it was after compiling.
+	Reusable bool `json:"reusable,omitempty"`
+	stdout   []byte
+	stderr   []byte
 }
 
-// SandboxExit is how a check's sandbox process ended, as the parent saw it.
+// SandboxExit is how a check's sandbox served it, as the parent saw it.
 type SandboxExit struct {
-	// Compiled is set when the sandbox said it had compiled the module.
+	// Pid is the sandbox process's id; 0 when it never started.
+	Pid int
+	// Reused is set when the sandbox had served an earlier check.
+	Reused bool
+	// Compiled is set when the sandbox had compiled the module or said it
+	// had.
 	Compiled bool
 	// Killed is set when the parent killed it: at the deadline, or because
 	// the caller's context ended.
 	Killed bool
-	// State is the process's exit state; nil when it never started.
+	// State is the process's exit state when the check ended it; nil when
+	// it never started or serves on.
 	State *os.ProcessState
 	// MaxRSS is the process's peak resident memory, in bytes (getrusage's
 	// ru_maxrss). It is an upper bound: the kernel also counts the
@@ -112,80 +126,178 @@ func (e *SandboxExit) Peak() int64 {
 
 var errTimeout = errors.New("verifier: check timed out")
 
-// runSandbox runs req, check c's request, on wasm in a new sandbox process
-// and returns how it ended. The process is killed killGrace after deadline,
-// or at once when ctx ends. compiled is called when the sandbox says it has
-// compiled the module.
-func (v *Verifier) runSandbox(ctx context.Context, c Check, req request, wasm []byte, deadline time.Time, compiled func(bool)) (exit SandboxExit) {
-	exit.MemoryBytes = sandboxMemory(req.MemoryPages)
+// worker is a sandbox process serving the checks of one module under one
+// memory limit, one check at a time.
+type worker struct {
+	key    workerKey
+	pid    int
+	proc   *os.Process
+	reqW   *os.File // the request pipe
+	ansR   *os.File // the answer pipe
+	waited chan struct{}
+	state  *os.ProcessState // set before waited is closed
+	crash  *headWriter
+	memory uint64
+}
+
+// workerKey is what a sandbox may serve: checks of one module (by its
+// SHA-256) under one memory limit.
+type workerKey struct {
+	sum   [32]byte
+	pages uint32
+}
+
+// startWorker starts a sandbox for key, under its limits. The process is
+// started, limited and later waited for by a goroutine locked to its
+// thread: the kernel sends the parent-death signal when the thread that
+// started a child ends, so that thread must live as long as the sandbox;
+// and the limits are set before the process can be reaped, so that its
+// pid cannot belong to another process by then.
+func (v *Verifier) startWorker(key workerKey) (*worker, error) {
+	w := &worker{key: key, crash: &headWriter{max: sandboxStderrBytes}, memory: sandboxMemory(key.pages), waited: make(chan struct{})}
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
-		exit.startErr = err
-		return exit
+		return nil, err
 	}
 	ansR, ansW, err := os.Pipe()
 	if err != nil {
 		reqR.Close()
 		reqW.Close()
-		exit.startErr = err
-		return exit
+		return nil, err
 	}
-	defer ansR.Close()
-	crash := &headWriter{max: sandboxStderrBytes}
 	cmd := exec.Command(v.sandbox[0], v.sandbox[1:]...)
 	if v.self {
 		cmd.Args[0] = "brain-check-sandbox" // what ps shows
 	}
 	cmd.Env = []string{sandboxEnv + "=" + protocolVersion}
 	cmd.ExtraFiles = []*os.File{reqR, ansW}
-	cmd.Stderr = crash
+	cmd.Stderr = w.crash
 	cmd.WaitDelay = killGrace // for its stderr, should anything else hold it
 	cmd.SysProcAttr = sandboxProcAttr()
-
-	// The kernel sends the parent-death signal when the thread that
-	// started the child ends; keep this one until the child is reaped.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	err = cmd.Start()
+	started := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		if err := limitSandbox(cmd.Process.Pid, w.memory); err != nil {
+			// Never run a module in a sandbox without its limits.
+			cmd.Process.Kill()
+			err = fmt.Errorf("limiting the sandbox: %w", err)
+			started <- err
+		} else {
+			started <- nil
+		}
+		cmd.Wait()
+		w.state = cmd.ProcessState
+		close(w.waited)
+	}()
+	err = <-started
 	reqR.Close()
 	ansW.Close()
+	w.reqW, w.ansR = reqW, ansR
+	if cmd.Process != nil {
+		w.pid, w.proc = cmd.Process.Pid, cmd.Process
+	}
 	if err != nil {
+		if w.proc != nil {
+			<-w.waited
+		}
 		reqW.Close()
-		exit.startErr = err
-		return exit
+		ansR.Close()
+		return nil, err
 	}
-	waited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(waited)
-	}()
-	defer func() {
-		exit.State = cmd.ProcessState
-		exit.MaxRSS = maxRSS(cmd.ProcessState)
-		exit.stderr = crash.bytes()
-	}()
-	if err := limitSandbox(cmd.Process.Pid, exit.MemoryBytes); err != nil {
-		// Never run a module in a sandbox without its limits.
-		reqW.Close()
-		cmd.Process.Kill()
-		<-waited
-		exit.startErr = fmt.Errorf("limiting the sandbox: %w", err)
-		return exit
+	return w, nil
+}
+
+// alive reports whether w's process has not ended.
+func (w *worker) alive() bool {
+	select {
+	case <-w.waited:
+		return false
+	default:
+		return true
 	}
+}
+
+// kill kills w's process, waits for it and closes its pipes.
+func (w *worker) kill() {
+	w.proc.Kill()
+	<-w.waited
+	w.reqW.Close()
+	w.ansR.Close()
+}
+
+// takeWorker returns an idle sandbox for key, or nil.
+func (v *Verifier) takeWorker(key workerKey) *worker {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for i := len(v.idle) - 1; i >= 0; i-- {
+		w := v.idle[i]
+		if w.key != key {
+			continue
+		}
+		v.idle = append(v.idle[:i], v.idle[i+1:]...)
+		if w.alive() {
+			return w
+		}
+		go w.kill() // it ended while idle: reap it
+	}
+	return nil
+}
+
+// putWorker keeps w for another check of its module. At most maxIdle
+// (twice the concurrency) sandboxes wait; beyond that, the one idle the
+// longest is ended.
+func (v *Verifier) putWorker(w *worker) {
+	v.mu.Lock()
+	v.idle = append(v.idle, w)
+	var old *worker
+	if len(v.idle) > v.maxIdle {
+		old, v.idle = v.idle[0], v.idle[1:]
+	}
+	v.mu.Unlock()
+	if old != nil {
+		old.kill()
+	}
+}
+
+// runSandbox runs req, check c's request, on wasm in a sandbox and returns
+// how it served it: a sandbox that served an earlier check of the same
+// module under the same memory limit, or a new one. The sandbox is killed
+// killGrace after deadline, or at once when ctx ends. compiled is called
+// when the sandbox has compiled the module or says it has.
+func (v *Verifier) runSandbox(ctx context.Context, c Check, req request, wasm []byte, deadline time.Time, compiled func(bool)) (exit SandboxExit) {
+	key := workerKey{sha256.Sum256(wasm), req.MemoryPages}
+	exit.MemoryBytes = sandboxMemory(req.MemoryPages)
+	w := v.takeWorker(key)
+	if w != nil {
+		exit.Reused, exit.Compiled = true, true
+		compiled(true)
+		wasm = nil // it has the module
+	} else {
+		var err error
+		if w, err = v.startWorker(key); err != nil {
+			exit.startErr = err
+			return exit
+		}
+	}
+	exit.Pid = w.pid
 	if v.sandboxStarted != nil {
 		v.sandboxStarted(c)
 	}
 	go func() {
-		defer reqW.Close()
-		// A write error means the sandbox died, which its exit says.
-		if b, err := json.Marshal(req); err == nil && writeFrame(reqW, tagRequest, b) == nil {
-			writeFrame(reqW, tagModule, wasm)
+		// A write error means the sandbox died, which its end says.
+		if b, err := json.Marshal(req); err == nil && writeFrame(w.reqW, tagRequest, b) == nil {
+			writeFrame(w.reqW, tagModule, wasm)
 		}
 	}()
 	answered := make(chan *report, 1)
 	var compiledOnce sync.Once
 	go func() {
-		answered <- readAnswer(ansR, req.MaxOutputBytes, func() {
+		answered <- readAnswer(w.ansR, req.MaxOutputBytes, func() {
 			compiledOnce.Do(func() {
 				exit.Compiled = true
 				compiled(true)
@@ -196,25 +308,43 @@ func (v *Verifier) runSandbox(ctx context.Context, c Check, req request, wasm []
 	timer := time.NewTimer(time.Until(deadline) + killGrace)
 	defer timer.Stop()
 	select {
-	case <-waited:
+	case exit.report = <-answered:
+	case <-w.waited:
+		// It ended: what it wrote before is still in the pipe, and only
+		// a process it started itself could hold the pipe open after it.
+		select {
+		case exit.report = <-answered:
+		case <-time.After(killGrace):
+			w.ansR.Close()
+			exit.report = <-answered
+		}
 	case <-timer.C:
 		exit.Killed, exit.killedFor = true, errTimeout
 	case <-ctx.Done():
 		exit.Killed, exit.killedFor = true, context.Cause(ctx)
 	}
 	if exit.Killed {
-		cmd.Process.Kill()
-		<-waited
+		w.kill()
+		exit.report = <-answered // the pipe is closed
 	}
-	// The sandbox wrote its whole answer before it exited, but for what
-	// the pipe still holds; only a process it started itself could keep
-	// the pipe open after that, and that wait is bounded too.
-	select {
-	case exit.report = <-answered:
-	case <-time.After(killGrace):
-		ansR.Close()
-		exit.report = <-answered
+	if exit.report != nil && exit.report.Reusable && w.alive() {
+		v.putWorker(w)
+		return exit
 	}
+	if !exit.Killed {
+		// A sandbox that is done exits by itself once it has answered;
+		// one that does not, or did not answer, is ended.
+		if exit.report != nil {
+			select {
+			case <-w.waited:
+			case <-time.After(killGrace):
+			}
+		}
+		w.kill()
+	}
+	exit.State = w.state
+	exit.MaxRSS = maxRSS(w.state)
+	exit.stderr = w.crash.bytes()
 	return exit
 }
 
@@ -251,11 +381,11 @@ func outOfMemory(stderr []byte) bool {
 	return bytes.Contains(stderr, []byte("out of memory")) || bytes.Contains(stderr, []byte("cannot allocate memory"))
 }
 
-// readAnswer reads the sandbox's answer from r: the compiled mark, on which
-// it calls compiled, then the report with stdout and stderr, each at most
-// maxOutput bytes. It returns nil unless the whole report arrived in order.
+// readAnswer reads a sandbox's answer about one check from r: the compiled
+// mark, on which it calls compiled, then the report with stdout and stderr,
+// each at most maxOutput bytes. It returns nil unless the whole report
+// arrived in order.
 func readAnswer(r io.Reader, maxOutput int64, compiled func()) *report {
-	defer io.Copy(io.Discard, r) // never leave the sandbox blocked on a write
 	tag, b, err := readFrame(r, maxJSONFrame)
 	if err == nil && tag == tagCompiled {
 		compiled()

@@ -8,12 +8,13 @@
 // stdout and stderr. It gets no host environment, no network and no other
 // file.
 //
-// Each check is validated, compiled and run in a child process of its own,
-// the sandbox: the program itself started again, which must call
-// ServeSandbox first thing in main. The child's memory is bounded by rlimits
-// set before it is given the module, and it is killed when the check's time
-// is up or the caller's context ends. docs/verifier.md describes the sandbox,
-// the limits and the verdicts.
+// Each check is validated, compiled and run in a child process, the
+// sandbox: the program itself started again, which must call ServeSandbox
+// first thing in main. A sandbox serves checks of one module, each in a new
+// instance. Its memory is bounded by rlimits set before it is given the
+// module, and it is killed when a check's time is up or the caller's
+// context ends. docs/verifier.md describes the sandbox, the limits and the
+// verdicts.
 package verifier
 
 import (
@@ -130,8 +131,10 @@ type Verifier struct {
 	sandboxStarted func(c Check)
 	sandboxEnded   func(c Check, e SandboxExit)
 
-	mu    sync.Mutex
-	gates map[[32]byte]*compileGate
+	mu      sync.Mutex
+	gates   map[[32]byte]*compileGate
+	idle    []*worker // sandboxes waiting for another check, oldest first
+	maxIdle int
 }
 
 // compileGate lets one check at a time compile a module the Verifier has
@@ -171,6 +174,7 @@ func New(opts Options) (*Verifier, error) {
 	}
 	v.defaults = opts.Defaults.Or(DefaultLimits())
 	v.sem = make(chan struct{}, n)
+	v.maxIdle = 2 * n
 	return v, nil
 }
 
@@ -188,8 +192,17 @@ func selfExecutable() string {
 	return os.Args[0]
 }
 
-// Close releases the Verifier: a cache directory of its own is removed.
+// Close releases the Verifier: the sandboxes waiting for another check are
+// ended, and a cache directory of its own is removed. Requires no Run in
+// progress.
 func (v *Verifier) Close(ctx context.Context) error {
+	v.mu.Lock()
+	idle := v.idle
+	v.idle = nil
+	v.mu.Unlock()
+	for _, w := range idle {
+		w.kill()
+	}
 	if v.ownCache {
 		return os.RemoveAll(v.cacheDir)
 	}

@@ -32,6 +32,9 @@ const (
 	OpLocalSet    byte = 0x21
 	OpLocalTee    byte = 0x22
 	OpGlobalGet   byte = 0x23
+	OpGlobalSet   byte = 0x24
+	OpI32Load     byte = 0x28
+	OpI32Store    byte = 0x36
 	OpI32Const    byte = 0x41
 	OpI32Eqz      byte = 0x45
 	OpI32Eq       byte = 0x46
