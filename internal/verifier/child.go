@@ -55,15 +55,12 @@ func ServeSandbox() {
 // compiled once; later ones carry none and run the same module again, each
 // in an instance of its own.
 func serveSandbox(in io.Reader, out io.Writer) error {
-	// Keep the Go heap well under the memory the runtime may map, so that
-	// the collector works harder before the watch below gives up.
-	debug.SetMemoryLimit(goMemorySoft)
 	var current atomic.Pointer[answer]
-	go watchMemory(&current)
+	var guest atomic.Int64 // the guests' linear memory made writable
 	ctx := context.Background()
 	var comp *compiled
 	var after uint64 // the runtime's memory once the module was compiled
-	for {
+	for first := true; ; first = false {
 		tag, b, err := readFrame(in, maxJSONFrame)
 		if err == io.EOF && comp != nil {
 			return nil // the parent is done with this sandbox
@@ -81,6 +78,14 @@ func serveSandbox(in io.Reader, out io.Writer) error {
 			return fmt.Errorf("reading the module: tag %q, %d bytes: %v", tag, len(wasm), err)
 		}
 		deadline := time.Now().Add(req.Timeout)
+		if first {
+			// The sandbox serves one memory limit: the first request's.
+			limit := sandboxMemory(req.MemoryPages) - watchMargin
+			// Keep the Go heap well under it, so that the collector works
+			// harder before the watch gives up.
+			debug.SetMemoryLimit(int64(limit / 4 * 3))
+			go watchMemory(&current, &guest, limit)
+		}
 		a := newAnswer(out, req.MaxOutputBytes)
 		current.Store(a)
 		var rep report
@@ -90,7 +95,7 @@ func serveSandbox(in io.Reader, out io.Writer) error {
 			}
 		}
 		if comp != nil {
-			rep = runInstance(ctx, req, comp, deadline, a)
+			rep = runInstance(ctx, req, comp, deadline, a, &guest)
 			// Serve another check only as this one found the sandbox:
 			// a verdict must not depend on what ran before it.
 			rep.Reusable = runtimeMemory() <= after+reuseSlack
@@ -105,16 +110,13 @@ func serveSandbox(in io.Reader, out io.Writer) error {
 // runtime may have mapped after a check for its sandbox to serve another.
 const reuseSlack = 16 << 20
 
-// The Go runtime's share of a sandbox's memory limit, SandboxOverhead (the
-// guest's linear memory is outside it, mmapMemory): the collector aims to
-// keep the runtime's memory under goMemorySoft, and the sandbox gives up
-// with a memory_limit verdict when the memory the runtime has mapped
-// passes goMemoryHard. The margin to the kernel's limit is for what the
-// runtime does not count: compiled code being written, threads' stacks.
+// The sandbox watches its memory every memoryPoll and gives up, with a
+// memory_limit verdict, watchMargin short of the kernel's limit; the
+// margin is for what it does not count: compiled code being written,
+// threads' stacks.
 const (
-	goMemorySoft = SandboxOverhead / 4 * 3
-	goMemoryHard = SandboxOverhead - 64<<20
-	memoryPoll   = 5 * time.Millisecond
+	watchMargin = 128 << 20
+	memoryPoll  = 5 * time.Millisecond
 )
 
 // runtimeMemory is the memory the Go runtime has mapped, released pages
@@ -126,16 +128,18 @@ func runtimeMemory() uint64 {
 }
 
 // watchMemory gives the current check a memory_limit verdict and ends the
-// sandbox when the memory the Go runtime has mapped passes goMemoryHard.
-// Polling is enough, since growing the Go heap takes many allocations; one
-// that jumps past the kernel's limit at once gets the runtime's own "out of
-// memory" crash. Reaching the kernel's limit in smaller steps would be no
-// safer: it can crash the runtime in the middle of a garbage collection,
-// with a nil dereference that does not say why.
-func watchMemory(current *atomic.Pointer[answer]) {
+// sandbox when the memory the Go runtime has mapped and the guests' linear
+// memory pass limit together. Polling is enough, since growing the Go heap
+// takes many allocations and a guest's memory grows within its own limit;
+// an allocation that jumps past the kernel's limit at once gets the
+// runtime's own "out of memory" crash. Reaching the kernel's limit in
+// smaller steps would be no safer: it can crash the runtime in the middle
+// of a garbage collection, with a nil dereference that does not say why.
+func watchMemory(current *atomic.Pointer[answer], guest *atomic.Int64, limit uint64) {
 	for range time.Tick(memoryPoll) {
-		if used := runtimeMemory(); used > goMemoryHard {
-			err := fmt.Errorf("the sandbox's runtime memory reached %d MiB, over its share of %d MiB", used>>20, goMemoryHard>>20)
+		rt, g := runtimeMemory(), uint64(guest.Load())
+		if rt+g > limit {
+			err := fmt.Errorf("the sandbox's memory reached %d MiB (its runtime %d MiB, the guest's %d MiB), over the %d MiB it may use", (rt+g)>>20, rt>>20, g>>20, limit>>20)
 			if a := current.Load(); a == nil || a.give(report{Verdict: Error, Class: ClassMemoryLimit, Error: err.Error()}) == nil {
 				os.Exit(0)
 			}
@@ -204,7 +208,8 @@ func runCheck(req request, wasm []byte, deadline time.Time, a *answer) report {
 		return rep
 	}
 	defer comp.Close(ctx)
-	return runInstance(ctx, req, comp, deadline, a)
+	var guest atomic.Int64
+	return runInstance(ctx, req, comp, deadline, a, &guest)
 }
 
 // prepare checks wasm's declarations, compiles it and checks that it is a
@@ -240,8 +245,9 @@ func prepare(ctx context.Context, req request, wasm []byte, a *answer) (*compile
 }
 
 // runInstance runs req in a new instance of comp's module until deadline,
-// closes the instance and classifies how it ended.
-func runInstance(ctx context.Context, req request, comp *compiled, deadline time.Time, a *answer) (rep report) {
+// closes the instance and classifies how it ended. guest counts the bytes of
+// linear memory the instance has made writable.
+func runInstance(ctx context.Context, req request, comp *compiled, deadline time.Time, a *answer, guest *atomic.Int64) (rep report) {
 	stdout, stderr := a.stdout, a.stderr
 	fail := func(class Class, err error) report {
 		return report{Verdict: Error, Class: class, Error: firstLine(err.Error())}
@@ -267,7 +273,7 @@ func runInstance(ctx context.Context, req request, comp *compiled, deadline time
 		WithFSConfig(wazero.NewFSConfig().WithFSMount(root.FS(), GuestArtifactDir)).
 		WithStartFunctions() // _start is called below, so memory stays inspectable after a trap
 	var refused atomic.Bool // the kernel refused the guest's linear memory
-	mod, err := instantiate(experimental.WithMemoryAllocator(runCtx, memoryAllocator(&refused)), comp.rt, comp.cm, cfg, &refused)
+	mod, err := instantiate(experimental.WithMemoryAllocator(runCtx, memoryAllocator(&refused, guest)), comp.rt, comp.cm, cfg, &refused)
 	if err == nil {
 		defer mod.Close(ctx)
 		_, err = mod.ExportedFunction("_start").Call(runCtx)

@@ -325,3 +325,26 @@ func testReproducible(t *testing.T, pkgDir, committed string) {
 		t.Errorf("rebuilt %s differs from the committed file; regenerate it", committed)
 	}
 }
+
+// TestMemoryPagesRaiseSandbox: a module that needs more memory to compile
+// than a sandbox has by default (three 7 MB straight-line functions) is
+// memory_limit, and passes when its memory_pages, which raise the sandbox's
+// limit with the linear memory's, give it room.
+func TestMemoryPagesRaiseSandbox(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles 21 MB of code twice")
+	}
+	var wasm []byte
+	for _, b := range wasmgen.Bombs() {
+		if b.Name == "straight_line" {
+			wasm = b.Module()
+		}
+	}
+	v := newVerifier(t, Options{Defaults: Limits{Timeout: 5 * time.Minute}})
+	if got := runOne(t, v, t.TempDir(), Check{Name: "default", Wasm: wasm}); got.Class != ClassMemoryLimit {
+		t.Errorf("with the default limits: %s %s %q, want memory_limit", got.Verdict, got.Class, got.Error)
+	}
+	if got := runOne(t, v, t.TempDir(), Check{Name: "raised", Wasm: wasm, Limits: Limits{MemoryPages: 8192}}); got.Verdict != Pass {
+		t.Errorf("with memory_pages 8192: %s %s %q, want a pass", got.Verdict, got.Class, got.Error)
+	}
+}

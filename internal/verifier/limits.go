@@ -50,7 +50,8 @@ func (l Limits) Or(def Limits) Limits {
 // SandboxOverhead is the memory a check's sandbox process may use besides
 // its linear memory: the Go runtime, wazero, the compiler's work and the
 // compiled code, the check's tables, stacks and other structures. With the
-// default 64 MiB of linear memory, a sandbox may use 448 MiB in all.
+// default 64 MiB of linear memory, a sandbox may use 448 MiB in all; what
+// it does not use for linear memory, the rest may.
 const SandboxOverhead = 384 << 20
 
 // sandboxFiles bounds the files a sandbox process may hold open: the

@@ -20,19 +20,23 @@ type mmapMemory struct {
 	reserved []byte // the whole range
 	size     int    // bytes made accessible
 	failed   *atomic.Bool
+	total    *atomic.Int64
 }
 
 // memoryAllocator returns the allocator of the guest's linear memories; it
-// sets failed when the kernel refuses one.
-func memoryAllocator(failed *atomic.Bool) experimental.MemoryAllocator {
+// sets failed when the kernel refuses one, and keeps in total the bytes
+// they have made writable.
+func memoryAllocator(failed *atomic.Bool, total *atomic.Int64) experimental.MemoryAllocator {
 	return experimental.MemoryAllocatorFunc(func(_, maxBytes uint64) experimental.LinearMemory {
+		m := &mmapMemory{failed: failed, total: total}
 		// wazero has checked maxBytes against the check's memory limit.
 		b, err := unix.Mmap(-1, 0, int(max(maxBytes, 65536)), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE)
 		if err != nil {
 			failed.Store(true)
-			return &mmapMemory{failed: failed}
+			return m
 		}
-		return &mmapMemory{reserved: b, failed: failed}
+		m.reserved = b
+		return m
 	})
 }
 
@@ -50,6 +54,7 @@ func (m *mmapMemory) Reallocate(size uint64) []byte {
 			m.failed.Store(true)
 			return nil
 		}
+		m.total.Add(int64(n - m.size))
 		m.size = n
 	}
 	return m.reserved[:size:size]
@@ -59,6 +64,7 @@ func (m *mmapMemory) Reallocate(size uint64) []byte {
 func (m *mmapMemory) Free() {
 	if m.reserved != nil {
 		unix.Munmap(m.reserved)
+		m.total.Add(-int64(m.size))
 		m.reserved, m.size = nil, 0
 	}
 }

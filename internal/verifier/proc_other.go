@@ -22,6 +22,8 @@ func limitSandbox(pid int, dataBytes uint64) error {
 func maxRSS(st *os.ProcessState) int64 { return 0 }
 
 // memoryAllocator is wazero's default on other systems.
-func memoryAllocator(failed *atomic.Bool) experimental.MemoryAllocator { return nil }
+func memoryAllocator(failed *atomic.Bool, total *atomic.Int64) experimental.MemoryAllocator {
+	return nil
+}
 
 func selfPeakRSS() int64 { return 0 }
