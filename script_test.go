@@ -15,6 +15,7 @@ import (
 	"github.com/brain-dev/brain/internal/auditcmd"
 	"github.com/brain-dev/brain/internal/runcmd"
 	"github.com/brain-dev/brain/internal/tracelint"
+	"github.com/brain-dev/brain/internal/verifier"
 )
 
 // tools maps each binary's name to its Main, so testscript can run the test
@@ -44,6 +45,9 @@ func goEnv(key string) string {
 }
 
 func TestMain(m *testing.M) {
+	// The test binary, under any name, is also the check sandbox of the
+	// brain-run it runs as.
+	verifier.ServeSandbox()
 	cmds := make(map[string]func())
 	for name, main := range tools {
 		cmds[name] = func() {

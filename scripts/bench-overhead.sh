@@ -9,8 +9,8 @@
 # 1. ROUNDS rounds, each running the three modes (instrumented, bare, and
 #    bare with one 512-byte write and fdatasync per record; the order
 #    rotating) for N scenario runs over one warm compilation cache; prints
-#    the medians of CPU time (getrusage, all threads) and wall time per
-#    scenario run.
+#    the medians of CPU time (getrusage, all threads and the checks' sandbox
+#    processes) and wall time per scenario run.
 # 2. One CPU profile of the instrumented mode: the CPU spent in
 #    OpenTelemetry, brain's telemetry, pdata, the audit logger and the chain,
 #    per scenario run. This does not depend on the machine's load the way a

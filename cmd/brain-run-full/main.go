@@ -9,9 +9,13 @@ import (
 
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcmd"
+	"github.com/brain-dev/brain/internal/verifier"
 )
 
 func main() {
+	// Started again by itself as a check's sandbox, it serves that and
+	// exits.
+	verifier.ServeSandbox()
 	ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := runcmd.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -11,11 +11,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/testutil"
+	"github.com/brain-dev/brain/internal/wasmgen"
 )
 
 // binDir holds the binaries build builds, once per test process.
@@ -173,4 +178,134 @@ func TestSignalForwarded(t *testing.T) {
 	if err != nil || !rep.OK() || rep.Records != 5 {
 		t.Fatalf("chain: %+v, %v; want PASS with the header and four records", rep, err)
 	}
+}
+
+// TestCheckInterrupted: SIGINT or SIGTERM to a brain-run check whose
+// module takes minutes to compile stops it at once: brain-run exits with
+// 128+N, having killed the sandbox process it started, and its audit chain
+// verifies. SIGKILL to brain-run takes its sandbox with it (the sandbox's
+// parent-death signal). Before the sandbox process, the compile ran to its
+// end whatever the signal.
+func TestCheckInterrupted(t *testing.T) {
+	run, _ := build(t)
+	dir := t.TempDir()
+	bomb := filepath.Join(dir, "bomb.wasm")
+	if err := os.WriteFile(bomb, wasmgen.NestedBlocks(200_000), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "art"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL} {
+		t.Run(sig.String(), func(t *testing.T) {
+			ws, cache := t.TempDir(), t.TempDir()
+			cmd := exec.Command(run, "check", "--dir", ws, "--cache-dir", cache, "--timeout", "10m", "--artifact", filepath.Join(dir, "art"), "--check", bomb)
+			cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT=", "NO_COLOR=1")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			sandbox := startCompiling(t, cmd, cache)
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			// A safety net, not synchronisation: a brain-run still
+			// compiling after this is killed, and the test fails.
+			watchdog := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill(); unix.Kill(sandbox.pid, unix.SIGKILL) })
+			defer watchdog.Stop()
+			cmd.Wait()
+			if !watchdog.Stop() {
+				t.Fatalf("brain-run was still running 20 s after %v", sig)
+			}
+			if !sandbox.gone(t, 20*time.Second) {
+				t.Fatalf("the sandbox process %d outlived brain-run", sandbox.pid)
+			}
+			if sig == syscall.SIGKILL {
+				return
+			}
+			if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
+				t.Errorf("exit code %d, want %d; stderr: %s", code, 128+int(sig), stderr.String())
+			}
+			rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
+			if err != nil || !rep.OK() {
+				t.Errorf("chain: %+v, %v; want PASS", rep, err)
+			}
+		})
+	}
+}
+
+// sandboxProc is a check's sandbox process, held by a pidfd so that its end
+// can be awaited although it is not the test's child.
+type sandboxProc struct {
+	pid, fd int
+}
+
+// gone reports whether the process has ended, waiting at most wait.
+func (p sandboxProc) gone(t *testing.T, wait time.Duration) bool {
+	t.Helper()
+	fds := []unix.PollFd{{Fd: int32(p.fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, int(wait.Milliseconds()))
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+}
+
+// startCompiling starts cmd, a brain-run check, and returns its sandbox
+// process once that has begun compiling the module: when the sandbox
+// creates the module's directory in the cache directory cache (watched
+// with inotify).
+func startCompiling(t *testing.T, cmd *exec.Cmd, cache string) sandboxProc {
+	t.Helper()
+	in, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(in)
+	if _, err := unix.InotifyAddWatch(in, cache, unix.IN_CREATE); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	created := make(chan error, 1)
+	go func() {
+		_, err := unix.Read(in, make([]byte, 4096))
+		created <- err
+	}()
+	select {
+	case err := <-created:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second): // a safety net
+		t.Fatal("no sandbox began compiling within 20 s")
+	}
+	// The sandbox is the child of one of brain-run's threads.
+	tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []string
+	for _, task := range tasks {
+		b, _ := os.ReadFile(task) // a thread may have ended
+		pids = append(pids, strings.Fields(string(b))...)
+	}
+	if len(pids) != 1 {
+		t.Fatalf("brain-run has children %v, want its one sandbox", pids)
+	}
+	pid, err := strconv.Atoi(pids[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return sandboxProc{pid, fd}
 }

@@ -32,8 +32,10 @@ import (
 var cacheDir string
 
 // BRAIN_CACHE_DIR, when set, names a cache to use and keep (the benchmark
-// script runs the test binary several times over one warm cache).
+// script runs the test binary several times over one warm cache). The test
+// binary serves as the check sandbox.
 func TestMain(m *testing.M) {
+	verifier.ServeSandbox()
 	cacheDir = os.Getenv("BRAIN_CACHE_DIR")
 	keep := cacheDir != ""
 	if !keep {

@@ -43,14 +43,16 @@ func newCheck(e *runcore.Env) *ffcli.Command {
 	fs.StringVar(&cfg.task, "task", "", "task `ID` in --tasks")
 	fs.StringVar(&cfg.cacheDir, "cache-dir", "", "compilation cache `DIR` (default: the user cache directory's brain/wasm)")
 	fs.IntVar(&cfg.concurrency, "concurrency", 0, "checks run at once (default: number of CPUs)")
-	fs.DurationVar(&cfg.timeout, "timeout", 0, "default wall-time limit per check (default 10s)")
+	fs.DurationVar(&cfg.timeout, "timeout", 0, "default wall-time limit per check, compiling included (default 10s)")
 	return &ffcli.Command{
 		Name:       "check",
 		ShortUsage: "brain-run check --artifact DIR [--check FILE.wasm[:ARG...]]... [--tasks tasks.yaml --task ID] [--dir DIR]",
 		ShortHelp:  "run WebAssembly checks against an artifact directory",
 		LongHelp: `Check runs each check in a wazero sandbox that sees only the artifact
-directory, read-only at /artifact, and its own arguments. It prints one JSON
-verdict per check on stdout and a summary on stderr.
+directory, read-only at /artifact, and its own arguments, in a process of its
+own under a memory limit, killed when the check's time is up (compiling
+included) or when check is interrupted. It prints one JSON verdict per check
+on stdout and a summary on stderr.
 
 Like every brain-run command it is traced and audited in the workspace
 (--dir): the checks run in a verifier.run_checks span, and a checks.run
@@ -108,9 +110,12 @@ func runCheck(ctx context.Context, s *runcore.Session, cfg checkConfig) (int, er
 		if c.Wasm != nil {
 			continue
 		}
-		if _, err := os.Stat(c.Path); err != nil {
+		// The verifier opens the module the same way when it runs it.
+		f, err := verifier.OpenModuleFile(c.Path)
+		if err != nil {
 			return 0, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("reading check module: %w", err)}
 		}
+		f.Close()
 	}
 	if st, err := os.Stat(cfg.artifact); err != nil || !st.IsDir() {
 		if err == nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/brain-dev/brain/internal/auditschema"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcore"
+	"github.com/brain-dev/brain/internal/testutil"
 )
 
 // TestCheckAudited: brain-run check is traced and audited like every
@@ -87,6 +88,44 @@ func TestCheckAudited(t *testing.T) {
 		}
 		if strings.Contains(string(b), secret) {
 			t.Errorf("%s holds a check argument raw", name)
+		}
+	}
+}
+
+// TestCheckModuleFIFO: a check module that is a named pipe with no writer,
+// given by --check or by a task of tasks.yaml, or a symbolic link to one, is
+// unreadable input (exit 3) named as such, at once: brain-run never blocks
+// opening it.
+func TestCheckModuleFIFO(t *testing.T) {
+	dir := t.TempDir()
+	art := filepath.Join(dir, "art")
+	if err := os.Mkdir(art, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "check.wasm")
+	blocked := testutil.Fifo(t, fifo)
+	if err := os.Symlink("check.wasm", filepath.Join(dir, "link.wasm")); err != nil {
+		t.Fatal(err)
+	}
+	tasks := filepath.Join(dir, "tasks.yaml")
+	if err := os.WriteFile(tasks, []byte("version: 1\ntasks:\n  - id: t\n    checks:\n      - module: check.wasm\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"--check", []string{"--check", fifo}, "check.wasm is a named pipe (FIFO), not a regular file"},
+		{"--tasks", []string{"--tasks", tasks, "--task", "t"}, `task "t": check module check.wasm is not a regular file`},
+		{"symlink", []string{"--check", filepath.Join(dir, "link.wasm")}, "link.wasm is a symbolic link; name the module file itself"},
+	} {
+		code, stdout, stderr := run(t, nil, append([]string{"check", "--dir", filepath.Join(dir, "ws"), "--artifact", art}, c.args...)...)
+		if blocked() {
+			t.Fatalf("%s: brain-run blocked opening the named pipe until the test gave it a writer", c.name)
+		}
+		if code != cli.ExitIO || stdout != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("%s: code %d, stdout %q, stderr %q; want %d naming it: %s", c.name, code, stdout, stderr, cli.ExitIO, c.want)
 		}
 	}
 }

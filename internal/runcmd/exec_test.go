@@ -21,6 +21,7 @@ import (
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/spandict"
+	"github.com/brain-dev/brain/internal/verifier"
 )
 
 // run runs brain-run in-process with the given environment additions.
@@ -225,10 +226,11 @@ func mustOpen(t *testing.T, p string) *os.File {
 	return f
 }
 
-// TestMain lets the test binary act as brain-run for nested runs, and
-// gives the tests one compilation cache for the checks, so that each module
-// is compiled once per test binary.
+// TestMain lets the test binary act as brain-run for nested runs and as
+// the check sandbox, and gives the tests one compilation cache for the
+// checks, so that each module is compiled once per test binary.
 func TestMain(m *testing.M) {
+	verifier.ServeSandbox()
 	if os.Getenv("BRAIN_RUN_TEST_MAIN") == "1" && len(os.Args) > 1 && !strings.HasPrefix(os.Args[1], "-test.") {
 		// As cmd/brain-run-full does.
 		ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -2,20 +2,37 @@ package verifier
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 // benchCheck measures one verdict of c. Cold: a new Verifier over an empty
-// cache directory, so the module is compiled. Warm: a new Verifier over a
-// cache directory that already holds the compiled module, as in a second
-// brain-run process. Hot: one Verifier reused, as brain-run does for the
-// checks of one invocation.
+// cache directory, so a new sandbox compiles the module. Warm: a new
+// Verifier over a cache directory that already holds the compiled module,
+// as a second brain-run process sees it: a new sandbox loads it. Hot: one
+// Verifier reused, as for the checks of one brain-run command: its sandbox
+// serves the next check of the module. In-process: the warm check run by
+// the sandbox's own code in this process, as the verifier ran a module's
+// first check before it had sandbox processes: warm minus in-process is
+// what starting a sandbox adds. Each reports the sandbox's peak resident
+// memory, peak-MiB.
 func benchCheck(b *testing.B, c Check) {
 	dir := b.TempDir()
 	writeFiles(b, dir, map[string]string{"out.txt": "hello\n", "out.json": `{"a": 1}`})
 	ctx := context.Background()
+	var mu sync.Mutex
+	var peak int64
 	run := func(b *testing.B, v *Verifier) {
+		v.sandboxEnded = func(_ Check, e SandboxExit) {
+			mu.Lock()
+			defer mu.Unlock()
+			peak = max(peak, e.Peak())
+		}
 		res, err := v.Run(ctx, dir, []Check{c})
 		if err != nil {
 			b.Fatal(err)
@@ -33,6 +50,10 @@ func benchCheck(b *testing.B, c Check) {
 		run(b, v)
 		v.Close(ctx)
 	}
+	reportPeak := func(b *testing.B) {
+		b.ReportMetric(float64(peak)/(1<<20), "peak-MiB")
+		peak = 0
+	}
 	b.Run("cold", func(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
@@ -40,19 +61,35 @@ func benchCheck(b *testing.B, c Check) {
 			b.StartTimer()
 			fresh(b, cache)
 		}
+		reportPeak(b)
 	})
+	cache := filepath.Join(b.TempDir(), "cache")
+	fresh(b, cache)
+	peak = 0
 	b.Run("warm", func(b *testing.B) {
-		cache := filepath.Join(b.TempDir(), "cache")
-		fresh(b, cache)
 		for b.Loop() {
 			fresh(b, cache)
 		}
+		reportPeak(b)
 	})
 	b.Run("hot", func(b *testing.B) {
-		v := newVerifier(b, Options{CacheDir: filepath.Join(b.TempDir(), "cache")})
+		v := newVerifier(b, Options{CacheDir: cache})
 		run(b, v)
 		for b.Loop() {
 			run(b, v)
+		}
+		reportPeak(b)
+	})
+	b.Run("in-process", func(b *testing.B) {
+		lim := c.Limits.Or(DefaultLimits())
+		sum := sha256.Sum256(c.Wasm)
+		req := request{Name: c.Name, Args: c.Args, ArtifactDir: dir, CacheDir: filepath.Join(cache, hex.EncodeToString(sum[:])),
+			Timeout: lim.Timeout, MemoryPages: lim.MemoryPages, MaxOutputBytes: lim.MaxOutputBytes}
+		for b.Loop() {
+			a := &answer{w: io.Discard, stdout: &cappedWriter{max: lim.MaxOutputBytes}, stderr: &cappedWriter{max: lim.MaxOutputBytes}}
+			if rep := runCheck(req, c.Wasm, time.Now().Add(lim.Timeout), a); rep.Verdict != Pass {
+				b.Fatalf("verdict %+v", rep)
+			}
 		}
 	})
 }

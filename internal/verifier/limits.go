@@ -7,9 +7,11 @@ import (
 
 // Limits bound one check. A zero field means "use the default".
 type Limits struct {
-	// Timeout is the wall time a check may take, compilation excluded.
+	// Timeout is the wall time a check may take: validating, compiling (or
+	// loading from the cache), instantiating and running its module.
 	Timeout time.Duration
-	// MemoryPages is the most linear memory a check may have, in 64 KiB pages.
+	// MemoryPages is the most linear memory a check may have, in 64 KiB
+	// pages. Its sandbox process may use SandboxOverhead more, in all.
 	MemoryPages uint32
 	// MaxModuleBytes is the largest module accepted.
 	MaxModuleBytes int64
@@ -43,6 +45,23 @@ func (l Limits) Or(def Limits) Limits {
 		l.MaxOutputBytes = def.MaxOutputBytes
 	}
 	return l
+}
+
+// SandboxOverhead is the memory a check's sandbox process may use besides
+// its linear memory: the Go runtime, wazero, the compiler's work and the
+// compiled code, the check's tables, stacks and other structures. With the
+// default 64 MiB of linear memory, a sandbox may use 448 MiB in all; what
+// it does not use for linear memory, the rest may.
+const SandboxOverhead = 384 << 20
+
+// sandboxFiles bounds the files a sandbox process may hold open: the
+// artifact files a check opens, the cache's and its own.
+const sandboxFiles = 1024
+
+// sandboxMemory is the memory limit (RLIMIT_DATA) of the sandbox of a check
+// whose linear memory may have pages pages.
+func sandboxMemory(pages uint32) uint64 {
+	return SandboxOverhead + uint64(pages)*65536
 }
 
 // MaxMemoryPages is the most memory a WebAssembly 1.0 module can address.

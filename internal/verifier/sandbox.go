@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 	"sync"
+	"syscall"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -149,11 +151,15 @@ func (r *wasmReader) name() string {
 	return s
 }
 
-func (r *wasmReader) limits() {
-	if r.byte()&1 != 0 {
-		r.u32()
+// limits reads a table's or memory's limits and returns their minimum and
+// maximum (0 when absent).
+func (r *wasmReader) limits() (min, max uint32) {
+	hasMax := r.byte()&1 != 0
+	min = r.u32()
+	if hasMax {
+		max = r.u32()
 	}
-	r.u32()
+	return min, max
 }
 
 // cappedWriter keeps the first max bytes written to it. A write past max
@@ -192,10 +198,65 @@ func (w *cappedWriter) captured() ([]byte, bool) {
 	return w.buf, w.overflow
 }
 
-// readLimited reads the file at path, failing when it is longer than max
-// bytes without reading more than max+1 of them.
-func readLimited(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
+// OpenModuleFile opens the check module file at path for reading. It never
+// follows a symbolic link at path, never blocks (a named pipe with no writer
+// would block an open for reading forever) and accepts only a regular file.
+func OpenModuleFile(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		// Say why when the open failed on what the path is (ELOOP for a
+		// link, ENXIO for a socket).
+		if st, lerr := os.Lstat(path); lerr == nil {
+			if kindErr := notRegular(path, st.Mode()); kindErr != nil {
+				return nil, kindErr
+			}
+		}
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err == nil {
+		err = notRegular(path, st.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// notRegular returns the error of a check module at path of mode m that is
+// not a regular file, or nil.
+func notRegular(path string, m fs.FileMode) error {
+	if m.IsRegular() {
+		return nil
+	}
+	if m&fs.ModeSymlink != 0 {
+		return fmt.Errorf("%s is a symbolic link; name the module file itself", path)
+	}
+	return fmt.Errorf("%s is %s, not a regular file", path, fileKind(m))
+}
+
+// fileKind names the kind of file of mode m, with its article.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file (mode " + m.String() + ")"
+}
+
+// readModuleFile reads the module file at path (OpenModuleFile), failing
+// when it is longer than max bytes without reading more than max+1 of them.
+func readModuleFile(path string, max int64) ([]byte, error) {
+	f, err := OpenModuleFile(path)
 	if err != nil {
 		return nil, err
 	}

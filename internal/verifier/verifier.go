@@ -6,7 +6,15 @@
 // through an os.Root (so symbolic links cannot lead out of it), its own
 // arguments, wazero's fake clock and deterministic random source, and capped
 // stdout and stderr. It gets no host environment, no network and no other
-// file. docs/verifier.md describes the sandbox, the limits and the verdicts.
+// file.
+//
+// Each check is validated, compiled and run in a child process, the
+// sandbox: the program itself started again, which must call ServeSandbox
+// first thing in main. A sandbox serves checks of one module, each in a new
+// instance. Its memory is bounded by rlimits set before it is given the
+// module, and it is killed when a check's time is up or the caller's
+// context ends. docs/verifier.md describes the sandbox, the limits and the
+// verdicts.
 package verifier
 
 import (
@@ -18,14 +26,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
-
-	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"github.com/tetratelabs/wazero/sys"
 )
 
 // GuestArtifactDir is where a check finds the artifact directory.
@@ -46,13 +48,14 @@ type Class string
 
 // The error classes. docs/verifier.md says which attack leads to which.
 const (
-	ClassTimeout         Class = "timeout"          // the wall-time limit ran out
+	ClassTimeout         Class = "timeout"          // the wall-time limit ran out, compiling included
 	ClassMemoryLimit     Class = "memory_limit"     // the module needed more memory than its limit
 	ClassTrap            Class = "trap"             // a WebAssembly trap (unreachable, stack overflow, ...)
 	ClassInvalidModule   Class = "invalid_module"   // not a loadable WASI command, or over the size limit
 	ClassForbiddenImport Class = "forbidden_import" // the module imports something outside the allow-list
 	ClassOutputLimit     Class = "output_limit"     // stdout or stderr went over its cap
 	ClassCanceled        Class = "canceled"         // the caller's context ended before the check did
+	ClassSandboxDied     Class = "sandbox_died"     // the sandbox process ended without a verdict, for another reason
 )
 
 // Check is one check to run: a module with its arguments and limits.
@@ -61,7 +64,9 @@ type Check struct {
 	Name string
 	// Wasm is the module's bytes. When nil, the module is read from Path.
 	Wasm []byte
-	// Path is the module's file, read when Wasm is nil.
+	// Path is the module's file, read when Wasm is nil. It must be a
+	// regular file, named directly: a symbolic link, a named pipe or a
+	// device is refused (OpenModuleFile).
 	Path string
 	// Args are the arguments after the program name (argv[1:]).
 	Args []string
@@ -95,83 +100,120 @@ type Result struct {
 // Options configure a Verifier.
 type Options struct {
 	// CacheDir holds compiled modules between runs. It is created with mode
-	// 0700 and is never visible to a check. Empty means an in-memory cache.
+	// 0700 and is never visible to a check. Empty means a private
+	// directory of the Verifier's own, removed by Close.
 	CacheDir string
 	// Concurrency bounds how many checks run at once; 0 means GOMAXPROCS.
 	Concurrency int
 	// Defaults are the limits of a check that does not override them; zero
 	// fields take DefaultLimits.
 	Defaults Limits
+	// Sandbox is the command (program and arguments) started for each
+	// check, which must call ServeSandbox. Nil means this program itself,
+	// which then must have called ServeSandbox before New.
+	Sandbox []string
 }
 
 // Verifier runs checks. It is safe for concurrent use; Close releases it.
 type Verifier struct {
 	cacheDir string
+	ownCache bool // cacheDir is the Verifier's own, removed by Close
 	defaults Limits
+	sandbox  []string
+	self     bool // sandbox is this program
 	sem      chan struct{}
 	// inFlight, when set (by tests), is called with +1 when a check starts
 	// running and -1 when it ends.
 	inFlight func(delta int)
+	// sandboxStarted and sandboxEnded, when set (by tests), are called
+	// when a check's sandbox process has started, under its limits, and
+	// with how it ended.
+	sandboxStarted func(c Check)
+	sandboxEnded   func(c Check, e SandboxExit)
 
-	mu       sync.Mutex
-	runtimes map[runtimeKey]*sandboxRuntime
+	mu      sync.Mutex
+	gates   map[[32]byte]*compileGate
+	idle    []*worker // sandboxes waiting for another check, oldest first
+	maxIdle int
 }
 
-// runtimeKey names a runtime: one per module and memory limit, so that a
-// module's compiled code has a cache directory of its own.
-type runtimeKey struct {
-	sum   [32]byte
-	pages uint32
+// compileGate lets one check at a time compile a module the Verifier has
+// not seen compiled yet, so that the checks after it load the compiled
+// module from the cache instead of compiling it too.
+type compileGate struct {
+	turn     chan struct{} // holds a token while a check may compile
+	compiled bool          // a sandbox has compiled the module; guarded by turn
 }
 
-// sandboxRuntime is a wazero runtime with the WASI host module and one
-// compiled check module.
-type sandboxRuntime struct {
-	mu       sync.Mutex
-	rt       wazero.Runtime
-	compiled wazero.CompiledModule
-}
-
-// New returns a Verifier.
+// New returns a Verifier. Unless opts.Sandbox is set, the program must have
+// called ServeSandbox.
 func New(opts Options) (*Verifier, error) {
-	if opts.CacheDir != "" {
-		if err := os.MkdirAll(opts.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("verifier: creating cache: %w", err)
+	v := &Verifier{cacheDir: opts.CacheDir, sandbox: opts.Sandbox, gates: make(map[[32]byte]*compileGate)}
+	if v.sandbox == nil {
+		if !served.Load() {
+			return nil, errors.New("verifier: the program did not call verifier.ServeSandbox, so it cannot serve as the check sandbox")
 		}
-		if err := os.Chmod(opts.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("verifier: securing cache: %w", err)
+		v.sandbox, v.self = []string{selfExecutable()}, true
+	}
+	if v.cacheDir == "" {
+		dir, err := os.MkdirTemp("", "brain-wasm-cache-")
+		if err != nil {
+			return nil, fmt.Errorf("verifier: creating a cache: %w", err)
 		}
+		v.cacheDir, v.ownCache = dir, true
+	}
+	if err := os.MkdirAll(v.cacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("verifier: creating cache: %w", err)
+	}
+	if err := os.Chmod(v.cacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("verifier: securing cache: %w", err)
 	}
 	n := opts.Concurrency
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	return &Verifier{
-		cacheDir: opts.CacheDir,
-		defaults: opts.Defaults.Or(DefaultLimits()),
-		sem:      make(chan struct{}, n),
-		runtimes: make(map[runtimeKey]*sandboxRuntime),
-	}, nil
+	v.defaults = opts.Defaults.Or(DefaultLimits())
+	v.sem = make(chan struct{}, n)
+	v.maxIdle = 2 * n
+	return v, nil
 }
 
-// Close releases the runtimes and their compiled modules.
+// selfExecutable is the path that starts this program again: the kernel's
+// link to the running executable where there is one, so that the sandbox is
+// this very program even if its file has been replaced since it started.
+func selfExecutable() string {
+	const self = "/proc/self/exe"
+	if _, err := os.Stat(self); err == nil {
+		return self
+	}
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return os.Args[0]
+}
+
+// Close releases the Verifier: the sandboxes waiting for another check are
+// ended, and a cache directory of its own is removed. Requires no Run in
+// progress.
 func (v *Verifier) Close(ctx context.Context) error {
 	v.mu.Lock()
-	defer v.mu.Unlock()
-	var errs []error
-	for k, r := range v.runtimes {
-		if r.rt != nil {
-			errs = append(errs, r.rt.Close(ctx))
-		}
-		delete(v.runtimes, k)
+	idle := v.idle
+	v.idle = nil
+	v.mu.Unlock()
+	for _, w := range idle {
+		w.kill()
 	}
-	return errors.Join(errs...)
+	if v.ownCache {
+		return os.RemoveAll(v.cacheDir)
+	}
+	return nil
 }
 
 // Run runs checks against artifactDir, at most Options.Concurrency at a time,
 // and returns one Result per check in the order given. It returns an error
 // only when artifactDir cannot be opened or ctx ends; a check's own failure
-// is its Result.
+// is its Result. When ctx ends, the sandboxes still running are killed at
+// once and their checks' verdicts are canceled.
 func (v *Verifier) Run(ctx context.Context, artifactDir string, checks []Check) ([]Result, error) {
 	st, err := os.Stat(artifactDir)
 	if err != nil {
@@ -179,6 +221,10 @@ func (v *Verifier) Run(ctx context.Context, artifactDir string, checks []Check) 
 	}
 	if !st.IsDir() {
 		return nil, fmt.Errorf("verifier: artifact directory: %s is not a directory", artifactDir)
+	}
+	// The sandbox may start in another directory.
+	if artifactDir, err = filepath.Abs(artifactDir); err != nil {
+		return nil, fmt.Errorf("verifier: artifact directory: %w", err)
 	}
 	results := make([]Result, len(checks))
 	var wg sync.WaitGroup
@@ -214,188 +260,93 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// runOne runs a single check and classifies how it ended.
+// runOne runs a single check in a sandbox process and returns its verdict.
 func (v *Verifier) runOne(ctx context.Context, artifactDir string, c Check) (res Result) {
-	start := time.Now()
 	lim := c.Limits.Or(v.defaults)
-	res = Result{Check: c.Name, Args: nonNil(c.Args)}
-	stdout, stderr := &cappedWriter{max: lim.MaxOutputBytes}, &cappedWriter{max: lim.MaxOutputBytes}
+	res = Result{Check: c.Name, Args: nonNil(c.Args), Verdict: Error}
+	var stdout, stderr []byte
+	start := time.Now()
 	defer func() {
 		res.DurationNS = time.Since(start).Nanoseconds()
-		out, _ := stdout.captured()
-		errOut, _ := stderr.captured()
-		res.Stdout, res.StdoutSHA256 = string(out), hashHex(out)
-		res.Stderr, res.StderrSHA256 = string(errOut), hashHex(errOut)
+		res.Stdout, res.StdoutSHA256 = string(stdout), hashHex(stdout)
+		res.Stderr, res.StderrSHA256 = string(stderr), hashHex(stderr)
 	}()
-	fail := func(class Class, err error) Result {
-		res.Verdict, res.Class, res.Error = Error, class, firstLine(err.Error())
-		return res
-	}
 
 	wasm, err := loadModule(c, lim.MaxModuleBytes)
 	if err != nil {
-		return fail(ClassInvalidModule, err)
+		res.Class, res.Error = ClassInvalidModule, err.Error()
+		return res
 	}
 	sum := sha256.Sum256(wasm)
 	res.ModuleSHA256 = hex.EncodeToString(sum[:])
 
-	sr, err := v.compile(ctx, sum, wasm, lim.MemoryPages)
+	done, err := v.compileTurn(ctx, sum)
 	if err != nil {
-		if strings.Contains(err.Error(), "over limit of") {
-			return fail(ClassMemoryLimit, err)
-		}
-		return fail(ClassInvalidModule, err)
-	}
-	compiled := sr.compiled
-	if err := checkImports(compiled, wasm); err != nil {
-		return fail(ClassForbiddenImport, err)
-	}
-	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
-		return fail(ClassInvalidModule, errors.New("module exports no _start function: not a WASI command"))
-	}
-
-	root, err := os.OpenRoot(artifactDir)
-	if err != nil {
-		return fail(ClassInvalidModule, fmt.Errorf("opening artifact directory: %w", err))
-	}
-	defer root.Close()
-
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	runCtx, stop := context.WithTimeoutCause(runCtx, lim.Timeout, errTimeout)
-	defer stop()
-	stdout.cancel, stderr.cancel = cancel, cancel
-
-	cfg := wazero.NewModuleConfig().
-		WithName("").
-		WithArgs(append([]string{c.Name}, c.Args...)...).
-		WithStdin(strings.NewReader("")).
-		WithStdout(stdout).
-		WithStderr(stderr).
-		WithFSConfig(wazero.NewFSConfig().WithFSMount(root.FS(), GuestArtifactDir)).
-		WithStartFunctions() // _start is called below, so memory stays inspectable after a trap
-	mod, err := sr.rt.InstantiateModule(runCtx, compiled, cfg)
-	if err == nil {
-		defer mod.Close(context.WithoutCancel(ctx))
-		_, err = mod.ExportedFunction("_start").Call(runCtx)
-	}
-	_, outOver := stdout.captured()
-	_, errOver := stderr.captured()
-	switch {
-	case outOver || errOver:
-		return fail(ClassOutputLimit, fmt.Errorf("output over the limit of %d bytes", lim.MaxOutputBytes))
-	case errors.Is(context.Cause(runCtx), errTimeout):
-		return fail(ClassTimeout, fmt.Errorf("no verdict within %v", lim.Timeout))
-	case ctx.Err() != nil:
-		return fail(ClassCanceled, context.Cause(ctx))
-	}
-	var exit *sys.ExitError
-	if err == nil || errors.As(err, &exit) {
-		code := uint32(0)
-		if exit != nil {
-			code = exit.ExitCode()
-		}
-		res.ExitCode = &code
-		res.Verdict = Pass
-		if code != 0 {
-			res.Verdict = Fail
-		}
+		res.Class, res.Error = ClassCanceled, context.Cause(ctx).Error()
 		return res
 	}
-	if mod != nil && atMemoryLimit(mod.Memory(), lim.MemoryPages) {
-		return fail(ClassMemoryLimit, fmt.Errorf("memory at its limit of %d pages: %w", lim.MemoryPages, err))
+	start = time.Now() // the time limit starts with the sandbox
+	req := request{
+		Name:           c.Name,
+		Args:           res.Args,
+		ArtifactDir:    artifactDir,
+		CacheDir:       filepath.Join(v.cacheDir, res.ModuleSHA256),
+		Timeout:        lim.Timeout,
+		MemoryPages:    lim.MemoryPages,
+		MaxOutputBytes: lim.MaxOutputBytes,
 	}
-	return fail(ClassTrap, err)
+	exit := v.runSandbox(ctx, c, req, wasm, start.Add(lim.Timeout), done)
+	done(false)
+	if v.sandboxEnded != nil {
+		v.sandboxEnded(c, exit)
+	}
+	if r := exit.report; r != nil {
+		res.Verdict, res.Class, res.ExitCode, res.Error = r.Verdict, r.Class, r.ExitCode, r.Error
+		stdout, stderr = r.stdout, r.stderr
+		return res
+	}
+	res.Class, res.Error = exit.classify(ctx, lim)
+	return res
 }
 
-var errTimeout = errors.New("verifier: check timed out")
-
-// atMemoryLimit reports whether mem has grown to within one sixteenth of
-// limit pages, where a guest's next allocation is likely to fail.
-func atMemoryLimit(mem api.Memory, limit uint32) bool {
-	if mem == nil {
-		return false
-	}
-	pages := uint64(mem.Size()) / 65536
-	return pages+uint64(limit)/16 >= uint64(limit)
-}
-
-// compile returns a runtime holding the compiled module for wasm, whose
-// SHA-256 is sum, under a memory limit of pages. The first call per module and
-// limit compiles it or loads it from the cache directory; a cache entry that
-// cannot be loaded is deleted and the module compiled afresh.
-func (v *Verifier) compile(ctx context.Context, sum [32]byte, wasm []byte, pages uint32) (*sandboxRuntime, error) {
+// compileTurn waits until the check of the module whose SHA-256 is sum may
+// start: at once when the module has been compiled by an earlier check of
+// v, else when no other check of v is compiling it. The returned done must
+// be called when the check's sandbox has compiled the module (true) and
+// when it has ended (false); only the first call counts.
+func (v *Verifier) compileTurn(ctx context.Context, sum [32]byte) (done func(compiled bool), err error) {
 	v.mu.Lock()
-	key := runtimeKey{sum, pages}
-	r, ok := v.runtimes[key]
+	g, ok := v.gates[sum]
 	if !ok {
-		r = &sandboxRuntime{}
-		v.runtimes[key] = r
+		g = &compileGate{turn: make(chan struct{}, 1)}
+		v.gates[sum] = g
 	}
 	v.mu.Unlock()
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.compiled != nil {
-		return r, nil
+	select {
+	case g.turn <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	err := r.init(ctx, v.moduleCacheDir(sum), wasm, pages)
-	if err != nil && v.cacheDir != "" {
-		// The entry may be corrupted or truncated: drop it and compile again.
-		// An invalid module fails again, at the cost of a second decode.
-		if rmErr := os.RemoveAll(v.moduleCacheDir(sum)); rmErr != nil {
-			return nil, fmt.Errorf("removing invalid cache entry: %w", rmErr)
-		}
-		err = r.init(ctx, v.moduleCacheDir(sum), wasm, pages)
+	if g.compiled {
+		<-g.turn
+		return func(bool) {}, nil
 	}
-	return r, err
+	var once sync.Once
+	return func(compiled bool) {
+		once.Do(func() {
+			g.compiled = compiled
+			<-g.turn
+		})
+	}, nil
 }
 
-// moduleCacheDir is the cache directory of the module whose SHA-256 is sum,
-// or "" when the verifier has no cache directory.
-func (v *Verifier) moduleCacheDir(sum [32]byte) string {
-	if v.cacheDir == "" {
-		return ""
-	}
-	return filepath.Join(v.cacheDir, hex.EncodeToString(sum[:]))
-}
-
-// init creates r's runtime and compiles wasm in it. Requires r.mu held.
-func (r *sandboxRuntime) init(ctx context.Context, cacheDir string, wasm []byte, pages uint32) error {
-	if r.rt != nil {
-		r.rt.Close(ctx)
-		r.rt = nil
-	}
-	cfg := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(true).
-		WithMemoryLimitPages(pages)
-	if cacheDir != "" {
-		cache, err := wazero.NewCompilationCacheWithDir(cacheDir)
-		if err != nil {
-			return fmt.Errorf("opening compilation cache: %w", err)
-		}
-		cfg = cfg.WithCompilationCache(cache)
-	}
-	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
-		rt.Close(ctx)
-		return fmt.Errorf("instantiating wasi: %w", err)
-	}
-	cm, err := rt.CompileModule(ctx, wasm)
-	if err != nil {
-		rt.Close(ctx)
-		return err
-	}
-	r.rt, r.compiled = rt, cm
-	return nil
-}
-
-// loadModule returns the check's bytes, reading at most max+1 bytes of its file.
+// loadModule returns the check's bytes, reading at most max+1 bytes of its
+// file.
 func loadModule(c Check, max int64) ([]byte, error) {
 	wasm := c.Wasm
 	if wasm == nil {
 		var err error
-		if wasm, err = readLimited(c.Path, max); err != nil {
+		if wasm, err = readModuleFile(c.Path, max); err != nil {
 			return nil, err
 		}
 	}
@@ -408,12 +359,4 @@ func loadModule(c Check, max int64) ([]byte, error) {
 func hashHex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-// firstLine drops wazero's stack trace from an error message.
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

@@ -2,9 +2,9 @@ package verifier
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/brain-dev/brain/checks"
+	"github.com/brain-dev/brain/golden"
 	"github.com/brain-dev/brain/internal/wasmgen"
 )
 
@@ -88,7 +89,9 @@ func TestStockChecks(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(t, Options{})
+	// The time limit counts compiling, which takes seconds for a Go-built
+	// module on a busy machine; this test is about the verdicts.
+	v := newVerifier(t, Options{Defaults: Limits{Timeout: 5 * time.Minute}})
 	pass, fail, usage := outcome{Pass, "", code(0)}, outcome{Fail, "", code(1)}, outcome{Fail, "", code(2)}
 	tests := []struct {
 		name  string
@@ -230,6 +233,15 @@ func TestCacheDirModeAndCorruption(t *testing.T) {
 	for _, corrupt := range []func(string) error{
 		func(p string) error { return os.WriteFile(p, []byte("garbage, not a compiled module"), 0o600) },
 		func(p string) error { return os.Truncate(p, 0) },
+		// What a sandbox killed in the middle of writing an entry in
+		// place would leave.
+		func(p string) error {
+			st, err := os.Stat(p)
+			if err != nil {
+				return err
+			}
+			return os.Truncate(p, st.Size()/2)
+		},
 	} {
 		for _, p := range entries {
 			if err := corrupt(p); err != nil {
@@ -255,19 +267,6 @@ func TestHostileModulesUpToDate(t *testing.T) {
 	}
 }
 
-// memGrowth is how much the Go runtime took from the OS while f ran.
-func memGrowth(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	if after.Sys < before.Sys {
-		return 0
-	}
-	return after.Sys - before.Sys
-}
-
 func TestLimitsOr(t *testing.T) {
 	got := Limits{Timeout: time.Second}.Or(DefaultLimits())
 	want := DefaultLimits()
@@ -277,5 +276,42 @@ func TestLimitsOr(t *testing.T) {
 	}
 	if err := (Limits{MemoryPages: MaxMemoryPages + 1}).Validate(); err == nil || !strings.Contains(err.Error(), "memory_pages") {
 		t.Errorf("Validate = %v, want a memory_pages error", err)
+	}
+}
+
+// TestClassesInAuditSchema: every error class a verdict can have is one the
+// audit schema accepts for a checks.run record, and no other.
+func TestClassesInAuditSchema(t *testing.T) {
+	var schema any
+	if err := json.Unmarshal(golden.AuditSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	var enum []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if c, ok := v["class"].(map[string]any); ok {
+				for _, e := range c["enum"].([]any) {
+					enum = append(enum, e.(string))
+				}
+			}
+			for _, w := range v {
+				walk(w)
+			}
+		case []any:
+			for _, w := range v {
+				walk(w)
+			}
+		}
+	}
+	walk(schema)
+	var want []string
+	for _, c := range []Class{ClassTimeout, ClassMemoryLimit, ClassTrap, ClassInvalidModule, ClassForbiddenImport,
+		ClassOutputLimit, ClassCanceled, ClassSandboxDied} {
+		want = append(want, string(c))
+	}
+	if diff := cmp.Diff(want, enum); diff != "" {
+		t.Errorf("the audit schema's classes (-verifier +schema):\n%s", diff)
 	}
 }

@@ -120,3 +120,160 @@ func Hostile() map[string][]byte {
 	out["oversized.wasm"] = big.Encode()
 	return out
 }
+
+// Bomb is a module that attacks the sandbox's resource limits rather than its
+// walls: it makes the host compile, allocate or run without end. Bombs are
+// generated when a test needs them, not committed: some are megabytes.
+type Bomb struct {
+	// Name says what the module does.
+	Name string
+	// Module returns the module's bytes, built on each call.
+	Module func() []byte
+}
+
+// Bombs returns the resource bombs of BRAIN's hostile suite, one per class:
+// each takes an unbounded host seconds to minutes, or gigabytes, to compile,
+// instantiate or run (measured numbers are in docs/verifier.md).
+func Bombs() []Bomb {
+	void := FuncType{}
+	start := []Export{{Name: "_start", Kind: 0, Index: 0}, {Name: "memory", Kind: 2, Index: 0}}
+	spin := []byte{OpLoop, BlockVoid, OpBr, 0, OpEnd}
+	// command is a WASI command of one page of memory whose _start is f.
+	command := func(f Func, more ...Func) Module {
+		return Module{Types: []FuncType{void}, Funcs: append([]Func{f}, more...), Memory: &Limits{Min: 1}, Exports: start}
+	}
+	// growTable is the body of a function that grows table 0 of type typ by
+	// delta entries and leaves table.grow's result on the stack.
+	growTable := func(typ byte, delta int32) []byte {
+		b := append(S32([]byte{OpRefNull, typ, OpI32Const}, delta), OpPrefixFC)
+		return append(U32(b, FCTableGrow), 0)
+	}
+	withTable := func(m Module, t Table) Module {
+		m.Tables = []Table{t}
+		return m
+	}
+	return []Bomb{
+		// table.grow by 300 million entries at once, then a spin: 2.4 GB
+		// of references if the grow succeeds.
+		{"table_grow_funcref", func() []byte {
+			body := append(append(growTable(FuncRef, 300_000_000), OpDrop), spin...)
+			m := withTable(command(Func{Body: append(body, OpEnd)}), Table{Type: FuncRef})
+			return m.Encode()
+		}},
+		{"table_grow_externref", func() []byte {
+			body := append(append(growTable(ExternRef, 300_000_000), OpDrop), spin...)
+			m := withTable(command(Func{Body: append(body, OpEnd)}), Table{Type: ExternRef})
+			return m.Encode()
+		}},
+		// table.grow by 1<<20 entries at a time for as long as it succeeds,
+		// then a spin: a bound on one grow is not enough.
+		{"table_grow_loop", func() []byte {
+			body := append([]byte{OpLoop, BlockVoid}, growTable(FuncRef, 1<<20)...)
+			body = append(body, OpI32Const, 0x7f, OpI32Ne, OpBrIf, 0, OpEnd)
+			m := withTable(command(Func{Body: append(append(body, spin...), OpEnd)}), Table{Type: FuncRef})
+			return m.Encode()
+		}},
+		// A table whose declared minimum is 100 million entries.
+		{"table_huge_min", func() []byte {
+			m := withTable(command(Func{Body: []byte{OpEnd}}), Table{Type: FuncRef, Limits: Limits{Min: 100_000_000}})
+			return m.Encode()
+		}},
+		// An element segment of 8 million entries into a table of that size.
+		{"big_elem", func() []byte {
+			const n = 8_000_000
+			m := withTable(command(Func{Body: []byte{OpEnd}}), Table{Type: FuncRef, Limits: Limits{Min: n}})
+			m.Elems = []Elem{{Funcs: make([]uint32, n)}}
+			return m.Encode()
+		}},
+		// Memory grown one page at a time to its limit, each new page
+		// filled, then a spin: the guest holds all the memory it may have
+		// for as long as it may run.
+		{"memory_spin", func() []byte {
+			body := []byte{OpBlock, BlockVoid, OpLoop, BlockVoid,
+				OpI32Const, 1, OpMemoryGrow, 0x00, OpLocalTee, 0,
+				OpI32Const, 0x7f, OpI32Eq, OpBrIf, 1, // -1: at the limit
+				OpLocalGet, 0, OpI32Const, 16, OpI32Shl, // the new page's address
+				OpI32Const, 1, OpI32Const}
+			body = append(S32(body, 65536), OpPrefixFC, byte(FCMemoryFill), 0x00, OpBr, 0, OpEnd, OpEnd)
+			m := command(Func{Locals: []Local{{Count: 1, Type: I32}}, Body: append(append(body, spin...), OpEnd)})
+			return m.Encode()
+		}},
+		// 60,000 nested blocks in one function (180 KB).
+		{"nested_blocks", func() []byte { return NestedBlocks(60_000) }},
+		// Three straight-line functions of 7 MB (a million additions)
+		// each, just under the size a browser accepts for one function.
+		{"straight_line", func() []byte {
+			body := bytes.Repeat([]byte{OpLocalGet, 0, OpI32Const, 1, OpI32Add, OpLocalSet, 0}, 1_000_000)
+			f := Func{Locals: []Local{{Count: 1, Type: I32}}, Body: append(body, OpEnd)}
+			m := command(f, f, f)
+			return m.Encode()
+		}},
+		// 20 br_tables of 20,000 targets each into 100 nested blocks (400
+		// KB): every target is an edge of the compiler's control-flow graph.
+		{"br_table_wide", func() []byte {
+			const depth, width, tables = 100, 20_000, 20
+			body := bytes.Repeat([]byte{OpBlock, BlockVoid}, depth)
+			for t := range tables {
+				// Each br_table in a block of its own, so that the next
+				// is reachable; label 0 is that block.
+				body = append(body, OpBlock, BlockVoid, OpI32Const, byte(t), OpLocalSet, 0, OpLocalGet, 0, OpBrTable)
+				body = U32(body, width)
+				for i := range width {
+					body = U32(body, uint32(1+(i+t)%depth))
+				}
+				body = append(U32(body, 0), OpEnd)
+			}
+			m := command(Func{Locals: []Local{{Count: 1, Type: I32}}, Body: append(body, bytes.Repeat([]byte{OpEnd}, depth+1)...)})
+			return m.Encode()
+		}},
+		// A million functions that do nothing, as many as a browser accepts.
+		{"many_funcs", func() []byte {
+			fs := make([]Func, 1_000_000)
+			for i := range fs {
+				fs[i] = Func{Body: []byte{OpEnd}}
+			}
+			m := command(fs[0], fs[1:]...)
+			return m.Encode()
+		}},
+		// One-byte data segments, one more than a browser accepts.
+		{"many_data", func() []byte {
+			m := command(Func{Body: []byte{OpEnd}})
+			m.Data = make([]Data, 100_001)
+			for i := range m.Data {
+				m.Data[i] = Data{Offset: int32(i % 65536), Bytes: []byte{1}}
+			}
+			return m.Encode()
+		}},
+		// Globals, one more than a browser accepts.
+		{"many_globals", func() []byte {
+			m := command(Func{Body: []byte{OpEnd}})
+			m.Globals = make([]Global, 1_000_001)
+			for i := range m.Globals {
+				m.Globals[i] = Global{Type: I32, Init: []byte{OpI32Const, 0}}
+			}
+			return m.Encode()
+		}},
+		// A function with 50 million i64 locals that reads the last one: a
+		// thousand times what a browser accepts.
+		{"huge_locals", func() []byte {
+			const n = 50_000_000
+			body := append(U32([]byte{OpLocalGet}, n-1), OpDrop, OpEnd)
+			m := command(Func{Locals: []Local{{Count: n, Type: I64}}, Body: body})
+			return m.Encode()
+		}},
+	}
+}
+
+// NestedBlocks returns a WASI command whose _start is depth nested empty
+// blocks (3 bytes each): the compiler's time grows with the square of the
+// depth, from seconds for 60,000 to minutes for 200,000.
+func NestedBlocks(depth int) []byte {
+	body := bytes.Repeat([]byte{OpBlock, BlockVoid}, depth)
+	m := Module{
+		Types:   []FuncType{{}},
+		Funcs:   []Func{{Body: append(body, bytes.Repeat([]byte{OpEnd}, depth+1)...)}},
+		Memory:  &Limits{Min: 1},
+		Exports: []Export{{Name: "_start", Kind: 0, Index: 0}, {Name: "memory", Kind: 2, Index: 0}},
+	}
+	return m.Encode()
+}
