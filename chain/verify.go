@@ -13,9 +13,11 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -412,6 +414,13 @@ type Chain struct {
 	// Damaged marks a file that looks like a chain file (its name, or a
 	// first line shaped like a record) but has no valid header.
 	Damaged bool
+	// CopyOf, for a copy of a chain kept beside it under another name
+	// (audit-copy.jsonl beside audit.jsonl: the same chain id), names the
+	// original's newest file. A copy is a chain of its own: it is verified
+	// on its own, with the original's files for the indexes it does not
+	// have (a copy of a rotated chain's active file), and a finding in it
+	// is never pinned on the original.
+	CopyOf string
 }
 
 // looksLikeChain reports whether a file without a valid header should still
@@ -426,8 +435,11 @@ func looksLikeChain(path string, firstLine []byte) bool {
 }
 
 // Discover finds the chains under dir: every regular file whose first line
-// is a chain header, grouped by directory and chain id and ordered by index.
-// Files that are not chains are returned in skipped.
+// is a chain header, grouped by directory, chain id and name (a file and
+// its rotated files, NAME.jsonl and NAME.NNNNNN.jsonl) and ordered by index.
+// Files of the same chain id under other names in the same directory are
+// copies (Chain.CopyOf), each verified on its own. Files that are not
+// chains are returned in skipped.
 func Discover(dir string) (chains []Chain, skipped []string, err error) {
 	var damaged []Chain
 	type entry struct {
@@ -435,7 +447,8 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		index int
 		fi    os.FileInfo
 	}
-	groups := map[[2]string][]entry{}
+	// A group is one directory, chain id and active name.
+	groups := map[[3]string][]entry{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -468,18 +481,21 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		if err != nil {
 			return err
 		}
-		k := [2]string{filepath.Dir(p), h.Chain}
+		k := [3]string{filepath.Dir(p), h.Chain, activeName(p)}
 		groups[k] = append(groups[k], entry{p, h.Index, fi})
 		return nil
 	})
 	if err != nil {
 		return nil, nil, &ReadError{Path: dir, Err: err}
 	}
-	keys := make([][2]string, 0, len(groups))
+	keys := make([][3]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
 	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
+	slices.SortFunc(keys, func(a, b [3]string) int {
+		return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]), cmp.Compare(a[2], b[2]))
+	})
+	first := len(chains)
 	for _, k := range keys {
 		es := groups[k]
 		sort.Slice(es, func(i, j int) bool {
@@ -516,8 +532,96 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		}
 		chains = append(chains, c)
 	}
+	markCopies(chains[first:], keys)
 	chains = append(chains, damaged...)
 	return chains, skipped, nil
+}
+
+// markCopies finds, among chains (one per key, in the same order), those
+// that share a directory and chain id: the original is the one better
+// picks; every other is a copy of it. A copy that starts after
+// index 0 is completed with the original's files before its first, so that
+// it verifies from the chain's start.
+func markCopies(chains []Chain, keys [][3]string) {
+	for i := 0; i < len(chains); {
+		j := i + 1
+		for j < len(chains) && keys[j][0] == keys[i][0] && keys[j][1] == keys[i][1] {
+			j++
+		}
+		if j-i > 1 {
+			orig := i
+			for c := i + 1; c < j; c++ {
+				if better(chains[c], chains[orig]) {
+					orig = c
+				}
+			}
+			o := &chains[orig]
+			for c := i; c < j; c++ {
+				if c != orig {
+					chains[c].borrow(o)
+				}
+			}
+		}
+		i = j
+	}
+}
+
+// better reports whether a makes a better original than b: it has the
+// chain's first file, or more files, or its newest file was modified
+// earlier (cp makes a copy newer), or its name is shorter.
+func better(a, b Chain) bool {
+	a0, b0 := !slices.Contains(a.Missing, 0), !slices.Contains(b.Missing, 0)
+	if a0 != b0 {
+		return a0
+	}
+	if len(a.Files) != len(b.Files) {
+		return len(a.Files) > len(b.Files)
+	}
+	am, bm := modTime(a.Files[len(a.Files)-1]), modTime(b.Files[len(b.Files)-1])
+	if !am.Equal(bm) {
+		return am.Before(bm)
+	}
+	return len(a.Files[len(a.Files)-1]) < len(b.Files[len(b.Files)-1])
+}
+
+func modTime(path string) time.Time {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return time.Time{}
+	}
+	return fi.ModTime()
+}
+
+// borrow makes c a copy of o: o's files stand in for the indexes c lacks
+// before its first file.
+func (c *Chain) borrow(o *Chain) {
+	c.CopyOf = o.Files[len(o.Files)-1]
+	lead := 0 // the indexes missing before c's first file
+	for lead < len(c.Missing) && c.Missing[lead] == lead {
+		lead++
+	}
+	if lead == 0 || len(o.Files) < lead || o.missingBefore[0] != nil {
+		return
+	}
+	// o has indexes 0..len(o.Files)-1 without a gap at the start; take
+	// those before c's first, if o has them all.
+	for _, m := range o.Missing {
+		if m < lead {
+			return
+		}
+	}
+	c.Files = append(slices.Clone(o.Files[:lead]), c.Files...)
+	c.Missing = c.Missing[lead:]
+	before := map[int][]string{}
+	for pos, names := range c.missingBefore {
+		if pos > 0 {
+			before[pos+lead] = names
+		}
+	}
+	c.missingBefore = before
+	if len(before) == 0 {
+		c.missingBefore = nil
+	}
 }
 
 // VerifyChain verifies a chain found by Discover.
@@ -527,7 +631,7 @@ func VerifyChain(ctx context.Context, c Chain, opts VerifyOptions) (*Report, err
 		return nil, err
 	}
 	for _, d := range c.Duplicates {
-		rep.add(Finding{Class: HeaderProblem, File: d, Line: 1, Detail: "another file of this chain has the same index (a copy?); it was not verified"}, opts.MaxFindings)
+		rep.add(Finding{Class: HeaderProblem, File: d, Line: 1, Detail: "another file under this chain's name has the same index; it was not verified"}, opts.MaxFindings)
 	}
 	return rep, nil
 }

@@ -53,8 +53,9 @@ Exit status: 0 PASS, 1 FAIL, 2 usage, 3 an input could not be read.`,
 }
 
 type target struct {
-	name string
-	run  func() (*chain.Report, error)
+	name   string
+	copyOf string // a copy of the chain in this file, kept beside it (chain.Chain.CopyOf)
+	run    func() (*chain.Report, error)
 }
 
 func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOptions, jsonOut bool) error {
@@ -63,7 +64,7 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 	for _, a := range args {
 		switch fi, err := os.Stat(a); {
 		case a == "-":
-			targets = append(targets, target{"-", func() (*chain.Report, error) { return chain.VerifyReader(ctx, "-", e.stdin, vo) }})
+			targets = append(targets, target{"-", "", func() (*chain.Report, error) { return chain.VerifyReader(ctx, "-", e.stdin, vo) }})
 		case err != nil && !errors.Is(err, os.ErrNotExist):
 			e.p.Errorf("reading %q: %v", a, unwrapPath(err))
 			unreadable++
@@ -84,12 +85,12 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 				unreadable++
 			}
 			for _, c := range chains {
-				targets = append(targets, target{c.Files[len(c.Files)-1], func() (*chain.Report, error) { return chain.VerifyChain(ctx, c, vo) }})
+				targets = append(targets, target{c.Files[len(c.Files)-1], c.CopyOf, func() (*chain.Report, error) { return chain.VerifyChain(ctx, c, vo) }})
 			}
 		default:
 			// A FILE that does not exist may be a chain's active file
 			// missing after its rotated files: VerifyFile says.
-			targets = append(targets, target{a, func() (*chain.Report, error) { return chain.VerifyFile(ctx, a, vo) }})
+			targets = append(targets, target{a, "", func() (*chain.Report, error) { return chain.VerifyFile(ctx, a, vo) }})
 		}
 	}
 	failed := 0
@@ -115,8 +116,13 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 					chain.Finding
 				}{"finding", f})
 			}
-			enc.Encode(summary(t.name, rep))
+			s := summary(t.name, rep)
+			s.CopyOf = t.copyOf
+			enc.Encode(s)
 		} else {
+			if t.copyOf != "" {
+				e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.name, t.copyOf)
+			}
 			for _, f := range rep.Findings {
 				fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
 			}
@@ -154,6 +160,7 @@ type summaryJSON struct {
 	Findings  int            `json:"findings"`
 	Counts    map[string]int `json:"counts"`
 	HeadCheck string         `json:"head_check,omitempty"`
+	CopyOf    string         `json:"copy_of,omitempty"`
 }
 
 func summary(name string, rep *chain.Report) summaryJSON {
