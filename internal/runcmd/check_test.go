@@ -116,9 +116,9 @@ func TestCheckModuleFIFO(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"--check", []string{"--check", fifo}, "check.wasm is a named pipe (FIFO), not a regular file"},
+		{"--check", []string{"--check", fifo}, `check.wasm" is a named pipe (FIFO), not a regular file`},
 		{"--tasks", []string{"--tasks", tasks, "--task", "t"}, `task "t": check module check.wasm is not a regular file`},
-		{"symlink", []string{"--check", filepath.Join(dir, "link.wasm")}, "link.wasm is a symbolic link; name the module file itself"},
+		{"symlink", []string{"--check", filepath.Join(dir, "link.wasm")}, `link.wasm" is a symbolic link, which is not followed`},
 	} {
 		code, stdout, stderr := run(t, nil, append([]string{"check", "--dir", filepath.Join(dir, "ws"), "--artifact", art}, c.args...)...)
 		if blocked() {

@@ -50,9 +50,9 @@ func TestModuleFileNotRegular(t *testing.T) {
 		{"directory", sub, "is a directory, not a regular file"},
 		{"character device", "/dev/zero", "is a character device, not a regular file"},
 		{"socket", sock, "is a socket, not a regular file"},
-		{"symlink to a module", filepath.Join(dir, "link.wasm"), "is a symbolic link; name the module file itself"},
-		{"relative symlink", filepath.Join(dir, "link-rel.wasm"), "is a symbolic link; name the module file itself"},
-		{"symlink to a pipe", filepath.Join(dir, "link-fifo.wasm"), "is a symbolic link; name the module file itself"},
+		{"symlink to a module", filepath.Join(dir, "link.wasm"), "is a symbolic link, which is not followed"},
+		{"relative symlink", filepath.Join(dir, "link-rel.wasm"), "is a symbolic link, which is not followed"},
+		{"symlink to a pipe", filepath.Join(dir, "link-fifo.wasm"), "is a symbolic link, which is not followed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got := runOne(t, v, art, Check{Name: tt.name, Path: tt.path})

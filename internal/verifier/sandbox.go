@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 	"sync"
-	"syscall"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // wasiModule is the only module a check may import from.
@@ -200,57 +200,11 @@ func (w *cappedWriter) captured() ([]byte, bool) {
 
 // OpenModuleFile opens the check module file at path for reading. It never
 // follows a symbolic link at path, never blocks (a named pipe with no writer
-// would block an open for reading forever) and accepts only a regular file.
+// would block an open for reading forever) and accepts only a regular file
+// (fsutil.OpenFile with NoFollow): a *fsutil.SymlinkError or a
+// *fsutil.NotRegularError says what else is there.
 func OpenModuleFile(path string) (*os.File, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		// Say why when the open failed on what the path is (ELOOP for a
-		// link, ENXIO for a socket).
-		if st, lerr := os.Lstat(path); lerr == nil {
-			if kindErr := notRegular(path, st.Mode()); kindErr != nil {
-				return nil, kindErr
-			}
-		}
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err == nil {
-		err = notRegular(path, st.Mode())
-	}
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// notRegular returns the error of a check module at path of mode m that is
-// not a regular file, or nil.
-func notRegular(path string, m fs.FileMode) error {
-	if m.IsRegular() {
-		return nil
-	}
-	if m&fs.ModeSymlink != 0 {
-		return fmt.Errorf("%s is a symbolic link; name the module file itself", path)
-	}
-	return fmt.Errorf("%s is %s, not a regular file", path, fileKind(m))
-}
-
-// fileKind names the kind of file of mode m, with its article.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe (FIFO)"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file (mode " + m.String() + ")"
+	return fsutil.OpenFile(path, os.O_RDONLY|fsutil.NoFollow, 0)
 }
 
 // readModuleFile reads the module file at path (OpenModuleFile), failing
