@@ -1,7 +1,9 @@
 # BRAIN — build, test and check the toolchain. `make help` lists the targets.
 GO        ?= go
 BIN       ?= bin
-TOOLS_BIN := $(CURDIR)/tools/bin
+# Tools are built once per pinned version and kept outside the clone.
+TOOLS_CACHE ?= $(or $(BRAIN_TOOLS_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/brain/tools)
+export BRAIN_TOOLS_CACHE := $(TOOLS_CACHE)
 STATICCHECK_VERSION := v0.8.2
 # DIR is the directory `make verify-logs` checks.
 DIR       ?= .brain
@@ -63,13 +65,15 @@ coverage-lint: build ## run every golden scenario through brain-run and lint it;
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
-lint: $(TOOLS_BIN)/staticcheck ## go vet and staticcheck
+STATICCHECK := $(TOOLS_CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+
+lint: $(STATICCHECK) ## go vet and staticcheck
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run make fmt'; exit 1; }
-	$(TOOLS_BIN)/staticcheck ./...
+	$(STATICCHECK) ./...
 
-$(TOOLS_BIN)/staticcheck:
-	GOBIN=$(TOOLS_BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+$(STATICCHECK):
+	GOBIN=$(dir $(STATICCHECK)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 clean: ## remove build outputs
-	rm -rf $(BIN) $(TOOLS_BIN)
+	rm -rf $(BIN)

@@ -2,7 +2,7 @@
 # A real Jaeger (v2 all-in-one, memory storage) without Docker, built from the
 # Go module pinned in tools/jaeger and bound to 127.0.0.1 only.
 #
-#   scripts/jaeger.sh build                  build tools/bin/jaeger if missing or stale
+#   scripts/jaeger.sh build                  build the binary if there is none for the pinned version
 #   scripts/jaeger.sh start                  build, start in the background, wait until ready
 #   scripts/jaeger.sh stop                   stop it (pid file), wait until it has exited
 #   scripts/jaeger.sh status                 running or not (exit 0 / 3)
@@ -17,7 +17,11 @@
 #
 # Environment:
 #   JAEGER_RUN_DIR       pid file and log (default .brain/jaeger in the repository)
-#   JAEGER_BIN           the binary (default tools/bin/jaeger in the repository)
+#   JAEGER_BIN           the binary (default: under BRAIN_TOOLS_CACHE, in a directory named
+#                        by a hash of tools/jaeger's go.mod and go.sum and the Go version,
+#                        so it is built once per pinned version and reused by every clone)
+#   BRAIN_TOOLS_CACHE    where built tools are kept (default $XDG_CACHE_HOME/brain/tools,
+#                        or ~/.cache/brain/tools)
 #   JAEGER_START_TRIES   readiness probes before start gives up, 0.1 s apart (default 600)
 #   JAEGER_STOP_TRIES    exit checks before stop sends SIGKILL, 0.1 s apart (default 100)
 #   JAEGER_QUERY_TRIES   query-session attempts until a trace is found, 0.1 s apart
@@ -29,7 +33,12 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MODDIR="$ROOT/tools/jaeger"
-BIN=${JAEGER_BIN:-$ROOT/tools/bin/jaeger}
+TOOLS_CACHE=${BRAIN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/brain/tools}
+if [[ -z ${JAEGER_BIN:-} ]]; then
+  key=$( (cat "$MODDIR/go.mod" "$MODDIR/go.sum"; go version 2>/dev/null) | sha256sum | cut -c1-16)
+  JAEGER_BIN=$TOOLS_CACHE/jaeger-$key/jaeger
+fi
+BIN=$JAEGER_BIN
 RUN_DIR=${JAEGER_RUN_DIR:-$ROOT/.brain/jaeger}
 PIDFILE="$RUN_DIR/jaeger.pid"
 LOG="$RUN_DIR/jaeger.log"
@@ -73,12 +82,13 @@ port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
 cmd_build() {
   command -v go >/dev/null || die "go is required to build Jaeger"
-  if [[ -x $BIN && $BIN -nt $MODDIR/go.sum && $BIN -nt $MODDIR/go.mod ]]; then
-    echo "jaeger: $BIN is up to date"
+  if [[ -x $BIN ]]; then
+    echo "jaeger: $BIN is built for the pinned version"
     return 0
   fi
   echo "jaeger: building $BIN (a cold build takes several minutes)..."
   mkdir -p "$(dirname "$BIN")"
+  local tmp="$BIN.tmp.$$"
   # Stamp the pinned version, as Jaeger's own Makefile does, so that
   # `jaeger version` and the startup log name it.
   (
@@ -86,11 +96,11 @@ cmd_build() {
     local version
     version=$(go list -m -f '{{.Version}}' github.com/jaegertracing/jaeger)
     set -o pipefail
-    go build -v -o "$BIN" \
+    go build -v -o "$tmp" \
       -ldflags="-X github.com/jaegertracing/jaeger/internal/version.latestVersion=$version" \
       github.com/jaegertracing/jaeger/cmd/jaeger 2>&1 | bash "$ROOT/scripts/progress.sh" jaeger
   )
-  touch "$BIN"
+  mv -f "$tmp" "$BIN" # whole or not at all: a build cut short leaves no binary to reuse
   echo "jaeger: built $BIN"
 }
 
