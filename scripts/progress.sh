@@ -12,7 +12,7 @@ last=$SECONDS
 while true; do
   if IFS= read -r -t 1 line; then
     case $line in
-      "#"* | *": "* | *error* | *warning*) printf '%s\n' "$line" >&2 ;; # compiler diagnostics pass through
+      "#"* | *" "*) printf '%s\n' "$line" >&2 ;; # diagnostics pass through (an import path has no space)
       *) n=$((n + 1)) ;;
     esac
   elif (($? <= 128)); then
