@@ -14,7 +14,7 @@ SHELL     := bash
 # PREFIX is where `make install` puts the binaries (PREFIX/bin).
 PREFIX    ?= $(shell $(GO) env GOPATH)
 
-.PHONY: help build install test bench verify-logs fmt lint demo clean traces traces-stop e2e coverage-lint
+.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e coverage-lint
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -30,7 +30,10 @@ install: build ## install the binaries into PREFIX/bin (default: $(go env GOPATH
 	install -m 0755 $(BIN)/brain-run $(BIN)/brain-run-full $(BIN)/brain-audit $(BIN)/brain-trace-lint $(DESTDIR)$(PREFIX)/bin/
 	@echo "installed into $(DESTDIR)$(PREFIX)/bin; shell completion: source <(brain-audit completion bash), and the same for brain-run and brain-trace-lint"
 
-test: ## run every test: unit, testscript specs, corpus, crash and concurrency tests
+test: ## every test, the slow suites at their short size (a few minutes warm): unit, specs, corpus, crash, concurrency, hostile inputs
+	$(GO) test -short -count=1 ./...
+
+test-full: ## every test at full size (crash rounds, memory bounds, hostile modules, the Go-built check); CI runs it too
 	$(GO) test -count=1 ./...
 
 bench: ## run the benchmarks behind BENCHMARKS.md
