@@ -14,7 +14,6 @@ import (
 	"github.com/brain-dev/brain/internal/tracelint"
 )
 
-
 // TestEveryCommandsHabits holds every subcommand of every binary to the
 // same habits: -h, --help and help SUB print the same help on stdout and
 // succeed; --version names the binary; a mistyped flag, before or after a
