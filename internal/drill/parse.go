@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -176,7 +177,7 @@ func (p *parser) frontMatterKey(d *Drill, key string, v *yaml.Node, line int) {
 		}
 	case "severity":
 		if s, ok := p.str(key, v); ok {
-			if !contains(Severities, s) {
+			if !slices.Contains(Severities, s) {
 				p.errorf(vline, "severity %q: want one of %s", s, strings.Join(Severities, ", "))
 			}
 			d.Severity = s
@@ -524,15 +525,6 @@ func phaseList() string {
 		s[i] = string(p)
 	}
 	return strings.Join(s, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // trimBOM drops a UTF-8 byte order mark, which some editors write.
