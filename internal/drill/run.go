@@ -164,7 +164,9 @@ type Observer interface {
 	Phase(ctx context.Context, r *Result, p *PhaseResult) (pctx context.Context, done func())
 	// Mark records a milestone.
 	Mark(ctx context.Context, r *Result, m Milestone) error
-	// End is called with the verdict, last.
+	// End is called last, with the verdict; also after an error of Start
+	// or Mark (Result.Err is set then, and nothing more should be
+	// recorded).
 	End(ctx context.Context, r *Result) error
 }
 
@@ -210,10 +212,8 @@ func (rn *Runner) Run(ctx context.Context, d *Drill, runNo int) *Result {
 		res.Err = err
 	}
 	res.End = time.Now()
-	if res.Err == nil {
-		if err := obs.End(context.WithoutCancel(r.ctx), res); err != nil {
-			res.Err = err
-		}
+	if err := obs.End(context.WithoutCancel(r.ctx), res); err != nil && res.Err == nil {
+		res.Err = err
 	}
 	return res
 }
@@ -224,6 +224,24 @@ func NotRunResult(d *Drill, runNo int, why string) *Result {
 	now := time.Now()
 	return &Result{Drill: d, Run: runNo, Verdict: NotRun, Start: now, End: now,
 		Reasons: []Reason{{Code: ReasonSkipped, Message: why}}}
+}
+
+// Skip records that run runNo of drill d was not run because brain-drill
+// stopped before it (why says so): its result is not-run, and the Observer
+// sees it start and end like any other, so that every run has its records.
+func (rn *Runner) Skip(ctx context.Context, d *Drill, runNo int, why string) *Result {
+	res := NotRunResult(d, runNo, why)
+	ctx = context.WithoutCancel(ctx)
+	if rn.Observer == nil {
+		return res
+	}
+	if _, err := rn.Observer.Start(ctx, res); err != nil {
+		res.Err = err
+	}
+	if err := rn.Observer.End(ctx, res); err != nil && res.Err == nil {
+		res.Err = err
+	}
+	return res
 }
 
 func (r *run) lifeCycle() error {
@@ -266,14 +284,14 @@ func (r *run) cycle() error {
 		r.stopped(Setup, Aborted, ReasonSetupFailed, "setup failed: nothing was injected")
 		return nil
 	}
-	ok := r.once(Steady, time.Now().Add(d.Limit(Steady)), false)
-	res.SteadyBefore = &ok
-	if !ok {
+	before := r.once(Steady, time.Now().Add(d.Limit(Steady)), false)
+	res.SteadyBefore = &before
+	if !before {
 		r.stopped(Steady, Aborted, ReasonSteadyFailed, "the steady state did not hold before the fault: nothing was injected")
 		return nil
 	}
 	res.Injected = true
-	ok = r.once(Inject, time.Now().Add(d.Limit(Inject)), false)
+	ok := r.once(Inject, time.Now().Add(d.Limit(Inject)), false)
 	res.T0 = time.Now()
 	if len(res.Blocks) > 0 {
 		res.T0 = res.Blocks[len(res.Blocks)-1].End
@@ -311,8 +329,7 @@ func (r *run) cycle() error {
 		return nil
 	}
 	restored, rounds := r.poll(Steady, window, true)
-	ok = restored
-	res.SteadyAfter = &ok
+	res.SteadyAfter = &restored
 	if !restored {
 		if r.interrupted() {
 			return nil

@@ -284,6 +284,9 @@ func TestInterrupted(t *testing.T) {
 	if r.Verdict != Interrupted || r.Reason() != "interrupted by signal 2 (interrupt) during inject" {
 		t.Fatalf("verdict %s %q", r.Verdict, r.Reason())
 	}
+	if r.SteadyBefore == nil || !*r.SteadyBefore || r.SteadyAfter != nil {
+		t.Errorf("steady before %v, after %v; want true, not probed", r.SteadyBefore, r.SteadyAfter)
+	}
 	if _, err := os.Stat(filepath.Join(scratch, "rolled-back")); err != nil {
 		t.Error("rollback did not run after the interrupt")
 	}
