@@ -277,7 +277,11 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		s.Tel.Shutdown(sctx)
+		// The command's result stands (its audit records are durable);
+		// spans that did not reach the disk are said to be missing.
+		if err := s.Tel.Shutdown(sctx); err != nil {
+			e.P.Warnf("%v: this command's spans are not all on disk", err)
+		}
 	}()
 	if rf.UnsafeIO {
 		e.P.Alert("--dev-log-unsafe-io: raw arguments and model I/O are written to " + filepath.Join(s.Dir, UnsafeIODir) + " (PII risk, development only; never into the audit chain or the spans)")
