@@ -40,6 +40,10 @@ const (
 	ReasonRollbackFailed    = "rollback_failed"
 	ReasonInterrupted       = "interrupted"
 	ReasonSkipped           = "skipped"
+	// ReasonAuditFailed: the run stopped because the Observer failed (an
+	// audit record could not be written). It is in the journal only: the
+	// chain could not take it.
+	ReasonAuditFailed = "audit_failed"
 )
 
 // Reason is one reason for a verdict.
@@ -210,6 +214,7 @@ func (rn *Runner) Run(ctx context.Context, d *Drill, runNo int) *Result {
 	r.Observer = obs
 	if err := r.lifeCycle(); err != nil {
 		res.Err = err
+		res.fail(Interrupted, ReasonAuditFailed, "stopped: an audit record of the drill run could not be written")
 	}
 	res.End = time.Now()
 	if err := obs.End(context.WithoutCancel(r.ctx), res); err != nil && res.Err == nil {

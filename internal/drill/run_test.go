@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -218,6 +219,24 @@ func TestHangingBlock(t *testing.T) {
 	}
 }
 
+// TestPhaseLimit: a phase's limit (limits: in the front matter) bounds all
+// of its steps together, and a step still running at it is stopped; an
+// aborted drill runs no rollback.
+func TestPhaseLimit(t *testing.T) {
+	rn := newRunner(t)
+	d := drillOf(t, "1s", "setup: sleep 1000 & echo $! > bg.pid; exec sleep 1000", "steady: true", "inject: true", "detect: true", "rollback: touch rolled-back")
+	d.Limits = map[Phase]time.Duration{Setup: 200 * time.Millisecond}
+	r := rn.Run(context.Background(), d, 1)
+	want := "setup failed: nothing was injected: step setup-1 at " + d.File + ":12: stopped at the setup phase's limit of 200ms (its whole process group was killed)"
+	if r.Verdict != Aborted || r.Reason() != want {
+		t.Fatalf("verdict %s %q, want aborted %q", r.Verdict, r.Reason(), want)
+	}
+	checkDead(t, filepath.Join(r.Scratch, "bg.pid"))
+	if _, err := os.Stat(filepath.Join(r.Scratch, "rolled-back")); err == nil {
+		t.Error("rollback ran, though nothing was injected")
+	}
+}
+
 // checkDead fails unless the process whose pid is in file is gone (or a
 // zombie waiting for its new parent).
 func checkDead(t *testing.T, file string) {
@@ -326,6 +345,19 @@ func TestEnvironment(t *testing.T) {
 		if r.Verdict != Deviated || len(r.Blocks) != 2 || r.Blocks[1].Error != bad.want {
 			t.Errorf("%q: verdict %s, blocks %+v; want the inject step failed with %q", bad.line, r.Verdict, r.Blocks, bad.want)
 		}
+	}
+}
+
+// TestEnvFileLink: a $DRILL_ENV a step replaced with a link (to a file of
+// settings elsewhere) is not followed: the next step fails and says why.
+func TestEnvFileLink(t *testing.T) {
+	rn := newRunner(t)
+	elsewhere := filepath.Join(t.TempDir(), "settings")
+	os.WriteFile(elsewhere, []byte("PATH=/nowhere\n"), 0o600)
+	d := drillOf(t, "5s", `steady: ln -sf `+elsewhere+` "$DRILL_ENV"`, "inject: true", "detect: true")
+	r := rn.Run(context.Background(), d, 1)
+	if r.Verdict != Deviated || len(r.Blocks) != 2 || !strings.Contains(r.Blocks[1].Error, "is a symbolic link, which is not followed") {
+		t.Errorf("verdict %s, blocks %+v; want the inject step refused", r.Verdict, r.Blocks)
 	}
 }
 
