@@ -274,3 +274,29 @@ func TestLoadDirectory(t *testing.T) {
 		t.Errorf("Load(the same drill twice) = %v, want a duplicate id", err)
 	}
 }
+
+// TestDocExample: the complete example of docs/drill-format.md is the
+// drill the test suite runs (testdata/drills/audit-sync-fails.md), byte for
+// byte, and it parses without a warning.
+func TestDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/drill-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "````markdown\n")
+	example, _, ok2 := strings.Cut(rest, "\n````\n")
+	if !ok || !ok2 {
+		t.Fatal("docs/drill-format.md has no ````markdown example")
+	}
+	file, err := os.ReadFile("../../testdata/drills/audit-sync-fails.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(file), example+"\n"); diff != "" {
+		t.Errorf("the example differs from testdata/drills/audit-sync-fails.md (-file +doc):\n%s", diff)
+	}
+	d, err := Parse("audit-sync-fails.md", file)
+	if err != nil || len(d.Warnings) > 0 {
+		t.Errorf("Parse = %v, warnings %v", err, d.Warnings)
+	}
+}
