@@ -13,23 +13,24 @@ import (
 // The testsuite's counts are the summary's.
 
 type junitSuites struct {
-	XMLName  xml.Name   `xml:"testsuites"`
-	Name     string     `xml:"name,attr"`
-	Tests    int        `xml:"tests,attr"`
-	Failures int        `xml:"failures,attr"`
-	Errors   int        `xml:"errors,attr"`
-	Skipped  int        `xml:"skipped,attr"`
-	Time     string     `xml:"time,attr"`
-	Suites   []junitSet `xml:"testsuite"`
+	XMLName xml.Name `xml:"testsuites"`
+	Name    string   `xml:"name,attr"`
+	junitCounts
+	Suites []junitSet `xml:"testsuite"`
+}
+
+// junitCounts are the attributes testsuites and testsuite share.
+type junitCounts struct {
+	Tests    int    `xml:"tests,attr"`
+	Failures int    `xml:"failures,attr"`
+	Errors   int    `xml:"errors,attr"`
+	Skipped  int    `xml:"skipped,attr"`
+	Time     string `xml:"time,attr"`
 }
 
 type junitSet struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
+	Name string `xml:"name,attr"`
+	junitCounts
 	Timestamp  string          `xml:"timestamp,attr"`
 	Properties []junitProperty `xml:"properties>property,omitempty"`
 	Cases      []junitCase     `xml:"testcase"`
@@ -62,8 +63,8 @@ func JUnit(j *Journal) []byte {
 	start, _ := time.Parse(time.RFC3339Nano, j.Started)
 	end, _ := time.Parse(time.RFC3339Nano, j.Ended)
 	s := j.Summary
-	set := junitSet{Name: "brain-drill", Tests: s.Runs, Failures: s.Deviated, Errors: s.Aborted + s.Interrupted, Skipped: s.NotRun,
-		Time: seconds(end.Sub(start)), Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
+	counts := junitCounts{Tests: s.Runs, Failures: s.Deviated, Errors: s.Aborted + s.Interrupted, Skipped: s.NotRun, Time: seconds(end.Sub(start))}
+	set := junitSet{Name: "brain-drill", junitCounts: counts, Timestamp: start.UTC().Format("2006-01-02T15:04:05")}
 	for _, kv := range [][2]string{{"tool", j.Tool}, {"session", j.Session}, {"trace_id", j.TraceID}, {"audit_chain", j.AuditChain}} {
 		if kv[1] != "" {
 			set.Properties = append(set.Properties, junitProperty{Name: kv[0], Value: kv[1]})
@@ -93,8 +94,7 @@ func JUnit(j *Journal) []byte {
 		c.SystemOut = timesText(d)
 		set.Cases = append(set.Cases, c)
 	}
-	suites := junitSuites{Name: "brain-drill", Tests: set.Tests, Failures: set.Failures, Errors: set.Errors, Skipped: set.Skipped,
-		Time: set.Time, Suites: []junitSet{set}}
+	suites := junitSuites{Name: "brain-drill", junitCounts: counts, Suites: []junitSet{set}}
 	b, err := xml.MarshalIndent(suites, "", "  ")
 	if err != nil {
 		panic("drill: junit: " + err.Error()) // only plain types: cannot fail
