@@ -319,6 +319,10 @@ func makeScratch(parent, id string, run int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// $DRILL_DIR must name it from wherever a step changes directory.
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	for _, d := range []string{PrivateDir, FaultsDir, Workspace, ConfigDir} {
 		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
 			return dir, err

@@ -361,6 +361,18 @@ func TestEnvFileLink(t *testing.T) {
 	}
 }
 
+// TestRelativeWorkDir: with a relative --work, $DRILL_DIR is still an
+// absolute path, valid after a step changes directory.
+func TestRelativeWorkDir(t *testing.T) {
+	rn := newRunner(t)
+	t.Chdir(rn.WorkDir)
+	rn.WorkDir = "."
+	d := drillOf(t, "5s", `steady: cd / && test -f "$DRILL_DIR/.drill/env" && test -d "$BRAIN_DIR"`, "inject: true", "detect: true")
+	if r := rn.Run(context.Background(), d, 1); r.Verdict != Passed || !filepath.IsAbs(r.Scratch) {
+		t.Errorf("verdict %s (%s), scratch %q", r.Verdict, r.Reason(), r.Scratch)
+	}
+}
+
 // TestOutputTail: the journal keeps the last TailBytes of a block's
 // output, and counts it all.
 func TestOutputTail(t *testing.T) {
