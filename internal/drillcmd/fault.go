@@ -107,7 +107,7 @@ func (l *llmSettingsFlags) register(fs *flag.FlagSet, mode string) {
 	fs.StringVar(&l.mode, "mode", mode, "`mode`: "+strings.Join(drillfault.LLMModes, ", ")+" (otlp: "+strings.Join(drillfault.OTLPModes, ", ")+")")
 	fs.DurationVar(&l.retryAfter, "retry-after", time.Second, "429: the Retry-After it sends")
 	fs.DurationVar(&l.delay, "delay", 5*time.Second, "slow: how long before it answers")
-	fs.DurationVar(&l.lasts, "for", 0, "the mode lasts this long, then the stand-in answers again (ok); 0: until changed")
+	fs.DurationVar(&l.lasts, "for", 0, "the mode lasts this long from the first request it fails (as a quota window starts when the quota is hit), then the stand-in answers again (ok); 0: until changed")
 	fs.StringVar(&l.key, "key", "", "the only API `key` it accepts from now on (any other gets 401); empty: any")
 }
 

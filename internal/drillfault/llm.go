@@ -38,7 +38,7 @@ type LLMSettings struct {
 	Mode       string        `json:"mode"`
 	RetryAfter time.Duration `json:"retry_after,omitempty"` // 429: the Retry-After it sends (default 1s)
 	Delay      time.Duration `json:"delay,omitempty"`       // slow: how long before it answers (default 5s)
-	For        time.Duration `json:"for,omitempty"`         // the mode lasts this long, then ok again; 0: until changed
+	For        time.Duration `json:"for,omitempty"`         // the mode lasts this long from the first request it fails, then ok again; 0: until changed
 	Key        *string       `json:"key,omitempty"`         // the one key it accepts from now on ("": any); nil: unchanged
 }
 
@@ -55,7 +55,7 @@ type llmServer struct {
 	mu       sync.Mutex
 	settings LLMSettings
 	key      string
-	until    time.Time // when a mode set with For ends
+	until    time.Time // when a mode set with For ends; zero until its first failed request
 	requests int
 	statuses map[int]int
 }
@@ -91,18 +91,25 @@ func (l *llmServer) set(s LLMSettings) {
 	}
 	l.settings = s
 	l.until = time.Time{}
-	if s.For > 0 {
-		l.until = l.now().Add(s.For)
-	}
 }
 
 // current returns the settings in force now (a mode set with For that has
-// run out is ok again) and the key the stand-in accepts.
-func (l *llmServer) current() (LLMSettings, string) {
+// run out is ok again) and the key the stand-in accepts. A failing mode
+// set with For starts its time at the first request it fails, as a quota
+// window starts when the quota is hit: a client that comes late still sees
+// the failure.
+// request says whether a request is being answered (status asks too).
+func (l *llmServer) current(request bool) (LLMSettings, string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !l.until.IsZero() && !l.now().Before(l.until) {
-		l.settings.Mode, l.until = ModeOK, time.Time{}
+	switch {
+	case l.settings.For <= 0 || l.settings.Mode == ModeOK:
+	case l.until.IsZero():
+		if request {
+			l.until = l.now().Add(l.settings.For)
+		}
+	case !l.now().Before(l.until):
+		l.settings.Mode, l.settings.For, l.until = ModeOK, 0, time.Time{}
 	}
 	return l.settings, l.key
 }
@@ -116,7 +123,7 @@ func (l *llmServer) count(status int) {
 
 // status is what fault status reports of the stand-in.
 func (l *llmServer) status() map[string]any {
-	s, _ := l.current()
+	s, _ := l.current(false)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	by := map[string]int{}
@@ -154,7 +161,7 @@ func (l *llmServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		l.reply(w, http.StatusBadRequest, a.failure(http.StatusBadRequest, "the request body could not be read or is over 8 MiB", 0))
 		return
 	}
-	s, key := l.current()
+	s, key := l.current(true)
 	if key != "" && a.key(r) != key {
 		l.reply(w, http.StatusUnauthorized, a.failure(http.StatusUnauthorized, "API key not valid. Please pass a valid API key.", 0))
 		return

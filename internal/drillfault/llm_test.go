@@ -137,17 +137,27 @@ func TestLLMRateLimitHeaders(t *testing.T) {
 	}
 }
 
-// TestLLMModeFor: a mode set for a while ends by itself.
+// TestLLMModeFor: a mode set for a while starts its time at the first
+// request it fails (a client that comes late still sees it), and ends by
+// itself.
 func TestLLMModeFor(t *testing.T) {
 	l := newLLMServer(nil, LLMSettings{Mode: ModeOK})
 	clock := time.Unix(1000, 0)
 	l.now = func() time.Time { return clock }
 	l.set(LLMSettings{Mode: Mode429, For: 2 * time.Second})
-	if s, _ := l.current(); s.Mode != Mode429 {
-		t.Fatalf("mode %s", s.Mode)
+	clock = clock.Add(time.Hour)
+	if s := l.status(); s["mode"] != Mode429 {
+		t.Fatalf("an hour later, before any request, the mode is %v", s["mode"])
 	}
-	clock = clock.Add(2 * time.Second)
-	if s, _ := l.current(); s.Mode != ModeOK {
+	if s, _ := l.current(true); s.Mode != Mode429 {
+		t.Fatalf("the first request gets %s", s.Mode)
+	}
+	clock = clock.Add(1999 * time.Millisecond)
+	if s, _ := l.current(true); s.Mode != Mode429 {
+		t.Fatalf("within its time the mode is %s", s.Mode)
+	}
+	clock = clock.Add(time.Millisecond)
+	if s, _ := l.current(true); s.Mode != ModeOK {
 		t.Errorf("after its time the mode is %s, want ok", s.Mode)
 	}
 }
