@@ -99,11 +99,6 @@ func (t *tail) String() string {
 	return strings.ToValidUTF8(string(b), "\uFFFD")
 }
 
-// deadlineCause is the cause of a block context that reached its limit.
-type deadlineCause struct{ msg string }
-
-func (d *deadlineCause) Error() string { return d.msg }
-
 // runBlock runs b's script with bash -euo pipefail in dir with env, in a
 // process group of its own, until it exits, ctx is done (interrupted) or
 // limit passes (timed out, with limitMsg saying which limit). A block

@@ -193,7 +193,7 @@ func journalDrill(r *Result) JournalDrill {
 		jd.Records = []RecordRef{}
 	}
 	for _, rs := range r.Reasons {
-		jd.Reasons = append(jd.Reasons, JournalReason{Code: rs.Code, Message: rs.Message})
+		jd.Reasons = append(jd.Reasons, JournalReason(rs))
 	}
 	if ttd, ok := r.TTD(); ok {
 		jd.TTDMS = ms(ttd)
