@@ -17,14 +17,14 @@ type ExitCode struct {
 func ExitCodes() []ExitCode {
 	return []ExitCode{
 		{"0", "success; verification PASS; every check passed; diff: identical"},
-		{"1", "findings: verification FAIL, a check failed or errored, a task failed its checks, the state store differs from the audit chain or a record of the chain holds what BRAIN never writes (`status --chain`), lint violations (warnings alone pass), diff: different, repair refused"},
+		{"1", "findings: verification FAIL, a check failed or errored, a task failed its checks, the state store differs from the audit chain or a record of the chain holds what BRAIN never writes (`status --chain`), lint violations (warnings alone pass), diff: different, repair refused, a drill deviated, was aborted or was not run (`brain-drill run`: not-run never counts as passed; `--allow-not-run` lets it by)"},
 		{"2", "usage error: a bad flag, subcommand or argument, or a flag's value out of range; nothing was read or written"},
-		{"3", "an input could not be read or is not valid (a missing file, a bad input line, spans that are not OTLP JSON, a bad tasks.yaml or one over `--max-plan-bytes` / `--max-plan-tasks`, a bad dictionary, config or audit chain, a missing or wrong state key), or an output could not be written"},
+		{"3", "an input could not be read or is not valid (a missing file, a bad input line, spans that are not OTLP JSON, a bad tasks.yaml or one over `--max-plan-bytes` / `--max-plan-tasks`, a bad dictionary, config, drill file or audit chain, a missing or wrong state key), or an output could not be written"},
 		{"4", "an audit record could not be written durably (disk full, I/O error, a torn chain tail): the operation was aborted and nothing partial was left"},
 		{"5", "`brain-run plan`, `execute`: the model provider failed (key missing or revoked, rate limit, server error, network, timeout), its answer was over `--max-reply-bytes`, or its reply is not a valid plan (or one over `--max-plan-bytes` / `--max-plan-tasks`); nothing was written from it"},
 		{"6", "`brain-run execute`: tasks.yaml is not the plan `brain-run plan` recorded (edited, or never planned); run it with `--accept-edited-plan` to record it as a new plan. Also: a check module file is not the one tasks.yaml pins (changed, a symbolic link, not a regular file, missing, not pinned), which no flag accepts"},
 		{"70", "a crash (a panic: the root span and a `command.crashed` record say so, and stderr names the session and trace id) or an internal error, such as `brain-run` unable to hand a subcommand to `brain-run-full`"},
-		{"128+N", "interrupted by signal N (Ctrl-C: 130, SIGTERM: 143) before the command could finish; `brain-run` still records what it did and ends with a `command.end` of class `interrupted`. A command that had already succeeded exits 0"},
+		{"128+N", "interrupted by signal N (Ctrl-C: 130, SIGTERM: 143) before the command could finish; `brain-run` still records what it did and ends with a `command.end` of class `interrupted`; `brain-drill` first runs the interrupted drill's rollback. A command that had already succeeded exits 0"},
 		{"N", "`brain-run exec`: the program's own exit code (128+N when signal N killed it; 127 not found; 126 not executable)"},
 	}
 }

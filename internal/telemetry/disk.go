@@ -185,6 +185,12 @@ func (c *diskClient) writtenLines() []lineRecord {
 	return c.lines
 }
 
+// EncodeLine returns rs as one line of a spans file: one TracesData object
+// in OTLP JSON, ending in a newline, as the disk path writes it. brain-drill's
+// OTLP stand-in keeps what it receives this way, so that a drill can compare
+// it with a workspace's spans file line for line.
+func EncodeLine(rs []*tracepb.ResourceSpans) []byte { return encodeLine(rs) }
+
 // encodeLine returns rs as one TracesData object in OTLP JSON, ending in a
 // newline (appendTracesData).
 func encodeLine(rs []*tracepb.ResourceSpans) []byte {
