@@ -20,8 +20,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
@@ -393,9 +391,9 @@ func lockShared(active string) func() {
 	if err != nil {
 		return func() {}
 	}
-	fsutil.Flock(f.Fd(), unix.LOCK_SH)
+	fsutil.Lock(f, fsutil.Shared)
 	return func() {
-		fsutil.Flock(f.Fd(), unix.LOCK_UN)
+		fsutil.Unlock(f)
 		f.Close()
 	}
 }

@@ -154,13 +154,13 @@ func Open(path string, opts Options) (*Writer, error) {
 }
 
 func (w *Writer) lock() error {
-	if err := fsutil.Flock(w.lockf.Fd(), unix.LOCK_EX); err != nil {
+	if err := fsutil.Lock(w.lockf, fsutil.Exclusive); err != nil {
 		return fmt.Errorf("chain: locking %q: %w", w.path, err)
 	}
 	return nil
 }
 
-func (w *Writer) unlock() { fsutil.Flock(w.lockf.Fd(), unix.LOCK_UN) }
+func (w *Writer) unlock() { fsutil.Unlock(w.lockf) }
 
 func (w *Writer) closeFiles() {
 	if w.f != nil {
