@@ -18,9 +18,6 @@ type fastScratch struct {
 	// path, and lastDigest its digest: a prev equal to it needs no decoding.
 	lastHex    []byte
 	lastDigest Digest
-	// ni: the chain is SHA-256 and the CPU has the SHA extensions, so lines
-	// are hashed by sha256Entry rather than through the hash.Hash.
-	ni bool
 	// keys[:nkeys] are the keys of the objects that value has open, and
 	// levels[d] where the keys of the object at depth d begin. A line with
 	// more keys open at once takes the general parser.
@@ -98,11 +95,7 @@ func (f *fastScratch) verifyLine(h *digester, data []byte, s, e int, r *record, 
 	} else if !decodeHex(r.prev[:], prevHex) {
 		return false
 	}
-	if f.ni {
-		li.computed = sha256Entry(r.entry, &r.prev)
-	} else {
-		li.computed = h.entry(r.entry, &r.prev)
-	}
+	li.computed = h.entry(r.entry, &r.prev)
 	if !hexEqual(&li.computed, hashHex) {
 		return false
 	}

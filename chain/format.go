@@ -27,6 +27,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/zeebo/blake3"
+
+	"github.com/brain-dev/brain/chain/internal/fastpath"
 )
 
 // FormatVersion names the version of the chain format this package writes and
@@ -190,14 +192,32 @@ func encodeRecordTS(dst []byte, h *digester, seq uint64, ts []byte, ev *Event, d
 type digester struct {
 	h   hash.Hash
 	sum []byte
+	// sha, when not nil, computes SHA-256 record hashes in place of h,
+	// with less copying (fastpath.SHA256).
+	sha *fastpath.SHA256
 }
 
+// newDigester returns a digester for alg, with the fast SHA-256 where it
+// can.
 func newDigester(alg Alg) *digester {
+	d := newReferenceDigester(alg)
+	if alg == SHA256 || alg == "" {
+		d.sha = fastpath.NewSHA256()
+	}
+	return d
+}
+
+// newReferenceDigester returns a digester for alg that goes through
+// hash.Hash only: the reference the fast SHA-256 is held to.
+func newReferenceDigester(alg Alg) *digester {
 	return &digester{h: alg.New(), sum: make([]byte, 0, DigestSize)}
 }
 
 // entry returns H(entry || prev).
 func (d *digester) entry(entry []byte, prev *Digest) Digest {
+	if d.sha != nil {
+		return d.sha.Entry(entry, (*[DigestSize]byte)(prev))
+	}
 	d.h.Reset()
 	d.h.Write(entry)
 	d.h.Write(prev[:])

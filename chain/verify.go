@@ -858,7 +858,8 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
 		j := &job{data: append(hline, '\n'), line: 1, unterminated: unterminated}
-		j.process(newDigester(alg), nil)
+		h, _ := s.lineTools(alg)
+		j.process(h, nil)
 		j.out[0].header = j.out[0].header && hdr != nil
 		s.rep.Bytes += int64(len(hline))
 		if !unterminated {
@@ -1050,11 +1051,7 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 			defer wg.Done()
 			defer fault.catch(cancel)
 			debug.SetPanicOnFault(true)
-			h := newDigester(alg)
-			var fs *fastScratch
-			if hasSIMD && !s.slow {
-				fs = &fastScratch{ni: alg == SHA256 && hasSHANI()}
-			}
+			h, fs := s.lineTools(alg)
 			for j := range jobs {
 				j.process(h, fs)
 				close(j.done)
@@ -1151,10 +1148,7 @@ loop:
 				// More lines than a job holds results for: the rest of
 				// the chunk is processed here, in order.
 				if sh == nil {
-					sh = newDigester(alg)
-					if hasSIMD && !s.slow {
-						sfs = &fastScratch{ni: alg == SHA256 && hasSHANI()}
-					}
+					sh, sfs = s.lineTools(alg)
 				}
 				if err := catchFault(func() { j.process(sh, sfs) }); err != nil {
 					fault.mu.Lock()
@@ -1176,6 +1170,19 @@ loop:
 		return &ReadError{Path: name, Err: readErr}
 	}
 	return parent.Err()
+}
+
+// lineTools returns a digester and a fast-path scratch (nil when the fast
+// path does not run) for one goroutine that processes lines; with the slow
+// test hook, the reference digester and no fast path.
+func (s *sequencer) lineTools(alg Alg) (*digester, *fastScratch) {
+	if s.slow {
+		return newReferenceDigester(alg), nil
+	}
+	if !hasSIMD {
+		return newDigester(alg), nil
+	}
+	return newDigester(alg), &fastScratch{}
 }
 
 // maxJobLines bounds the lines a job holds results for (a lineInfo is 128
