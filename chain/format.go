@@ -1,17 +1,3 @@
-// Package chain implements BRAIN's audit chain: an append-only, hash-chained
-// JSONL log whose every line can be verified on its own and whose links prove
-// that no record was removed, inserted or reordered.
-//
-// The format is a public contract, specified in docs/chain-format.md with test
-// vectors in chain/testdata/vectors-v1.json. In short, a record is one line
-//
-//	{"seq":N,"ts":"…","type":"…","session":"…","trace_id":"…","span_id":"…","data":{…},"prev":"<hex>","hash":"<hex>"}\n
-//
-// and hash = hex(H(entry || prev_digest)), where entry is the line's bytes from
-// the opening brace up to, not including, the `,"hash":"` that begins the last
-// field, and prev_digest is the previous record's digest as raw bytes (all zero
-// before the first record of a new chain). The first line of every file is a
-// header record of type "chain.header".
 package chain
 
 import (
