@@ -29,8 +29,15 @@
 //     reader that cuts a file into chunks of lines and the workers that
 //     parse and hash them; sequencer.go: the checks that need order (links,
 //     seqs, headers, the recorded head); discover.go: finding the chains
-//     under a directory.
+//     under a directory; fastlines.go: the glue to the fast path, and
+//     mapped.go: reading a large file through its mapping, a fault in it
+//     caught.
 //   - scan.go and diff.go: reading records one at a time, and comparing two
 //     copies.
 //   - writer.go: appending, rotation; repair.go: cutting a damaged tail.
+//
+// The verifier's speed code (vector classification, the fast parser of
+// clean lines, hashing with fewer copies, mapping files) is in
+// internal/fastpath, held by fuzz targets to the general parser and the
+// plain hash, which stay here as the reference.
 package chain

@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/brain-dev/brain/chain/internal/fastpath"
 )
 
 // lineStatus is what a worker found about one line.
@@ -229,7 +231,7 @@ func (s *sequencer) lineTools(alg Alg) (*digester, *fastScratch) {
 	if s.slow {
 		return newReferenceDigester(alg), nil
 	}
-	if !hasSIMD {
+	if !fastpath.Available() {
 		return newDigester(alg), nil
 	}
 	return newDigester(alg), &fastScratch{}
@@ -260,7 +262,7 @@ func (j *job) process(h *digester, fs *fastScratch) {
 			// A clean line's first dirty byte is its newline.
 			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
 				out = append(out, lineInfo{off: off, line: ln})
-				if fs.verifyLine(h, data, pos, e, &r, &out[len(out)-1]) {
+				if fs.verifyLine(h, data, pos, e, &out[len(out)-1]) {
 					off += int64(e - pos + 1)
 					ln++
 					pos = e + 1
@@ -268,7 +270,7 @@ func (j *job) process(h *digester, fs *fastScratch) {
 				}
 				out = out[:len(out)-1]
 			}
-			fs.lastHex = nil
+			fs.forget()
 		}
 		i := bytes.IndexByte(data[pos:], '\n')
 		line := data[pos : pos+i]
@@ -317,11 +319,11 @@ type chunkReader struct {
 	free    chan []byte
 	outs    chan []lineInfo
 	skip    bool // discarding the rest of an oversize line
-	// m is the mapped file, when it is mapped; the next chunk starts at
-	// m[off] (the mapping starts at offset 0). Its pages before dropped are
-	// verified and no longer mapped.
-	m       []byte
-	dropped int64
+	// mp is the mapped file, when it is mapped, and m its bytes; the next
+	// chunk starts at m[off] (the mapping starts at offset 0). The pages
+	// before the chunks in flight are released as they are verified.
+	mp *fastpath.Mapping
+	m  []byte
 }
 
 // firstLine reads the header line. It returns errNoNewline when the stream
@@ -387,9 +389,9 @@ func (c *chunkReader) release(j *job) {
 	switch {
 	case c.m == nil:
 	case j.special != nil:
-		c.dropMapped(j.special.off)
+		c.mp.Release(j.special.off)
 	default:
-		c.dropMapped(j.off + int64(len(j.data)))
+		c.mp.Release(j.off + int64(len(j.data)))
 	}
 }
 

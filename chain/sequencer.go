@@ -67,8 +67,8 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		br.bufSize = chunkSize + 64<<10
 	}
 	if m := mapFile(in, s.mapMin); m != nil {
-		defer m.unmap()
-		br.m = m.data
+		defer m.Close()
+		br.mp, br.m = m, m.Bytes()
 	}
 	hline, herr := br.firstLine()
 	if errors.Is(herr, errFault) {

@@ -4,94 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/brain-dev/brain/chain/internal/fastpath"
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestClassifyKernels checks the vector kernel against the portable one on
-// random bytes of every value, at every length and alignment up to a few
-// blocks.
-func TestClassifyKernels(t *testing.T) {
-	if !hasSIMD {
-		t.Skip("no vector kernel on this machine")
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	buf := make([]byte, 64*9)
-	for round := range 2000 {
-		for i := range buf {
-			switch rng.IntN(4) {
-			case 0:
-				buf[i] = byte(rng.IntN(256))
-			case 1:
-				buf[i] = '"'
-			case 2:
-				buf[i] = `\ \n\x1f\x20\x7f\x80\xff`[rng.IntN(8)]
-			default:
-				buf[i] = 'a' + byte(rng.IntN(26))
-			}
-		}
-		off, n := rng.IntN(64), rng.IntN(len(buf)-64)
-		data := buf[off : off+n]
-		words := (n + 63) / 64
-		q1, d1 := make([]uint64, words), make([]uint64, words)
-		q2, d2 := make([]uint64, words), make([]uint64, words)
-		classify(data, q1, d1)
-		full := n / 64 * 64
-		classifyBlocksGeneric(data[:full], q2[:n/64], d2[:n/64])
-		if rest := data[full:]; len(rest) > 0 {
-			pad := bytes.Repeat([]byte("a"), 64)
-			copy(pad, rest)
-			classifyBlocksGeneric(pad, q2[n/64:], d2[n/64:])
-		}
-		if diff := cmp.Diff(q2, q1); diff != "" {
-			t.Fatalf("round %d: quote bits (-generic +simd):\n%s", round, diff)
-		}
-		if diff := cmp.Diff(d2, d1); diff != "" {
-			t.Fatalf("round %d: dirty bits (-generic +simd):\n%s", round, diff)
-		}
-	}
-}
-
-// TestCleanRangeNextQuote checks the bit helpers against a byte loop.
-func TestCleanRangeNextQuote(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 4))
-	data := make([]byte, 300)
-	for i := range data {
-		data[i] = `ab"\x01`[rng.IntN(4)]
-		if rng.IntN(3) > 0 {
-			data[i] = 'a'
-		}
-	}
-	words := (len(data) + 63) / 64
-	q, d := make([]uint64, words), make([]uint64, words)
-	classify(data, q, d)
-	for s := 0; s <= len(data); s++ {
-		for e := s; e <= len(data); e++ {
-			want := !bytes.ContainsAny(data[s:e], "\\\x01")
-			if got := cleanRange(d, s, e); got != want {
-				t.Fatalf("cleanRange(%d, %d) = %v, want %v", s, e, got, want)
-			}
-			wantQ := -1
-			if k := bytes.IndexByte(data[s:e], '"'); k >= 0 {
-				wantQ = s + k
-			}
-			if got := nextQuote(q, s, e); got != wantQ {
-				t.Fatalf("nextQuote(%d, %d) = %d, want %d", s, e, got, wantQ)
-			}
-		}
-	}
-}
-
-// FuzzFastRecord checks that the fast parser accepts only what the general
-// parser accepts as a canonical record, with the same fields: whenever
-// fastRecord accepts a line whose prev and hash are lowercase hex (the only
-// ones process keeps on the fast path), parseRecord must accept it too.
+// FuzzFastRecord checks that the fast parser (fastpath.Parser) accepts only
+// what the general parser accepts as a canonical record, with the same
+// fields: whenever it accepts a line whose prev and hash are lowercase hex
+// (the only ones process keeps on the fast path), parseRecord must accept
+// it too.
 func FuzzFastRecord(f *testing.F) {
 	for _, data := range []string{
 		`{"a":"b","n":[1,{"x":null}],"t":true,"f":false,"e":{},"l":[],"z":-0.5e+3}`,
@@ -112,25 +39,25 @@ func FuzzFastRecord(f *testing.F) {
 		// The line sits at some offset in its chunk, after other bytes.
 		pre := int(shift % 130)
 		data := append(append(bytes.Repeat([]byte("x"), pre), line...), '\n')
-		var fs fastScratch
-		fs.reset(data, 0)
-		if fs.nextDirty(pre) != pre+len(line) {
+		var p fastpath.Parser
+		p.Reset(data, 0)
+		if p.NextDirty(pre) != pre+len(line) {
 			return // not a clean line: the general parser's
 		}
-		var fr record
-		prevHex, hashHex, ok := fs.fastRecord(data, pre, pre+len(line), &fr)
-		if !ok || !isLowerHex(prevHex) || !isLowerHex(hashHex) {
+		var fr fastpath.Record
+		if !p.Record(data, pre, pre+len(line), &fr) || !isLowerHex(fr.Prev) || !isLowerHex(fr.Hash) {
 			return
 		}
 		var r record
 		if pe := parseRecord(line, &r); pe != nil {
-			t.Fatalf("fastRecord accepted %q, which parseRecord rejects: %v", line, pe)
+			t.Fatalf("the fast parser accepted %q, which parseRecord rejects: %v", line, pe)
 		}
-		if r.prev.String() != string(prevHex) || r.hash.String() != string(hashHex) {
-			t.Fatalf("prev/hash of %q: fast %s/%s, general %s/%s", line, prevHex, hashHex, r.prev, r.hash)
+		if r.prev.String() != string(fr.Prev) || r.hash.String() != string(fr.Hash) {
+			t.Fatalf("prev/hash of %q: fast %s/%s, general %s/%s", line, fr.Prev, fr.Hash, r.prev, r.hash)
 		}
+		fast := record{seq: fr.Seq, ts: fr.TS, typ: fr.Type, session: fr.Session, traceID: fr.TraceID, spanID: fr.SpanID, data: fr.Data, entry: fr.Entry}
 		r.prev, r.hash = Digest{}, Digest{}
-		if diff := cmp.Diff(r, fr, cmp.AllowUnexported(record{})); diff != "" {
+		if diff := cmp.Diff(r, fast, cmp.AllowUnexported(record{})); diff != "" {
 			t.Fatalf("fields of %q (-general +fast):\n%s", line, diff)
 		}
 	})
@@ -139,7 +66,7 @@ func FuzzFastRecord(f *testing.F) {
 // TestFastPathTaken checks that the records the writer produces take the
 // fast path: without that it would be silently slower, not wrong.
 func TestFastPathTaken(t *testing.T) {
-	if !hasSIMD {
+	if !fastpath.Available() {
 		t.Skip("no vector kernel on this machine")
 	}
 	p := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -163,16 +90,16 @@ func TestFastPathTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var fs fastScratch
-	fs.reset(data, 0)
+	var fp fastpath.Parser
+	fp.Reset(data, 0)
 	fast, lines := 0, 0
 	for s := 0; s < len(data); {
 		e := s + bytes.IndexByte(data[s:], '\n')
-		var r record
-		if fs.nextDirty(s) != e {
+		if fp.NextDirty(s) != e {
 			t.Fatalf("line %d is not clean", lines+1)
 		}
-		if _, _, ok := fs.fastRecord(data, s, e, &r); ok {
+		var r fastpath.Record
+		if fp.Record(data, s, e, &r) {
 			fast++
 		}
 		lines++
@@ -208,7 +135,7 @@ func TestVerifyShrunkWhileMapped(t *testing.T) {
 }
 
 // benchLines returns n lines like scripts/bench-verify.sh writes.
-func benchLines(b *testing.B, n int) []byte {
+func benchLines(b testing.TB, n int) []byte {
 	b.Helper()
 	var data []byte
 	var prev Digest
@@ -224,13 +151,13 @@ func benchLines(b *testing.B, n int) []byte {
 // included, hashing not), per line.
 func BenchmarkFastRecord(b *testing.B) {
 	data := benchLines(b, 1000)
-	var fs fastScratch
+	var p fastpath.Parser
+	var r fastpath.Record
 	for b.Loop() {
-		fs.reset(data, 0)
+		p.Reset(data, 0)
 		for s := 0; s < len(data); {
-			e := fs.nextDirty(s)
-			var r record
-			if _, _, ok := fs.fastRecord(data, s, e, &r); !ok {
+			e := p.NextDirty(s)
+			if !p.Record(data, s, e, &r) {
 				b.Fatal("slow path")
 			}
 			s = e + 1
@@ -246,7 +173,7 @@ func BenchmarkProcess(b *testing.B) {
 	for _, mode := range []string{"fast", "fast-reference-hash", "general"} {
 		b.Run(mode, func(b *testing.B) {
 			var fs *fastScratch
-			if mode != "general" && hasSIMD {
+			if mode != "general" && fastpath.Available() {
 				fs = &fastScratch{}
 			}
 			h := newDigester(SHA256)
@@ -263,64 +190,52 @@ func BenchmarkProcess(b *testing.B) {
 	}
 }
 
-// TestCleanTSWords derives cleanTS's constants from the shape, and checks
-// cleanTS against validTS on every one-byte change of a good timestamp.
-func TestCleanTSWords(t *testing.T) {
-	const shape = "dddd-dd-ddTdd:dd:dd.dddddddddZ"
-	want := [4][3]uint64{}
-	for k, off := range [4]int{0, 8, 16, 22} {
-		for i := 0; i < 8; i++ {
-			if c := shape[off+i]; c == 'd' {
-				want[k][0] |= 0x80 << (8 * i)
-			} else {
-				want[k][1] |= uint64(c) << (8 * i)
-				want[k][2] |= 0xff << (8 * i)
+// FuzzProcess holds the fast path to the reference path line by line: a
+// chunk of lines processed with the fast parser (package fastpath) and the
+// fast SHA-256 gives every line the same result (status, seq, prev, hash,
+// the hash computed, header or not, the message) as the general parser with
+// the reference digester (hash.Hash) alone. FuzzVerify holds the two to
+// the same reports; this names the line and the field that differ.
+func FuzzProcess(f *testing.F) {
+	if !fastpath.Available() {
+		f.Skip("no fast path on this machine")
+	}
+	for _, g := range corpusFiles(f, "good") {
+		f.Add(g, false)
+	}
+	for _, b := range corpusFiles(f, "bad") {
+		f.Add(b, false)
+	}
+	f.Add(benchLines(f, 50), true)
+	f.Fuzz(func(t *testing.T, data []byte, blake bool) {
+		if len(data) == 0 || data[len(data)-1] != '\n' {
+			data = append(bytes.Clone(data), '\n') // the fuzzer's input is not ours to extend
+		}
+		alg := SHA256
+		if blake {
+			alg = BLAKE3
+		}
+		type result struct {
+			li  lineInfo
+			msg string
+		}
+		run := func(h *digester, fs *fastScratch) []result {
+			j := &job{data: data}
+			var out []result
+			for j.next < len(data) {
+				j.process(h, fs)
+				for i := range j.out {
+					li := j.out[i]
+					li.msg = 0
+					out = append(out, result{li, j.msgOf(&j.out[i])})
+				}
 			}
+			return out
 		}
-	}
-	got := [4][3]uint64{
-		{0x0080800080808080, 0x2d00002d00000000, 0xff0000ff00000000},
-		{0x8080008080008080, 0x00003a0000540000, 0x0000ff0000ff0000},
-		{0x8080808000808000, 0x000000002e00003a, 0x00000000ff0000ff},
-		{0x0080808080808080, 0x5a00000000000000, 0xff00000000000000},
-	}
-	if got != want {
-		t.Fatalf("cleanTS constants %#x, want %#x", got, want)
-	}
-	ts := []byte("2025-11-24T16:00:00.123456789Z")
-	for i := range ts {
-		for c := 0x20; c < 0x80; c++ {
-			b := bytes.Clone(ts)
-			b[i] = byte(c)
-			if cleanTS(b) != validTS(b) {
-				t.Fatalf("cleanTS(%q) = %v, validTS says %v", b, cleanTS(b), validTS(b))
-			}
+		fast := run(newDigester(alg), &fastScratch{})
+		ref := run(newReferenceDigester(alg), nil)
+		if diff := cmp.Diff(ref, fast, cmp.AllowUnexported(result{}, lineInfo{})); diff != "" {
+			t.Fatalf("the fast path's lines differ from the reference's (-reference +fast):\n%s", diff)
 		}
-	}
-}
-
-// TestHexEqual checks hexEqual, vector and portable, against hex encoding,
-// on matches and on one-byte changes at every position.
-func TestHexEqual(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 8))
-	for range 200 {
-		var d Digest
-		for i := range d {
-			d[i] = byte(rng.IntN(256))
-		}
-		h := []byte(d.String())
-		if !hexEqual(&d, h) || !hexEqualGeneric(&d, h) {
-			t.Fatalf("hexEqual(%x, %s) is false", d, h)
-		}
-		for i := range h {
-			bad := bytes.Clone(h)
-			bad[i] = "0123456789abcdefABCDEF/:`g"[rng.IntN(26)]
-			if bad[i] == h[i] {
-				continue
-			}
-			if hexEqual(&d, bad) || hexEqualGeneric(&d, bad) {
-				t.Fatalf("hexEqual(%x, %s) is true", d, bad)
-			}
-		}
-	}
+	})
 }
