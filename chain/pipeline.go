@@ -364,8 +364,14 @@ func (c *chunkReader) firstLine() ([]byte, error) {
 			if len(buf) == 0 {
 				return nil, io.EOF
 			}
-			c.carry, c.off = nil, int64(len(buf))
-			return buf, errNoNewline
+			if len(buf) < MaxRecordSize && bytes.IndexByte(buf, '\n') < 0 {
+				c.carry, c.off = nil, int64(len(buf))
+				return buf, errNoNewline
+			}
+			// The end came with the last bytes (a reader may return
+			// both from one call): the loop takes the line, and next
+			// the lines after it.
+			continue
 		}
 		if err != nil {
 			return nil, err
@@ -426,7 +432,27 @@ func (c *chunkReader) next() (*job, error) {
 	}
 	for {
 		if c.eof {
-			if len(c.carry) == 0 || c.skip {
+			// The stream has ended: carry holds its last bytes. The
+			// rest of an oversize line goes, then the whole lines in
+			// one job, then the final line, which has no newline.
+			if c.skip {
+				k := bytes.IndexByte(c.carry, '\n')
+				if k < 0 {
+					c.carry = nil
+					return nil, io.EOF
+				}
+				c.off += int64(k + 1)
+				c.carry = c.carry[k+1:]
+				c.skip = false
+			}
+			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 {
+				data := c.carry[:i+1]
+				j := &job{data: data, off: c.off, out: c.getOut(len(data))}
+				c.off += int64(len(data))
+				c.carry = c.carry[i+1:]
+				return j, nil
+			}
+			if len(c.carry) == 0 {
 				c.carry = nil
 				return nil, io.EOF
 			}
@@ -472,20 +498,6 @@ func (c *chunkReader) next() (*job, error) {
 		c.carry = c.carry[:len(c.carry)+n]
 		if err == io.EOF {
 			c.eof = true
-			if c.skip {
-				if k := bytes.IndexByte(c.carry, '\n'); k >= 0 {
-					c.off += int64(k + 1)
-					c.carry = c.carry[k+1:]
-					c.skip = false
-				}
-			}
-			if i := bytes.LastIndexByte(c.carry, '\n'); i >= 0 && !c.skip {
-				data := c.carry[:i+1]
-				j := &job{data: data, off: c.off, out: c.getOut(len(data))}
-				c.off += int64(len(data))
-				c.carry = c.carry[i+1:]
-				return j, nil
-			}
 			continue
 		}
 		if err != nil {
