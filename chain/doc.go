@@ -23,9 +23,12 @@
 //     names of rotated files.
 //   - parse.go and jsonfast.go: the general parser, the reference for what a
 //     record is, and the canonical form of data.
-//   - verify.go: the verification API (VerifyFile, VerifyReader,
-//     VerifyFiles, VerifyChain), its options and its report; source.go: how
-//     the files of a chain are snapshotted and opened; pipeline.go: the
+//   - verify.go: the verification API (VerifyFile, VerifyFS, VerifyReader,
+//     VerifyFiles, VerifyChain), its options and its report; source.go: the
+//     small interface every byte verified is read through (the local file
+//     system with the chain's lock, or any fs.FS: a copy in a zip archive,
+//     one fetched from elsewhere), and how a chain's files are snapshotted
+//     and opened; pipeline.go: the
 //     reader that cuts a file into chunks of lines and the workers that
 //     parse and hash them; sequencer.go: the checks that need order (links,
 //     seqs, headers, the recorded head); discover.go: finding the chains

@@ -6,10 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 )
 
@@ -66,16 +66,17 @@ func parseHeader(line []byte) (*HeaderData, *record, error) {
 	return &h, &r, nil
 }
 
-func readFirstLine(f *os.File) ([]byte, error) {
+// readFirstLine reads the first line of r, without its newline. A first
+// line over MaxRecordSize is an error: no header is that long.
+func readFirstLine(r io.Reader) ([]byte, error) {
 	buf := make([]byte, 4096)
 	var line []byte
-	for off := int64(0); off < MaxRecordSize; {
-		n, err := f.ReadAt(buf, off)
+	for len(line) < MaxRecordSize {
+		n, err := r.Read(buf)
 		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
 			return append(line, buf[:i]...), nil
 		}
 		line = append(line, buf[:n]...)
-		off += int64(n)
 		if err == io.EOF {
 			if len(line) == 0 {
 				return nil, errors.New("empty file")
@@ -90,21 +91,39 @@ func readFirstLine(f *os.File) ([]byte, error) {
 }
 
 // rotatedFiles lists the rotated files of the chain whose active file is
-// path, oldest first.
+// path on the local file system, oldest first.
 func rotatedFiles(path string) ([]string, error) {
-	ext := filepath.Ext(path)
-	stem := strings.TrimSuffix(path, ext)
-	matches, err := filepath.Glob(globEscape(stem) + ".[0-9][0-9][0-9][0-9][0-9][0-9]" + globEscape(ext))
+	dir := filepath.Dir(path)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("chain: %w", err)
 	}
-	sort.Strings(matches)
-	return matches, nil
+	return rotatedIn(ents, filepath.Base(path), func(name string) string { return filepath.Join(dir, name) }), nil
 }
 
-func globEscape(s string) string {
-	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
-	return r.Replace(s)
+// rotatedIn returns the names of the rotated files of a chain among the
+// entries of a directory, sorted as they are (os.ReadDir and fs.ReadDir
+// sort by name): NAME.NNNNNN.EXT for the active file NAME.EXT, whose base
+// name is active. join makes an entry's name a path. The names are matched
+// as strings, never as a glob pattern: a directory or a chain name may hold
+// any character.
+func rotatedIn(ents []fs.DirEntry, active string, join func(string) string) []string {
+	ext := filepath.Ext(active)
+	prefix := strings.TrimSuffix(active, ext) + "."
+	var out []string
+	for _, e := range ents {
+		idx, ok := strings.CutPrefix(e.Name(), prefix)
+		if ok {
+			idx, ok = strings.CutSuffix(idx, ext)
+		}
+		if ok && len(idx) == 6 && strings.Trim(idx, "0123456789") == "" {
+			out = append(out, join(e.Name()))
+		}
+	}
+	return out
 }
 
 var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)

@@ -104,7 +104,7 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	path = activeName(path)
 	var w *Writer
 	if opts.DryRun {
-		defer lockShared(path)()
+		defer localFS{}.lockShared(path)()
 	} else {
 		lockf, err := fsutil.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsutil.NoFollow, 0o600)
 		if err != nil {
@@ -117,7 +117,7 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 		}
 		defer w.unlock()
 	}
-	rep, err := verifyFile(ctx, path, VerifyOptions{MaxFindings: 1000}, false)
+	rep, err := verifyChainOf(ctx, localFS{}, path, VerifyOptions{MaxFindings: 1000}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -173,22 +174,17 @@ func (e *ReadError) Unwrap() error { return e.Err }
 // does not exist but rotated files of it do, the chain ends in the newest of
 // them and the missing active file is a MissingFile finding.
 func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
-	return verifyFile(ctx, path, opts, true)
+	return verifyChainOf(ctx, localFS{}, path, opts, true)
 }
 
-// verifyFile is VerifyFile; lock says whether to take the shared lock (a
-// caller that holds the exclusive lock passes false).
-func verifyFile(ctx context.Context, path string, opts VerifyOptions, lock bool) (*Report, error) {
-	unlock := func() {}
-	if lock {
-		unlock = lockShared(activeName(path))
-	}
-	ins, err := snapshotChain(path)
-	unlock()
-	if err != nil {
-		return nil, err
-	}
-	return verify(ctx, ins, opts)
+// VerifyFS is VerifyFile for the chain ending in the file name of fsys (a
+// slash-separated path, as fs.FS names files): an unpacked or zipped copy
+// of the evidence (zip.Reader is an fs.FS), an embedded one, a copy fetched
+// from elsewhere. The rotated files are found beside name in fsys; nothing
+// is locked, as nothing appends to a copy. Findings name the files by their
+// paths in fsys.
+func VerifyFS(ctx context.Context, fsys fs.FS, name string, opts VerifyOptions) (*Report, error) {
+	return verifyChainOf(ctx, fsysSource{fsys}, name, opts, false)
 }
 
 // VerifyReader verifies one chain file read from r (stdin, say), named name

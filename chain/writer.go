@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -214,7 +215,7 @@ func (w *Writer) refresh() error {
 
 // readHeader reads the active file's header into w.st.
 func (w *Writer) readHeader() error {
-	line, err := readFirstLine(w.f)
+	line, err := readFirstLine(io.NewSectionReader(w.f, 0, MaxRecordSize+1))
 	if err != nil {
 		return &TailError{Path: w.path, Reason: "the header is unreadable: " + err.Error()}
 	}
