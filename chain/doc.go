@@ -37,7 +37,13 @@
 //     caught.
 //   - scan.go and diff.go: reading records one at a time, and comparing two
 //     copies.
-//   - writer.go: appending, rotation; repair.go: cutting a damaged tail.
+//   - writer.go: appending, rotation; repair.go: cutting a damaged tail;
+//     durable_linux.go, durable_other.go (macOS, the BSDs) and
+//     durable_windows.go: what makes an append durable on each system, and
+//     whether it can append at all (Windows cannot).
+//
+// Everything but the writer is read-only work and builds on every system
+// Go does: an auditor verifies a chain on the laptop at hand.
 //
 // The verifier's speed code (vector classification, the fast parser of
 // clean lines, hashing with fewer copies, mapping files) is in

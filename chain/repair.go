@@ -106,6 +106,9 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	if opts.DryRun {
 		defer localFS{}.lockShared(path)()
 	} else {
+		if err := writable(); err != nil {
+			return nil, err
+		}
 		lockf, err := fsutil.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsutil.NoFollow, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("chain: opening lock: %w", err)

@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
@@ -74,18 +72,23 @@ const tornReason = "the final line is torn (no newline)"
 
 // A Writer appends records to a chain durably. Several Writers, in one process
 // or many, may append to the same chain: each append holds an exclusive lock
-// on PATH.lock, re-reads the tail when another writer moved it, writes,
-// fdatasyncs and only then returns.
+// on PATH.lock (flock), re-reads the tail when another writer moved it,
+// writes, syncs and only then returns. The sync is the system's strongest:
+// fdatasync on Linux, F_FULLFSYNC on macOS, fsync on the BSDs
+// (durable_*.go). On Windows, which has no flock, Open refuses: chains are
+// verified there, not written.
 type Writer struct {
 	mu    sync.Mutex
 	path  string
 	opts  Options
 	lockf *os.File
 	f     *os.File
-	ino   uint64
-	size  int64
-	st    chainState
-	buf   []byte
+	// fi identifies the open active file (os.SameFile): another writer's
+	// rotation replaces it.
+	fi   os.FileInfo
+	size int64
+	st   chainState
+	buf  []byte
 }
 
 // chainState is what a writer knows of the chain's active file.
@@ -100,6 +103,9 @@ type chainState struct {
 // with a header when it does not exist (continuing the newest rotated file of
 // the chain when there is one).
 func Open(path string, opts Options) (*Writer, error) {
+	if err := writable(); err != nil {
+		return nil, err
+	}
 	if opts.Alg == "" {
 		opts.Alg = SHA256
 	}
@@ -189,8 +195,7 @@ func (w *Writer) refresh() error {
 	case err != nil:
 		return fmt.Errorf("chain: %w", err)
 	}
-	ino := inode(fi)
-	if w.f == nil || ino != w.ino {
+	if w.f == nil || !os.SameFile(fi, w.fi) {
 		if w.f != nil {
 			w.f.Close()
 		}
@@ -198,7 +203,7 @@ func (w *Writer) refresh() error {
 		if err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
-		w.f, w.ino, w.size = f, ino, -1
+		w.f, w.fi, w.size = f, fi, -1
 		if err := w.readHeader(); err != nil {
 			return err
 		}
@@ -360,7 +365,7 @@ func (w *Writer) writeHeader(h HeaderData, seq uint64, prev Digest) error {
 		f.Close()
 		return fmt.Errorf("chain: %w", err)
 	}
-	w.f, w.ino, w.size = f, inode(fi), int64(len(line))
+	w.f, w.fi, w.size = f, fi, int64(len(line))
 	w.st.head = Head{Seq: seq, Hash: d}
 	return nil
 }
@@ -371,7 +376,7 @@ func (w *Writer) Append(ctx context.Context, ev Event) (Head, error) {
 }
 
 // AppendBatch appends evs as consecutive records with one write and one
-// fdatasync (group commit), and returns the new head once all are durable.
+// sync (group commit), and returns the new head once all are durable.
 // Either every record of the batch is appended or none is.
 func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
 	return w.appendBatch(ctx, evs, nil)
@@ -462,13 +467,13 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head) (Head, 
 	return head, nil
 }
 
-// writeSync writes b at off and fdatasyncs; on any failure it truncates the
+// writeSync writes b at off and makes it durable (datasync); on any failure it truncates the
 // file back to off so that no partial record stays behind.
 func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 	start := off
 	fail := func(op string, err error) error {
 		f.Truncate(start)
-		unix.Fdatasync(int(f.Fd()))
+		datasync(f)
 		// The WriteError names the operation and the chain's file; the
 		// *PathError around the cause would name them again (or name the
 		// temporary header file).
@@ -495,16 +500,10 @@ func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 			return fail("sync", err)
 		}
 	}
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail("sync", err)
-		}
-		return nil
+	if err := datasync(f); err != nil {
+		return fail("sync", err)
 	}
+	return nil
 }
 
 // rotate gives the active file its rotated name and starts a new active
@@ -561,11 +560,4 @@ func (w *Writer) fault(op string) error {
 		return nil
 	}
 	return w.opts.Fault(op)
-}
-
-func inode(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
 }
