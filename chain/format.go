@@ -176,8 +176,9 @@ func encodeRecordTS(dst []byte, h *digester, seq uint64, ts []byte, ev *Event, d
 // Sum buffer, so that a batch of appends or a verifier's worker allocates
 // nothing per record (Sum's argument escapes through the interface).
 type digester struct {
-	h   hash.Hash
-	sum []byte
+	h    hash.Hash
+	sum  []byte
+	prev Digest
 	// sha, when not nil, computes SHA-256 record hashes in place of h,
 	// with less copying (fastpath.SHA256).
 	sha *fastpath.SHA256
@@ -206,7 +207,10 @@ func (d *digester) entry(entry []byte, prev *Digest) Digest {
 	}
 	d.h.Reset()
 	d.h.Write(entry)
-	d.h.Write(prev[:])
+	// prev is copied before it goes through the interface, which would
+	// make every caller's prev escape to the heap.
+	d.prev = *prev
+	d.h.Write(d.prev[:])
 	var out Digest
 	copy(out[:], d.h.Sum(d.sum[:0]))
 	return out
