@@ -239,3 +239,24 @@ func FuzzProcess(f *testing.F) {
 		}
 	})
 }
+
+// TestProcessAllocatesNothing: a worker's job allocates nothing per line,
+// on the fast path and on the general parser with the reference hash
+// (their results go to reused slices): an allocation per line is a few
+// percent of verify-log, and garbage the collector has to chase.
+func TestProcessAllocatesNothing(t *testing.T) {
+	data := benchLines(t, 200)
+	for _, mode := range []string{"fast", "general"} {
+		h, fs := newDigester(SHA256), &fastScratch{}
+		if mode == "general" || !fastpath.Available() {
+			h, fs = newReferenceDigester(SHA256), nil
+		}
+		j := &job{data: data}
+		if allocs := testing.AllocsPerRun(20, func() {
+			j.next = 0
+			j.process(h, fs)
+		}); allocs > 0 {
+			t.Errorf("%s: %.0f allocations per chunk of %d lines, want none", mode, allocs, 200)
+		}
+	}
+}
