@@ -21,7 +21,7 @@
 //   - format.go: the record (constants, Alg, Digest, Head, Event), its
 //     encoding and the record hash; header.go: the header record and the
 //     names of rotated files.
-//   - parse.go and jsonfast.go: the general parser, the reference for what a
+//   - parse.go and canonical.go: the general parser, the reference for what a
 //     record is, and the canonical form of data.
 //   - verify.go: the verification API (VerifyFile, VerifyFS, VerifyReader,
 //     VerifyFiles, VerifyChain), its options and its report; source.go: the
