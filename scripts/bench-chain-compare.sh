@@ -120,7 +120,7 @@ done
 for key in $(awk '{ print $1 "/" $2 }' "$DIR/gobench" | sort -u); do
   name=${key%/*}; v=${key##*/}
   awk -v name="$name" -v v="$v" '$1 == name && $2 == v { print $3, $4 }' "$DIR/gobench" | sort -n |
-    awk -v k="$name $v" '{ a[NR] = $1; u = $2 } END { q3 = int(3 * NR / 4); if (q3 < 1) q3 = 1; printf "%s %.2f %.2f %.2f %s\n", k, a[int((NR + 1) / 2)], a[int(NR / 4) + 1], a[q3], u }'
+    awk -v k="$name $v" '{ a[NR] = $1; u = $2 } END { printf "%s %.2f %.2f %.2f %s\n", k, a[int((NR + 1) / 2)], a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)], u }'
 done
 
 # brain-run exec's start-up, both revisions, each with a workspace of its own.
