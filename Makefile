@@ -78,10 +78,20 @@ fmt: ## format the code
 
 STATICCHECK := $(TOOLS_CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-lint: $(STATICCHECK) ## go vet and staticcheck
+# The read-only tools build for every system an auditor may verify a chain
+# on (brain-run and brain-drill are Linux only); TestPortableBuilds reads
+# this list too.
+PORTABLE_CMDS    := ./cmd/brain-audit ./cmd/brain-trace-lint
+PORTABLE_TARGETS := darwin/arm64 darwin/amd64 windows/amd64 freebsd/amd64 linux/arm64
+
+lint: $(STATICCHECK) ## go vet, staticcheck, and the read-only tools built for macOS, Windows, FreeBSD and Linux on ARM
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run make fmt'; exit 1; }
 	$(STATICCHECK) ./...
+	@for t in $(PORTABLE_TARGETS); do \
+	  echo "GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build $(PORTABLE_CMDS)"; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null $(PORTABLE_CMDS) || exit 1; \
+	done
 
 $(STATICCHECK):
 	GOBIN=$(dir $(STATICCHECK)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)

@@ -81,11 +81,10 @@ func (c *diskClient) terminateTornLine() error {
 
 // locked runs fn under an exclusive flock of the spans file.
 func (c *diskClient) locked(fn func() error) error {
-	fd := c.f.Fd()
-	if err := fsutil.Flock(fd, unix.LOCK_EX); err != nil {
+	if err := fsutil.Lock(c.f, fsutil.Exclusive); err != nil {
 		return err
 	}
-	defer fsutil.Flock(fd, unix.LOCK_UN)
+	defer fsutil.Unlock(c.f)
 	return fn()
 }
 

@@ -1,14 +1,16 @@
-package chain
+package fastpath
 
-// Line classification for the verifier's fast path.
+import "math/bits"
+
+// Line classification for the fast parser.
 //
 // classify marks, for every byte of a chunk, whether it is a quote and
 // whether it is "dirty": a control character (below 0x20, the newline
 // included), a byte of 0x80 or above (non-ASCII), or a backslash. A record
 // line with no dirty byte holds no escape and no multi-byte character, so
-// each of its strings runs from a quote to the next quote, and the fast
-// parser (fastparse.go) can validate it by walking the quote bits instead of
-// every byte. Any line with a dirty byte takes the general parser.
+// each of its strings runs from a quote to the next quote, and the parser
+// (record.go) can validate it by walking the quote bits instead of every
+// byte. Any line with a dirty byte takes the chain's general parser.
 
 // classify fills quotes and dirty, which must hold (len(data)+63)/64 words:
 // bit i%64 of word i/64 is set when data[i] is a quote (quotes) or dirty
@@ -29,8 +31,9 @@ func classify(data []byte, quotes, dirty []uint64) {
 	}
 }
 
-// classifyBlocksGeneric is the portable kernel: len(data) is a multiple of
-// 64 and quotes and dirty hold len(data)/64 words.
+// classifyBlocksGeneric is the portable kernel, the reference of the vector
+// one: len(data) is a multiple of 64 and quotes and dirty hold len(data)/64
+// words.
 func classifyBlocksGeneric(data []byte, quotes, dirty []uint64) {
 	for w := range quotes {
 		var q, d uint64
@@ -44,28 +47,6 @@ func classifyBlocksGeneric(data []byte, quotes, dirty []uint64) {
 		}
 		quotes[w], dirty[w] = q, d
 	}
-}
-
-// cleanRange reports whether no byte in [s, e) is dirty.
-func cleanRange(dirty []uint64, s, e int) bool {
-	if s >= e {
-		return true
-	}
-	ws, we := s>>6, (e-1)>>6
-	first := ^uint64(0) << (uint(s) & 63)
-	last := ^uint64(0) >> (63 - uint(e-1)&63)
-	if ws == we {
-		return dirty[ws]&first&last == 0
-	}
-	if dirty[ws]&first != 0 || dirty[we]&last != 0 {
-		return false
-	}
-	for _, d := range dirty[ws+1 : we] {
-		if d != 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // nextQuote returns the index of the first quote at or after i and before
@@ -83,7 +64,7 @@ func nextQuote(quotes []uint64, i, end int) int {
 		}
 		m = quotes[w]
 	}
-	k := w<<6 + trailingZeros(m)
+	k := w<<6 + bits.TrailingZeros64(m)
 	if k >= end {
 		return -1
 	}

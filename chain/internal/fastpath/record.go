@@ -1,26 +1,46 @@
-package chain
+package fastpath
 
-import "encoding/binary"
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"math/bits"
+	"slices"
+)
 
-// The verifier's fast path: a parser for the lines the writer produces in
-// the common case (the canonical layout, printable ASCII, no escapes, no
-// whitespace, nesting within 64 levels), driven by the quote and dirty bits
-// of classify. It accepts a subset of what parseCanonical accepts, with the
-// same result; any other line (and any line it is unsure of) goes to
-// parseRecord, which decides. FuzzFastParse holds the two to that.
+// The fast parser: it parses the lines the writer produces in the common
+// case (the canonical layout, printable ASCII, no escapes, no whitespace,
+// nesting within 64 levels), driven by the quote and dirty bits of
+// classify. It accepts a subset of what the chain's general parser accepts
+// as a canonical record, with the same fields; any other line (and any line
+// it is unsure of) goes to the general parser, which decides. The chain's
+// FuzzFastRecord holds the two to that.
 
-// fastScratch is one worker's buffers for the fast path.
-type fastScratch struct {
+// Available reports whether the parser runs on this machine: it needs the
+// vector kernel (AVX2). Without it every line takes the general parser.
+func Available() bool { return hasSIMD }
+
+// Record is what Parser.Record reads of a line. Its slices alias the line.
+type Record struct {
+	Seq uint64
+	// TS is the 30-byte timestamp, without quotes; Type, Session, TraceID
+	// and SpanID are JSON string tokens, quotes included; Data is the data
+	// object.
+	TS, Type, Session, TraceID, SpanID, Data []byte
+	// Entry is the bytes the hash covers: the line up to, not including,
+	// the `,"hash":"` that begins its last field.
+	Entry []byte
+	// Prev and Hash are the 64 hex digits of the prev and hash fields, not
+	// yet checked to be lowercase hex: the caller decodes or compares them.
+	Prev, Hash []byte
+}
+
+// Parser is one goroutine's classification buffers and parsing state, for
+// the lines of one chunk at a time.
+type Parser struct {
 	quotes, dirty []uint64
 	data          []byte
 	done          int // data[:done] is classified
-	// lastHex is the hash of the line before, when it verified on the fast
-	// path, and lastDigest its digest: a prev equal to it needs no decoding.
-	lastHex    []byte
-	lastDigest Digest
-	// ni: the chain is SHA-256 and the CPU has the SHA extensions, so lines
-	// are hashed by sha256Entry rather than through the hash.Hash.
-	ni bool
 	// keys[:nkeys] are the keys of the objects that value has open, and
 	// levels[d] where the keys of the object at depth d begin. A line with
 	// more keys open at once takes the general parser.
@@ -50,13 +70,20 @@ func newKeyRef(b []byte, s, e int) keyRef {
 }
 
 // repeats reports whether a key of keys is repeated; the keys are in b.
+// Small objects compare every pair; larger ones are sorted in place (the
+// keys of a closed object are not needed again), so an object of n keys
+// costs n log n comparisons, not n².
 func repeats(b []byte, keys []keyRef) bool {
 	if len(keys) > 16 {
-		ks := make([][]byte, len(keys))
-		for i, k := range keys {
-			ks[i] = b[k.s:k.e]
+		slices.SortFunc(keys, func(x, y keyRef) int {
+			return cmp.Or(cmp.Compare(x.fp, y.fp), bytes.Compare(b[x.s:x.e], b[y.s:y.e]))
+		})
+		for i := 1; i < len(keys); i++ {
+			if keys[i].fp == keys[i-1].fp && string(b[keys[i].s:keys[i].e]) == string(b[keys[i-1].s:keys[i-1].e]) {
+				return true
+			}
 		}
-		return dupKey(ks) >= 0
+		return false
 	}
 	for i := 1; i < len(keys); i++ {
 		for j := range i {
@@ -73,60 +100,32 @@ func repeats(b []byte, keys []keyRef) bool {
 // and hashed.
 const classifyStep = 16 << 10
 
-// reset starts the classification of data from byte from (a line's start),
+// Reset starts the classification of data from byte from (a line's start),
 // growing the buffers as needed.
-func (f *fastScratch) reset(data []byte, from int) {
+func (p *Parser) Reset(data []byte, from int) {
 	n := (len(data) + 63) / 64
-	if cap(f.quotes) < n {
-		f.quotes, f.dirty = make([]uint64, n), make([]uint64, n)
+	if cap(p.quotes) < n {
+		p.quotes, p.dirty = make([]uint64, n), make([]uint64, n)
 	}
-	f.quotes, f.dirty = f.quotes[:n], f.dirty[:n]
-	f.data, f.done, f.lastHex = data, from&^63, nil
+	p.quotes, p.dirty = p.quotes[:n], p.dirty[:n]
+	p.data, p.done = data, from&^63
 }
 
-// verifyLine parses and hashes the clean line data[s:e] on the fast path and
-// fills li, or reports false (li is then garbage) to send the line to the
-// general parser: it is not in the fast path's subset, or it does not verify
-// (a finding, which the general parser describes).
-func (f *fastScratch) verifyLine(h *digester, data []byte, s, e int, r *record, li *lineInfo) bool {
-	prevHex, hashHex, ok := f.fastRecord(data, s, e, r)
-	if !ok {
-		return false
-	}
-	if f.lastHex != nil && string(prevHex) == string(f.lastHex) {
-		r.prev = f.lastDigest
-	} else if !decodeHex(r.prev[:], prevHex) {
-		return false
-	}
-	if f.ni {
-		li.computed = sha256Entry(r.entry, &r.prev)
-	} else {
-		li.computed = h.entry(r.entry, &r.prev)
-	}
-	if !hexEqual(&li.computed, hashHex) {
-		return false
-	}
-	li.seq, li.prev, li.hash = r.seq, r.prev, li.computed
-	li.header = string(r.typ) == `"`+HeaderType+`"`
-	f.lastHex, f.lastDigest = hashHex, li.computed
-	return true
-}
-
-// upTo classifies f.data up to at least byte e.
-func (f *fastScratch) upTo(e int) {
-	if e <= f.done {
+// upTo classifies p.data up to at least byte e.
+func (p *Parser) upTo(e int) {
+	if e <= p.done {
 		return
 	}
-	to := min(max(e, f.done+classifyStep)&^63, len(f.data))
+	to := min(max(e, p.done+classifyStep)&^63, len(p.data))
 	if to < e {
-		to = len(f.data)
+		to = len(p.data)
 	}
-	if to == len(f.data) {
-		classify(f.data[f.done:], f.quotes[f.done/64:], f.dirty[f.done/64:])
+	if to == len(p.data) {
+		classify(p.data[p.done:], p.quotes[p.done/64:], p.dirty[p.done/64:])
 	} else {
-		classifyBlocks(f.data[f.done:to], f.quotes[f.done/64:to/64], f.dirty[f.done/64:to/64])
+		classifyBlocks(p.data[p.done:to], p.quotes[p.done/64:to/64], p.dirty[p.done/64:to/64])
 	}
-	f.done = to
+	p.done = to
 }
 
 // hexPairs maps a byte to its two lowercase hex digits, as a little-endian
@@ -139,29 +138,37 @@ var hexPairs = func() (t [256]uint16) {
 	return t
 }()
 
-// hexEqualGeneric is hexEqual for len(h) == 2*DigestSize, without vector
+// hexEqualGeneric is HexEqual for len(h) == 64, without vector
 // instructions.
-func hexEqualGeneric(d *Digest, h []byte) bool {
+func hexEqualGeneric(d *[32]byte, h []byte) bool {
 	var diff uint64
-	for k := 0; k < DigestSize; k += 4 {
+	for k := 0; k < len(d); k += 4 {
 		w := uint64(hexPairs[d[k]]) | uint64(hexPairs[d[k+1]])<<16 | uint64(hexPairs[d[k+2]])<<32 | uint64(hexPairs[d[k+3]])<<48
 		diff |= w ^ binary.LittleEndian.Uint64(h[2*k:])
 	}
 	return diff == 0
 }
 
-// fastRecord parses the line data[s:e] (without its newline), which must be
-// clean (no dirty byte), when it is in the fast path's subset, filling r (but
-// for r.prev and r.hash, whose hex is left in prevHex and hashHex for the
-// caller to check), and reports whether it did. data[:e] must be classified.
-func (f *fastScratch) fastRecord(data []byte, s, e int, r *record) (prevHex, hashHex []byte, ok bool) {
-	if e-s < suffixLen+64 || e-s+1 > MaxRecordSize {
-		return nil, nil, false
+// The record's layout: the keys in their order, and the suffix
+// ,"prev":"<64 hex>","hash":"<64 hex>"} of every line.
+const (
+	tsLen     = len("2006-01-02T15:04:05.000000000Z")
+	prevKey   = `,"prev":"`
+	hashKey   = `","hash":"`
+	suffixLen = len(prevKey) + 64 + len(hashKey) + 64 + len(`"}`)
+)
+
+// Record parses the line data[s:e] (without its newline), which must be
+// clean (NextDirty(s) == e), when it is in the parser's subset, filling r,
+// and reports whether it did. data must be the chunk Reset was given.
+func (p *Parser) Record(data []byte, s, e int, r *Record) bool {
+	if e-s < suffixLen+64 {
+		return false
 	}
 	b := data[:e]
 	end := e - suffixLen // where the suffix ,"prev":"…","hash":"…"} begins
 	if string(b[s:s+7]) != `{"seq":` {
-		return nil, nil, false
+		return false
 	}
 	i := s + 7
 	var seq uint64
@@ -172,75 +179,77 @@ func (f *fastScratch) fastRecord(data []byte, s, e int, r *record) (prevHex, has
 	}
 	// At most 19 digits (no overflow); longer seqs take the general path.
 	if j == i || b[i] == '0' && j-i > 1 || j < end && b[j]-'0' < 10 {
-		return nil, nil, false
+		return false
 	}
-	r.seq = seq
+	r.Seq = seq
 	i = j
-	if end-i < len(`,"ts":"`)+len(TimeLayout)+len(`","type":"`) || string(b[i:i+7]) != `,"ts":"` {
-		return nil, nil, false
+	if end-i < len(`,"ts":"`)+tsLen+len(`","type":"`) || string(b[i:i+7]) != `,"ts":"` {
+		return false
 	}
 	i += 7
-	if !cleanTS(b[i : i+len(TimeLayout)]) {
-		return nil, nil, false
+	if !cleanTS(b[i : i+tsLen]) {
+		return false
 	}
-	r.ts = b[i : i+len(TimeLayout)]
-	i += len(TimeLayout)
+	r.TS = b[i : i+tsLen]
+	i += tsLen
 	// Each key is compared as a constant, which compiles to a few word
 	// compares; the value runs to the next quote.
 	if string(b[i:i+len(`","type":"`)]) != `","type":"` {
-		return nil, nil, false
+		return false
 	}
 	i += len(`","type":`)
-	if r.typ, i = f.str(b, i, end); i < 0 || end-i < len(`,"session":"`) || string(b[i:i+len(`,"session":"`)]) != `,"session":"` {
-		return nil, nil, false
+	if r.Type, i = p.str(b, i, end); i < 0 || end-i < len(`,"session":"`) || string(b[i:i+len(`,"session":"`)]) != `,"session":"` {
+		return false
 	}
 	i += len(`,"session":`)
-	if r.session, i = f.str(b, i, end); i < 0 || end-i < len(`,"trace_id":"`) || string(b[i:i+len(`,"trace_id":"`)]) != `,"trace_id":"` {
-		return nil, nil, false
+	if r.Session, i = p.str(b, i, end); i < 0 || end-i < len(`,"trace_id":"`) || string(b[i:i+len(`,"trace_id":"`)]) != `,"trace_id":"` {
+		return false
 	}
 	i += len(`,"trace_id":`)
-	if r.traceID, i = f.str(b, i, end); i < 0 || end-i < len(`,"span_id":"`) || string(b[i:i+len(`,"span_id":"`)]) != `,"span_id":"` {
-		return nil, nil, false
+	if r.TraceID, i = p.str(b, i, end); i < 0 || end-i < len(`,"span_id":"`) || string(b[i:i+len(`,"span_id":"`)]) != `,"span_id":"` {
+		return false
 	}
 	i += len(`,"span_id":`)
-	if r.spanID, i = f.str(b, i, end); i < 0 || end-i < len(`,"data":{}`) || string(b[i:i+len(`,"data":{`)]) != `,"data":{` {
-		return nil, nil, false
+	if r.SpanID, i = p.str(b, i, end); i < 0 || end-i < len(`,"data":{}`) || string(b[i:i+len(`,"data":{`)]) != `,"data":{` {
+		return false
 	}
 	i += len(`,"data":`)
-	if !f.value(b, i, end) {
-		return nil, nil, false
+	if !p.value(b, i, end) {
+		return false
 	}
-	r.data = b[i:end]
+	r.Data = b[i:end]
 	sfx := b[end:e]
-	const p, h = len(`,"prev":"`), len(`,"prev":"`) + 2*DigestSize + len(`","hash":"`)
-	if string(sfx[:p]) != `,"prev":"` || string(sfx[p+2*DigestSize:h]) != `","hash":"` || string(sfx[h+2*DigestSize:]) != `"}` {
-		return nil, nil, false
+	const hp, hh = len(prevKey), len(prevKey) + 64 + len(hashKey)
+	if string(sfx[:hp]) != prevKey || string(sfx[hp+64:hh]) != hashKey || string(sfx[hh+64:]) != `"}` {
+		return false
 	}
-	r.entry = b[s : end+p+2*DigestSize+1]
-	return sfx[p : p+2*DigestSize], sfx[h : h+2*DigestSize], true
+	r.Entry = b[s : end+hp+64+1]
+	r.Prev, r.Hash = sfx[hp:hp+64], sfx[hh:hh+64]
+	return true
 }
 
 // str returns the string at b[i] == '"', quotes included, and the index after
 // it; the index is -1 when it does not end before end.
-func (f *fastScratch) str(b []byte, i, end int) ([]byte, int) {
-	k := nextQuote(f.quotes, i+1, end)
+func (p *Parser) str(b []byte, i, end int) ([]byte, int) {
+	k := nextQuote(p.quotes, i+1, end)
 	if k < 0 {
 		return nil, -1
 	}
 	return b[i : k+1], k + 1
 }
 
-// nextDirty returns the index of the first dirty byte of f.data at or after
-// i, or len(f.data), classifying as it goes.
-func (f *fastScratch) nextDirty(i int) int {
-	n := len(f.data)
+// NextDirty returns the index of the first dirty byte of the chunk at or
+// after i, or len(chunk), classifying as it goes. A line's first dirty byte
+// is its newline exactly when the line is clean.
+func (p *Parser) NextDirty(i int) int {
+	n := len(p.data)
 	for i < n {
-		if i >= f.done {
-			f.upTo(i + 1)
+		if i >= p.done {
+			p.upTo(i + 1)
 		}
 		// The classified words from i's on.
 		w := i >> 6
-		d := f.dirty[w : (f.done+63)>>6]
+		d := p.dirty[w : (p.done+63)>>6]
 		m := d[0] & (^uint64(0) << (uint(i) & 63))
 		for k := 1; m == 0; k++ {
 			if k == len(d) {
@@ -249,9 +258,9 @@ func (f *fastScratch) nextDirty(i int) int {
 			m, w = d[k], w+1
 		}
 		if m != 0 {
-			return min(w<<6+trailingZeros(m), n)
+			return min(w<<6+bits.TrailingZeros64(m), n)
 		}
-		i = f.done
+		i = p.done
 	}
 	return n
 }
@@ -260,19 +269,19 @@ func (f *fastScratch) nextDirty(i int) int {
 // fast path's subset: clean bytes (strings end at the next quote), no
 // whitespace, at most 64 levels of nesting, and no object with a repeated
 // key (the canonical form; the general parser names the key).
-func (f *fastScratch) value(b []byte, i, end int) bool {
+func (p *Parser) value(b []byte, i, end int) bool {
 	full := b // the line: the keys' fingerprints may read past end
 	b = b[:end]
 	var objects uint64 // bit d is set when level d is an object
 	depth := 0
-	f.nkeys = 0
+	p.nkeys = 0
 value:
 	if i >= len(b) {
 		return false
 	}
 	switch c := b[i]; {
 	case c == '"':
-		if i = nextQuote(f.quotes, i+1, len(b)); i < 0 {
+		if i = nextQuote(p.quotes, i+1, len(b)); i < 0 {
 			return false
 		}
 		i++
@@ -286,7 +295,7 @@ value:
 		}
 		if c == '{' {
 			objects |= 1 << (depth & 63)
-			f.levels[depth&63] = int32(f.nkeys)
+			p.levels[depth&63] = int32(p.nkeys)
 		} else {
 			objects &^= 1 << (depth & 63)
 		}
@@ -337,11 +346,11 @@ after: // a value ends at i
 		if objects&(1<<((depth-1)&63)) == 0 {
 			return false
 		}
-		lv := int(f.levels[(depth-1)&63])
-		if lv < f.nkeys-1 && repeats(b, f.keys[lv:f.nkeys]) {
+		lv := int(p.levels[(depth-1)&63])
+		if lv < p.nkeys-1 && repeats(b, p.keys[lv:p.nkeys]) {
 			return false
 		}
-		f.nkeys = lv
+		p.nkeys = lv
 	case ']':
 		if objects&(1<<((depth-1)&63)) != 0 {
 			return false
@@ -357,20 +366,20 @@ key:
 		return false
 	}
 	k := i + 1
-	if i = nextQuote(f.quotes, k, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
+	if i = nextQuote(p.quotes, k, len(b)); i < 0 || i+1 >= len(b) || b[i+1] != ':' {
 		return false
 	}
-	if f.nkeys == len(f.keys) {
+	if p.nkeys == len(p.keys) {
 		return false
 	}
-	f.keys[f.nkeys] = newKeyRef(full, k, i)
-	f.nkeys++
+	p.keys[p.nkeys] = newKeyRef(full, k, i)
+	p.nkeys++
 	i += 2
 	goto value
 }
 
 // number scans the JSON number at b[i] and returns the index after it, or
-// -1 when it is not one (scanNumber for clean bytes).
+// -1 when it is not one.
 func number(b []byte, i int) int {
 	if b[i] == '-' {
 		i++
@@ -414,12 +423,17 @@ func digits(b []byte, i int) int {
 	return i
 }
 
-// cleanTS is validTS for 30 bytes known to be below 0x80, as four
-// overlapping little-endian words (offsets 0, 8, 16 and 22) checked against
-// the shape dddd-dd-ddTdd:dd:dd.dddddddddZ: the digit lanes of each word,
-// and its literal bytes with their lanes (TestCleanTSWords derives them).
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// cleanTS checks the shape dddd-dd-ddTdd:dd:dd.dddddddddZ of 30 bytes known
+// to be below 0x80, as four overlapping little-endian words (offsets 0, 8,
+// 16 and 22): the digit lanes of each word, and its literal bytes with
+// their lanes (TestCleanTSWords derives them).
 func cleanTS(b []byte) bool {
-	if len(b) != len(TimeLayout) {
+	if len(b) != tsLen {
 		return false
 	}
 	return tsBad(binary.LittleEndian.Uint64(b[0:]), 0x0080800080808080, 0x2d00002d00000000, 0xff0000ff00000000)|

@@ -30,11 +30,11 @@ func compactObject(b []byte) ([]byte, error) {
 	if err == errNotCompact {
 		out, i, err = compactValue(make([]byte, 0, len(b)), b, 0, 0, true)
 	}
-	var de *dataError
-	switch {
-	case errors.As(err, &de):
+	switch err.(type) {
+	case nil:
+	case *dataError: // returned unwrapped
 		return nil, fmt.Errorf("chain: event data has %v", err)
-	case err != nil:
+	default:
 		return nil, fmt.Errorf("chain: event data %v", err)
 	}
 	if skipSpace(b, i) != len(b) {

@@ -1,13 +1,10 @@
-package chain
+package fastpath
 
-import (
-	"math/bits"
+import "golang.org/x/sys/cpu"
 
-	"golang.org/x/sys/cpu"
-)
-
-// hasSIMD reports whether the fast path's AVX2 kernel can run here; without
-// it the verifier uses the general parser for every line.
+// hasSIMD reports whether the AVX2 kernel can run here; without it the
+// parser does not run (Available) and the chain's general parser takes
+// every line.
 var hasSIMD = cpu.X86.HasAVX2
 
 //go:noescape
@@ -26,14 +23,12 @@ func classifyBlocks(data []byte, quotes, dirty []uint64) {
 	classifyBlocksAVX2(&data[0], len(quotes), &quotes[0], &dirty[0])
 }
 
-func trailingZeros(x uint64) int { return bits.TrailingZeros64(x) }
-
 //go:noescape
-func hexEqualSSE(d *Digest, h *byte) bool
+func hexEqualSSE(d *[32]byte, h *byte) bool
 
-// hexEqual reports whether h is the lowercase hex of d.
-func hexEqual(d *Digest, h []byte) bool {
-	if len(h) != 2*DigestSize {
+// HexEqual reports whether h is the lowercase hex of d.
+func HexEqual(d *[32]byte, h []byte) bool {
+	if len(h) != 64 {
 		return false
 	}
 	if hasSIMD {

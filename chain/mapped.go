@@ -5,53 +5,36 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"runtime/debug"
 	"sync"
 
-	"golang.org/x/sys/unix"
+	"github.com/brain-dev/brain/chain/internal/fastpath"
 )
 
-// Large files are mapped rather than read: on the machines measured, mapping
-// and touching the pages of a file in the page cache costs a quarter of
-// copying it with read (see BENCHMARKS.md). The mapping covers the size
-// snapshotted at the start, like the reader; if the file shrinks below that
-// while it is verified (a repair, an edit), the access to a page past its
-// new end faults, and the fault becomes a ReadError instead of a crash.
+// Large local files are mapped rather than read (fastpath.Map, where the
+// system can): no copy, and the pages of what was verified are let go as
+// verification moves on. The mapping covers the size snapshotted at the
+// start, like the reader; if the file shrinks below that while it is
+// verified (a repair, an edit), the access to a page past its new end
+// faults, and the fault becomes a ReadError instead of a crash.
 
 // mapMin is the smallest file that is mapped.
 const mapMin = 1 << 20
 
-type mapping struct{ data []byte }
-
-// mapFile maps in's file, or returns nil when it is not a large regular file
+// mapFile maps in's file, or returns nil when it is not a large local file
 // or cannot be mapped (it is then read). min overrides mapMin when not 0.
-func mapFile(in *input, min int64) *mapping {
+func mapFile(in *input, min int64) *fastpath.Mapping {
 	if min == 0 {
 		min = mapMin
 	}
-	if in.f == nil || min < 0 || in.size < min || int64(int(in.size)) != in.size {
+	if in.f == nil || min < 0 || in.size < min {
 		return nil
 	}
-	data, err := unix.Mmap(int(in.f.Fd()), 0, int(in.size), unix.PROT_READ, unix.MAP_SHARED)
+	m, err := fastpath.Map(in.f, in.size)
 	if err != nil {
 		return nil
 	}
-	return &mapping{data: data}
-}
-
-func (m *mapping) unmap() { unix.Munmap(m.data) }
-
-// dropMapped unmaps the whole pages of the mapping before off, which hold
-// lines already verified: the pages stay in the page cache, but no longer
-// count in the process's memory, so verifying a file of any size holds
-// only the chunks in flight. Chunks are released in order.
-func (c *chunkReader) dropMapped(off int64) {
-	page := int64(os.Getpagesize())
-	if end := min(off, int64(len(c.m))) / page * page; end > c.dropped {
-		unix.Madvise(c.m[c.dropped:end], unix.MADV_DONTNEED)
-		c.dropped = end
-	}
+	return m
 }
 
 // errFault reports an access to a mapped page that is no longer backed by
