@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/chainarg"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -52,52 +52,27 @@ Exit status: 0 PASS, 1 FAIL, 2 usage, 3 an input could not be read.`,
 	}
 }
 
-type target struct {
-	name   string
-	copyOf string // a copy of the chain in this file, kept beside it (chain.Chain.CopyOf)
-	run    func() (*chain.Report, error)
-}
-
 func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOptions, jsonOut bool) error {
-	var targets []target
+	var targets []chainarg.Target
 	unreadable := 0
 	for _, a := range args {
-		switch fi, err := os.Stat(a); {
-		case a == "-":
-			targets = append(targets, target{"-", "", func() (*chain.Report, error) { return chain.VerifyReader(ctx, "-", e.stdin, vo) }})
-		case err != nil && !errors.Is(err, os.ErrNotExist):
-			e.p.Errorf("reading %q: %v", a, unwrapPath(err))
-			unreadable++
-		case err == nil && fi.IsDir():
-			chains, skipped, err := chain.Discover(a)
-			if err != nil {
-				e.p.Errorf("%v", err)
-				unreadable++
-				continue
+		ts, skipped, err := chainarg.Resolve(a, e.stdin)
+		for _, s := range skipped {
+			if strings.HasSuffix(s, ".jsonl") && !jsonOut {
+				e.p.Infof("skipped %s: not an audit chain", s)
 			}
-			for _, s := range skipped {
-				if strings.HasSuffix(s, ".jsonl") && !jsonOut {
-					e.p.Infof("skipped %s: not an audit chain", s)
-				}
-			}
-			if len(chains) == 0 {
-				e.p.Errorf("no audit chain under %q", a)
-				unreadable++
-			}
-			for _, c := range chains {
-				targets = append(targets, target{c.Files[len(c.Files)-1], c.CopyOf, func() (*chain.Report, error) { return chain.VerifyChain(ctx, c, vo) }})
-			}
-		default:
-			// A FILE that does not exist may be a chain's active file
-			// missing after its rotated files: VerifyFile says.
-			targets = append(targets, target{a, "", func() (*chain.Report, error) { return chain.VerifyFile(ctx, a, vo) }})
 		}
+		if err != nil {
+			e.p.Errorf("%v", err)
+			unreadable++
+		}
+		targets = append(targets, ts...)
 	}
 	failed := 0
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	for _, t := range targets {
-		rep, err := t.run()
+		rep, err := t.Verify(ctx, vo)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -116,23 +91,23 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 					chain.Finding
 				}{"finding", f})
 			}
-			s := summary(t.name, rep)
-			s.CopyOf = t.copyOf
+			s := summary(t.Name, rep)
+			s.CopyOf = t.CopyOf
 			enc.Encode(s)
 		} else {
-			if t.copyOf != "" {
-				e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.name, t.copyOf)
+			if t.CopyOf != "" {
+				e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.Name, t.CopyOf)
 			}
 			for _, f := range rep.Findings {
 				fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
 			}
 			if rep.OK() && rep.Head != nil {
-				fmt.Fprintf(e.stdout, "%d:%s  %s\n", rep.Head.Seq, rep.Head.Hash, t.name)
+				fmt.Fprintf(e.stdout, "%d:%s  %s\n", rep.Head.Seq, rep.Head.Hash, t.Name)
 			}
 		}
-		e.p.Banner(rep.OK(), bannerText(t.name, rep))
+		e.p.Banner(rep.OK(), bannerText(t.Name, rep))
 		if !rep.OK() {
-			hintFor(e, t.name, rep)
+			hintFor(e, t.Name, rep)
 		}
 	}
 	switch {
