@@ -143,6 +143,8 @@ type VerifyOptions struct {
 	MaxFindings int
 	// ExpectHead, when set, must be a record of the chain with that hash.
 	ExpectHead *Head
+	// Lines, when set, receives every line verified, in order (LineSink).
+	Lines LineSink
 
 	// Test hooks: mapMin overrides the smallest file that is mapped (-1:
 	// none); slow sends every line to the general parser.
@@ -453,7 +455,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		if err != nil {
 			return err
 		}
-		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".quarantine-") {
+		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".quarantine-") || isCheckpointFile(p) {
 			return nil
 		}
 		f, err := fsutil.Open(p)
@@ -717,7 +719,7 @@ const chunkSize = 4 << 20
 func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, error) {
 	opts.fill()
 	rep := &Report{Counts: map[Class]int{}}
-	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead, mapMin: opts.mapMin, slow: opts.slow}
+	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead, mapMin: opts.mapMin, slow: opts.slow, sink: opts.Lines}
 	for i := range ins {
 		rep.Files = append(rep.Files, ins[i].name)
 	}
@@ -751,8 +753,9 @@ type sequencer struct {
 	rep    *Report
 	max    int
 	head   *Head
-	mapMin int64 // VerifyOptions.mapMin
-	slow   bool  // VerifyOptions.slow
+	mapMin int64    // VerifyOptions.mapMin
+	slow   bool     // VerifyOptions.slow
+	sink   LineSink // VerifyOptions.Lines
 
 	known    bool // last is a baseline for the next link check
 	last     ref
@@ -832,6 +835,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	case errors.Is(herr, errHeaderOversize):
 		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "the first line is over the size limit: no header record"})
 		s.known = false
+		s.feed(&job{})
 	default:
 		var err error
 		hdr, _, err = parseHeader(hline)
@@ -870,6 +874,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		if unterminated {
 			s.missingNewline(in.name, &j.out[0])
 		}
+		s.feed(j)
 	}
 	err := s.run(ctx, in.name, br, alg, workers, last)
 	s.prevFile = in.name
@@ -1166,6 +1171,7 @@ loop:
 				}
 			}
 		}
+		s.feed(j)
 		br.release(j)
 	}
 	cancel()

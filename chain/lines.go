@@ -1,0 +1,51 @@
+package chain
+
+import (
+	"path/filepath"
+	"strings"
+)
+
+// A LineSink receives the lines of a chain in order, as verification reads
+// them (VerifyOptions.Lines), so that a caller can compute over the exact
+// bytes verified in the same pass: package chain/checkpoint builds the
+// chain's Merkle tree this way.
+//
+// The lines are every line of every file of the chain, header lines
+// included, oldest first; in a chain that verifies, line i is the record
+// whose seq is i. A torn final line (part of a record, TornTail) is not a
+// line: it is never given. A final record without its newline is given
+// with one.
+type LineSink interface {
+	// Lines receives whole lines, each ending in "\n", in order. data is
+	// valid only during the call; the sink must not keep or modify it.
+	Lines(data []byte)
+	// Skip counts a line that verification does not hold in memory (one
+	// over MaxRecordSize, which is never a record): its bytes are not given.
+	Skip()
+}
+
+// feed gives the lines of j, which the sequencer has just checked, to the
+// sink of VerifyOptions.Lines.
+func (s *sequencer) feed(j *job) {
+	switch {
+	case s.sink == nil:
+	case j.special != nil && j.special.status == lineTorn:
+	case j.data == nil:
+		s.sink.Skip()
+	default:
+		s.sink.Lines(j.data)
+	}
+}
+
+// CheckpointsSuffix ends the name of the file of signed checkpoints kept
+// beside a chain's active file (package chain/checkpoint): audit.jsonl has
+// audit.jsonl.checkpoints, and the state its writer keeps,
+// audit.jsonl.checkpoints.state. Discover never takes either for a chain.
+const CheckpointsSuffix = ".checkpoints"
+
+// isCheckpointFile reports whether path is a chain's checkpoint file or the
+// state of its writer.
+func isCheckpointFile(path string) bool {
+	base := filepath.Base(path)
+	return strings.HasSuffix(base, CheckpointsSuffix) || strings.HasSuffix(base, CheckpointsSuffix+".state")
+}
