@@ -1,8 +1,10 @@
 package chain
 
 import (
+	"io"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // A LineSink receives the lines of a chain in order, as verification reads
@@ -48,4 +50,13 @@ const CheckpointsSuffix = ".checkpoints"
 func isCheckpointFile(path string) bool {
 	base := filepath.Base(path)
 	return strings.HasSuffix(base, CheckpointsSuffix) || strings.HasSuffix(base, CheckpointsSuffix+".state")
+}
+
+// Quarantine copies what r holds, durably, to a new quarantine file beside
+// path, named as Repair names its own (PATH.quarantine-<UTC timestamp>),
+// and returns its name: the checkpoint file's repair keeps a torn line
+// the same way.
+func Quarantine(path string, now time.Time, r io.Reader) (string, error) {
+	name := quarantineName(path, now)
+	return name, writeQuarantine(name, r)
 }
