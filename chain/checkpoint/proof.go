@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/transparency-dev/formats/proof"
 	tnote "github.com/transparency-dev/formats/note"
+	"github.com/transparency-dev/formats/proof"
 	"github.com/transparency-dev/merkle/compact"
 	mproof "github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"

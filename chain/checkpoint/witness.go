@@ -234,4 +234,3 @@ func lastCosigned(path string, w note.Verifier) uint64 {
 	})
 	return size
 }
-
