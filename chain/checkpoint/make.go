@@ -137,24 +137,25 @@ func Make(ctx context.Context, active string, opts Options) (*Made, error) {
 	c := Checkpoint{Origin: origin, Size: t.size(), Root: rootOf(t.rng)}
 	if base != nil && c.Size == baseC.Size && c.Root == baseC.Root {
 		made.Checkpoint, made.Note = base.c, base.note
-		return made, nil
+	} else {
+		msg, err := Sign(c, opts.Signer)
+		if err != nil {
+			return nil, err
+		}
+		if err := st.append(Entry{Time: opts.Now(), Note: msg}); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
+		}
+		made.Checkpoint, made.Note, made.New = c, msg, true
 	}
-	msg, err := Sign(c, opts.Signer)
-	if err != nil {
-		return nil, err
+	if made.New || !gotInc {
+		ws := &writerState{Size: c.Size, Root: c.Root.String(), Index: pos.index, Offset: pos.offset, Head: pos.head}
+		for _, h := range t.rng.Hashes() {
+			ws.Range = append(ws.Range, Hash(h).String())
+		}
+		// The state is a hint: failing to write it costs the next
+		// checkpoint a whole verification, nothing else.
+		writeState(statePath(path), ws)
 	}
-	if err := st.append(Entry{Time: opts.Now(), Note: msg}); err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	made.Checkpoint, made.Note, made.New = c, msg, true
-	hashes := t.rng.Hashes()
-	ws := &writerState{Size: c.Size, Root: c.Root.String(), Index: pos.index, Offset: pos.offset, Head: pos.head}
-	for _, h := range hashes {
-		ws.Range = append(ws.Range, Hash(h).String())
-	}
-	// The state is a hint: failing to write it costs the next checkpoint a
-	// whole verification, nothing else.
-	writeState(statePath(path), ws)
 	return made, nil
 }
 
@@ -283,6 +284,9 @@ func extend(active string, rs *rangeState) (*tree, position, error) {
 		pos.head = ""
 	}
 	var alg chain.Alg
+	if t.size() > 0 && !headAt(files[0], rs) {
+		return nil, position{}, errHint
+	}
 	for i, f := range files {
 		start := int64(0)
 		if i == 0 {
@@ -327,6 +331,34 @@ func extend(active string, rs *rangeState) (*tree, position, error) {
 		}
 	}
 	return t, pos, nil
+}
+
+// headAt reports whether the line of f that ends at the state's offset is
+// the state's head, a record whose hash verifies: the records the last
+// checkpoint covers end with the record that checkpoint was made after. A
+// rewrite of any of them, rehashed, changes that record's hash.
+func headAt(f snapFile, rs *rangeState) bool {
+	end := rs.offset
+	if end > f.size || end == 0 {
+		return false
+	}
+	start := max(0, end-chain.MaxRecordSize-1)
+	b := make([]byte, end-start)
+	if _, err := f.f.ReadAt(b, start); err != nil {
+		return false
+	}
+	b = bytes.TrimSuffix(b, []byte{'\n'})
+	line := b[bytes.LastIndexByte(b, '\n')+1:]
+	h, err := headerOf(io.NewSectionReader(f.f, 0, f.size), f.name)
+	if err != nil {
+		return false
+	}
+	sc := chain.NewScanner(bytes.NewReader(line))
+	if !sc.Scan() || sc.LineErr() != nil {
+		return false
+	}
+	rec := sc.Record()
+	return rec.Seq == rs.head.Seq && rec.Hash == rs.head.Hash && recordHash(chain.Alg(h.Alg), line, rec.Prev) == rec.Hash
 }
 
 // recordHash returns a record's hash as the chain format defines it:
