@@ -162,15 +162,20 @@ func ParseVerifier(vkey string) (note.Verifier, error) {
 // LoadVerifier reads the verifier key in the file at path (a .vkey file).
 // When no file is named path and path is itself a verifier key, that key is
 // returned, so that a key can be given on the command line as it is.
-func LoadVerifier(path string) (note.Verifier, error) {
+func LoadVerifier(path string) (note.Verifier, error) { return loadVerifier(path, ParseVerifier) }
+
+// LoadWitness is LoadVerifier for a witness's cosignature key (ParseWitness).
+func LoadWitness(path string) (note.Verifier, error) { return loadVerifier(path, ParseWitness) }
+
+func loadVerifier(path string, parse func(string) (note.Verifier, error)) (note.Verifier, error) {
 	b, err := readKeyFile(path, false)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) && strings.Count(path, "+") >= 2 {
-			return ParseVerifier(path)
+			return parse(path)
 		}
 		return nil, err
 	}
-	v, err := ParseVerifier(string(b))
+	v, err := parse(string(b))
 	if err != nil {
 		return nil, &KeyFileError{Path: path, Err: errors.New(strings.TrimPrefix(err.Error(), "checkpoint: "))}
 	}

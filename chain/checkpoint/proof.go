@@ -281,7 +281,7 @@ func Latest(path string, opts LatestOptions) (*Stored, error) {
 			if c, _, err = Open(e.Note, opts.Verifiers); err != nil {
 				return nil
 			}
-		} else if c, err = checkpointOf(e.Note); err != nil {
+		} else if c, err = Unverified(e.Note); err != nil {
 			return nil
 		}
 		if opts.Size == 0 || c.Size == opts.Size {
@@ -305,9 +305,10 @@ func Latest(path string, opts LatestOptions) (*Stored, error) {
 	return last, nil
 }
 
-// checkpointOf returns the checkpoint of a signed note without checking its
-// signatures (the note text is what precedes the last empty line).
-func checkpointOf(msg []byte) (Checkpoint, error) {
+// Unverified returns the checkpoint of a signed note without checking its
+// signatures (the note text is what precedes the last empty line): for
+// choosing a checkpoint, never for trusting one.
+func Unverified(msg []byte) (Checkpoint, error) {
 	i := bytes.LastIndex(msg, []byte("\n\n"))
 	if i < 0 {
 		return Checkpoint{}, errors.New("checkpoint: not a signed note")

@@ -90,15 +90,15 @@ type Result struct {
 // and its checkpoints in one pass.
 func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Result, error) {
 	if opts.Store == "" {
-		opts.Store = StorePath(activeName(path))
+		opts.Store = FileStore(path)
 	}
 	return Verify(ctx, opts, func(o chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyFile(ctx, path, o) })
 }
 
 // VerifyChain verifies a chain found by chain.Discover and its checkpoints.
 func VerifyChain(ctx context.Context, c chain.Chain, opts VerifyOptions) (*Result, error) {
-	if opts.Store == "" && len(c.Files) > 0 {
-		opts.Store = StorePath(activeName(c.Files[len(c.Files)-1]))
+	if opts.Store == "" {
+		opts.Store = ChainStore(c)
 	}
 	return Verify(ctx, opts, func(o chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyChain(ctx, c, o) })
 }
@@ -425,4 +425,17 @@ func activeName(path string) string {
 // against the checkpoints in opts.Store, which must be set.
 func VerifyReader(ctx context.Context, name string, r io.Reader, opts VerifyOptions) (*Result, error) {
 	return Verify(ctx, opts, func(o chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyReader(ctx, name, r, o) })
+}
+
+// FileStore returns the checkpoint file of the chain ending in the file at
+// path (its active file's, when path is a rotated file).
+func FileStore(path string) string { return StorePath(activeName(path)) }
+
+// ChainStore returns the checkpoint file of a chain found by
+// chain.Discover: its active file's.
+func ChainStore(c chain.Chain) string {
+	if len(c.Files) == 0 {
+		return ""
+	}
+	return FileStore(c.Files[len(c.Files)-1])
 }

@@ -34,14 +34,14 @@ func HelpTopics() []Topic {
 	var b strings.Builder
 	b.WriteString("EXIT CODES (the same for every BRAIN binary)\n")
 	for _, c := range ExitCodes() {
-		fmt.Fprintf(&b, "  %-6s %s\n", c.Code, wrap(c.Meaning, 72, "         "))
+		fmt.Fprintf(&b, "  %-6s %s\n", c.Code, Wrap(c.Meaning, 72, "         "))
 	}
 	return []Topic{{Name: "exit-codes", Short: "what each exit code means", Text: b.String()}}
 }
 
-// wrap breaks s into lines of at most width bytes at spaces, indenting
+// Wrap breaks s into lines of at most width bytes at spaces, indenting
 // every line but the first with indent.
-func wrap(s string, width int, indent string) string {
+func Wrap(s string, width int, indent string) string {
 	var b strings.Builder
 	n := 0
 	for i, w := range strings.Fields(s) {

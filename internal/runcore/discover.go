@@ -1,18 +1,16 @@
 package runcore
 
 import (
-	"errors"
 	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // DefaultDir is the name of the workspace directory brain-run looks for.
-const DefaultDir = ".brain"
+const DefaultDir = workspace.DefaultDir
 
 // ResolveDir settles r.Dir, the workspace. A --dir on the command line or
 // BRAIN_DIR in the environment is used as given. Otherwise, as git finds
@@ -38,43 +36,13 @@ func (r *Flags) ResolveDir(p *cli.Printer) {
 	if err != nil {
 		return
 	}
-	dir, skipped := findWorkspace(wd, os.Geteuid())
+	dir, skipped := workspace.Find(wd, os.Geteuid())
 	for _, s := range skipped {
-		p.Warnf("passing over %s: it belongs to another user (uid %d)", s.path, s.uid)
+		p.Warnf("passing over %s: it belongs to another user (uid %d)", s.Path, s.UID)
 	}
 	if dir == "" || filepath.Dir(dir) == wd {
 		return // ./.brain, named as the user would
 	}
 	p.Infof("workspace %s", dir)
 	r.Dir = dir
-}
-
-type skippedDir struct {
-	path string
-	uid  uint32
-}
-
-// findWorkspace returns the nearest DefaultDir directory of uid in wd or a
-// parent of it, "" if there is none, and the ones of other users it passed.
-func findWorkspace(wd string, uid int) (string, []skippedDir) {
-	var skipped []skippedDir
-	for d := wd; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, DefaultDir)
-		fi, err := os.Stat(cand)
-		switch {
-		case err == nil && fi.IsDir():
-			st, ok := fi.Sys().(*syscall.Stat_t)
-			if !ok || int(st.Uid) == uid {
-				return cand, skipped
-			}
-			skipped = append(skipped, skippedDir{cand, st.Uid})
-		case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
-			// Unreadable (a parent without search permission): stop
-			// here rather than guess past it.
-			return "", skipped
-		}
-		if filepath.Dir(d) == d {
-			return "", skipped
-		}
-	}
 }
