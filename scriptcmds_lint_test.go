@@ -51,5 +51,6 @@ var lintScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args [
 func allScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	all := maps.Clone(scriptCmds)
 	maps.Copy(all, lintScriptCmds)
+	maps.Copy(all, ckptScriptCmds)
 	return all
 }

@@ -50,10 +50,10 @@ func NewSigner(skey string) (*Signer, error) {
 	if err != nil {
 		return nil, errors.New("checkpoint: not a signer key (want PRIVATE+KEY+NAME+HASH+KEY, as brain-audit keygen writes)")
 	}
-	// The public key, from the seed (NewSigner checked the form and the
-	// hash).
-	b64 := skey[strings.LastIndexByte(skey, '+')+1:]
-	raw, _ := base64.StdEncoding.DecodeString(b64)
+	// The public key, from the seed (NewSigner checked the form,
+	// PRIVATE+KEY+name+hash+key, and the hash; the key's base64 may hold
+	// "+" too).
+	raw, _ := base64.StdEncoding.DecodeString(strings.SplitN(skey, "+", 5)[4])
 	pub := ed25519.NewKeyFromSeed(raw[1:]).Public().(ed25519.PublicKey)
 	vkey, err := note.NewEd25519VerifierKey(s.Name(), pub)
 	if err != nil {

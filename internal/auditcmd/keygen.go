@@ -26,7 +26,7 @@ func newKeygen(e *env) *ffcli.Command {
 		ShortHelp:  "make a key pair to sign checkpoints of audit chains",
 		LongHelp: `keygen makes an Ed25519 key pair named NAME in the golang.org/x/mod/sumdb/note
 formats: PREFIX.key, the signer key (created 0600, never over an existing
-file), for brain-audit checkpoint --key and brain-run (BRAIN_CHECKPOINT_KEY
+file; its directory is made 0700 when missing), for brain-audit checkpoint --key and brain-run (BRAIN_CHECKPOINT_KEY
 or --checkpoint-key-file), and PREFIX.vkey, the verifier key line, for
 verify-log --vkey and verify-proof --vkey. The verifier key is also printed
 on stdout.
@@ -55,6 +55,9 @@ exists already).`,
 			if ws := workspaceOf(keyPath); ws != "" && !*inWorkspace {
 				return &cli.ExitError{Code: cli.ExitUsage, Err: fmt.Errorf("%s is inside the BRAIN workspace %s: whoever can rewrite its chain could read the key and sign the rewrite", keyPath, ws),
 					Hint: "keep the signer key elsewhere (another machine, a hardware token's host, your config directory: -o ~/.config/brain/checkpoint), or pass --in-workspace for a throw-away key"}
+			}
+			if err := os.MkdirAll(filepath.Dir(keyPath), 0o700); err != nil {
+				return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("creating the directory of %s: %v", keyPath, fsutil.WithoutPath(err))}
 			}
 			if err := writeNew(keyPath, []byte(skey+"\n"), 0o600); err != nil {
 				return &cli.ExitError{Code: cli.ExitIO, Err: err}
