@@ -357,7 +357,7 @@ func evaluate(res *Result, ld *loaded, t *tree, records uint64, opts VerifyOptio
 			f.Detail = fmt.Sprintf("the chain's first %d records could not be hashed (a line over the size limit): this checkpoint cannot be matched", e.size)
 		}
 		if moreMismatch > 0 {
-			f.Detail += fmt.Sprintf("; %d later %s do not match either", moreMismatch, plural(moreMismatch, "checkpoint"))
+			f.Detail += fmt.Sprintf("; %d later %s not match either", moreMismatch, verbs(moreMismatch, "checkpoint does", "checkpoints do"))
 		}
 		add(f)
 	}
@@ -365,7 +365,7 @@ func evaluate(res *Result, ld *loaded, t *tree, records uint64, opts VerifyOptio
 		f := chain.Finding{Class: Truncated, Line: e.line, Offset: e.off, Expected: strconv.FormatUint(e.size, 10), Found: strconv.FormatUint(records, 10),
 			Detail: fmt.Sprintf("the chain has %d records, fewer than this checkpoint's %d: its tail was cut", records, e.size)}
 		if moreTruncated > 0 {
-			f.Detail += fmt.Sprintf("; %d later %s are beyond its end too", moreTruncated, plural(moreTruncated, "checkpoint"))
+			f.Detail += fmt.Sprintf("; %d later %s beyond its end too", moreTruncated, verbs(moreTruncated, "checkpoint is", "checkpoints are"))
 		}
 		add(f)
 	}
@@ -382,6 +382,14 @@ func evaluate(res *Result, ld *loaded, t *tree, records uint64, opts VerifyOptio
 		}
 		add(f)
 	}
+}
+
+// verbs returns one or many by n.
+func verbs(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func plural(n int, word string) string {
