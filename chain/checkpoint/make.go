@@ -496,3 +496,28 @@ func lineEnd(path string, off int64) int64 {
 	}
 	return off + int64(n)
 }
+
+// LastSize returns the size of the last checkpoint in the checkpoint file
+// of the chain whose active file is active, unverified, and whether there
+// is one: for deciding when to make the next, never for trusting it.
+func LastSize(active string) (uint64, bool) {
+	f, err := fsutil.OpenFile(StorePath(active), os.O_RDONLY|fsutil.NoFollow, 0)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false
+	}
+	ln, err := (&store{path: f.Name(), f: f, size: fi.Size()}).last()
+	if err != nil || ln.data == nil {
+		return 0, false
+	}
+	e, err := parseEntry(ln.data)
+	if err != nil {
+		return 0, false
+	}
+	c, err := Unverified(e.Note)
+	return c.Size, err == nil
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/transparency-dev/merkle/compact"
 
@@ -59,10 +60,29 @@ func readState(path string) *writerState {
 	return &st
 }
 
-// writeState replaces the state file, atomically.
+// writeState replaces the state file, atomically but without syncing it:
+// it is a hint, and a state lost or cut short by a crash only costs the
+// next checkpoint a whole verification (readState refuses what does not
+// parse, rangeOf what does not match).
 func writeState(path string, st *writerState) error {
 	b, _ := json.Marshal(st)
-	return fsutil.WriteFileAtomic(path, append(b, '\n'), 0o600)
+	// A hidden name, which chain.Discover never takes for a chain.
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.tmp-%d", filepath.Base(path), os.Getpid()))
+	f, err := fsutil.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|fsutil.NoFollow, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // rangeOf returns the compact range the state holds, checked against the

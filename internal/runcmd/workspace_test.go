@@ -52,6 +52,7 @@ func TestPlantedLinks(t *testing.T) {
 	renamed := "artifacts/plan-1/readme/" + orchestrator.ArtifactName
 	names := []string{
 		runcore.AuditFile, runcore.AuditFile + ".lock", runcore.SpansFile, runcore.SpansFile + ".sent",
+		runcore.AuditFile + ".checkpoints", runcore.AuditFile + ".checkpoints.state",
 		runcore.FlushState, runcore.FlushState + ".lock",
 		StateFile, StateFile + "-wal", StateFile + "-shm", StateFile + "-journal",
 		runcore.ExecuteLock, runcore.StateKeyFile,

@@ -46,6 +46,7 @@ type Flags struct {
 	PrintSession bool
 	PrintTP      bool // --print-traceparent
 	DiskOnly     bool // spans to disk only, whatever the endpoint settings
+	Checkpoint   CheckpointFlags
 
 	fs       *flag.FlagSet // the subcommand's flags, where they are registered
 	readOnly bool          // registered by NewReadOnlyFlags
@@ -86,6 +87,7 @@ func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
 	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.BoolVar(&r.UnsafeIO, unsafeIOFlag, false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
 	r.registerPrint(fs)
+	r.Checkpoint.register(fs)
 }
 
 func (r *Flags) registerPrint(fs *flag.FlagSet) {
@@ -296,7 +298,14 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		s.end(code, ferr)
 		return code, ferr
 	}
+	ck, err := newCheckpointer(rf.Checkpoint, s.Dir, e.P)
+	if err != nil {
+		return 0, err
+	}
 	opts := audit.Options{Session: s.ID, Tracer: s.Tracer}
+	if ck != nil {
+		opts.AfterWrite = ck.afterWrite
+	}
 	opts.Fault = fs.AuditFault()
 	if rf.UnsafeIO {
 		opts.UnsafeIODir = filepath.Join(s.Dir, UnsafeIODir)
@@ -326,6 +335,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	if _, err := s.Log.Record(context.WithoutCancel(ctx), end); err != nil {
 		return 0, s.auditFailed(err)
 	}
+	ck.make(ctx)
 	return code, ferr
 }
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -32,6 +33,8 @@ var workspaceEntries = []struct {
 }{
 	{AuditFile, false},
 	{AuditFile + ".lock", false},
+	{AuditFile + chain.CheckpointsSuffix, false},
+	{AuditFile + chain.CheckpointsSuffix + ".state", false},
 	{SpansFile, false},
 	{SpansFile + ".sent", false},
 	{FlushState, false},
