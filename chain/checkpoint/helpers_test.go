@@ -30,23 +30,27 @@ func (r seededReader) Read(p []byte) (int, error) {
 }
 
 // testKey returns a deterministic signer named name, made from seed.
+// A nil t (the crash test's writer process) panics on an error.
 func testKey(t testing.TB, name string, seed byte) (*Signer, note.Verifier) {
-	t.Helper()
+	check := func(err error) {
+		if err == nil {
+			return
+		}
+		if t == nil {
+			panic(err)
+		}
+		t.Helper()
+		t.Fatal(err)
+	}
 	skey, vkey, err := note.GenerateKey(seededReader(seed), name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(err)
 	s, err := NewSigner(skey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(err)
 	if s.VerifierKey() != vkey {
-		t.Fatalf("the derived verifier key %s is not %s", s.VerifierKey(), vkey)
+		check(fmt.Errorf("the derived verifier key %s is not %s", s.VerifierKey(), vkey))
 	}
 	v, err := note.NewVerifier(vkey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	check(err)
 	return s, v
 }
 

@@ -33,6 +33,11 @@ type Options struct {
 	// Workers hash lines in parallel when the whole chain is verified
 	// (chain.VerifyOptions.Workers).
 	Workers int
+
+	// fault, when set (by the crash test), is called at each step of Make:
+	// "signed", "appended" (the checkpoint is durable, the state not yet
+	// written), "state".
+	fault func(step string)
 }
 
 // Made is what Make did.
@@ -142,9 +147,11 @@ func Make(ctx context.Context, active string, opts Options) (*Made, error) {
 		if err != nil {
 			return nil, err
 		}
+		opts.at("signed")
 		if err := st.append(Entry{Time: opts.Now(), Note: msg}); err != nil {
 			return nil, fmt.Errorf("checkpoint: %w", err)
 		}
+		opts.at("appended")
 		made.Checkpoint, made.Note, made.New = c, msg, true
 	}
 	if made.New || !gotInc {
@@ -155,8 +162,16 @@ func Make(ctx context.Context, active string, opts Options) (*Made, error) {
 		// The state is a hint: failing to write it costs the next
 		// checkpoint a whole verification, nothing else.
 		writeState(statePath(path), ws)
+		opts.at("state")
 	}
 	return made, nil
+}
+
+// at calls the crash test's fault hook.
+func (o *Options) at(step string) {
+	if o.fault != nil {
+		o.fault(step)
+	}
 }
 
 // own is the last checkpoint of a file signed by the writer's key.
