@@ -132,7 +132,7 @@ func refusal(status int, reply []byte, old uint64, c Checkpoint) string {
 	case http.StatusNotFound:
 		why = fmt.Sprintf("the witness does not know the log %q (its operator adds the origin and the log's verifier key)", c.Origin)
 	case http.StatusForbidden:
-		why = "the checkpoint is not signed by a key the witness trusts for this log (its operator adds the log's verifier key)"
+		why = fmt.Sprintf("the witness does not trust the key that signed the checkpoint for the log %q, or does not know the log (its operator adds the log's origin and verifier key)", c.Origin)
 	case http.StatusBadRequest:
 		why = "the witness took the request for a bad one"
 	case http.StatusUnprocessableEntity:
