@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/transparency-dev/merkle/compact"
+
+	"github.com/brain-dev/brain/chain"
 )
 
 // HashSize is the size of every tree hash: SHA-256.
@@ -35,42 +37,49 @@ func ParseHash(s string) (Hash, error) {
 
 // LeafHash returns the RFC 6962 leaf hash of a record: SHA-256(0x00 ||
 // line), where line is the record's line without its newline.
-func LeafHash(line []byte) Hash {
-	var buf leafBuf
-	return buf.hash(line)
-}
+func LeafHash(line []byte) Hash { return chain.TreeLeafHash(line) }
 
 // NodeHash returns the RFC 6962 hash of an interior node: SHA-256(0x01 ||
 // left || right).
 func NodeHash(left, right Hash) Hash {
-	var b [1 + 2*HashSize]byte
-	b[0] = 1
-	copy(b[1:], left[:])
-	copy(b[1+HashSize:], right[:])
-	return sha256.Sum256(b[:])
+	return chain.TreeNodeHash((*[HashSize]byte)(&left), (*[HashSize]byte)(&right))
 }
 
 // EmptyRoot is the root of the tree of no records: SHA-256 of nothing.
 var EmptyRoot = Hash(sha256.Sum256(nil))
 
-// leafBuf is a buffer for hashing leaves: 0x00 followed by the line, in
-// one slice (one call to sha256.Sum256, no per-write overhead).
-type leafBuf []byte
-
-func (b *leafBuf) hash(line []byte) Hash {
-	*b = append(append((*b)[:0], 0), line...)
-	return sha256.Sum256(*b)
-}
-
 // hashChildren is NodeHash for the compact ranges of
 // github.com/transparency-dev/merkle, which hold hashes as slices.
 func hashChildren(left, right []byte) []byte {
-	var b [1 + 2*HashSize]byte
-	b[0] = 1
-	copy(b[1:], left)
-	copy(b[1+HashSize:], right)
-	h := sha256.Sum256(b[:])
+	h := chain.TreeNodeHash((*[HashSize]byte)(left), (*[HashSize]byte)(right))
 	return h[:]
+}
+
+// arena hands out the hashes of one goroutine's leaves and nodes from
+// blocks of memory, rather than one allocation each: the compact ranges of
+// github.com/transparency-dev/merkle hold hashes as slices, and a chain has
+// as many nodes as records.
+type arena struct{ free []byte }
+
+func (a *arena) next() []byte {
+	if len(a.free) < HashSize {
+		a.free = make([]byte, 2048*HashSize)
+	}
+	h := a.free[:HashSize:HashSize]
+	a.free = a.free[HashSize:]
+	return h
+}
+
+func (a *arena) keep(leaf *[HashSize]byte) []byte {
+	h := a.next()
+	copy(h, leaf[:])
+	return h
+}
+
+func (a *arena) hashChildren(left, right []byte) []byte {
+	h := a.next()
+	*(*Hash)(h) = chain.TreeNodeHash((*[HashSize]byte)(left), (*[HashSize]byte)(right))
+	return h
 }
 
 // rf makes every compact range of the package: RFC 6962 interior nodes.
@@ -117,8 +126,6 @@ type tree struct {
 	// keep is the leaf whose line to keep in kept (-1: none).
 	keep int64
 	kept []byte
-
-	buf leafBuf
 }
 
 // newTree returns a tree that starts from r (nil: the empty tree), keeps
@@ -199,7 +206,7 @@ func (t *tree) serial(data []byte) {
 		if int64(t.size()) == t.keep {
 			t.kept = append([]byte(nil), data[:i]...)
 		}
-		h := t.buf.hash(data[:i])
+		h := LeafHash(data[:i])
 		t.rng.Append(h[:], t.visit)
 		t.reached()
 		data = data[i+1:]
@@ -259,19 +266,48 @@ func (t *tree) parallel(data []byte) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var buf leafBuf
+			// The piece's nodes are carved from an arena of the worker's
+			// (one allocation for thousands of them); only the range's
+			// few hashes outlive it, copied into the tree's factory.
+			var a arena
+			pf := &compact.RangeFactory{Hash: a.hashChildren}
+			var leaves, nodes [][HashSize]byte
+			one := make([][]byte, 1)
 			for i := range work {
 				p := &pieces[i]
-				p.rng = rf.NewEmptyRange(p.begin)
-				for d := p.data; len(d) > 0; {
-					k := bytes.IndexByte(d, '\n')
-					if int64(p.rng.End()) == t.keep {
-						p.kept = append([]byte(nil), d[:k]...)
+				r := pf.NewEmptyRange(p.begin)
+				leaves = chain.TreeLeafHashes(p.data, leaves[:0])
+				ls := leaves
+				if t.visit != nil {
+					// Proofs want the leaves too: one at a time.
+					for j := range ls {
+						r.Append(a.keep(&ls[j]), t.visit)
 					}
-					h := buf.hash(d[:k])
-					p.rng.Append(h[:], t.visit)
-					d = d[k+1:]
+					ls = nil
 				}
+				// Otherwise the nodes above pairs of leaves are hashed two
+				// at a time and appended as ranges of two leaves.
+				if r.End()%2 == 1 && len(ls) > 0 {
+					r.Append(a.keep(&ls[0]), nil)
+					ls = ls[1:]
+				}
+				nodes = chain.TreeNodePairs(ls, nodes[:0])
+				for k := range nodes {
+					one[0] = a.keep(&nodes[k])
+					pair, _ := pf.NewRange(r.End(), r.End()+2, one)
+					r.AppendRange(pair, nil)
+				}
+				if len(ls)%2 == 1 {
+					r.Append(a.keep(&ls[len(ls)-1]), nil)
+				}
+				if t.keep >= 0 && uint64(t.keep) >= p.begin && uint64(t.keep) < r.End() {
+					p.kept = lineAt(p.data, uint64(t.keep)-p.begin)
+				}
+				hs := make([][]byte, len(r.Hashes()))
+				for j, h := range r.Hashes() {
+					hs[j] = append([]byte(nil), h...)
+				}
+				p.rng, _ = rf.NewRange(r.Begin(), r.End(), hs)
 			}
 		}()
 	}
@@ -289,6 +325,14 @@ func (t *tree) parallel(data []byte) {
 		}
 		t.reached()
 	}
+}
+
+// lineAt returns a copy of line i of data (whole lines).
+func lineAt(data []byte, i uint64) []byte {
+	for ; i > 0; i-- {
+		data = data[bytes.IndexByte(data, '\n')+1:]
+	}
+	return append([]byte(nil), data[:bytes.IndexByte(data, '\n')]...)
 }
 
 // root returns the root at size, one of the targets, and whether it is

@@ -108,6 +108,22 @@ func TestTreeMatchesTlog(t *testing.T) {
 		})
 	}
 
+	// Few targets: pieces of many leaves, whose nodes above pairs of leaves
+	// are hashed two at a time, from even and odd starts.
+	for _, targets := range [][]uint64{{1500}, {7, 1000, 1500}, {1, 2, 3, 513, 1024, 1499}} {
+		tr := newTree(nil, append([]uint64(nil), targets...), nil)
+		tr.workers = 3
+		cut := len(joinLines(lines[:701]))
+		tr.parallel(all[:cut])
+		tr.parallel(all[cut:])
+		for _, s := range targets {
+			want, _ := tlog.TreeHash(int64(s), ref)
+			if got, ok := tr.root(s); !ok || tlog.Hash(got) != want {
+				t.Fatalf("targets %v: root at %d: %s, tlog says %s", targets, s, got, Hash(want))
+			}
+		}
+	}
+
 	for _, c := range []struct{ index, size uint64 }{{0, 1}, {0, 2}, {5, 6}, {6, 7}, {100, 1000}, {1023, 1024}, {1024, 1500}, {777, 1499}} {
 		nodes, err := mproof.Inclusion(c.index, c.size)
 		if err != nil {
