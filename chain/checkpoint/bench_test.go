@@ -47,3 +47,24 @@ func BenchmarkVerifyCheckpoints(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkVerifyProof is VerifyProof of a record in the middle of the
+// chain, against its latest checkpoint: the auditor's offline check.
+func BenchmarkVerifyProof(b *testing.B) {
+	p, vs := benchChain(b)
+	c, err := Latest(StorePath(p), LatestOptions{Verifiers: vs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pr, _, err := Prove(context.Background(), p, c.Checkpoint.Size/2, c, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	proof := pr.Marshal()
+	b.ReportMetric(float64(len(pr.Hashes)), "hashes")
+	for b.Loop() {
+		if _, err := VerifyProof(proof, vs, ProofOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
