@@ -162,6 +162,16 @@ func TestVectors(t *testing.T) {
 			t.Errorf("checkpoint of %d: text %q, want %q", size, n.Text, wantText)
 		}
 	}
+	// docs/checkpoints.md quotes the vectors.
+	doc, err := os.ReadFile("../../docs/checkpoints.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{want.Note6, want.Tree.LeafHashes[0], want.Tree.Roots["0"]} {
+		if !bytes.Contains(doc, []byte(q)) {
+			t.Errorf("docs/checkpoints.md does not quote the vector %q", q)
+		}
+	}
 	if _, err := VerifyProof([]byte(want.Proof2), note.VerifierList(nv), ProofOptions{}); err != nil {
 		t.Errorf("the proof vector: %v", err)
 	}
