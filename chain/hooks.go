@@ -60,3 +60,8 @@ func Quarantine(path string, now time.Time, r io.Reader) (string, error) {
 	name := quarantineName(path, now)
 	return name, writeQuarantine(name, r)
 }
+
+// ReadLock takes the shared lock that verification takes on the chain whose
+// active file is active, when its lock file exists, and returns its
+// release: the chain's files snapshotted under it hold whole appends only.
+func ReadLock(active string) (unlock func()) { return lockShared(active) }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 
 	"golang.org/x/mod/sumdb/note"
@@ -127,24 +126,13 @@ func LoadSigner(path string) (*Signer, error) {
 
 // readKeyFile reads a small key file; secret holds it to mode 0600.
 func readKeyFile(path string, secret bool) ([]byte, error) {
-	f, err := fsutil.OpenFile(path, os.O_RDONLY, 0)
-	if err != nil {
+	b, err := fsutil.ReadSmall(path, maxKeyFile, secret)
+	var me *fsutil.ModeError
+	switch {
+	case errors.As(err, &me):
+		return nil, &KeyFileError{Path: path, Mode: me.Mode.Perm()}
+	case err != nil:
 		return nil, &KeyFileError{Path: path, Err: fsutil.WithoutPath(err)}
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, &KeyFileError{Path: path, Err: fsutil.WithoutPath(err)}
-	}
-	if perm := fi.Mode().Perm(); secret && perm&0o077 != 0 {
-		return nil, &KeyFileError{Path: path, Mode: perm}
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, &KeyFileError{Path: path, Err: fsutil.WithoutPath(err)}
-	}
-	if len(b) > maxKeyFile {
-		return nil, &KeyFileError{Path: path, Err: fmt.Errorf("longer than %d bytes", maxKeyFile)}
 	}
 	return b, nil
 }

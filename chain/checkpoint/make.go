@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/sys/unix"
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/fsutil"
@@ -403,7 +402,7 @@ type snapFile struct {
 // and takes their sizes, under the chain's shared lock: between appends,
 // never during one.
 func snapshotFrom(active string, from int) ([]snapFile, func(), error) {
-	unlock := lockShared(active)
+	unlock := chain.ReadLock(active)
 	defer unlock()
 	var files []snapFile
 	closeAll := func() {
@@ -446,20 +445,6 @@ func snapshotFrom(active string, from int) ([]snapFile, func(), error) {
 		files[i].size = fi.Size()
 	}
 	return files, closeAll, nil
-}
-
-// lockShared takes the chain's shared lock, as verification does, when
-// its lock file exists.
-func lockShared(active string) func() {
-	f, err := fsutil.OpenFile(active+".lock", os.O_RDONLY|fsutil.NoFollow, 0)
-	if err != nil {
-		return func() {}
-	}
-	fsutil.Flock(f.Fd(), unix.LOCK_SH)
-	return func() {
-		fsutil.Flock(f.Fd(), unix.LOCK_UN)
-		f.Close()
-	}
 }
 
 // full verifies the whole chain and builds its tree in the same pass. With

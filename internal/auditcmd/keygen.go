@@ -73,31 +73,22 @@ exists already).`,
 	}
 }
 
-// writeNew creates the file path with b, durably, never over an existing
-// file or through a symbolic link.
+// writeNew creates the file path with b, durably, whole or not at all,
+// never over an existing file or through a symbolic link: b is written and
+// synced under a temporary name, which is then linked at path.
 func writeNew(path string, b []byte, perm os.FileMode) error {
-	f, err := fsutil.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|fsutil.NoFollow, perm)
+	tmp, err := fsutil.WriteTemp(path, b, perm)
 	if err != nil {
+		return fmt.Errorf("writing %s: %v", path, fsutil.WithoutPath(err))
+	}
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("%s exists already: keygen never replaces a key", path)
 		}
 		return fmt.Errorf("creating %s: %v", path, fsutil.WithoutPath(err))
 	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(perm)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsutil.SyncDir(filepath.Dir(path))
-	}
-	if err != nil {
-		os.Remove(path)
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("writing %s: %v", path, fsutil.WithoutPath(err))
 	}
 	return nil
