@@ -271,8 +271,8 @@ func (t *tree) parallel(data []byte) {
 			// few hashes outlive it, copied into the tree's factory.
 			var a arena
 			pf := &compact.RangeFactory{Hash: a.hashChildren}
-			var leaves, nodes [][HashSize]byte
-			one := make([][]byte, 1)
+			var leaves [][HashSize]byte
+			var sub subtrees
 			for i := range work {
 				p := &pieces[i]
 				r := pf.NewEmptyRange(p.begin)
@@ -285,20 +285,8 @@ func (t *tree) parallel(data []byte) {
 					}
 					ls = nil
 				}
-				// Otherwise the nodes above pairs of leaves are hashed two
-				// at a time and appended as ranges of two leaves.
-				if r.End()%2 == 1 && len(ls) > 0 {
-					r.Append(a.keep(&ls[0]), nil)
-					ls = ls[1:]
-				}
-				nodes = chain.TreeNodePairs(ls, nodes[:0])
-				for k := range nodes {
-					one[0] = a.keep(&nodes[k])
-					pair, _ := pf.NewRange(r.End(), r.End()+2, one)
-					r.AppendRange(pair, nil)
-				}
-				if len(ls)%2 == 1 {
-					r.Append(a.keep(&ls[len(ls)-1]), nil)
+				if len(ls) > 0 {
+					sub.add(r, pf, &a, ls)
 				}
 				if t.keep >= 0 && uint64(t.keep) >= p.begin && uint64(t.keep) < r.End() {
 					p.kept = lineAt(p.data, uint64(t.keep)-p.begin)
@@ -325,6 +313,60 @@ func (t *tree) parallel(data []byte) {
 		}
 		t.reached()
 	}
+}
+
+// subtreeLeaves is the size of the aligned subtrees whose nodes
+// subtrees.add computes level by level, two at a time.
+const subtreeLeaves = 64
+
+// subtrees appends leaves to a compact range with most of their interior
+// nodes hashed two at a time (chain.TreeNodePairs): the leaves of each
+// aligned subtree of subtreeLeaves are reduced level by level to its root,
+// which is appended as a range; the leaves before the first such subtree
+// and after the last go in pairs, and one alone where a pair cannot start.
+// Only for trees whose nodes no one wants to visit.
+type subtrees struct {
+	level [2][][HashSize]byte
+	one   [][]byte
+}
+
+func (s *subtrees) add(r *compact.Range, f *compact.RangeFactory, a *arena, ls [][HashSize]byte) {
+	if s.one == nil {
+		s.one = make([][]byte, 1)
+	}
+	appendNode := func(h *[HashSize]byte, leaves uint64) {
+		s.one[0] = a.keep(h)
+		sr, _ := f.NewRange(r.End(), r.End()+leaves, s.one)
+		r.AppendRange(sr, nil)
+	}
+	pairs := func(ls [][HashSize]byte) {
+		if r.End()%2 == 1 && len(ls) > 0 {
+			r.Append(a.keep(&ls[0]), nil)
+			ls = ls[1:]
+		}
+		s.level[0] = chain.TreeNodePairs(ls, s.level[0][:0])
+		for k := range s.level[0] {
+			appendNode(&s.level[0][k], 2)
+		}
+		if len(ls)%2 == 1 {
+			r.Append(a.keep(&ls[len(ls)-1]), nil)
+		}
+	}
+	// Up to the first aligned subtree.
+	lead := min(uint64(len(ls)), (subtreeLeaves-r.End()%subtreeLeaves)%subtreeLeaves)
+	pairs(ls[:lead])
+	ls = ls[lead:]
+	for len(ls) >= subtreeLeaves {
+		in := ls[:subtreeLeaves]
+		for i := 0; len(in) > 1; i++ {
+			out := &s.level[i%2]
+			*out = chain.TreeNodePairs(in, (*out)[:0])
+			in = *out
+		}
+		appendNode(&in[0], subtreeLeaves)
+		ls = ls[subtreeLeaves:]
+	}
+	pairs(ls)
 }
 
 // lineAt returns a copy of line i of data (whole lines).
