@@ -146,12 +146,3 @@ func (c *testChain) verify(vs ...note.Verifier) *Result {
 	}
 	return res
 }
-
-// classes returns the classes of a report's findings, in order.
-func classes(rep *chain.Report) []chain.Class {
-	var out []chain.Class
-	for _, f := range rep.Findings {
-		out = append(out, f.Class)
-	}
-	return out
-}

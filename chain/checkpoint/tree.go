@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -391,6 +390,3 @@ func (t *tree) root(size uint64) (Hash, bool) {
 func (t *tree) node(i int) (Hash, bool) {
 	return t.nodes[i], t.got[i]
 }
-
-// errBroken reports a tree that a skipped line made unusable.
-var errBroken = errors.New("a line over the size limit could not be hashed")

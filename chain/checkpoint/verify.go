@@ -392,12 +392,6 @@ func verbs(n int, one, many string) string {
 	return many
 }
 
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}
 
 // shortText2 cuts a finding's detail to 512 bytes, as the chain's are.
 func shortText2(s string) string {
