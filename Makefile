@@ -7,6 +7,9 @@ export BRAIN_TOOLS_CACHE := $(TOOLS_CACHE)
 STATICCHECK_VERSION := v0.8.2
 # DIR is the directory `make verify-logs` checks.
 DIR       ?= .brain
+# DRILLS_OUT is where `make drills` writes its journal, JUnit report and
+# the drill run's own workspace.
+DRILLS_OUT ?= build/drills
 
 export CGO_ENABLED ?= 0
 SHELL     := bash
@@ -14,7 +17,7 @@ SHELL     := bash
 # PREFIX is where `make install` puts the binaries (PREFIX/bin).
 PREFIX    ?= $(shell $(GO) env GOPATH)
 
-.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint
+.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint drills
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,13 +25,13 @@ help: ## list the targets
 # -buildvcs=auto stamps the commit into the binaries (--version) even where
 # GOFLAGS turns it off; -v feeds the progress lines of a cold build.
 build: ## build every binary into bin/ (a cold build prints progress)
-	@echo "building bin/: brain-run, brain-run-full, brain-audit, brain-trace-lint"
+	@echo "building bin/: brain-run, brain-run-full, brain-audit, brain-trace-lint, brain-drill"
 	@set -o pipefail; $(GO) build -buildvcs=auto -trimpath -v -o $(BIN)/ ./cmd/... 2>&1 | bash scripts/progress.sh build
 
 install: build ## install the binaries into PREFIX/bin (default: $(go env GOPATH)/bin)
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN)/brain-run $(BIN)/brain-run-full $(BIN)/brain-audit $(BIN)/brain-trace-lint $(DESTDIR)$(PREFIX)/bin/
-	@echo "installed into $(DESTDIR)$(PREFIX)/bin; shell completion: source <(brain-audit completion bash), and the same for brain-run and brain-trace-lint"
+	install -m 0755 $(BIN)/brain-run $(BIN)/brain-run-full $(BIN)/brain-audit $(BIN)/brain-trace-lint $(BIN)/brain-drill $(DESTDIR)$(PREFIX)/bin/
+	@echo "installed into $(DESTDIR)$(PREFIX)/bin; shell completion: source <(brain-audit completion bash), and the same for brain-run, brain-trace-lint and brain-drill"
 
 test: ## every test, the slow suites at their short size (a few minutes warm): unit, specs, corpus, crash, concurrency, hostile inputs
 	$(GO) test -short -count=1 ./...
@@ -42,6 +45,7 @@ bench: ## run the benchmarks behind BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./internal/tracelint/
 	bash scripts/bench-overhead.sh
 	bash scripts/bench-demo.sh
+	bash scripts/bench-drills.sh
 
 verify-logs: build ## verify every audit chain under DIR (default .brain)
 	$(BIN)/brain-audit verify-log $(DIR)
@@ -70,18 +74,32 @@ e2e-witness: build ## checkpoints cosigned by a real C2SP witness (litewitness, 
 coverage-lint: build ## run every golden scenario through brain-run and lint it; UPDATE=1 rewrites the expectations
 	bash scripts/coverage-lint.sh $(BIN) $(if $(filter 1,$(UPDATE)),--update)
 
+drills: build ## run the outage drills (drills/*.md); the journal and JUnit report go to DRILLS_OUT (build/drills)
+	@mkdir -p $(DRILLS_OUT)
+	$(BIN)/brain-drill run --dir $(DRILLS_OUT)/.brain --json $(DRILLS_OUT)/journal.json --junit $(DRILLS_OUT)/junit.xml drills/
+
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 STATICCHECK := $(TOOLS_CACHE)/staticcheck-$(STATICCHECK_VERSION)/staticcheck
 
-lint: $(STATICCHECK) ## go vet and staticcheck
+# The read-only tools build for every system an auditor may verify a chain
+# on (brain-run and brain-drill are Linux only); TestPortableBuilds reads
+# this list too.
+PORTABLE_CMDS    := ./cmd/brain-audit ./cmd/brain-trace-lint
+PORTABLE_TARGETS := darwin/arm64 darwin/amd64 windows/amd64 freebsd/amd64 linux/arm64
+
+lint: $(STATICCHECK) ## go vet, staticcheck, and the read-only tools built for macOS, Windows, FreeBSD and Linux on ARM
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'run make fmt'; exit 1; }
 	$(STATICCHECK) ./...
+	@for t in $(PORTABLE_TARGETS); do \
+	  echo "GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build $(PORTABLE_CMDS)"; \
+	  GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build -o /dev/null $(PORTABLE_CMDS) || exit 1; \
+	done
 
 $(STATICCHECK):
 	GOBIN=$(dir $(STATICCHECK)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 clean: ## remove build outputs
-	rm -rf $(BIN)
+	rm -rf $(BIN) build

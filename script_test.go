@@ -2,9 +2,9 @@ package brain_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -13,6 +13,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/brain-dev/brain/internal/auditcmd"
+	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/drillcmd"
 	"github.com/brain-dev/brain/internal/runcmd"
 	"github.com/brain-dev/brain/internal/tracelint"
 	"github.com/brain-dev/brain/internal/verifier"
@@ -23,6 +25,9 @@ import (
 var tools = map[string]func(ctx context.Context, args []string) int{
 	"brain-audit": func(ctx context.Context, args []string) int {
 		return auditcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	},
+	"brain-drill": func(ctx context.Context, args []string) int {
+		return drillcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	},
 	"brain-run": func(ctx context.Context, args []string) int {
 		return runcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
@@ -51,10 +56,13 @@ func TestMain(m *testing.M) {
 	cmds := make(map[string]func())
 	for name, main := range tools {
 		cmds[name] = func() {
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			// As the binaries' mains do: a signal cancels the context
+			// with its number (cli.SignalContext), and a command it
+			// stopped exits 128+N.
+			ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			code := main(ctx, os.Args[1:])
 			stop()
-			os.Exit(code)
+			os.Exit(cli.InterruptedCode(ctx, code))
 		}
 	}
 	testscript.Main(m, cmds)
@@ -72,6 +80,12 @@ func TestScripts(t *testing.T) {
 		RequireUniqueNames:  true,
 		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") == "1",
 		Cmds:                allScriptCmds(),
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" { // [root]: the script runs as root (mounts are allowed)
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("NO_COLOR", "1")
 			// The golden scenarios, for the scripts that run one.
@@ -80,6 +94,9 @@ func TestScripts(t *testing.T) {
 				return err
 			}
 			env.Setenv("GOLDEN", filepath.Join(wd, "golden"))
+			// The shipped drills, and the drills of the tests.
+			env.Setenv("DRILLS", filepath.Join(wd, "drills"))
+			env.Setenv("TESTDRILLS", filepath.Join(wd, "testdata", "drills"))
 			env.Setenv("BRAIN_CACHE_DIR", cache)
 			// The user key file (docs/state.md) of the script's own user.
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, ".config"))

@@ -52,5 +52,6 @@ func allScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args [
 	all := maps.Clone(scriptCmds)
 	maps.Copy(all, lintScriptCmds)
 	maps.Copy(all, ckptScriptCmds)
+	maps.Copy(all, drillScriptCmds)
 	return all
 }

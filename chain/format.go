@@ -1,17 +1,3 @@
-// Package chain implements BRAIN's audit chain: an append-only, hash-chained
-// JSONL log whose every line can be verified on its own and whose links prove
-// that no record was removed, inserted or reordered.
-//
-// The format is a public contract, specified in docs/chain-format.md with test
-// vectors in chain/testdata/vectors-v1.json. In short, a record is one line
-//
-//	{"seq":N,"ts":"…","type":"…","session":"…","trace_id":"…","span_id":"…","data":{…},"prev":"<hex>","hash":"<hex>"}\n
-//
-// and hash = hex(H(entry || prev_digest)), where entry is the line's bytes from
-// the opening brace up to, not including, the `,"hash":"` that begins the last
-// field, and prev_digest is the previous record's digest as raw bytes (all zero
-// before the first record of a new chain). The first line of every file is a
-// header record of type "chain.header".
 package chain
 
 import (
@@ -27,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/zeebo/blake3"
+
+	"github.com/brain-dev/brain/chain/internal/fastpath"
 )
 
 // FormatVersion names the version of the chain format this package writes and
@@ -188,19 +176,41 @@ func encodeRecordTS(dst []byte, h *digester, seq uint64, ts []byte, ev *Event, d
 // Sum buffer, so that a batch of appends or a verifier's worker allocates
 // nothing per record (Sum's argument escapes through the interface).
 type digester struct {
-	h   hash.Hash
-	sum []byte
+	h    hash.Hash
+	sum  []byte
+	prev Digest
+	// sha, when not nil, computes SHA-256 record hashes in place of h,
+	// with less copying (fastpath.SHA256).
+	sha *fastpath.SHA256
 }
 
+// newDigester returns a digester for alg, with the fast SHA-256 where it
+// can.
 func newDigester(alg Alg) *digester {
+	d := newReferenceDigester(alg)
+	if alg == SHA256 || alg == "" {
+		d.sha = fastpath.NewSHA256()
+	}
+	return d
+}
+
+// newReferenceDigester returns a digester for alg that goes through
+// hash.Hash only: the reference the fast SHA-256 is held to.
+func newReferenceDigester(alg Alg) *digester {
 	return &digester{h: alg.New(), sum: make([]byte, 0, DigestSize)}
 }
 
 // entry returns H(entry || prev).
 func (d *digester) entry(entry []byte, prev *Digest) Digest {
+	if d.sha != nil {
+		return d.sha.Entry(entry, (*[DigestSize]byte)(prev))
+	}
 	d.h.Reset()
 	d.h.Write(entry)
-	d.h.Write(prev[:])
+	// prev is copied before it goes through the interface, which would
+	// make every caller's prev escape to the heap.
+	d.prev = *prev
+	d.h.Write(d.prev[:])
 	var out Digest
 	copy(out[:], d.h.Sum(d.sum[:0]))
 	return out

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -64,4 +65,15 @@ func Quarantine(path string, now time.Time, r io.Reader) (string, error) {
 // ReadLock takes the shared lock that verification takes on the chain whose
 // active file is active, when its lock file exists, and returns its
 // release: the chain's files snapshotted under it hold whole appends only.
-func ReadLock(active string) (unlock func()) { return lockShared(active) }
+func ReadLock(active string) (unlock func()) { return localFS{}.lockShared(active) }
+
+// SyncData makes f's data durable as the chain's own appends are made
+// durable (fdatasync on Linux, F_FULLFSYNC on macOS, fsync on the BSDs):
+// the checkpoint writer syncs its file this way.
+func SyncData(f *os.File) error { return datasync(f) }
+
+// Writable returns nil when this system may write a chain and the files
+// kept beside it, or why not: Windows has no flock to serialise writers
+// (Open refuses there). The checkpoint writer asks before it creates a
+// file.
+func Writable() error { return writable() }

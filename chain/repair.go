@@ -104,8 +104,11 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	path = activeName(path)
 	var w *Writer
 	if opts.DryRun {
-		defer lockShared(path)()
+		defer localFS{}.lockShared(path)()
 	} else {
+		if err := writable(); err != nil {
+			return nil, err
+		}
 		lockf, err := fsutil.OpenFile(path+".lock", os.O_RDWR|os.O_CREATE|fsutil.NoFollow, 0o600)
 		if err != nil {
 			return nil, fmt.Errorf("chain: opening lock: %w", err)
@@ -117,7 +120,7 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 		}
 		defer w.unlock()
 	}
-	rep, err := verifyFile(ctx, path, VerifyOptions{MaxFindings: 1000}, false)
+	rep, err := verifyChainOf(ctx, localFS{}, path, VerifyOptions{MaxFindings: 1000}, false)
 	if err != nil {
 		return nil, err
 	}

@@ -11,13 +11,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -76,18 +72,23 @@ const tornReason = "the final line is torn (no newline)"
 
 // A Writer appends records to a chain durably. Several Writers, in one process
 // or many, may append to the same chain: each append holds an exclusive lock
-// on PATH.lock, re-reads the tail when another writer moved it, writes,
-// fdatasyncs and only then returns.
+// on PATH.lock (flock), re-reads the tail when another writer moved it,
+// writes, syncs and only then returns. The sync is the system's strongest:
+// fdatasync on Linux, F_FULLFSYNC on macOS, fsync on the BSDs
+// (durable_*.go). On Windows, which has no flock, Open refuses: chains are
+// verified there, not written.
 type Writer struct {
 	mu    sync.Mutex
 	path  string
 	opts  Options
 	lockf *os.File
 	f     *os.File
-	ino   uint64
-	size  int64
-	st    chainState
-	buf   []byte
+	// fi identifies the open active file (os.SameFile): another writer's
+	// rotation replaces it.
+	fi   os.FileInfo
+	size int64
+	st   chainState
+	buf  []byte
 }
 
 // chainState is what a writer knows of the chain's active file.
@@ -98,35 +99,13 @@ type chainState struct {
 	head  Head
 }
 
-// HeaderData is the data of a chain.header record.
-type HeaderData struct {
-	Format string `json:"format"`
-	Alg    string `json:"alg"`
-	Chain  string `json:"chain"`
-	// Index numbers the files of a chain from 0.
-	Index int `json:"index"`
-	// Continues names the rotated file this one continues, for Index > 0.
-	Continues *Continuation `json:"continues,omitempty"`
-}
-
-// Continuation names the last record of the previous file of a chain.
-type Continuation struct {
-	File string `json:"file"`
-	Seq  uint64 `json:"seq"`
-	Hash string `json:"hash"`
-}
-
-// RotatedName returns the name the file of index i of the chain whose active
-// file is path takes when it is rotated: "audit.jsonl" → "audit.000003.jsonl".
-func RotatedName(path string, i int) string {
-	ext := filepath.Ext(path)
-	return fmt.Sprintf("%s.%06d%s", strings.TrimSuffix(path, ext), i, ext)
-}
-
 // Open opens the chain whose active file is path for appending, creating it
 // with a header when it does not exist (continuing the newest rotated file of
 // the chain when there is one).
 func Open(path string, opts Options) (*Writer, error) {
+	if err := writable(); err != nil {
+		return nil, err
+	}
 	if opts.Alg == "" {
 		opts.Alg = SHA256
 	}
@@ -154,13 +133,13 @@ func Open(path string, opts Options) (*Writer, error) {
 }
 
 func (w *Writer) lock() error {
-	if err := fsutil.Flock(w.lockf.Fd(), unix.LOCK_EX); err != nil {
+	if err := fsutil.Lock(w.lockf, fsutil.Exclusive); err != nil {
 		return fmt.Errorf("chain: locking %q: %w", w.path, err)
 	}
 	return nil
 }
 
-func (w *Writer) unlock() { fsutil.Flock(w.lockf.Fd(), unix.LOCK_UN) }
+func (w *Writer) unlock() { fsutil.Unlock(w.lockf) }
 
 func (w *Writer) closeFiles() {
 	if w.f != nil {
@@ -216,8 +195,7 @@ func (w *Writer) refresh() error {
 	case err != nil:
 		return fmt.Errorf("chain: %w", err)
 	}
-	ino := inode(fi)
-	if w.f == nil || ino != w.ino {
+	if w.f == nil || !os.SameFile(fi, w.fi) {
 		if w.f != nil {
 			w.f.Close()
 		}
@@ -225,7 +203,7 @@ func (w *Writer) refresh() error {
 		if err != nil {
 			return fmt.Errorf("chain: %w", err)
 		}
-		w.f, w.ino, w.size = f, ino, -1
+		w.f, w.fi, w.size = f, fi, -1
 		if err := w.readHeader(); err != nil {
 			return err
 		}
@@ -242,7 +220,7 @@ func (w *Writer) refresh() error {
 
 // readHeader reads the active file's header into w.st.
 func (w *Writer) readHeader() error {
-	line, err := readFirstLine(w.f)
+	line, err := readFirstLine(io.NewSectionReader(w.f, 0, MaxRecordSize+1))
 	if err != nil {
 		return &TailError{Path: w.path, Reason: "the header is unreadable: " + err.Error()}
 	}
@@ -252,57 +230,6 @@ func (w *Writer) readHeader() error {
 	}
 	w.st.alg, w.st.id, w.st.index = Alg(h.Alg), h.Chain, h.Index
 	return nil
-}
-
-// parseHeader parses a header line (without newline) and checks its hash
-// against its own prev.
-func parseHeader(line []byte) (*HeaderData, *record, error) {
-	var r record
-	if pe := parseRecord(line, &r); pe != nil {
-		return nil, nil, pe
-	}
-	if string(r.typ) != `"`+HeaderType+`"` {
-		return nil, nil, fmt.Errorf("first record has type %s, not %q", r.typ, HeaderType)
-	}
-	var h HeaderData
-	dec := json.NewDecoder(bytes.NewReader(r.data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return nil, nil, fmt.Errorf("header data: %v", err)
-	}
-	if h.Format != FormatVersion {
-		return nil, nil, fmt.Errorf("unknown format %q (this build reads %q)", h.Format, FormatVersion)
-	}
-	if _, err := ParseAlg(h.Alg); err != nil {
-		return nil, nil, fmt.Errorf("unknown hash algorithm %q", h.Alg)
-	}
-	if h.Chain == "" {
-		return nil, nil, errors.New("header names no chain id")
-	}
-	return &h, &r, nil
-}
-
-func readFirstLine(f *os.File) ([]byte, error) {
-	buf := make([]byte, 4096)
-	var line []byte
-	for off := int64(0); off < MaxRecordSize; {
-		n, err := f.ReadAt(buf, off)
-		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
-			return append(line, buf[:i]...), nil
-		}
-		line = append(line, buf[:n]...)
-		off += int64(n)
-		if err == io.EOF {
-			if len(line) == 0 {
-				return nil, errors.New("empty file")
-			}
-			return nil, errors.New("no complete first line")
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	return nil, errors.New("first line over the size limit")
 }
 
 // readTail reads the last record of the active file, whose size is size.
@@ -438,27 +365,9 @@ func (w *Writer) writeHeader(h HeaderData, seq uint64, prev Digest) error {
 		f.Close()
 		return fmt.Errorf("chain: %w", err)
 	}
-	w.f, w.ino, w.size = f, inode(fi), int64(len(line))
+	w.f, w.fi, w.size = f, fi, int64(len(line))
 	w.st.head = Head{Seq: seq, Hash: d}
 	return nil
-}
-
-// rotatedFiles lists the rotated files of the chain whose active file is
-// path, oldest first.
-func rotatedFiles(path string) ([]string, error) {
-	ext := filepath.Ext(path)
-	stem := strings.TrimSuffix(path, ext)
-	matches, err := filepath.Glob(globEscape(stem) + ".[0-9][0-9][0-9][0-9][0-9][0-9]" + globEscape(ext))
-	if err != nil {
-		return nil, fmt.Errorf("chain: %w", err)
-	}
-	sort.Strings(matches)
-	return matches, nil
-}
-
-func globEscape(s string) string {
-	r := strings.NewReplacer(`*`, `\*`, `?`, `\?`, `[`, `\[`, `\`, `\\`)
-	return r.Replace(s)
 }
 
 // Append appends ev as one record and returns once it is durable.
@@ -467,7 +376,7 @@ func (w *Writer) Append(ctx context.Context, ev Event) (Head, error) {
 }
 
 // AppendBatch appends evs as consecutive records with one write and one
-// fdatasync (group commit), and returns the new head once all are durable.
+// sync (group commit), and returns the new head once all are durable.
 // Either every record of the batch is appended or none is.
 func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
 	return w.appendBatch(ctx, evs, nil)
@@ -558,13 +467,13 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head) (Head, 
 	return head, nil
 }
 
-// writeSync writes b at off and fdatasyncs; on any failure it truncates the
+// writeSync writes b at off and makes it durable (datasync); on any failure it truncates the
 // file back to off so that no partial record stays behind.
 func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 	start := off
 	fail := func(op string, err error) error {
 		f.Truncate(start)
-		unix.Fdatasync(int(f.Fd()))
+		datasync(f)
 		// The WriteError names the operation and the chain's file; the
 		// *PathError around the cause would name them again (or name the
 		// temporary header file).
@@ -591,16 +500,10 @@ func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 			return fail("sync", err)
 		}
 	}
-	for {
-		err := unix.Fdatasync(int(f.Fd()))
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fail("sync", err)
-		}
-		return nil
+	if err := datasync(f); err != nil {
+		return fail("sync", err)
 	}
+	return nil
 }
 
 // rotate gives the active file its rotated name and starts a new active
@@ -657,11 +560,4 @@ func (w *Writer) fault(op string) error {
 		return nil
 	}
 	return w.opts.Fault(op)
-}
-
-func inode(fi os.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return st.Ino
-	}
-	return 0
 }

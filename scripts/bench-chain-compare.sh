@@ -9,7 +9,11 @@
 #   * time and peak memory (max RSS) of verify-log on hostile 16 MB files
 #     (blank lines, one-brace lines, repeated keys, one 16 MB line), of diff
 #     of two files holding a 100 MB line, and of append of one line of
-#     10,000 escaped keys.
+#     10,000 escaped keys;
+#   * the chain's Go benchmarks of both revisions (Verify, Process/fast,
+#     /fast with the plain hash.Hash, /general, FastRecord), as CPU time
+#     per iteration, interleaved;
+#   * brain-run exec -- true of both revisions, interleaved (start-up).
 # Usage: scripts/bench-chain-compare.sh REV [ROUNDS]   (ROUNDS default 15)
 set -euo pipefail
 REV=${1:?usage: scripts/bench-chain-compare.sh REV [ROUNDS]}
@@ -84,3 +88,45 @@ for v in old new; do
   measure "$v diff (a 100 MB line each)" "$B" diff "$DIR/diff-a.jsonl" "$DIR/diff-b.jsonl"
   measure "$v append (10,000 escaped keys)" sh -c "exec $B append $DIR/keys-$v.jsonl < $DIR/keys.jsonl"
 done
+
+# The Go benchmarks: CPU time per iteration, as user+sys of the test binary
+# at N iterations less that at 1 iteration (the set-up), over N-1: steadier
+# than ns/op where other work shares the machine.
+(cd "$DIR/src" && go test -c -o "$DIR/old/chain.test" ./chain)
+go test -c -o "$DIR/new/chain.test" ./chain
+cputime() { # CMD...: user+sys seconds
+  /usr/bin/time -q -f "%U %S" -o "$DIR/time" "$@" > /dev/null 2>&1
+  awk '{ print $1 + $2 }' "$DIR/time"
+}
+GOROUNDS=$(( (ROUNDS + 2) / 3 ))
+echo "== Go benchmarks, CPU per iteration: median q1 q3, $GOROUNDS interleaved rounds"
+for r in $(seq "$GOROUNDS"); do
+  for v in old new; do
+    T=$DIR/$v/chain.test
+    while read -r name bench n scale unit; do
+      one=$(cputime env BENCH_FILE="$DIR/chain.jsonl" "$T" -test.run '^$' -test.bench "$bench" -test.benchtime 1x)
+      all=$(cputime env BENCH_FILE="$DIR/chain.jsonl" "$T" -test.run '^$' -test.bench "$bench" -test.benchtime "${n}x")
+      awk -v v="$v" -v name="$name" -v a="$one" -v b="$all" -v n="$n" -v s="$scale" -v u="$unit" \
+        'BEGIN { printf "%s %s %.4f %s\n", name, v, (b - a) / (n - 1) * s, u }' >> "$DIR/gobench"
+    done <<'LIST'
+Verify ^BenchmarkVerify$ 6 1e3 ms/verify-of-1M-records
+Process/fast ^BenchmarkProcess$/^fast$ 4000 1e6 ns/line
+Process/fast-plain-hash ^BenchmarkProcess$/^fast-(stdlib|reference)-hash$ 4000 1e6 ns/line
+Process/general ^BenchmarkProcess$/^general$ 1000 1e6 ns/line
+FastRecord ^BenchmarkFastRecord$ 10000 1e6 ns/line
+LIST
+  done
+done
+for key in $(awk '{ print $1 "/" $2 }' "$DIR/gobench" | sort -u); do
+  name=${key%/*}; v=${key##*/}
+  awk -v name="$name" -v v="$v" '$1 == name && $2 == v { print $3, $4 }' "$DIR/gobench" | sort -n |
+    awk -v k="$name $v" '{ a[NR] = $1; u = $2 } END { printf "%s %.2f %.2f %.2f %s\n", k, a[int((NR + 1) / 2)], a[int((NR + 3) / 4)], a[int((3 * NR + 3) / 4)], u }'
+done
+
+# brain-run exec's start-up, both revisions, each with a workspace of its own.
+(cd "$DIR/src" && CGO_ENABLED=0 go build -trimpath -o "$DIR/old/" ./cmd/brain-run)
+CGO_ENABLED=0 go build -trimpath -o "$DIR/new/" ./cmd/brain-run
+for v in old new; do "$DIR/$v/brain-run" exec --dir "$DIR/ws-$v" -- true; done
+echo "== brain-run exec -- true: median q1 q3 (ms), $(( ROUNDS * 10 )) rounds"
+"$DIR/interleave" $(( ROUNDS * 10 )) true "$DIR/old/brain-run exec --dir $DIR/ws-old -- true" "$DIR/new/brain-run exec --dir $DIR/ws-new -- true" |
+  sed "s|$DIR/||g"

@@ -13,8 +13,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -153,13 +151,16 @@ type store struct {
 // openStore opens (creating it, 0600) and locks the checkpoint file at
 // path. A symbolic link or special file there is refused.
 func openStore(path string) (*store, error) {
+	if err := chain.Writable(); err != nil {
+		return nil, err
+	}
 	_, err := os.Lstat(path)
 	created := errors.Is(err, os.ErrNotExist)
 	f, err := fsutil.OpenFile(path, os.O_RDWR|os.O_CREATE|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	if err := fsutil.Flock(f.Fd(), unix.LOCK_EX); err != nil {
+	if err := fsutil.Lock(f, fsutil.Exclusive); err != nil {
 		f.Close()
 		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 	}
@@ -209,7 +210,7 @@ func (s *store) append(e Entry) error {
 		s.f.Truncate(s.size)
 		return fmt.Errorf("writing %q: %w", s.path, fsutil.WithoutPath(err))
 	}
-	if err := unix.Fdatasync(int(s.f.Fd())); err != nil {
+	if err := chain.SyncData(s.f); err != nil {
 		s.f.Truncate(s.size)
 		return fmt.Errorf("syncing %q: %w", s.path, err)
 	}
@@ -226,9 +227,9 @@ func readLocked(path string, fn func(storeLine) error) error {
 		return err
 	}
 	defer f.Close()
-	fsutil.Flock(f.Fd(), unix.LOCK_SH)
+	fsutil.Lock(f, fsutil.Shared) // none on Windows: no writer there
 	fi, err := f.Stat()
-	fsutil.Flock(f.Fd(), unix.LOCK_UN)
+	fsutil.Unlock(f)
 	if err != nil {
 		return err
 	}
@@ -256,6 +257,9 @@ type StoreRepair struct {
 // dryRun nothing is written and no file created.
 func RepairStore(path string, dryRun bool, now time.Time) (*StoreRepair, error) {
 	res := &StoreRepair{Store: path, Action: "none", DryRun: dryRun}
+	if err := chain.Writable(); err != nil && !dryRun {
+		return nil, err
+	}
 	open := func() (*os.File, error) {
 		if dryRun {
 			return fsutil.OpenFile(path, os.O_RDONLY|fsutil.NoFollow, 0)
@@ -270,11 +274,9 @@ func RepairStore(path string, dryRun bool, now time.Time) (*StoreRepair, error) 
 		return nil, err
 	}
 	defer f.Close()
-	how := unix.LOCK_EX
 	if dryRun {
-		how = unix.LOCK_SH
-	}
-	if err := fsutil.Flock(f.Fd(), how); err != nil {
+		fsutil.Lock(f, fsutil.Shared) // none on Windows: no writer there
+	} else if err := fsutil.Lock(f, fsutil.Exclusive); err != nil {
 		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 	}
 	fi, err := f.Stat()

@@ -11,7 +11,7 @@ import (
 
 	"github.com/transparency-dev/merkle/compact"
 
-	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/chain/internal/fastpath"
 )
 
 // HashSize is the size of every tree hash: SHA-256.
@@ -36,12 +36,12 @@ func ParseHash(s string) (Hash, error) {
 
 // LeafHash returns the RFC 6962 leaf hash of a record: SHA-256(0x00 ||
 // line), where line is the record's line without its newline.
-func LeafHash(line []byte) Hash { return chain.TreeLeafHash(line) }
+func LeafHash(line []byte) Hash { return fastpath.TreeLeaf(line) }
 
 // NodeHash returns the RFC 6962 hash of an interior node: SHA-256(0x01 ||
 // left || right).
 func NodeHash(left, right Hash) Hash {
-	return chain.TreeNodeHash((*[HashSize]byte)(&left), (*[HashSize]byte)(&right))
+	return fastpath.TreeNode((*[HashSize]byte)(&left), (*[HashSize]byte)(&right))
 }
 
 // EmptyRoot is the root of the tree of no records: SHA-256 of nothing.
@@ -50,7 +50,7 @@ var EmptyRoot = Hash(sha256.Sum256(nil))
 // hashChildren is NodeHash for the compact ranges of
 // github.com/transparency-dev/merkle, which hold hashes as slices.
 func hashChildren(left, right []byte) []byte {
-	h := chain.TreeNodeHash((*[HashSize]byte)(left), (*[HashSize]byte)(right))
+	h := fastpath.TreeNode((*[HashSize]byte)(left), (*[HashSize]byte)(right))
 	return h[:]
 }
 
@@ -77,7 +77,7 @@ func (a *arena) keep(leaf *[HashSize]byte) []byte {
 
 func (a *arena) hashChildren(left, right []byte) []byte {
 	h := a.next()
-	*(*Hash)(h) = chain.TreeNodeHash((*[HashSize]byte)(left), (*[HashSize]byte)(right))
+	*(*Hash)(h) = fastpath.TreeNode((*[HashSize]byte)(left), (*[HashSize]byte)(right))
 	return h
 }
 
@@ -275,7 +275,7 @@ func (t *tree) parallel(data []byte) {
 			for i := range work {
 				p := &pieces[i]
 				r := pf.NewEmptyRange(p.begin)
-				leaves = chain.TreeLeafHashes(p.data, leaves[:0])
+				leaves = fastpath.TreeLeaves(p.data, leaves[:0])
 				ls := leaves
 				if t.visit != nil {
 					// Proofs want the leaves too: one at a time.
@@ -319,7 +319,7 @@ func (t *tree) parallel(data []byte) {
 const subtreeLeaves = 64
 
 // subtrees appends leaves to a compact range with most of their interior
-// nodes hashed two at a time (chain.TreeNodePairs): the leaves of each
+// nodes hashed two at a time (fastpath.TreePairs): the leaves of each
 // aligned subtree of subtreeLeaves are reduced level by level to its root,
 // which is appended as a range; the leaves before the first such subtree
 // and after the last go in pairs, and one alone where a pair cannot start.
@@ -343,7 +343,7 @@ func (s *subtrees) add(r *compact.Range, f *compact.RangeFactory, a *arena, ls [
 			r.Append(a.keep(&ls[0]), nil)
 			ls = ls[1:]
 		}
-		s.level[0] = chain.TreeNodePairs(ls, s.level[0][:0])
+		s.level[0] = fastpath.TreePairs(ls, s.level[0][:0])
 		for k := range s.level[0] {
 			appendNode(&s.level[0][k], 2)
 		}
@@ -359,7 +359,7 @@ func (s *subtrees) add(r *compact.Range, f *compact.RangeFactory, a *arena, ls [
 		in := ls[:subtreeLeaves]
 		for i := 0; len(in) > 1; i++ {
 			out := &s.level[i%2]
-			*out = chain.TreeNodePairs(in, (*out)[:0])
+			*out = fastpath.TreePairs(in, (*out)[:0])
 			in = *out
 		}
 		appendNode(&in[0], subtreeLeaves)

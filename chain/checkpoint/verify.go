@@ -392,7 +392,6 @@ func verbs(n int, one, many string) string {
 	return many
 }
 
-
 // shortText2 cuts a finding's detail to 512 bytes, as the chain's are.
 func shortText2(s string) string {
 	if len(s) <= 512 {

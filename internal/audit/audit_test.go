@@ -57,6 +57,17 @@ var allEvents = []Event{
 	ChecksRun{TaskID: "greet", Passed: 1, Checks: []CheckVerdict{
 		{Check: "stock:exists", ArgsSHA256: HashArgs([]string{"exists", "out.txt"}), ModuleSHA256: SHA256("m"), Verdict: "pass", ExitCode: new(uint32(0)), StdoutSHA256: SHA256(""), StderrSHA256: SHA256(""), DurationMS: 2},
 	}},
+	DrillStarted{DrillID: "rate-limited", Run: 1, FileSHA256: SHA256("drill"), Severity: "high", DetectWithinMS: 2000, RecoverWithinMS: 10000, Requires: []string{}},
+	DrillStarted{DrillID: "disk-full", Run: 3, FileSHA256: SHA256("drill"), Severity: "critical", DetectWithinMS: 2000, RecoverWithinMS: 10000, Requires: []string{"root", "tmpfs", "command:df"}},
+	DrillInjected{DrillID: "rate-limited", Run: 1, InjectMS: 12},
+	DrillDetected{DrillID: "rate-limited", Run: 1, TTDMS: 412, DetectWithinMS: 2000, Rounds: 3},
+	DrillRecovered{DrillID: "rate-limited", Run: 1, TTRMS: 1310, RecoverWithinMS: 10000, Rounds: 1},
+	DrillEnded{DrillID: "rate-limited", Run: 1, Verdict: "passed", Reasons: []string{}, TTDMS: new(int64(412)), TTRMS: new(int64(1310)), DurationMS: 2200,
+		SteadyBefore: new(true), SteadyAfter: new(true), Rollback: "passed"},
+	DrillEnded{DrillID: "disk-full", Run: 3, Verdict: "not-run", Reasons: []string{"requires_unmet"}, Rollback: "not_needed"},
+	DrillEnded{DrillID: "x", Run: 1, Verdict: "deviated", Reasons: []string{"not_detected"}, DurationMS: 6000, SteadyBefore: new(true), Rollback: "failed"},
+	DrillReport{Runs: 3, Passed: 1, Deviated: 1, NotRun: 1, JournalSHA256: SHA256("journal"), JUnitSHA256: SHA256("junit")},
+	DrillReport{},
 	CommandEnd{Command: "exec", ExitCode: 0, DurationMS: 5},
 }
 
@@ -69,16 +80,23 @@ func TestSchemaRejects(t *testing.T) {
 	}
 	h := SHA256("x")
 	for name, rec := range map[string][]byte{
-		"unknown type":             envelope("plan.deleted", `{}`),
-		"llm.call ok, no response": envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","outcome":"ok"}`),
-		"llm.call error, no type":  envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","outcome":"error"}`),
-		"llm.call raw prompt":      envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","response_sha256":"`+h+`","outcome":"ok","prompt":"hi"}`),
-		"task.state bad state":     envelope("task.state", `{"plan_id":1,"task_id":"a","from":"pending","to":"done","attempt":1}`),
-		"task.state bad task id":   envelope("task.state", `{"plan_id":1,"task_id":"../x","from":"pending","to":"running","attempt":1}`),
-		"plan.created no sha":      envelope("plan.created", `{"plan_id":1,"goal_sha256":"`+h+`","tasks":[]}`),
-		"plan.failed raw reason":   envelope("plan.failed", `{"goal_sha256":"`+h+`","reason":"llm: gemini: key AIza... revoked"}`),
-		"checks.run plan, no task": envelope("checks.run", `{"plan_id":1,"passed":0,"failed":0,"checks":[]}`),
-		"checks.run plan id 0":     envelope("checks.run", `{"plan_id":0,"task_id":"a","passed":0,"failed":0,"checks":[]}`),
+		"unknown type":                    envelope("plan.deleted", `{}`),
+		"llm.call ok, no response":        envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","outcome":"ok"}`),
+		"llm.call error, no type":         envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","outcome":"error"}`),
+		"llm.call raw prompt":             envelope("llm.call", `{"purpose":"plan","provider":"replay","model":"m","input_tokens":0,"output_tokens":0,"latency_ms":0,"request_sha256":"`+h+`","prompt_sha256":"`+h+`","system_sha256":"`+h+`","response_sha256":"`+h+`","outcome":"ok","prompt":"hi"}`),
+		"task.state bad state":            envelope("task.state", `{"plan_id":1,"task_id":"a","from":"pending","to":"done","attempt":1}`),
+		"task.state bad task id":          envelope("task.state", `{"plan_id":1,"task_id":"../x","from":"pending","to":"running","attempt":1}`),
+		"plan.created no sha":             envelope("plan.created", `{"plan_id":1,"goal_sha256":"`+h+`","tasks":[]}`),
+		"plan.failed raw reason":          envelope("plan.failed", `{"goal_sha256":"`+h+`","reason":"llm: gemini: key AIza... revoked"}`),
+		"checks.run plan, no task":        envelope("checks.run", `{"plan_id":1,"passed":0,"failed":0,"checks":[]}`),
+		"drill.ended bad verdict":         envelope("drill.ended", `{"drill_id":"a","run":1,"verdict":"ok","reasons":[],"duration_ms":1,"rollback":"passed"}`),
+		"drill.ended passed, no ttd":      envelope("drill.ended", `{"drill_id":"a","run":1,"verdict":"passed","reasons":[],"ttr_ms":1,"duration_ms":1,"rollback":"passed"}`),
+		"drill.ended deviated, no reason": envelope("drill.ended", `{"drill_id":"a","run":1,"verdict":"deviated","reasons":[],"duration_ms":1,"rollback":"passed"}`),
+		"drill.ended free-text reason":    envelope("drill.ended", `{"drill_id":"a","run":1,"verdict":"deviated","reasons":["the probe printed AIza..."],"duration_ms":1,"rollback":"passed"}`),
+		"drill.started bad id":            envelope("drill.started", `{"drill_id":"../x","run":1,"file_sha256":"`+h+`","severity":"high","detect_within_ms":1,"recover_within_ms":1,"requires":[]}`),
+		"drill.started run 0":             envelope("drill.started", `{"drill_id":"a","run":0,"file_sha256":"`+h+`","severity":"high","detect_within_ms":1,"recover_within_ms":1,"requires":[]}`),
+		"drill.detected output":           envelope("drill.detected", `{"drill_id":"a","run":1,"ttd_ms":1,"detect_within_ms":1,"rounds":1,"output":"x"}`),
+		"checks.run plan id 0":            envelope("checks.run", `{"plan_id":0,"task_id":"a","passed":0,"failed":0,"checks":[]}`),
 	} {
 		if err := auditschema.ValidateRecord(rec); err == nil {
 			t.Errorf("%s: the schema accepted %s", name, rec)

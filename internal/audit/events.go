@@ -217,3 +217,86 @@ type CheckVerdict struct {
 	StderrSHA256 string   `json:"stderr_sha256"`
 	DurationMS   int64    `json:"duration_ms"`
 }
+
+// The events of brain-drill run (docs/brain-drill.md): a drill run's
+// milestones, written in the workspace brain-drill runs in (never in the
+// drill's scratch workspace), each naming the run's drill.run span. A drill
+// is named by its id, and its file by the SHA-256 of its bytes; verdicts
+// carry reason codes, never the drill's output.
+
+// DrillStarted is written before anything of a drill run happens
+// (its requirements are checked after it: a not-run drill has one too).
+type DrillStarted struct {
+	DrillID         string   `json:"drill_id"`
+	Run             int      `json:"run"` // 1-based, of --replay N
+	FileSHA256      string   `json:"file_sha256"`
+	Severity        string   `json:"severity"`
+	DetectWithinMS  int64    `json:"detect_within_ms"`
+	RecoverWithinMS int64    `json:"recover_within_ms"`
+	Requires        []string `json:"requires"`
+}
+
+func (DrillStarted) EventType() string { return "drill.started" }
+
+// DrillInjected is written once the inject steps have run (T0).
+type DrillInjected struct {
+	DrillID  string `json:"drill_id"`
+	Run      int    `json:"run"`
+	InjectMS int64  `json:"inject_ms"` // how long the inject steps took
+}
+
+func (DrillInjected) EventType() string { return "drill.injected" }
+
+// DrillDetected is written when every detect probe passed.
+type DrillDetected struct {
+	DrillID        string `json:"drill_id"`
+	Run            int    `json:"run"`
+	TTDMS          int64  `json:"ttd_ms"`
+	DetectWithinMS int64  `json:"detect_within_ms"`
+	Rounds         int    `json:"rounds"` // polling rounds it took
+}
+
+func (DrillDetected) EventType() string { return "drill.detected" }
+
+// DrillRecovered is written when the steady-state probes pass again after
+// recover.
+type DrillRecovered struct {
+	DrillID         string `json:"drill_id"`
+	Run             int    `json:"run"`
+	TTRMS           int64  `json:"ttr_ms"`
+	RecoverWithinMS int64  `json:"recover_within_ms"`
+	Rounds          int    `json:"rounds"`
+}
+
+func (DrillRecovered) EventType() string { return "drill.recovered" }
+
+// DrillEnded is written last for every drill run, with its verdict.
+type DrillEnded struct {
+	DrillID      string   `json:"drill_id"`
+	Run          int      `json:"run"`
+	Verdict      string   `json:"verdict"` // passed, deviated, aborted, interrupted, not-run
+	Reasons      []string `json:"reasons"` // reason codes; empty for passed
+	TTDMS        *int64   `json:"ttd_ms,omitempty"`
+	TTRMS        *int64   `json:"ttr_ms,omitempty"`
+	DurationMS   int64    `json:"duration_ms"`
+	SteadyBefore *bool    `json:"steady_before,omitempty"`
+	SteadyAfter  *bool    `json:"steady_after,omitempty"`
+	Rollback     string   `json:"rollback"` // not_needed, passed, failed
+}
+
+func (DrillEnded) EventType() string { return "drill.ended" }
+
+// DrillReport is written after the journal and the JUnit report are
+// written, with their SHA-256, so that the chain vouches for them.
+type DrillReport struct {
+	Runs          int    `json:"runs"`
+	Passed        int    `json:"passed"`
+	Deviated      int    `json:"deviated"`
+	Aborted       int    `json:"aborted"`
+	Interrupted   int    `json:"interrupted"`
+	NotRun        int    `json:"not_run"`
+	JournalSHA256 string `json:"journal_sha256,omitempty"`
+	JUnitSHA256   string `json:"junit_sha256,omitempty"`
+}
+
+func (DrillReport) EventType() string { return "drill.report" }

@@ -65,8 +65,12 @@ written durably (nothing partial is left in the chain).`,
 // writeErr maps a chain error to the audit-write exit code, with a hint.
 func writeErr(err error) error {
 	var te *chain.TailError
-	if errors.As(err, &te) {
+	switch {
+	case errors.As(err, &te):
 		return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err, Hint: "run 'brain-audit verify-log' on the chain, then 'brain-audit repair' if it shows a torn tail or a missing newline"}
+	case errors.Is(err, errors.ErrUnsupported):
+		// A system that cannot append to a chain (Windows).
+		return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err, Hint: "verify-log, diff, show and repair --dry-run work on this system; append and repair on Linux, macOS or a BSD"}
 	}
 	return &cli.ExitError{Code: cli.ExitAuditWrite, Err: err}
 }

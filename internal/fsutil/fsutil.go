@@ -1,36 +1,22 @@
 // Package fsutil holds the file-system primitives that the audit chain, the
-// spans file and the state store share: durable directory entries and file
-// locks that survive signals.
+// spans file and the state store share: opening a file that must be a
+// regular file (never blocking on a pipe or a device, optionally never
+// following a link), durable directory entries, and advisory file locks
+// that survive signals.
+//
+// Each primitive has one portable signature; what it does underneath is
+// per operating system family, in build-tagged files: *_unix.go for Linux,
+// macOS and the BSDs (open(2) with O_NOFOLLOW and O_NONBLOCK, flock(2),
+// fsync(2) of directories), *_windows.go for Windows (CreateFile with
+// FILE_FLAG_OPEN_REPARSE_POINT, no locks, no directory sync). What each
+// guarantees where is in the doc comment of the portable function.
 package fsutil
 
 import (
 	"errors"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
-
-// SyncDir fsyncs the directory dir, making entries created, renamed or
-// removed in it durable.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
-// Flock applies flock(2) operation how to fd, retrying when a signal
-// interrupts the wait.
-func Flock(fd uintptr, how int) error {
-	for {
-		if err := unix.Flock(int(fd), how); err != unix.EINTR {
-			return err
-		}
-	}
-}
 
 // WriteFileAtomic replaces the file at path with b, atomically and durably:
 // WriteTemp, then CommitTemp. On error path is unchanged.
@@ -82,7 +68,32 @@ func CommitTemp(tmp, path string) error {
 // ErrLocked reports that TryLock found the lock held by someone else.
 var ErrLocked = errors.New("locked by another process")
 
-// TryLock takes an exclusive, non-blocking flock of the file at path
+// SyncDir makes the entries created, renamed or removed in the directory
+// dir durable: it fsyncs the directory on Unix. On Windows it does nothing:
+// a directory cannot be flushed through the Windows API, and NTFS journals
+// its directory entries itself.
+func SyncDir(dir string) error { return syncDir(dir) }
+
+// LockKind says whether a lock is shared (readers) or exclusive (a writer).
+type LockKind int
+
+// Lock kinds.
+const (
+	Shared LockKind = iota
+	Exclusive
+)
+
+// Lock takes an advisory lock of kind k on the whole of the open file f,
+// waiting for it (flock(2), retried when a signal interrupts the wait). The
+// lock belongs to the open file: it is released by Unlock, by closing f, or
+// by the kernel when the process dies, however it dies. On Windows there are
+// no such locks: Lock returns an error wrapping errors.ErrUnsupported.
+func Lock(f *os.File, k LockKind) error { return lock(f, k, false) }
+
+// Unlock releases the lock Lock took on f.
+func Unlock(f *os.File) error { return unlock(f) }
+
+// TryLock takes an exclusive, non-blocking lock of the file at path
 // (created 0600 if absent) and returns its release. It returns an error
 // wrapping ErrLocked when another open file description holds the lock. The
 // kernel drops the lock when the process dies, however it dies. A symbolic
@@ -92,11 +103,8 @@ func TryLock(path string) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Flock(f.Fd(), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := lock(f, Exclusive, true); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, &os.PathError{Op: "lock", Path: path, Err: ErrLocked}
-		}
 		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
 	}
 	return func() { f.Close() }, nil

@@ -8,20 +8,28 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
-// NoFollow, in OpenFile's flag, refuses a symbolic link as the last element
-// of the path (O_NOFOLLOW): the link's target is never opened or created.
-const NoFollow = unix.O_NOFOLLOW
-
 // OpenFile is os.OpenFile for a file that must be a regular file. It never
-// blocks on a named pipe or a device: the file is stat'ed first and opened
-// O_NONBLOCK|O_NOCTTY, and anything but a regular file is refused with a
-// *NotRegularError before a byte is read or written. With NoFollow in flag,
-// a symbolic link at path is refused with a *SymlinkError. perm is the mode
-// of a file O_CREATE creates.
+// blocks on a named pipe or a device, and anything but a regular file is
+// refused with a *NotRegularError before a byte is read or written. With
+// NoFollow in flag, a symbolic link at path is refused with a *SymlinkError:
+// the link's target is never opened or created. perm is the mode of a file
+// O_CREATE creates.
+//
+// How, per system:
+//   - Unix (Linux, macOS, the BSDs): the path is stat'ed first, then opened
+//     O_NONBLOCK|O_NOCTTY (an open of a FIFO without a writer would block;
+//     this one returns at once) and, with NoFollow, O_NOFOLLOW, which the
+//     kernel applies atomically; the open file is fstat'ed and refused
+//     unless it is a regular file, and only then made blocking again.
+//   - Windows: the file system holds no FIFOs (pipes live in their own
+//     namespace), but a path can name a device (CON, NUL, COM1) or a pipe
+//     (\\.\pipe\x), which the check of the open handle refuses before
+//     anything is read. NoFollow is FILE_FLAG_OPEN_REPARSE_POINT: CreateFile
+//     opens a link itself rather than its target, and the handle is refused
+//     as a *SymlinkError; as a second line, the file opened must be the file
+//     os.Lstat finds at path afterwards (os.SameFile), or it is refused.
 func OpenFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 	stat := os.Stat
 	if flag&NoFollow != 0 {
@@ -32,29 +40,7 @@ func OpenFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 			return nil, err
 		}
 	}
-	fd, err := openNonblock(path, flag, perm)
-	if err != nil {
-		if flag&NoFollow != 0 && errors.Is(err, unix.ELOOP) {
-			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-				return nil, &SymlinkError{Path: path}
-			}
-		}
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, &os.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if err := checkRegular(path, modeOf(st.Mode)); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	if err := unix.SetNonblock(fd, false); err != nil {
-		unix.Close(fd)
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
+	return openFile(path, flag, perm)
 }
 
 // Open opens the regular file at path for reading, following a symbolic
@@ -74,34 +60,6 @@ func ReadFile(path string, follow bool) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(f)
-}
-
-func openNonblock(path string, flag int, perm os.FileMode) (int, error) {
-	for {
-		fd, err := unix.Open(path, flag|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, uint32(perm.Perm()))
-		if err != unix.EINTR {
-			return fd, err
-		}
-	}
-}
-
-// modeOf converts a stat(2) mode to an fs.FileMode's type bits.
-func modeOf(m uint32) fs.FileMode {
-	switch m & unix.S_IFMT {
-	case unix.S_IFREG:
-		return 0
-	case unix.S_IFDIR:
-		return fs.ModeDir
-	case unix.S_IFLNK:
-		return fs.ModeSymlink
-	case unix.S_IFIFO:
-		return fs.ModeNamedPipe
-	case unix.S_IFSOCK:
-		return fs.ModeSocket
-	case unix.S_IFCHR:
-		return fs.ModeDevice | fs.ModeCharDevice
-	}
-	return fs.ModeDevice
 }
 
 func checkRegular(path string, m fs.FileMode) error {

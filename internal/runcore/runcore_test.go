@@ -13,6 +13,7 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/testutil"
 )
 
 // run runs the fast brain-run in process. The test binary has no
@@ -117,4 +118,37 @@ func TestOnCommandLine(t *testing.T) {
 			t.Errorf("OnCommandLine(%q) = %v, want %v", c.args, got, c.want)
 		}
 	}
+}
+
+// TestSpansWriteFailureWarns: on a real full file system, a command never
+// loses its spans silently. Each exec either fails, or has its spans on
+// disk (a whole line of the spans file holds its trace), or says on stderr
+// that they could not be written: the audit records of a command can still
+// fit in a block the chain file has while its spans need a new one.
+func TestSpansWriteFailureWarns(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	mnt := testutil.Tmpfs(t, "64k")
+	dir := filepath.Join(mnt, "ws")
+	if code, _, stderr := run(t, "exec", "--dir", dir, "--", "true"); code != 0 {
+		t.Fatalf("first exec: %d %s", code, stderr)
+	}
+	defer testutil.Fill(t, mnt)()
+	warned := false
+	for i := 0; i < 4; i++ {
+		code, _, stderr := run(t, "exec", "--dir", dir, "--print-session", "--", "true")
+		if code != 0 {
+			continue
+		}
+		if strings.Contains(stderr, "brain-run: warning: telemetry: writing "+filepath.Join(dir, SpansFile)) {
+			warned = true
+			continue
+		}
+		_, trace, _ := strings.Cut(strings.SplitN(stderr, "\n", 2)[0], " trace ")
+		b, _ := os.ReadFile(filepath.Join(dir, SpansFile))
+		whole := b[:bytes.LastIndexByte(b, '\n')+1]
+		if trace == "" || !bytes.Contains(whole, []byte(`"traceId":"`+trace+`"`)) {
+			t.Fatalf("exec %d succeeded without a warning, but its trace %q is not on disk; stderr:\n%s", i, trace, stderr)
+		}
+	}
+	t.Logf("a warning was given: %v", warned)
 }

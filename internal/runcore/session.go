@@ -90,6 +90,17 @@ func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
 	r.Checkpoint.register(fs)
 }
 
+// RegisterShared registers --dir (described by dirUsage), --otlp-endpoint
+// and the print flags on fs, but not --dev-log-unsafe-io: for another
+// binary whose commands run inside Instrument (brain-drill), which writes
+// no raw content.
+func (r *Flags) RegisterShared(fs *flag.FlagSet, dirUsage string) {
+	r.fs = fs
+	fs.StringVar(&r.Dir, "dir", DefaultDir, dirUsage)
+	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
+	r.registerPrint(fs)
+}
+
 func (r *Flags) registerPrint(fs *flag.FlagSet) {
 	fs.BoolVar(&r.PrintSession, "print-session", false, "print the session id and trace id on stderr")
 	fs.BoolVar(&r.PrintTP, "print-traceparent", false, "print TRACEPARENT=<the command's root span> as a line of its own on stderr, for scripts that join later commands to its trace")
@@ -127,6 +138,18 @@ type Env struct {
 	// Classify, if not nil, gives the error.type of the errors of the
 	// subcommands it knows ("error" for the others).
 	Classify func(error) string
+	// Service is the service.name of the spans; "" for brain-run. Another
+	// binary that runs its commands inside Instrument (brain-drill) names
+	// itself here.
+	Service string
+}
+
+// service returns the service.name of e's spans.
+func (e *Env) service() string {
+	if e.Service != "" {
+		return e.Service
+	}
+	return Prog
 }
 
 // Session is one instrumented command: its workspace, tracer, root span and
@@ -236,7 +259,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		return 0, err
 	}
 	cfg := telemetry.Config{
-		ServiceName: "brain-run", ServiceVersion: Version(), SessionID: s.ID,
+		ServiceName: e.service(), ServiceVersion: Version(), SessionID: s.ID,
 		SpansPath:    filepath.Join(s.Dir, SpansFile),
 		OTLPEndpoint: rf.Endpoint(),
 		Network:      e.Network,
@@ -256,7 +279,11 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		defer cancel()
-		s.Tel.Shutdown(sctx)
+		// The command's result stands (its audit records are durable);
+		// spans that did not reach the disk are said to be missing.
+		if err := s.Tel.Shutdown(sctx); err != nil {
+			e.P.Warnf("%v: this command's spans are not all on disk", err)
+		}
 	}()
 	if rf.UnsafeIO {
 		e.P.Alert("--dev-log-unsafe-io: raw arguments and model I/O are written to " + filepath.Join(s.Dir, UnsafeIODir) + " (PII risk, development only; never into the audit chain or the spans)")
@@ -436,7 +463,7 @@ func (s *Session) crashed(ctx context.Context, r any) (int, error) {
 	}
 	tid := s.Root.SpanContext().TraceID()
 	return cli.ExitInternal, &cli.ExitError{Code: cli.ExitInternal,
-		Err:  fmt.Errorf("brain-run crashed (%v); session %s, trace %s", r, s.ID, tid),
+		Err:  fmt.Errorf("%s crashed (%v); session %s, trace %s", s.Env.service(), r, s.ID, tid),
 		Hint: fmt.Sprintf("the spans are in %s and the audit records in %s: look up trace %s, or 'brain-audit show --session %s %s'", filepath.Join(s.Dir, SpansFile), filepath.Join(s.Dir, AuditFile), tid, s.ID, filepath.Join(s.Dir, AuditFile))}
 }
 

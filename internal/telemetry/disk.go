@@ -81,11 +81,10 @@ func (c *diskClient) terminateTornLine() error {
 
 // locked runs fn under an exclusive flock of the spans file.
 func (c *diskClient) locked(fn func() error) error {
-	fd := c.f.Fd()
-	if err := fsutil.Flock(fd, unix.LOCK_EX); err != nil {
+	if err := fsutil.Lock(c.f, fsutil.Exclusive); err != nil {
 		return err
 	}
-	defer fsutil.Flock(fd, unix.LOCK_UN)
+	defer fsutil.Unlock(c.f)
 	return fn()
 }
 
@@ -184,6 +183,12 @@ func (c *diskClient) writtenLines() []lineRecord {
 	defer c.mu.Unlock()
 	return c.lines
 }
+
+// EncodeLine returns rs as one line of a spans file: one TracesData object
+// in OTLP JSON, ending in a newline, as the disk path writes it. brain-drill's
+// OTLP stand-in keeps what it receives this way, so that a drill can compare
+// it with a workspace's spans file line for line.
+func EncodeLine(rs []*tracepb.ResourceSpans) []byte { return encodeLine(rs) }
 
 // encodeLine returns rs as one TracesData object in OTLP JSON, ending in a
 // newline (appendTracesData).

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"golang.org/x/sys/unix"
 
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -220,11 +219,10 @@ func countSpans(td *tracepb.TracesData) int {
 // that every line below it is complete: writers append whole lines under an
 // exclusive flock. Bytes below the size never change afterwards.
 func stableSize(f *os.File) (int64, error) {
-	fd := f.Fd()
-	if err := fsutil.Flock(fd, unix.LOCK_SH); err != nil {
+	if err := fsutil.Lock(f, fsutil.Shared); err != nil {
 		return 0, err
 	}
-	defer fsutil.Flock(fd, unix.LOCK_UN)
+	defer fsutil.Unlock(f)
 	fi, err := f.Stat()
 	if err != nil {
 		return 0, err

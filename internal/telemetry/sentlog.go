@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
@@ -57,7 +55,7 @@ func appendSent(path string, entries []sentEntry) error {
 		return err
 	}
 	defer f.Close()
-	if err := fsutil.Flock(f.Fd(), unix.LOCK_EX); err != nil {
+	if err := fsutil.Lock(f, fsutil.Exclusive); err != nil {
 		return err
 	}
 	_, err = f.Write(b.Bytes())
@@ -75,7 +73,7 @@ func readSent(path string) (map[int64]sentEntry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if err := fsutil.Flock(f.Fd(), unix.LOCK_SH); err != nil {
+	if err := fsutil.Lock(f, fsutil.Shared); err != nil {
 		return nil, err
 	}
 	m := map[int64]sentEntry{}

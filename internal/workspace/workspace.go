@@ -31,11 +31,11 @@ func Find(wd string, uid int) (string, []Skipped) {
 		fi, err := os.Stat(cand)
 		switch {
 		case err == nil && fi.IsDir():
-			st, ok := fi.Sys().(*syscall.Stat_t)
-			if !ok || int(st.Uid) == uid {
+			o, ok := owner(fi)
+			if !ok || int(o) == uid {
 				return cand, skipped
 			}
-			skipped = append(skipped, Skipped{cand, st.Uid})
+			skipped = append(skipped, Skipped{cand, o})
 		case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			// Unreadable (a parent without search permission): stop
 			// here rather than guess past it.

@@ -1,0 +1,140 @@
+package chain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+)
+
+// HeaderData is the data of a chain.header record.
+type HeaderData struct {
+	Format string `json:"format"`
+	Alg    string `json:"alg"`
+	Chain  string `json:"chain"`
+	// Index numbers the files of a chain from 0.
+	Index int `json:"index"`
+	// Continues names the rotated file this one continues, for Index > 0.
+	Continues *Continuation `json:"continues,omitempty"`
+}
+
+// Continuation names the last record of the previous file of a chain.
+type Continuation struct {
+	File string `json:"file"`
+	Seq  uint64 `json:"seq"`
+	Hash string `json:"hash"`
+}
+
+// RotatedName returns the name the file of index i of the chain whose active
+// file is path takes when it is rotated: "audit.jsonl" → "audit.000003.jsonl".
+func RotatedName(path string, i int) string {
+	ext := filepath.Ext(path)
+	return fmt.Sprintf("%s.%06d%s", strings.TrimSuffix(path, ext), i, ext)
+}
+
+// parseHeader parses a header line (without newline) and checks its hash
+// against its own prev.
+func parseHeader(line []byte) (*HeaderData, *record, error) {
+	var r record
+	if pe := parseRecord(line, &r); pe != nil {
+		return nil, nil, pe
+	}
+	if string(r.typ) != `"`+HeaderType+`"` {
+		return nil, nil, fmt.Errorf("first record has type %s, not %q", r.typ, HeaderType)
+	}
+	var h HeaderData
+	dec := json.NewDecoder(bytes.NewReader(r.data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
+		return nil, nil, fmt.Errorf("header data: %v", err)
+	}
+	if h.Format != FormatVersion {
+		return nil, nil, fmt.Errorf("unknown format %q (this build reads %q)", h.Format, FormatVersion)
+	}
+	if _, err := ParseAlg(h.Alg); err != nil {
+		return nil, nil, fmt.Errorf("unknown hash algorithm %q", h.Alg)
+	}
+	if h.Chain == "" {
+		return nil, nil, errors.New("header names no chain id")
+	}
+	return &h, &r, nil
+}
+
+// readFirstLine reads the first line of r, without its newline. A first
+// line over MaxRecordSize is an error: no header is that long.
+func readFirstLine(r io.Reader) ([]byte, error) {
+	buf := make([]byte, 4096)
+	var line []byte
+	for len(line) < MaxRecordSize {
+		n, err := r.Read(buf)
+		if i := bytes.IndexByte(buf[:n], '\n'); i >= 0 {
+			return append(line, buf[:i]...), nil
+		}
+		line = append(line, buf[:n]...)
+		if err == io.EOF {
+			if len(line) == 0 {
+				return nil, errors.New("empty file")
+			}
+			return nil, errors.New("no complete first line")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, errors.New("first line over the size limit")
+}
+
+// rotatedFiles lists the rotated files of the chain whose active file is
+// path on the local file system, oldest first.
+func rotatedFiles(path string) ([]string, error) {
+	dir := filepath.Dir(path)
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("chain: %w", err)
+	}
+	return rotatedIn(ents, filepath.Base(path), func(name string) string { return filepath.Join(dir, name) }), nil
+}
+
+// rotatedIn returns the names of the rotated files of a chain among the
+// entries of a directory, sorted as they are (os.ReadDir and fs.ReadDir
+// sort by name): NAME.NNNNNN.EXT for the active file NAME.EXT, whose base
+// name is active. join makes an entry's name a path. The names are matched
+// as strings, never as a glob pattern: a directory or a chain name may hold
+// any character.
+func rotatedIn(ents []fs.DirEntry, active string, join func(string) string) []string {
+	ext := filepath.Ext(active)
+	prefix := strings.TrimSuffix(active, ext) + "."
+	var out []string
+	for _, e := range ents {
+		idx, ok := strings.CutPrefix(e.Name(), prefix)
+		if ok {
+			idx, ok = strings.CutSuffix(idx, ext)
+		}
+		if ok && len(idx) == 6 && strings.Trim(idx, "0123456789") == "" {
+			out = append(out, join(e.Name()))
+		}
+	}
+	return out
+}
+
+var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)
+
+// activeName maps a rotated file name back to its chain's active file name.
+func activeName(path string) string {
+	dir, base := filepath.Split(path)
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	if m := rotatedRe.FindStringSubmatch(stem + ext); m != nil && m[3] == ext {
+		return dir + m[1] + ext
+	}
+	return path
+}

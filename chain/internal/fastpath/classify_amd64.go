@@ -1,0 +1,38 @@
+package fastpath
+
+import "golang.org/x/sys/cpu"
+
+// hasSIMD reports whether the AVX2 kernel can run here; without it the
+// parser does not run (Available) and the chain's general parser takes
+// every line.
+var hasSIMD = cpu.X86.HasAVX2
+
+//go:noescape
+func classifyBlocksAVX2(p *byte, blocks int, quotes, dirty *uint64)
+
+func classifyBlocks(data []byte, quotes, dirty []uint64) {
+	if len(quotes) == 0 {
+		return
+	}
+	if !hasSIMD {
+		classifyBlocksGeneric(data, quotes, dirty)
+		return
+	}
+	_ = data[len(quotes)*64-1]
+	_ = dirty[len(quotes)-1]
+	classifyBlocksAVX2(&data[0], len(quotes), &quotes[0], &dirty[0])
+}
+
+//go:noescape
+func hexEqualSSE(d *[32]byte, h *byte) bool
+
+// HexEqual reports whether h is the lowercase hex of d.
+func HexEqual(d *[32]byte, h []byte) bool {
+	if len(h) != 64 {
+		return false
+	}
+	if hasSIMD {
+		return hexEqualSSE(d, &h[0])
+	}
+	return hexEqualGeneric(d, h)
+}
