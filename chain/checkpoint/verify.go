@@ -113,7 +113,9 @@ func VerifyChain(ctx context.Context, c chain.Chain, opts VerifyOptions) (*Resul
 // Memory is bounded: the checkpoint file is read a line (at most
 // MaxEntrySize bytes) at a time, and of each checkpoint signed by a given
 // key about 110 bytes are kept (its place, size and root, and the root the
-// chain has at that size), for at most MaxCheckpoints of them.
+// chain has at that size), for at most MaxCheckpoints of them; of the lines
+// that are findings, only as many as the report lists are kept, the rest
+// counted.
 func Verify(ctx context.Context, opts VerifyOptions, verify func(chain.VerifyOptions) (*chain.Report, error)) (*Result, error) {
 	if opts.Verifiers == nil {
 		return nil, errors.New("checkpoint: no verifier key")
@@ -121,7 +123,11 @@ func Verify(ctx context.Context, opts VerifyOptions, verify func(chain.VerifyOpt
 	if opts.Store == "" {
 		return nil, errors.New("checkpoint: no checkpoint file")
 	}
-	ld, err := load(ctx, opts.Store, opts.Verifiers)
+	max := opts.Chain.MaxFindings
+	if max <= 0 {
+		max = 100
+	}
+	ld, err := load(ctx, opts.Store, opts.Verifiers, max)
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +143,6 @@ func Verify(ctx context.Context, opts VerifyOptions, verify func(chain.VerifyOpt
 		return nil, err
 	}
 	res := &Result{Report: rep, Store: opts.Store, Checkpoints: len(ld.ents)}
-	max := co.MaxFindings
-	if max <= 0 {
-		max = 100
-	}
 	add := func(f chain.Finding) {
 		f.File = cmp.Or(f.File, opts.Store)
 		f.Detail = shortText2(f.Detail)
@@ -153,6 +155,10 @@ func Verify(ctx context.Context, opts VerifyOptions, verify func(chain.VerifyOpt
 	}
 	for _, f := range ld.findings {
 		add(f)
+	}
+	for c, n := range ld.dropped {
+		rep.Counts[c] += n
+		rep.Suppressed += n
 	}
 	if ld.over > 0 {
 		add(chain.Finding{Class: Malformed, Detail: fmt.Sprintf("more than %d checkpoints: the %d after them were not checked", MaxCheckpoints, ld.over)})
@@ -174,18 +180,35 @@ type ent struct {
 
 // loaded is a checkpoint file as verification reads it.
 type loaded struct {
-	ents     []ent
+	ents []ent
+	// findings are the first keep findings of the file's lines; dropped
+	// counts the others by class.
 	findings []chain.Finding
+	keep     int
+	dropped  map[chain.Class]int
 	// over counts the checkpoints past MaxCheckpoints.
 	over  int
 	lines int // entries read
 	none  bool
 }
 
+// finding keeps f, or counts it when keep findings are kept already.
+func (ld *loaded) finding(f chain.Finding) {
+	if len(ld.findings) < ld.keep {
+		ld.findings = append(ld.findings, f)
+		return
+	}
+	if ld.dropped == nil {
+		ld.dropped = map[chain.Class]int{}
+	}
+	ld.dropped[f.Class]++
+}
+
 // load reads the checkpoint file at path and checks every entry's
-// signature, in parallel, keeping the entries signed by a key of vs.
-func load(ctx context.Context, path string, vs note.Verifiers) (*loaded, error) {
-	ld := &loaded{}
+// signature, in parallel, keeping the entries signed by a key of vs and the
+// first keep findings.
+func load(ctx context.Context, path string, vs note.Verifiers, keep int) (*loaded, error) {
+	ld := &loaded{keep: keep}
 	origins := map[string]string{}
 	workers := min(runtime.GOMAXPROCS(0), 8)
 	const batchSize = 64
@@ -225,10 +248,10 @@ func load(ctx context.Context, path string, vs note.Verifiers) (*loaded, error) 
 			switch {
 			case errors.As(it.err, &se):
 				f.Class, f.Detail = BadSignature, strings.TrimPrefix(se.Error(), "checkpoint: ")
-				ld.findings = append(ld.findings, f)
+				ld.finding(f)
 			case it.err != nil:
 				f.Class, f.Detail = Malformed, strings.TrimPrefix(it.err.Error(), "checkpoint: ")
-				ld.findings = append(ld.findings, f)
+				ld.finding(f)
 			case len(ld.ents) >= MaxCheckpoints:
 				ld.over++
 			default:
@@ -252,12 +275,12 @@ func load(ctx context.Context, path string, vs note.Verifiers) (*loaded, error) 
 		case sl.torn:
 			f.Class, f.Detail = Torn, "the checkpoint file's last line is torn (no newline): a write was cut short; 'brain-audit repair' moves it aside"
 			flush()
-			ld.findings = append(ld.findings, f)
+			ld.finding(f)
 			return nil
 		case sl.data == nil:
 			f.Class, f.Detail = Malformed, fmt.Sprintf("line of %d bytes is over the %d-byte limit", sl.size, MaxEntrySize)
 			flush()
-			ld.findings = append(ld.findings, f)
+			ld.finding(f)
 			return nil
 		}
 		batch = append(batch, item{sl: sl, data: append([]byte(nil), sl.data...)})
