@@ -4,8 +4,9 @@
 #     the checkpoints against each other) against plain verify-log, of a
 #     chain of N records with a checkpoint every 1,000 (made the way a user
 #     would: append, checkpoint, append, ...), runs interleaved, in one run;
-#   * verify-proof of one record of that chain, offline (the process, and
-#     VerifyProof in process as a Go benchmark).
+#   * verify-proof of one record of that chain, offline (the process, next to
+#     the same binary's start-up alone, and VerifyProof in process as a Go
+#     benchmark).
 # Usage: scripts/bench-checkpoint.sh [N] [RUNS]   (defaults 1000000 and 9)
 set -euo pipefail
 N=${1:-1000000}
@@ -48,15 +49,27 @@ pw=$(col 1 "${plain[@]}" | median) pc=$(col 2 "${plain[@]}" | median) pm=$(col 3
 vw=$(col 1 "${vkey[@]}" | median) vc=$(col 2 "${vkey[@]}" | median) vm=$(col 3 "${vkey[@]}" | median)
 printf 'verify-log          median wall %.3f s  cpu %.2f s  peak %d KiB  (%s runs)\n' "$pw" "$pc" "$pm" "$RUNS"
 printf 'verify-log --vkey   median wall %.3f s  cpu %.2f s  peak %d KiB\n' "$vw" "$vc" "$vm"
-awk -v a="$vw" -v b="$pw" -v c="$vc" -v d="$pc" 'BEGIN { printf "ratio               wall %.2fx  cpu %.2fx\n", a / b, c / d }'
+awk -v a="$vw" -v b="$pw" -v c="$vc" -v d="$pc" 'BEGIN { printf "ratio               wall %.2fx  cpu %.2fx  (of the medians)\n", a / b, c / d }'
+# On a shared machine the load drifts between runs: the ratio of each pair of
+# runs made one after the other, and their median, is steadier.
+pairs() { for i in $(seq 0 $((RUNS - 1))); do
+  awk -v a="$(col "$1" "${vkey[$i]}")" -v b="$(col "$1" "${plain[$i]}")" 'BEGIN { if (b > 0) printf "%.3f\n", a / b; else print "inf" }'
+done; }
+printf 'ratio by pair       wall %.2fx  cpu %.2fx  (median of the %d pairs; wall pairs: %s)\n' "$(pairs 1 | median)" "$(pairs 2 | median)" "$RUNS" "$(pairs 1 | sort -n | tr '\n' ' ' | sed 's/ $//')"
 
 seq=$((N / 2))
 "$A" prove --seq "$seq" "$DIR/audit.jsonl" > "$DIR/r.proof" 2> /dev/null
 hashes=$(awk '/^index /{ on = 1; next } on && /^$/{ exit } on { n++ } END { print n + 0 }' "$DIR/r.proof")
 secs() { local s e; s=$(date +%s.%N); "$@" > /dev/null 2>&1; e=$(date +%s.%N); awk -v s="$s" -v e="$e" 'BEGIN { printf "%.4f", e - s }'; }
-t=()
-for _ in $(seq "$RUNS"); do t+=("$(secs "$A" verify-proof --vkey "$DIR/k.vkey" "$DIR/r.proof")"); done
-printf 'verify-proof        record %d, %d hashes, %d bytes: median %.1f ms wall for the whole process\n' "$seq" "$hashes" "$(stat -c %s "$DIR/r.proof")" "$(printf '%s\n' "${t[@]}" | median | awk '{ print $1 * 1000 }')"
+# The baseline: the same binary starting and doing nothing else (--version),
+# runs interleaved with verify-proof's.
+t=() base=()
+for _ in $(seq "$RUNS"); do
+  t+=("$(secs "$A" verify-proof --vkey "$DIR/k.vkey" "$DIR/r.proof")")
+  base+=("$(secs "$A" --version)")
+done
+ms() { printf '%s\n' "$@" | median | awk '{ print $1 * 1000 }'; }
+printf 'verify-proof        record %d, %d hashes, %d bytes: median %.1f ms wall for the whole process; brain-audit --version %.1f ms\n' "$seq" "$hashes" "$(stat -c %s "$DIR/r.proof")" "$(ms "${t[@]}")" "$(ms "${base[@]}")"
 BENCH_CHAIN=$DIR/audit.jsonl go test -run '^$' -bench 'VerifyProof$' -benchtime 200x ./chain/checkpoint | grep '^Benchmark'
 
 # brain-run exec -- true, without a signer key and with one (a checkpoint
