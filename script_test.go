@@ -1,40 +1,36 @@
 package brain_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/brain-dev/brain/internal/auditcmd"
-	"github.com/brain-dev/brain/internal/cli"
-	"github.com/brain-dev/brain/internal/drillcmd"
-	"github.com/brain-dev/brain/internal/runcmd"
-	"github.com/brain-dev/brain/internal/tracelint"
 	"github.com/brain-dev/brain/internal/verifier"
 )
 
-// tools maps each binary's name to its Main, so testscript can run the test
-// binary itself under that name.
-var tools = map[string]func(ctx context.Context, args []string) int{
-	"brain-audit": func(ctx context.Context, args []string) int {
-		return auditcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-	},
-	"brain-drill": func(ctx context.Context, args []string) int {
-		return drillcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-	},
-	"brain-run": func(ctx context.Context, args []string) int {
-		return runcmd.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-	},
-	"brain-trace-lint": func(ctx context.Context, args []string) int {
-		return tracelint.Main(ctx, args, os.Stdin, os.Stdout, os.Stderr)
-	},
+// binDir holds the binaries the scripts run, built by TestMain from
+// ./cmd/... as make build builds them and put first on the scripts' PATH:
+// the spec runs exactly what users install, brain-run's hand-off to
+// brain-run-full included.
+var binDir string
+
+// buildBinaries builds every binary into a new directory and returns it.
+func buildBinaries() (string, error) {
+	dir, err := os.MkdirTemp("", "brain-spec-bin-")
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+string(filepath.Separator), "./cmd/...")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)
+	}
+	return dir, nil
 }
 
 // goEnv returns the go command's value for key.
@@ -50,22 +46,18 @@ func goEnv(key string) string {
 }
 
 func TestMain(m *testing.M) {
-	// The test binary, under any name, is also the check sandbox of the
-	// brain-run it runs as.
+	// The in-process tests of this package (the help of every command)
+	// run Mains that could start a check sandbox: this binary serves it.
 	verifier.ServeSandbox()
-	cmds := make(map[string]func())
-	for name, main := range tools {
-		cmds[name] = func() {
-			// As the binaries' mains do: a signal cancels the context
-			// with its number (cli.SignalContext), and a command it
-			// stopped exits 128+N.
-			ctx, stop := cli.SignalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			code := main(ctx, os.Args[1:])
-			stop()
-			os.Exit(cli.InterruptedCode(ctx, code))
-		}
+	dir, err := buildBinaries()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	testscript.Main(m, cmds)
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // TestScripts runs testdata/script/*.txtar, the executable specification of
@@ -87,6 +79,7 @@ func TestScripts(t *testing.T) {
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", binDir+string(filepath.ListSeparator)+env.Getenv("PATH"))
 			env.Setenv("NO_COLOR", "1")
 			// The golden scenarios, for the scripts that run one.
 			wd, err := os.Getwd()

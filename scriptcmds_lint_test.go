@@ -2,7 +2,10 @@ package brain_test
 
 import (
 	"maps"
+	"os"
+	"path/filepath"
 	"regexp"
+	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -47,11 +50,46 @@ var lintScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args [
 	},
 }
 
-// allScriptCmds is every script command.
+// allScriptCmds is every script command (testdata/script/README.md lists
+// them). Each one edits a file or sets a variable, which cannot fail in a
+// way a script would test, so `! cmd` is refused rather than silently
+// meaning the same as `cmd`.
 func allScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	all := maps.Clone(scriptCmds)
 	maps.Copy(all, lintScriptCmds)
 	maps.Copy(all, ckptScriptCmds)
 	maps.Copy(all, drillScriptCmds)
+	for name, cmd := range all {
+		all[name] = func(ts *testscript.TestScript, neg bool, args []string) {
+			if neg {
+				ts.Fatalf("%s cannot be negated: it prepares a file or a variable and does not test anything", name)
+			}
+			cmd(ts, neg, args)
+		}
+	}
 	return all
+}
+
+// TestScriptREADME holds testdata/script/README.md's table of commands to
+// the commands the scripts have.
+func TestScriptREADME(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("testdata", "script", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?m)^\\| `([a-z0-9]+)[ `]").FindAllSubmatch(b, -1) {
+		listed[string(m[1])] = true
+	}
+	cmds := allScriptCmds()
+	for name := range cmds {
+		if !listed[name] {
+			t.Errorf("script command %s is not in testdata/script/README.md", name)
+		}
+	}
+	for name := range listed {
+		if cmds[name] == nil {
+			t.Errorf("testdata/script/README.md lists %s, which is not a script command", name)
+		}
+	}
 }

@@ -22,10 +22,11 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/fsutil"
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // WriteSpan is the name of the span every audit write gets.
-const WriteSpan = "audit_logger.write_event"
+const WriteSpan = names.SpanAuditLoggerWriteEvent
 
 // WriteError reports that an audit record could not be made durable; the
 // operation it described must not take effect.
@@ -45,6 +46,10 @@ func (e *WriteError) Error() string {
 }
 
 func (e *WriteError) Unwrap() error { return e.Err }
+
+// ErrorClass is audit_write_failed: the operation the record described was
+// aborted.
+func (e *WriteError) ErrorClass() string { return names.ClassAuditWriteFailed }
 
 // Logger writes audit records.
 type Logger struct {
@@ -144,7 +149,7 @@ func (l *Logger) prepare(ctx context.Context, ev Event) (pending, error) {
 		p.ce.TraceID, p.ce.SpanID = parent.TraceID().String(), parent.SpanID().String()
 	}
 	if l.tracer != nil {
-		_, p.span = l.tracer.Start(ctx, WriteSpan, trace.WithAttributes(attribute.String("audit.event_type", ev.EventType())))
+		_, p.span = l.tracer.Start(ctx, WriteSpan, trace.WithAttributes(attribute.String(names.AttrAuditEventType, ev.EventType())))
 	}
 	return p, nil
 }
@@ -212,9 +217,9 @@ func (l *Logger) write(ctx context.Context, batch []pending) (chain.Head, error)
 		if err != nil {
 			p.span.RecordError(err)
 			p.span.SetStatus(codes.Error, "audit write failed")
-			p.span.SetAttributes(attribute.String("error.type", "audit_write_failed"))
+			p.span.SetAttributes(attribute.String(names.AttrErrorType, names.ClassAuditWriteFailed))
 		} else {
-			p.span.SetAttributes(attribute.Int64("audit.seq", int64(heads[i].Seq)), attribute.String("audit.hash", heads[i].Hash.String()))
+			p.span.SetAttributes(attribute.Int64(names.AttrAuditSeq, int64(heads[i].Seq)), attribute.String(names.AttrAuditHash, heads[i].Hash.String()))
 		}
 		p.span.End()
 	}

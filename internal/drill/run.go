@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // Verdict is how a drill run ended.
@@ -27,23 +29,23 @@ var Verdicts = []Verdict{Passed, Deviated, Aborted, Interrupted, NotRun}
 // The reason codes of a verdict other than passed. They are stable
 // identifiers (audit records carry them); Reason.Message says more.
 const (
-	ReasonRequires          = "requires_unmet"
-	ReasonSetupFailed       = "setup_failed"
-	ReasonSteadyFailed      = "steady_failed"
-	ReasonInjectFailed      = "inject_failed"
-	ReasonNotDetected       = "not_detected"
-	ReasonDetectedLate      = "detected_late"
-	ReasonInvestigateFailed = "investigate_failed"
-	ReasonRecoverFailed     = "recover_failed"
-	ReasonNotRecovered      = "not_recovered"
-	ReasonRecoveredLate     = "recovered_late"
-	ReasonRollbackFailed    = "rollback_failed"
+	ReasonRequires          = names.ClassRequiresUnmet
+	ReasonSetupFailed       = names.ClassSetupFailed
+	ReasonSteadyFailed      = names.ClassSteadyFailed
+	ReasonInjectFailed      = names.ClassInjectFailed
+	ReasonNotDetected       = names.ClassNotDetected
+	ReasonDetectedLate      = names.ClassDetectedLate
+	ReasonInvestigateFailed = names.ClassInvestigateFailed
+	ReasonRecoverFailed     = names.ClassRecoverFailed
+	ReasonNotRecovered      = names.ClassNotRecovered
+	ReasonRecoveredLate     = names.ClassRecoveredLate
+	ReasonRollbackFailed    = names.ClassRollbackFailed
 	ReasonInterrupted       = "interrupted"
 	ReasonSkipped           = "skipped"
 	// ReasonAuditFailed: the run stopped because the Observer failed (an
 	// audit record could not be written). It is in the journal only: the
 	// chain could not take it.
-	ReasonAuditFailed = "audit_failed"
+	ReasonAuditFailed = names.ClassAuditFailed
 )
 
 // Reason is one reason for a verdict.

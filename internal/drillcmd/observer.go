@@ -9,13 +9,14 @@ import (
 
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/drill"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/runcore"
 )
 
 // The spans of a drill run (golden/spans.yaml).
 const (
-	runSpan   = "drill.run"
-	phaseSpan = "drill.phase"
+	runSpan   = names.SpanDrillRun
+	phaseSpan = names.SpanDrillPhase
 )
 
 // observer traces and audits drill runs in brain-drill's own workspace:
@@ -37,8 +38,8 @@ func (o *observer) record(ctx context.Context, r *drill.Result, ev audit.Event) 
 
 func (o *observer) Start(ctx context.Context, r *drill.Result) (context.Context, error) {
 	d := r.Drill
-	ctx, sp := o.s.Tracer.Start(ctx, runSpan, trace.WithAttributes(attribute.String("brain.drill.id", d.ID),
-		attribute.Int("brain.drill.run", r.Run), attribute.String("brain.drill.severity", d.Severity)))
+	ctx, sp := o.s.Tracer.Start(ctx, runSpan, trace.WithAttributes(attribute.String(names.AttrBrainDrillID, d.ID),
+		attribute.Int(names.AttrBrainDrillRun, r.Run), attribute.String(names.AttrBrainDrillSeverity, d.Severity)))
 	if o.spans == nil {
 		o.spans = map[*drill.Result]trace.Span{}
 	}
@@ -50,23 +51,23 @@ func (o *observer) Start(ctx context.Context, r *drill.Result) (context.Context,
 	err := o.record(ctx, r, audit.DrillStarted{DrillID: d.ID, Run: r.Run, FileSHA256: d.SHA256, Severity: d.Severity,
 		DetectWithinMS: d.DetectWithin.Milliseconds(), RecoverWithinMS: d.RecoverWithin.Milliseconds(), Requires: req})
 	if err != nil {
-		o.endSpan(r, "audit_write_failed")
+		o.endSpan(r, names.ClassAuditWriteFailed)
 	}
 	return ctx, err
 }
 
 func (o *observer) Phase(ctx context.Context, r *drill.Result, p *drill.PhaseResult) (context.Context, func()) {
-	attrs := []attribute.KeyValue{attribute.String("brain.drill.phase", string(p.Phase))}
+	attrs := []attribute.KeyValue{attribute.String(names.AttrBrainDrillPhase, string(p.Phase))}
 	if p.AfterRecover {
-		attrs = append(attrs, attribute.Bool("brain.drill.after_recover", true))
+		attrs = append(attrs, attribute.Bool(names.AttrBrainDrillAfterRecover, true))
 	}
 	ctx, sp := o.s.Tracer.Start(ctx, phaseSpan, trace.WithAttributes(attrs...))
 	return ctx, func() {
-		sp.SetAttributes(attribute.String("brain.drill.outcome", p.Outcome), attribute.Int("brain.drill.rounds", p.Rounds))
+		sp.SetAttributes(attribute.String(names.AttrBrainDrillOutcome, p.Outcome), attribute.Int(names.AttrBrainDrillRounds, p.Rounds))
 		switch p.Outcome {
 		case "failed", "timed-out", "interrupted":
 			sp.SetStatus(codes.Error, p.Outcome)
-			sp.SetAttributes(attribute.String("error.type", p.Outcome))
+			sp.SetAttributes(attribute.String(names.AttrErrorType, p.Outcome))
 		}
 		sp.End()
 	}
@@ -85,12 +86,12 @@ func (o *observer) Mark(ctx context.Context, r *drill.Result, m drill.Milestone)
 		return o.record(ctx, r, audit.DrillInjected{DrillID: d.ID, Run: r.Run, InjectMS: inject})
 	case drill.Detected:
 		ttd, _ := r.TTD()
-		o.spans[r].SetAttributes(attribute.Int64("brain.drill.ttd_ms", ttd.Milliseconds()))
+		o.spans[r].SetAttributes(attribute.Int64(names.AttrBrainDrillTTDMs, ttd.Milliseconds()))
 		return o.record(ctx, r, audit.DrillDetected{DrillID: d.ID, Run: r.Run, TTDMS: ttd.Milliseconds(),
 			DetectWithinMS: d.DetectWithin.Milliseconds(), Rounds: rounds(r, false)})
 	case drill.Recovered:
 		ttr, _ := r.TTR()
-		o.spans[r].SetAttributes(attribute.Int64("brain.drill.ttr_ms", ttr.Milliseconds()))
+		o.spans[r].SetAttributes(attribute.Int64(names.AttrBrainDrillTTRMs, ttr.Milliseconds()))
 		return o.record(ctx, r, audit.DrillRecovered{DrillID: d.ID, Run: r.Run, TTRMS: ttr.Milliseconds(),
 			RecoverWithinMS: d.RecoverWithin.Milliseconds(), Rounds: rounds(r, true)})
 	}
@@ -110,7 +111,7 @@ func rounds(r *drill.Result, afterRecover bool) int {
 
 func (o *observer) End(ctx context.Context, r *drill.Result) error {
 	if r.Err != nil {
-		o.endSpan(r, "audit_write_failed")
+		o.endSpan(r, names.ClassAuditWriteFailed)
 		return nil
 	}
 	ev := audit.DrillEnded{DrillID: r.Drill.ID, Run: r.Run, Verdict: string(r.Verdict), Reasons: []string{},
@@ -136,7 +137,7 @@ func (o *observer) End(ctx context.Context, r *drill.Result) error {
 	errType := ""
 	switch {
 	case err != nil:
-		errType = "audit_write_failed"
+		errType = names.ClassAuditWriteFailed
 	case r.Verdict == drill.Deviated, r.Verdict == drill.Aborted, r.Verdict == drill.Interrupted:
 		errType = r.Reasons[0].Code
 	}
@@ -151,12 +152,12 @@ func (o *observer) endSpan(r *drill.Result, errType string) {
 	if sp == nil {
 		return
 	}
-	if errType != "audit_write_failed" {
-		sp.SetAttributes(attribute.String("brain.drill.verdict", string(r.Verdict)))
+	if errType != names.ClassAuditWriteFailed {
+		sp.SetAttributes(attribute.String(names.AttrBrainDrillVerdict, string(r.Verdict)))
 	}
 	if errType != "" {
 		sp.SetStatus(codes.Error, errType)
-		sp.SetAttributes(attribute.String("error.type", errType))
+		sp.SetAttributes(attribute.String(names.AttrErrorType, errType))
 	}
 	sp.End()
 	delete(o.spans, r)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/brain-dev/brain/internal/names"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
@@ -12,7 +13,7 @@ import (
 )
 
 // SpanName is the name of the span [Chat] starts.
-const SpanName = "llm_provider.chat"
+const SpanName = names.SpanLLMProviderChat
 
 // Chat calls p inside a client span "llm_provider.chat" started from tr
 // (the tracer of ctx's span if tr is nil). The span carries the GenAI
@@ -70,7 +71,7 @@ func ChatThen(ctx context.Context, tr trace.Tracer, p Provider, req Request, the
 	latency := time.Since(start)
 	if then != nil {
 		if terr := then(ctx, resp, err, latency); terr != nil {
-			span.SetAttributes(semconv.ErrorTypeKey.String("audit_write_failed"))
+			span.SetAttributes(semconv.ErrorTypeKey.String(names.ClassAuditWriteFailed))
 			span.SetStatus(codes.Error, "audit write failed")
 			return resp, terr
 		}

@@ -28,6 +28,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // Request is one chat call: a system instruction, a user prompt and the
@@ -100,16 +102,16 @@ func maxResponseBytes(max int64) int64 {
 
 // The stable error.type values of an *Error.
 const (
-	TypeAuth            = "auth"               // HTTP 401 or 403: key missing, wrong or revoked
-	TypeRateLimit       = "rate_limit"         // HTTP 429
-	TypeServer          = "server"             // HTTP 5xx
-	TypeTimeout         = "timeout"            // no answer within the timeout or the caller's deadline (or HTTP 408)
-	TypeCanceled        = "canceled"           // the caller canceled the context
-	TypeBadRequest      = "bad_request"        // any other HTTP 4xx, such as an unknown model (404)
-	TypeInvalidResponse = "invalid_response"   // an answer that cannot be decoded or has no choices
-	TypeNetwork         = "network"            // the endpoint cannot be reached
-	TypeNotFound        = "not_found"          // replay: the cassette has no entry for the request
-	TypeTooLarge        = "response_too_large" // the answer is over Config.MaxResponseBytes
+	TypeAuth            = names.ClassAuth             // HTTP 401 or 403: key missing, wrong or revoked
+	TypeRateLimit       = names.ClassRateLimit        // HTTP 429
+	TypeServer          = names.ClassServer           // HTTP 5xx
+	TypeTimeout         = names.ClassTimeout          // no answer within the timeout or the caller's deadline (or HTTP 408)
+	TypeCanceled        = names.ClassCanceled         // the caller canceled the context
+	TypeBadRequest      = names.ClassBadRequest       // any other HTTP 4xx, such as an unknown model (404)
+	TypeInvalidResponse = names.ClassInvalidResponse  // an answer that cannot be decoded or has no choices
+	TypeNetwork         = names.ClassNetwork          // the endpoint cannot be reached
+	TypeNotFound        = names.ClassNotFound         // replay: the cassette has no entry for the request
+	TypeTooLarge        = names.ClassResponseTooLarge // the answer is over Config.MaxResponseBytes
 )
 
 // Error is a failed provider call. Type is one of the Type constants, Status
@@ -132,6 +134,9 @@ func (e *Error) Error() string { return e.msg }
 // or the provider's error body.
 func (e *Error) Unwrap() error { return e.cause }
 
+// ErrorClass is the error's class: its Type.
+func (e *Error) ErrorClass() string { return e.Type }
+
 // ErrorType returns err's stable error.type: the Type of an *Error in its
 // chain, else "_OTHER" (the semantic conventions' fallback).
 func ErrorType(err error) string {
@@ -139,7 +144,7 @@ func ErrorType(err error) string {
 	if errors.As(err, &e) {
 		return e.Type
 	}
-	return "_OTHER"
+	return names.ClassOTHER
 }
 
 // newError builds an *Error whose message is "llm: PROVIDER: DETAIL" with

@@ -15,6 +15,7 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
@@ -234,7 +235,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	attempt := st.Attempts + 1
 	r := TaskResult{ID: t.ID, Title: t.Title, Attempt: attempt}
 	ctx, span := o.Tracer.Start(ctx, TaskSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
-		attribute.String("brain.task.id", t.ID), attribute.Int64("brain.plan.id", planID), attribute.Int("brain.task.attempt", attempt)))
+		attribute.String(names.AttrBrainTaskID, t.ID), attribute.Int64(names.AttrBrainPlanID, planID), attribute.Int(names.AttrBrainTaskAttempt, attempt)))
 	defer span.End()
 	move := func(ctx context.Context, from, to state.TaskState, artifact, reason string) error {
 		return o.Store.Transition(ctx, func(tx *state.Tx) error {
@@ -248,10 +249,10 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	// happen.
 	stop := func(reason string, err error) (TaskResult, error) {
 		if audit.IsWriteError(err) {
-			return r, failSpan(span, "audit_write_failed", err)
+			return r, failSpan(span, names.ClassAuditWriteFailed, err)
 		}
 		r.State, r.Err, r.Reason = string(state.StateError), err, reason
-		span.SetAttributes(attribute.String("brain.task.state", r.State))
+		span.SetAttributes(attribute.String(names.AttrBrainTaskState, r.State))
 		failSpan(span, reason, err)
 		// Recorded even when ctx was canceled: the task did end.
 		if merr := move(context.WithoutCancel(ctx), state.StateRunning, state.StateError, "", reason); merr != nil {
@@ -261,19 +262,19 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	}
 
 	if err := move(ctx, st.State, state.StateRunning, "", ""); err != nil {
-		return r, failSpan(span, ErrorType(err), err)
+		return r, failSpan(span, names.ClassOf(err), err)
 	}
 	checks, err := TaskChecks(p, t)
 	if err != nil {
 		reason := "invalid_checks"
 		if errors.As(err, new(*ModuleError)) {
-			reason = "check_module"
+			reason = names.ClassCheckModule
 		}
 		return stop(reason, err)
 	}
 	tc, err := o.gather(ctx, p.Dir, t)
 	if err != nil {
-		return stop("context", err)
+		return stop(names.ClassContext, err)
 	}
 	files := make([]audit.ContextFile, len(tc.Files))
 	for i, f := range tc.Files {
@@ -282,7 +283,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	req := TaskRequest(t, tc, TaskModel(t.Model, o.TaskModel))
 	resp, err := o.chat(ctx, req, audit.LLMCall{Purpose: "task", PlanID: planID, TaskID: t.ID, Context: files})
 	if err != nil {
-		return stop(ErrorType(err), err)
+		return stop(names.ClassOf(err), err)
 	}
 
 	dir := filepath.Join(o.Workspace, ArtifactsDir, "plan-"+strconv.FormatInt(planID, 10), t.ID)
@@ -292,29 +293,33 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 	artSHA := sha256Hex(artifact)
 	ev := audit.TaskArtifact{PlanID: planID, TaskID: t.ID, Path: filepath.ToSlash(rel), SHA256: artSHA, Bytes: int64(len(artifact))}
 	if _, err := o.write(ctx, ev); err != nil {
-		return stop(ErrorType(err), err)
+		return stop(names.ClassOf(err), err)
 	}
 	// No link below the workspace is followed on the way to the artifact.
 	if err := fsutil.MkdirAllIn(o.Workspace, filepath.Dir(rel)); err != nil {
-		return stop("artifact", err)
+		return stop(names.ClassArtifact, err)
 	}
 	if err := fsutil.WriteFileAtomic(r.Artifact, artifact, 0o600); err != nil {
-		return stop("artifact", fmt.Errorf("writing the artifact: %w", err))
+		return stop(names.ClassArtifact, fmt.Errorf("writing the artifact: %w", err))
 	}
 
 	r.Checks, err = o.RunChecks(ctx, planID, t.ID, dir, checks)
 	if err != nil {
-		return stop(cmpOr(limitClass(err), "verifier"), err)
+		class, ok := names.Find(err)
+		if !ok {
+			class = names.ClassVerifier
+		}
+		return stop(class, err)
 	}
 	to := state.StatePassed
 	if r.Passed() != len(r.Checks) {
 		to = state.StateFailed
 	}
 	if err := move(ctx, state.StateRunning, to, artSHA, ""); err != nil {
-		return r, failSpan(span, ErrorType(err), err)
+		return r, failSpan(span, names.ClassOf(err), err)
 	}
 	r.State = string(to)
-	span.SetAttributes(attribute.String("brain.task.state", r.State))
+	span.SetAttributes(attribute.String(names.AttrBrainTaskState, r.State))
 	return r, nil
 }
 
@@ -325,8 +330,8 @@ func (o *Orchestrator) gather(ctx context.Context, dir string, t *plan.Task) (*T
 	_, span := o.Tracer.Start(ctx, ContextSpan, trace.WithSpanKind(trace.SpanKindInternal))
 	defer span.End()
 	fail := func(err error) (*TaskContext, error) {
-		span.SetAttributes(attribute.Int("brain.context.file_count", 0), attribute.Int("brain.context.bytes", 0))
-		return nil, failSpan(span, "context", err)
+		span.SetAttributes(attribute.Int(names.AttrBrainContextFileCount, 0), attribute.Int(names.AttrBrainContextBytes, 0))
+		return nil, failSpan(span, names.ClassContext, err)
 	}
 	absDir, err := filepath.Abs(dir)
 	if err != nil {
@@ -354,9 +359,9 @@ func (o *Orchestrator) gather(ctx context.Context, dir string, t *plan.Task) (*T
 	if err != nil {
 		return fail(err)
 	}
-	span.SetAttributes(attribute.Int("brain.context.file_count", len(tc.Files)), attribute.Int64("brain.context.bytes", tc.Bytes))
+	span.SetAttributes(attribute.Int(names.AttrBrainContextFileCount, len(tc.Files)), attribute.Int64(names.AttrBrainContextBytes, tc.Bytes))
 	if tc.Truncated {
-		span.SetAttributes(attribute.Bool("brain.context.truncated", true))
+		span.SetAttributes(attribute.Bool(names.AttrBrainContextTruncated, true))
 	}
 	return tc, nil
 }
@@ -368,11 +373,11 @@ func (o *Orchestrator) gather(ctx context.Context, dir string, t *plan.Task) (*T
 // checks outside any plan, passes 0 and the --task given, if any.
 func (o *Orchestrator) RunChecks(ctx context.Context, planID int64, taskID, dir string, checks []verifier.Check) ([]verifier.Result, error) {
 	ctx, span := o.Tracer.Start(ctx, ChecksSpan, trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(attribute.Int("brain.verifier.check_count", len(checks))))
+		trace.WithAttributes(attribute.Int(names.AttrBrainVerifierCheckCount, len(checks))))
 	defer span.End()
 	results, err := o.Verifier.Run(ctx, dir, checks)
 	if err != nil {
-		return nil, failSpan(span, "verifier", err)
+		return nil, failSpan(span, names.ClassVerifier, err)
 	}
 	ev := audit.ChecksRun{PlanID: planID, TaskID: taskID, Checks: make([]audit.CheckVerdict, len(results))}
 	for i, r := range results {
@@ -385,9 +390,9 @@ func (o *Orchestrator) RunChecks(ctx context.Context, planID int64, taskID, dir 
 			Verdict: string(r.Verdict), Class: string(r.Class), ExitCode: r.ExitCode,
 			StdoutSHA256: r.StdoutSHA256, StderrSHA256: r.StderrSHA256, DurationMS: r.DurationNS / 1e6}
 	}
-	span.SetAttributes(attribute.Int("brain.verifier.passed", ev.Passed), attribute.Int("brain.verifier.failed", ev.Failed))
+	span.SetAttributes(attribute.Int(names.AttrBrainVerifierPassed, ev.Passed), attribute.Int(names.AttrBrainVerifierFailed, ev.Failed))
 	if _, err := o.write(ctx, ev); err != nil {
-		return nil, failSpan(span, ErrorType(err), err)
+		return nil, failSpan(span, names.ClassOf(err), err)
 	}
 	return results, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/plan"
 
 	"github.com/brain-dev/brain/internal/fsutil"
@@ -74,6 +75,9 @@ type LimitError struct {
 	Limit    string
 	What     string
 	Got, Max int64
+	// Model is set when the limit was met by the model's plan, not by a
+	// tasks.yaml file or another record.
+	Model bool
 }
 
 func (e *LimitError) Error() string {
@@ -89,21 +93,17 @@ func (e *LimitError) Error() string {
 	return fmt.Sprintf("%s is %d bytes, over the limit of %d", e.What, e.Got, e.Max)
 }
 
-// Class is the error's error.type: plan_too_large, or record_too_large.
-func (e *LimitError) Class() string {
-	if e.Limit == LimitRecord {
-		return "record_too_large"
+// ErrorClass is the error's class: plan_too_large for the model's plan
+// (over a limit, or its record over the chain's), tasks_too_large for a
+// tasks.yaml file, record_too_large for any other record.
+func (e *LimitError) ErrorClass() string {
+	switch {
+	case e.Model:
+		return names.ClassPlanTooLarge
+	case e.Limit == LimitRecord:
+		return names.ClassRecordTooLarge
 	}
-	return "plan_too_large"
-}
-
-// limitClass is the Class of the *LimitError in err, or "".
-func limitClass(err error) string {
-	var le *LimitError
-	if errors.As(err, &le) {
-		return le.Class()
-	}
-	return ""
+	return names.ClassTasksTooLarge
 }
 
 // recordEnvelope bounds what a record adds to its data: seq, ts, type,

@@ -14,6 +14,7 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/wasmgen"
 )
@@ -71,7 +72,7 @@ func TestPlanRefusesUnpinnableModules(t *testing.T) {
 			tc.attack(t, f.dir)
 			_, err := f.orch().Plan(context.Background(), f.goal, f.tasksPath(), false)
 			var me *orchestrator.ModuleError
-			if !errors.Is(err, orchestrator.ErrInvalidPlan) || !errors.As(err, &me) || me.Reason != tc.reason || orchestrator.ErrorType(err) != "check_module" {
+			if !errors.Is(err, orchestrator.ErrInvalidPlan) || !errors.As(err, &me) || me.Reason != tc.reason || names.ClassOf(err) != names.ClassCheckModule {
 				t.Fatalf("Plan = %v, want an invalid plan, check_module, %s", err, tc.reason)
 			}
 			if _, err := os.Stat(f.tasksPath()); err == nil {
@@ -128,7 +129,7 @@ func TestModuleReplacedAfterAFailedRun(t *testing.T) {
 				_, err := f.orch().Execute(ctx, f.tasksPath(), accept)
 				var ee *orchestrator.EditedPlanError
 				if !errors.As(err, &ee) || ee.Module == nil || ee.Module.Reason != tc.reason || ee.Module.Module != "checks/linelen.wasm" ||
-					ee.Module.Pinned != pin || orchestrator.ErrorType(err) != "edited_plan" {
+					ee.Module.Pinned != pin || names.ClassOf(err) != names.ClassEditedPlan {
 					t.Fatalf("Execute (accept %v) = %v, want an edited plan: module checks/linelen.wasm, %s", accept, err, tc.reason)
 				}
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
@@ -29,10 +30,10 @@ const (
 
 // The spans the orchestrator starts (golden/spans.yaml).
 const (
-	PlanSpan    = "orchestrator.plan_generation"
-	TaskSpan    = "orchestrator.task_execution"
-	ContextSpan = "sketch.generate_context"
-	ChecksSpan  = "verifier.run_checks"
+	PlanSpan    = names.SpanOrchestratorPlanGeneration
+	TaskSpan    = names.SpanOrchestratorTaskExecution
+	ContextSpan = names.SpanSketchGenerateContext
+	ChecksSpan  = names.SpanVerifierRunChecks
 )
 
 // ArtifactName is the file of a task's artifact directory that holds the
@@ -150,36 +151,17 @@ func (o *Orchestrator) chat(ctx context.Context, req llm.Request, ev audit.LLMCa
 
 // failSpan marks span as failed with error.type typ and returns err.
 func failSpan(span trace.Span, typ string, err error) error {
-	span.SetAttributes(attribute.String("error.type", typ))
+	span.SetAttributes(attribute.String(names.AttrErrorType, typ))
 	span.SetStatus(codes.Error, err.Error())
 	return err
 }
 
-// ErrorType is the error.type (and command.end error class) of an error
-// the orchestrator stops on: "audit_write_failed", "edited_plan", the
-// *llm.Error's Type, the *LimitError's Class, "check_module", "invalid_plan",
-// else "error".
-// It never holds user content.
-func ErrorType(err error) string {
-	var le *llm.Error
-	var edited *EditedPlanError
-	var me *ModuleError
-	switch {
-	case audit.IsWriteError(err):
-		return "audit_write_failed"
-	case errors.As(err, &edited):
-		return "edited_plan"
-	case errors.As(err, &le):
-		return le.Type
-	case limitClass(err) != "":
-		return limitClass(err)
-	case errors.As(err, &me):
-		return "check_module"
-	case errors.Is(err, ErrInvalidPlan):
-		return "invalid_plan"
-	}
-	return "error"
-}
+// ErrorClass is the class of an edited plan: edited_plan, whether the file
+// or one of its modules is not the pin.
+func (e *EditedPlanError) ErrorClass() string { return names.ClassEditedPlan }
+
+// ErrorClass is the class of a check module that cannot be pinned.
+func (e *ModuleError) ErrorClass() string { return names.ClassCheckModule }
 
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)

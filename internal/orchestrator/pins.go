@@ -37,7 +37,7 @@ func pinModules(p *plan.Plan, data []byte) ([]byte, *plan.Plan, error) {
 			if !ok {
 				var err error
 				if sum, err = hashModule(p, &p.Tasks[i], c); err != nil {
-					return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, err)
+					return nil, nil, invalidPlan(err)
 				}
 				sums[key] = sum
 			}

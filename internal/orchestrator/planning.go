@@ -14,6 +14,7 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/llm"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 )
@@ -61,45 +62,45 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	}
 	goalSHA := audit.SHA256(goal)
 	ctx, span := o.Tracer.Start(ctx, PlanSpan, trace.WithSpanKind(trace.SpanKindInternal),
-		trace.WithAttributes(attribute.String("brain.plan.goal_sha256", goalSHA)))
+		trace.WithAttributes(attribute.String(names.AttrBrainPlanGoalSHA256, goalSHA)))
 	defer span.End()
 
 	// failed ends a plan that did not come to be: the span says why, and so
 	// does a plan.failed record, unless the audit write itself failed.
 	failed := func(typ string, err error) (*PlanResult, error) {
-		if typ != "audit_write_failed" {
+		if typ != names.ClassAuditWriteFailed {
 			if _, rerr := o.write(ctx, audit.PlanFailed{GoalSHA256: goalSHA, Reason: typ}); rerr != nil {
-				return nil, failSpan(span, ErrorType(rerr), rerr)
+				return nil, failSpan(span, names.ClassOf(rerr), rerr)
 			}
 		}
 		return nil, failSpan(span, typ, err)
 	}
 	resp, err := o.chat(ctx, PlanRequest(goal, o.planModel()), audit.LLMCall{Purpose: "plan"})
 	if err != nil {
-		return failed(ErrorType(err), err)
+		return failed(names.ClassOf(err), err)
 	}
 	p, data, err := ParsePlanReply(resp.Text, o.Limits)
 	if err != nil {
-		return failed(ErrorType(err), err)
+		return failed(names.ClassOf(err), err)
 	}
 	p.Dir = filepath.Dir(out)
 	if data, p, err = pinModules(p, data); err != nil {
-		return failed(ErrorType(err), err)
+		return failed(names.ClassOf(err), err)
 	}
 	if max := o.Limits.or().MaxPlanBytes; int64(len(data)) > max {
-		err := fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan with its module pins", Got: int64(len(data)), Max: max})
-		return failed(ErrorType(err), err)
+		err := invalidPlan(&LimitError{Limit: LimitPlanBytes, What: "the plan with its module pins", Got: int64(len(data)), Max: max, Model: true})
+		return failed(names.ClassOf(err), err)
 	}
 	res = &PlanResult{SHA256: sha256Hex(data), Path: out, Plan: p}
 	abs, err := filepath.Abs(out)
 	if err != nil {
-		return failed("error", err)
+		return failed(names.ClassError, err)
 	}
 	// The file is written aside first, so that it can appear at out in one
 	// rename once the plan is committed, and never before.
 	tmp, err := fsutil.WriteTemp(out, data, 0o600)
 	if err != nil {
-		return failed("error", fmt.Errorf("writing %s: %w", out, err))
+		return failed(names.ClassError, fmt.Errorf("writing %s: %w", out, err))
 	}
 	err = o.Store.Transition(ctx, func(tx *state.Tx) error {
 		id, err := tx.AddPlan(state.Plan{SHA256: res.SHA256, Path: abs, GoalSHA256: goalSHA})
@@ -113,12 +114,12 @@ func (o *Orchestrator) Plan(ctx context.Context, goal, out string, replace bool)
 	}))
 	if err != nil {
 		os.Remove(tmp)
-		return failed(ErrorType(err), err)
+		return failed(names.ClassOf(err), err)
 	}
-	span.SetAttributes(attribute.String("brain.plan.sha256", res.SHA256), attribute.Int("brain.plan.task_count", len(p.Tasks)),
-		attribute.Int64("brain.plan.id", res.PlanID))
+	span.SetAttributes(attribute.String(names.AttrBrainPlanSHA256, res.SHA256), attribute.Int(names.AttrBrainPlanTaskCount, len(p.Tasks)),
+		attribute.Int64(names.AttrBrainPlanID, res.PlanID))
 	if err := fsutil.CommitTemp(tmp, out); err != nil {
-		return nil, failSpan(span, "error", fmt.Errorf("plan %d is recorded but %s could not be written: %w", res.PlanID, out, err))
+		return nil, failSpan(span, names.ClassError, fmt.Errorf("plan %d is recorded but %s could not be written: %w", res.PlanID, out, err))
 	}
 	return res, nil
 }

@@ -12,11 +12,23 @@ import (
 	"strings"
 
 	"github.com/brain-dev/brain/checks"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/plan"
 )
 
 // ErrInvalidPlan wraps every reason a model's reply is not a usable plan.
-var ErrInvalidPlan = errors.New("the model's reply is not a valid plan")
+var ErrInvalidPlan = names.WithClass(names.ClassInvalidPlan, errors.New("the model's reply is not a valid plan"))
+
+// invalidPlan wraps reason in ErrInvalidPlan. Its class is reason's when
+// reason has one (a limit, a module that cannot be pinned), else
+// invalid_plan.
+func invalidPlan(reason error) error {
+	err := fmt.Errorf("%w: %w", ErrInvalidPlan, reason)
+	if c, ok := names.Find(reason); ok {
+		return names.WithClass(c, err)
+	}
+	return err
+}
 
 // PlanPrompt returns the prompt that asks the plan model for a tasks.yaml
 // for goal.
@@ -59,7 +71,7 @@ func ParsePlanReply(reply string, l Limits) (*plan.Plan, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: the reply is empty", ErrInvalidPlan)
 	}
 	if n := int64(len(doc)) + 1; n > l.MaxPlanBytes {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, &LimitError{Limit: LimitPlanBytes, What: "the plan in the reply", Got: n, Max: l.MaxPlanBytes})
+		return nil, nil, invalidPlan(&LimitError{Limit: LimitPlanBytes, What: "the plan in the reply", Got: n, Max: l.MaxPlanBytes, Model: true})
 	}
 	data := []byte(doc + "\n")
 	p, err := plan.Parse(data)
@@ -70,7 +82,11 @@ func ParsePlanReply(reply string, l Limits) (*plan.Plan, []byte, error) {
 		return nil, nil, fmt.Errorf("%w: it has no tasks", ErrInvalidPlan)
 	}
 	if err := l.checkTasks(p, "the plan in the reply"); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidPlan, err)
+		var le *LimitError
+		if errors.As(err, &le) {
+			le.Model = true
+		}
+		return nil, nil, invalidPlan(err)
 	}
 	stock := checks.Names()
 	for _, t := range p.Tasks {

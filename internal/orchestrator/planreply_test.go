@@ -73,10 +73,10 @@ func TestParsePlanReplyLimits(t *testing.T) {
 		l     Limits
 		want  *LimitError // nil: accepted
 	}{
-		"bytes over":  {goodPlan, Limits{MaxPlanBytes: int64(len(goodPlan)) - 1}, &LimitError{Limit: LimitPlanBytes, What: "the plan in the reply", Got: int64(len(goodPlan)), Max: int64(len(goodPlan)) - 1}},
+		"bytes over":  {goodPlan, Limits{MaxPlanBytes: int64(len(goodPlan)) - 1}, &LimitError{Limit: LimitPlanBytes, What: "the plan in the reply", Got: int64(len(goodPlan)), Max: int64(len(goodPlan)) - 1, Model: true}},
 		"bytes at":    {goodPlan, Limits{MaxPlanBytes: int64(len(goodPlan))}, nil},
 		"fenced over": {"```yaml\n" + goodPlan + "```\n" + strings.Repeat("prose ", 100), Limits{MaxPlanBytes: int64(len(goodPlan))}, nil},
-		"tasks over":  {two, Limits{MaxTasks: 1}, &LimitError{Limit: LimitTasks, What: "the plan in the reply", Got: 2, Max: 1}},
+		"tasks over":  {two, Limits{MaxTasks: 1}, &LimitError{Limit: LimitTasks, What: "the plan in the reply", Got: 2, Max: 1, Model: true}},
 		"tasks at":    {two, Limits{MaxTasks: 2}, nil},
 	} {
 		_, _, err := ParsePlanReply(tc.reply, tc.l)

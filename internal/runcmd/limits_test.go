@@ -92,7 +92,7 @@ func TestPlanLimits(t *testing.T) {
 		{name: "tasks over --max-plan-tasks", reply: bigPlan(80000, 6), flags: []string{"--max-plan-bytes", "16777216"},
 			class: "plan_too_large", msg: "the plan in the reply has 80000 tasks, over the limit of 1000", hint: "raise --max-plan-tasks"},
 		{name: "record over the chain's limit", reply: bigPlan(9000, 128), flags: []string{"--max-plan-bytes", "16777216", "--max-plan-tasks", "100000"},
-			class: "record_too_large", msg: "the audit record of the plan in the reply, which lists its 9000 task ids, would be 1179763 bytes, over the audit chain's limit of 1048576 bytes per record",
+			class: "plan_too_large", msg: "the audit record of the plan in the reply, which lists its 9000 task ids, would be 1179763 bytes, over the audit chain's limit of 1048576 bytes per record",
 			hint: "an audit record is at most 1 MiB"},
 		{name: "answer over --max-reply-bytes", pad: huge, flags: []string{"--max-reply-bytes", "1048576"},
 			class: "response_too_large", msg: "the answer is over the limit of 1048576 bytes", hint: "raise --max-reply-bytes", serverBound: true},
@@ -189,7 +189,7 @@ func TestExecuteLimits(t *testing.T) {
 	if code != cli.ExitIO || !strings.Contains(stderr, "tasks.yaml is over the limit of 100 bytes") || !strings.Contains(stderr, "raise --max-plan-bytes") {
 		t.Fatalf("execute of a tasks.yaml over the limit: code %d\n%s", code, stderr)
 	}
-	checkFailedRun(t, ws, cli.ExitIO, "plan_too_large", "")
+	checkFailedRun(t, ws, cli.ExitIO, "tasks_too_large", "")
 
 	if code, _, stderr = run(t, m.env(), append(append([]string{"execute", "--dir", ws, "--max-plan-tasks", "0"}, m.flags()...), tasks)...); code != cli.ExitUsage {
 		t.Errorf("--max-plan-tasks 0: code %d, %s", code, stderr)

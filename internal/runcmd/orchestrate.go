@@ -157,7 +157,7 @@ func modelError(err error, le *llm.Error) error {
 	case llm.TypeTooLarge:
 		hint = "nothing of the answer was kept; if answers that long are expected, raise " + maxReplyFlag
 	}
-	return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: hint}
+	return cli.Exit(err, hint)
 }
 
 // keyFlag names the state key file.
@@ -244,35 +244,28 @@ func orchestratorError(err error, dir string) error {
 	case err == nil, audit.IsWriteError(err), errors.As(err, &ue), errors.As(err, &ee):
 		return err
 	case errors.As(err, &edited) && edited.Module != nil && edited.Module.Reason == orchestrator.ModuleUnpinned:
-		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
-			Hint: "this tasks.yaml predates module pins or was written by hand: run 'brain-run plan' again, which pins every module, or add the module's sha256 to the check and run it with --accept-edited-plan"}
+		return cli.Exit(err, "this tasks.yaml predates module pins or was written by hand: run 'brain-run plan' again, which pins every module, or add the module's sha256 to the check and run it with --accept-edited-plan")
 	case errors.As(err, &edited) && edited.Module != nil:
-		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
-			Hint: "put back the module tasks.yaml pins, or run 'brain-run plan' again to pin the modules as they are now; --accept-edited-plan never runs a module that is not its pin"}
+		return cli.Exit(err, "put back the module tasks.yaml pins, or run 'brain-run plan' again to pin the modules as they are now; --accept-edited-plan never runs a module that is not its pin")
 	case errors.As(err, &edited):
-		return &cli.ExitError{Code: cli.ExitEditedPlan, Err: err,
-			Hint: "run 'brain-run plan' for a new plan, or run this file as it is with --accept-edited-plan (the acceptance is recorded in the audit chain)"}
+		return cli.Exit(err, "run 'brain-run plan' for a new plan, or run this file as it is with --accept-edited-plan (the acceptance is recorded in the audit chain)")
 	case errors.As(err, &exists):
 		return &cli.UsageError{Err: err, Hint: "pass --force to replace it, or -o FILE to write the plan elsewhere"}
 	case errors.Is(err, orchestrator.ErrNoGoal):
 		return &cli.UsageError{Err: err, Hint: "brain-run plan --goal 'what to build'"}
 	case errors.As(err, &limit):
-		code := cli.ExitIO
-		if errors.Is(err, orchestrator.ErrInvalidPlan) {
-			code = cli.ExitModel // the model's reply is not a plan BRAIN can take
-		}
 		flag := map[string]string{orchestrator.LimitPlanBytes: maxPlanBytesFlag, orchestrator.LimitTasks: maxPlanTasksFlag}[limit.Limit]
 		hint := "nothing of it was recorded or stored; if a plan that large is meant, raise " + flag
 		if flag == "" {
 			hint = "nothing of it was recorded; an audit record is at most 1 MiB: " + maxPlanTasksFlag + " and " + maxPlanBytesFlag + " keep plans within it"
 		}
-		return &cli.ExitError{Code: code, Err: err, Hint: hint}
+		return cli.Exit(err, hint) // plan_too_large (the model's), tasks_too_large or record_too_large
 	case errors.As(err, &le):
 		return modelError(err, le)
 	case errors.Is(err, orchestrator.ErrInvalidPlan) && errors.As(err, new(*orchestrator.ModuleError)):
-		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; a check module must be a regular file in the plan's directory, reached without symbolic links, to be pinned"}
+		return cli.Exit(err, "no tasks.yaml was written; a check module must be a regular file in the plan's directory, reached without symbolic links, to be pinned")
 	case errors.Is(err, orchestrator.ErrInvalidPlan):
-		return &cli.ExitError{Code: cli.ExitModel, Err: err, Hint: "no tasks.yaml was written; the reply's SHA-256 is in the audit chain (llm.call), and --dev-log-unsafe-io keeps the raw reply"}
+		return cli.Exit(err, "no tasks.yaml was written; the reply's SHA-256 is in the audit chain (llm.call), and --dev-log-unsafe-io keeps the raw reply")
 	case errors.Is(err, orchestrator.ErrBusy):
 		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%v (%s)", err, dir), Hint: "wait for it to end; if it was killed, its lock is already free"}
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/brain-dev/brain/internal/cli"
-	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/telemetry/otlpgrpc"
 )
@@ -23,7 +22,7 @@ import (
 // the exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &runcore.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr, P: cli.NewPrinter(runcore.Prog, stderr), Args: args,
-		Network: otlpgrpc.Transport{}, Classify: orchestrator.ErrorType}
+		Network: otlpgrpc.Transport{}}
 	exec := runcore.NewExec(e)
 	subs := []*ffcli.Command{newCheck(e), newDemo(e), exec, newExecute(e), newFlush(e), newPlan(e), newStatus(e)}
 	return cli.Run(ctx, cli.Tool{Root: runcore.NewRoot(e, subs), Verbatim: []*ffcli.Command{exec}}, args, stdout, e.P, cli.ExitInternal)

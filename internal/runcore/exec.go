@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -18,13 +19,8 @@ import (
 
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/telemetry"
-)
-
-// Exit codes for a program exec could not start, as shells use them.
-const (
-	exitNotFound  = 127
-	exitCannotRun = 126
 )
 
 // forwarded are the signals brain-run exec passes on to the program.
@@ -88,7 +84,7 @@ started when its start record fails); 2 usage.`,
 }
 
 func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal) (int, error) {
-	s.Root.SetAttributes(attribute.String("process.executable.name", argv[0]), attribute.Int("brain.exec.arg_count", len(argv)-1))
+	s.Root.SetAttributes(attribute.String(names.AttrProcessExecutableName, argv[0]), attribute.Int(names.AttrBrainExecArgCount, len(argv)-1))
 	if err := s.Log.Unsafe(ctx, "exec.argv", map[string]any{"argv": argv}); err != nil {
 		s.Env.P.Warnf("unsafe I/O log: %v", err)
 	}
@@ -116,20 +112,24 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 		return 0, err
 	}
 	if startErr != nil {
-		end.ExitCode, end.Error = exitCannotRun, "other"
+		class := names.ClassExecOther
 		switch {
 		case errors.Is(startErr, exec.ErrNotFound), errors.Is(startErr, fs.ErrNotExist):
-			end.ExitCode, end.Error = exitNotFound, "not_found"
+			class = names.ClassExecNotFound
 		case errors.Is(startErr, fs.ErrPermission):
-			end.Error = "permission"
+			class = names.ClassExecPermission
 		}
+		// exec.end's error is the class without its prefix: not_found,
+		// permission or other.
+		end.ExitCode, _ = names.ExitCode(class)
+		end.Error = strings.TrimPrefix(class, "exec_")
 		end.DurationMS = time.Since(start).Milliseconds()
 		// Held until command.end: nothing happens between the two.
 		if err := s.Log.Hold(ctx, end); err != nil {
 			return 0, err
 		}
-		return end.ExitCode, &TypedError{Type: "exec_" + end.Error,
-			Err: &cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))}}
+		return end.ExitCode, names.WithClass(class,
+			&cli.ExitError{Code: end.ExitCode, Err: fmt.Errorf("cannot run %q: %v", argv[0], unwrapExec(startErr))})
 	}
 	end.Started, end.PID = true, proc.Pid()
 	done := make(chan struct{})
@@ -154,9 +154,9 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 	default:
 		end.ExitCode = ws.ExitStatus()
 	}
-	s.Root.SetAttributes(attribute.Int("process.exit.code", end.ExitCode))
+	s.Root.SetAttributes(attribute.Int(names.AttrProcessExitCode, end.ExitCode))
 	if end.Signal != "" {
-		s.Root.SetAttributes(attribute.String("brain.exec.signal", end.Signal))
+		s.Root.SetAttributes(attribute.String(names.AttrBrainExecSignal, end.Signal))
 	}
 	// Held until command.end: nothing happens between the two.
 	if err := s.Log.Hold(ctx, end); err != nil {

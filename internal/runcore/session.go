@@ -24,11 +24,12 @@ import (
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/faults"
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/telemetry"
 )
 
 // RootSpan is the span every brain-run command runs under.
-const RootSpan = "brain_cli.command"
+const RootSpan = names.SpanBrainCLICommand
 
 // Workspace file names, under --dir.
 const (
@@ -135,9 +136,6 @@ type Env struct {
 	// Network is the OTLP transport; nil in the disk-only binary, which
 	// hands a command with an endpoint to brain-run-full (Handoff).
 	Network telemetry.Network
-	// Classify, if not nil, gives the error.type of the errors of the
-	// subcommands it knows ("error" for the others).
-	Classify func(error) string
 	// Service is the service.name of the spans; "" for brain-run. Another
 	// binary that runs its commands inside Instrument (brain-drill) names
 	// itself here.
@@ -233,7 +231,7 @@ func interrupted(ctx context.Context, code int, err error) (int, error) {
 	if err != nil {
 		cause = fmt.Errorf("%w: %v", in, err)
 	}
-	return in.Code(), &cli.ExitError{Code: in.Code(), Err: &TypedError{Type: "interrupted", Err: cause}}
+	return in.Code(), &cli.ExitError{Code: in.Code(), Err: names.WithClass(names.ClassInterrupted, cause)}
 }
 
 // instrument is Instrument; with holdStart, command.start is held (Hold) to
@@ -308,10 +306,10 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 			code, err = s.crashed(ctx, r)
 		}
 	}()
-	rootAttrs := []attribute.KeyValue{attribute.String("brain.command", command)}
+	rootAttrs := []attribute.KeyValue{attribute.String(names.AttrBrainCommand, command)}
 	if rf.UnsafeIO {
 		// brain-trace-lint allows opt-in content attributes only under it.
-		rootAttrs = append(rootAttrs, attribute.Bool("brain.unsafe_io", true))
+		rootAttrs = append(rootAttrs, attribute.Bool(names.AttrBrainUnsafeIO, true))
 	}
 	ctx, s.Root = s.Tracer.Start(ctx, RootSpan, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(rootAttrs...))
 	if rf.PrintSession {
@@ -371,14 +369,14 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 func (s *Session) end(code int, err error) audit.CommandEnd {
 	end := audit.CommandEnd{Command: s.Command, ExitCode: code}
 	if err != nil {
-		end.Error = errorClass(err, s.Env.Classify)
+		end.Error = cli.ClassOf(err)
 		if end.ExitCode == 0 {
-			end.ExitCode = exitCodeOf(err)
+			end.ExitCode = cli.ExitCodeOf(err, cli.ExitInternal)
 		}
 		s.Root.SetStatus(codes.Error, end.Error)
-		s.Root.SetAttributes(attribute.String("error.type", end.Error))
+		s.Root.SetAttributes(attribute.String(names.AttrErrorType, end.Error))
 	}
-	s.Root.SetAttributes(attribute.Int("brain.exit_code", end.ExitCode))
+	s.Root.SetAttributes(attribute.Int(names.AttrBrainExitCode, end.ExitCode))
 	return end
 }
 
@@ -409,7 +407,7 @@ func (s *Session) auditFailed(err error) error {
 	if s.Root != nil {
 		s.Root.RecordError(err)
 		s.Root.SetStatus(codes.Error, "audit write failed")
-		s.Root.SetAttributes(attribute.String("error.type", "audit_write_failed"))
+		s.Root.SetAttributes(attribute.String(names.AttrErrorType, names.ClassAuditWriteFailed))
 	}
 	chainFile := filepath.Join(s.Dir, AuditFile)
 	hint := "check free space and permissions of " + s.Dir + "; 'brain-audit verify-log " + chainFile + "' shows the chain's state"
@@ -451,12 +449,12 @@ func (s *Session) crashed(ctx context.Context, r any) (int, error) {
 	if s.Root == nil {
 		// The panic came from starting the root span itself (an injected
 		// fault): start it again to carry the record.
-		ctx, s.Root = s.Tracer.Start(ctx, RootSpan, trace.WithAttributes(attribute.String("brain.command", s.Command)))
+		ctx, s.Root = s.Tracer.Start(ctx, RootSpan, trace.WithAttributes(attribute.String(names.AttrBrainCommand, s.Command)))
 	}
 	err := fmt.Errorf("panic: %v", r)
 	s.Root.RecordError(err, trace.WithStackTrace(true))
 	s.Root.SetStatus(codes.Error, "crashed")
-	s.Root.SetAttributes(attribute.String("error.type", "panic"))
+	s.Root.SetAttributes(attribute.String(names.AttrErrorType, names.ClassPanic))
 	where := panicSite(stack)
 	if s.Log != nil {
 		s.Log.Record(context.WithoutCancel(ctx), audit.CommandCrashed{Command: s.Command, PanicSHA256: audit.SHA256(fmt.Sprint(r)), Where: where})
@@ -481,54 +479,4 @@ func panicSite(stack string) string {
 		}
 	}
 	return "unknown"
-}
-
-// TypedError is an error with the error.type its command's root span and
-// command.end record carry, when the generic classes say too little.
-type TypedError struct {
-	Type string
-	Err  error
-}
-
-func (e *TypedError) Error() string { return e.Err.Error() }
-func (e *TypedError) Unwrap() error { return e.Err }
-
-// errorClass is the error's class for command.end and the root span's
-// error.type: never user content.
-func errorClass(err error, classify func(error) string) string {
-	var (
-		ee *cli.ExitError
-		ue *cli.UsageError
-		te *TypedError
-	)
-	if errors.As(err, &te) {
-		return te.Type
-	}
-	if audit.IsWriteError(err) {
-		return "audit_write_failed"
-	}
-	if classify != nil {
-		if c := classify(err); c != "error" {
-			return c
-		}
-	}
-	switch {
-	case errors.As(err, &ue), errors.As(err, &ee) && ee.Code == cli.ExitUsage:
-		return "usage"
-	case errors.As(err, &ee) && ee.Code == cli.ExitFindings:
-		return "findings"
-	}
-	return "error"
-}
-
-func exitCodeOf(err error) int {
-	var ee *cli.ExitError
-	if errors.As(err, &ee) {
-		return ee.Code
-	}
-	var ue *cli.UsageError
-	if errors.As(err, &ue) {
-		return cli.ExitUsage
-	}
-	return cli.ExitInternal
 }

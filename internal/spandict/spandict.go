@@ -27,6 +27,16 @@ type Dict struct {
 	Deprecated   map[string]string `yaml:"deprecated"`
 	OptInContent []string          `yaml:"opt_in_content"`
 	Spans        map[string]*Span  `yaml:"spans"`
+	// ErrorTypes are the values error.type may take, with the exit code
+	// of a command that ends with each (none for a span's only).
+	ErrorTypes map[string]ErrorType `yaml:"error_types"`
+}
+
+// ErrorType is one error.type value: what it means, and the exit code of a
+// command that ends with it (nil when only a span has it).
+type ErrorType struct {
+	Exit *int   `yaml:"exit"`
+	Doc  string `yaml:"doc"`
 }
 
 // Span describes one span name.
@@ -75,6 +85,14 @@ func Parse(b []byte) (*Dict, error) {
 	}
 	if d.Version != 1 {
 		return nil, fmt.Errorf("spandict: version %d, this build reads version 1", d.Version)
+	}
+	for name, et := range d.ErrorTypes {
+		if et.Doc == "" {
+			return nil, fmt.Errorf("spandict: error type %s: no doc", name)
+		}
+		if et.Exit != nil && (*et.Exit < 1 || *et.Exit > 255) {
+			return nil, fmt.Errorf("spandict: error type %s: exit %d is not 1 to 255", name, *et.Exit)
+		}
 	}
 	for name, s := range d.Spans {
 		if !slices.Contains(kinds, s.Kind) {
@@ -237,7 +255,14 @@ func (d *Dict) CheckSpan(s SpanView) []Violation {
 		if a, ok := spec.Attributes.Conditional[k]; ok {
 			checkValue(add, k, a, v)
 		}
-		hasErrorType = hasErrorType || k == "error.type"
+		if k == "error.type" {
+			hasErrorType = true
+			if et, ok := v.(string); ok && d.ErrorTypes != nil {
+				if _, known := d.ErrorTypes[et]; !known {
+					add(RuleAttributeEnum, k, "value %q is not one of the dictionary's error_types", et)
+				}
+			}
+		}
 		return true
 	})
 	if s.Error && !hasErrorType {

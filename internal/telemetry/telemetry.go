@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,7 +31,7 @@ import (
 const ScopeName = "github.com/brain-dev/brain"
 
 // SessionKey is the resource and span attribute that carries the session id.
-const SessionKey = attribute.Key("brain.session_id")
+const SessionKey = attribute.Key(names.AttrBrainSessionID)
 
 // DefaultExportTimeout bounds one OTLP export on the network path. It is the
 // whole cost a dead or silent endpoint can add to a command: the network

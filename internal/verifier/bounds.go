@@ -36,11 +36,22 @@ func (e *BoundError) Error() string {
 	return fmt.Sprintf("module declares %d %s, over the limit of %d", e.Count, e.What, e.Limit)
 }
 
+// MemoryLimitError is a module whose memory's declared minimum is over the
+// check's memory limit: it could not be instantiated.
+type MemoryLimitError struct {
+	Declared, Limit uint32 // in 64 KiB pages
+}
+
+func (e *MemoryLimitError) Error() string {
+	return fmt.Sprintf("module declares a memory of at least %d pages, over the limit of %d pages", e.Declared, e.Limit)
+}
+
 // staticBounds checks the counts and sizes that wasm declares against the
-// bounds above, reading only section headers, type entries, table limits
-// and function bodies' locals. It leaves a malformed module to wazero's
+// bounds above, and its memory's declared minimum against memoryPages,
+// reading only section headers, type entries, table and memory limits and
+// function bodies' locals. It leaves a malformed module to wazero's
 // validation: reads past the end give zeros.
-func staticBounds(wasm []byte) error {
+func staticBounds(wasm []byte, memoryPages uint32) error {
 	r := wasmReader{b: wasm[min(8, len(wasm)):]}
 	over := func(what string, n, limit uint64) error {
 		if n > limit {
@@ -73,7 +84,13 @@ func staticBounds(wasm []byte) error {
 				}
 			}
 		case 5:
-			err = over("memories", uint64(sec.u32()), maxMemories)
+			n := sec.u32()
+			if err = over("memories", uint64(n), maxMemories); err != nil || n == 0 {
+				break
+			}
+			if min, _ := sec.limits(); min > memoryPages {
+				err = &MemoryLimitError{Declared: min, Limit: memoryPages}
+			}
 		case 6:
 			err = over("globals", uint64(sec.u32()), maxGlobals)
 		case 7:

@@ -219,15 +219,17 @@ func prepare(ctx context.Context, req request, wasm []byte, a *answer) (*compile
 	fail := func(class Class, err error) (*compiled, report) {
 		return nil, report{Verdict: Error, Class: class, Error: firstLine(err.Error())}
 	}
-	if err := staticBounds(wasm); err != nil {
+	var mle *MemoryLimitError
+	switch err := staticBounds(wasm, req.MemoryPages); {
+	case errors.As(err, &mle):
+		return fail(ClassMemoryLimit, err)
+	case err != nil:
 		return fail(ClassInvalidModule, err)
 	}
 	comp, err := compile(ctx, req.CacheDir, wasm, req.MemoryPages)
 	var enomem *outOfMemoryError
 	switch {
 	case errors.As(err, &enomem):
-		return fail(ClassMemoryLimit, err)
-	case err != nil && strings.Contains(err.Error(), "over limit of"):
 		return fail(ClassMemoryLimit, err)
 	case err != nil:
 		return fail(ClassInvalidModule, err)

@@ -69,7 +69,7 @@ func TestHostile(t *testing.T) {
 		{name: "memory.grow bomb", file: "grow.wasm", limits: Limits{MemoryPages: 256},
 			want: outcome{Error, ClassMemoryLimit, nil}, errMsg: "memory at its limit of 256 pages"},
 		{name: "huge memory", file: "hugemem.wasm",
-			want: outcome{Error, ClassMemoryLimit, nil}, errMsg: "min 65536 pages (4 Gi) over limit of 1024 pages"},
+			want: outcome{Error, ClassMemoryLimit, nil}, errMsg: "module declares a memory of at least 65536 pages, over the limit of 1024 pages"},
 		{name: "deep recursion", file: "recurse.wasm",
 			want: outcome{Error, ClassTrap, nil}, errMsg: "stack overflow"},
 		{name: "deep recursion fat frames", file: "recurse_fat.wasm",
