@@ -116,8 +116,14 @@ func loadDrillFile(src string) (*drillFile, []byte, error) {
 		if err := dec.Decode(&r); err != nil {
 			return nil, nil, bad("not a JUnit report: " + err.Error())
 		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, nil, bad("not a JUnit report: data after <testsuites>")
+		for {
+			tok, err := dec.Token()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if cd, ok := tok.(xml.CharData); err != nil || !ok || len(bytes.TrimSpace(cd)) > 0 {
+				return nil, nil, bad("not a JUnit report: data after <testsuites>")
+			}
 		}
 		df := &drillFile{src: src, junit: true}
 		if len(r.Suites) > 0 {
