@@ -103,18 +103,29 @@ bundle written.`,
 					return &cli.UsageError{Err: errors.New("evidence takes chains from files, not stdin: their checkpoints are beside them"), Hint: evidenceUsage}
 				}
 			}
+			refuse := func(inputs ...[]string) error {
+				err := evidence.CheckInputs(inputs...)
+				var ue *evidence.UnsafeIOError
+				if errors.As(err, &ue) {
+					return &cli.UsageError{Err: err, Hint: ue.Hint()}
+				}
+				return err
+			}
+			if err := refuse(args, drills, lint); err != nil {
+				return err
+			}
 			if o.Drills, err = expand("--drills", drills, ".json", ".xml"); err != nil {
 				return err
 			}
 			if o.Lint, err = expand("--lint", lint, ".json"); err != nil {
 				return err
 			}
-			if err := evidence.CheckInputs(args, o.Drills, o.Lint); err != nil {
-				var ue *evidence.UnsafeIOError
-				errors.As(err, &ue)
-				return &cli.UsageError{Err: err, Hint: ue.Hint()}
+			if err := refuse(o.Drills, o.Lint); err != nil {
+				return err
 			}
-			o.UnsafeIO = unsafeIO
+			if o.UnsafeIO, err = expand("--include-unsafe-io", unsafeIO, ""); err != nil {
+				return err
+			}
 			if len(unsafeIO) > 0 {
 				e.p.Alert("the bundle will hold raw prompts and replies (--include-unsafe-io): PII risk; give it only to whom may read them")
 			}
