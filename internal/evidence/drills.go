@@ -8,9 +8,34 @@ import (
 	"fmt"
 	"io"
 	"time"
-
-	"github.com/brain-dev/brain/internal/drill"
 )
+
+// journalFormat is the drill journal's format (internal/drill's
+// JournalFormat, docs/brain-drill.md); brain-audit, which builds for every
+// system, reads journals without linking the drill runner, and a test holds
+// the two to each other.
+const journalFormat = "brain-drill-journal/1"
+
+// passed is the verdict of a drill run that passed.
+const passed = "passed"
+
+// journal is what a bundle reads of a drill journal.
+type journal struct {
+	Format  string `json:"format"`
+	Started string `json:"started"`
+	Drills  []struct {
+		ID              string `json:"id"`
+		Title           string `json:"title"`
+		File            string `json:"file"`
+		Run             int    `json:"run"`
+		Start           string `json:"start"`
+		Verdict         string `json:"verdict"`
+		TTDMS           *int64 `json:"ttd_ms"`
+		TTRMS           *int64 `json:"ttr_ms"`
+		DetectWithinMS  int64  `json:"detect_within_ms"`
+		RecoverWithinMS int64  `json:"recover_within_ms"`
+	} `json:"drills"`
+}
 
 // The targets the mean times to detect and to recover are held to over a
 // period (docs/soc2.md).
@@ -70,7 +95,7 @@ func (e *InputError) Error() string { return fmt.Sprintf("%s %s: %s", e.Flag, e.
 // drillFile is a --drills file: a journal or a JUnit report.
 type drillFile struct {
 	src     string
-	journal *drill.Journal
+	journal *journal
 	junit   bool
 	start   time.Time // the journal's or report's start, zero if unknown
 }
@@ -89,16 +114,15 @@ func loadDrillFile(src string) (*drillFile, []byte, error) {
 	switch {
 	case bytes.HasPrefix(trim, []byte("{")):
 		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		var j drill.Journal
+		var j journal
 		if err := dec.Decode(&j); err != nil {
 			return nil, nil, bad("not a drill journal: " + err.Error())
 		}
 		if dec.More() {
 			return nil, nil, bad("not a drill journal: data after the journal")
 		}
-		if j.Format != drill.JournalFormat {
-			return nil, nil, bad(fmt.Sprintf("a journal of format %q, not %q", short(j.Format), drill.JournalFormat))
+		if j.Format != journalFormat {
+			return nil, nil, bad(fmt.Sprintf("not a drill journal: its format is %q, not %q", short(j.Format), journalFormat))
 		}
 		t, err := time.Parse(time.RFC3339Nano, j.Started)
 		if err != nil {
@@ -144,7 +168,7 @@ func summarize(runs []DrillRun) DrillSummary {
 	}
 	var ttd, ttr int64
 	for _, r := range runs {
-		if r.Verdict == string(drill.Passed) {
+		if r.Verdict == passed {
 			s.Passed++
 		}
 		if r.TTDMS != nil {
