@@ -199,8 +199,7 @@ func Build(ctx context.Context, chains []Chain, o Options) (res *Result, err err
 			continue
 		}
 		for _, d := range df.journal.Drills {
-			runs = append(runs, DrillRun{ID: d.ID, Title: d.Title, File: d.File, Journal: rel, Run: d.Run, Start: d.Start, Verdict: d.Verdict,
-				TTDMS: d.TTDMS, TTRMS: d.TTRMS, DetectWithinMS: d.DetectWithinMS, RecoverWithinMS: d.RecoverWithinMS})
+			runs = append(runs, DrillRun{journalRun: d, Journal: rel})
 		}
 	}
 	if len(o.Drills) > 0 {

@@ -16,25 +16,29 @@ import (
 // the two to each other.
 const journalFormat = "brain-drill-journal/1"
 
+// journalRun is one run of one drill in a journal: times are RFC 3339,
+// durations milliseconds, ttd_ms and ttr_ms null when there is none.
+type journalRun struct {
+	ID              string `json:"id"`
+	Title           string `json:"title"`
+	File            string `json:"file"`
+	Run             int    `json:"run"`
+	Start           string `json:"start"`
+	Verdict         string `json:"verdict"`
+	TTDMS           *int64 `json:"ttd_ms"`
+	TTRMS           *int64 `json:"ttr_ms"`
+	DetectWithinMS  int64  `json:"detect_within_ms"`
+	RecoverWithinMS int64  `json:"recover_within_ms"`
+}
+
 // passed is the verdict of a drill run that passed.
 const passed = "passed"
 
 // journal is what a bundle reads of a drill journal.
 type journal struct {
-	Format  string `json:"format"`
-	Started string `json:"started"`
-	Drills  []struct {
-		ID              string `json:"id"`
-		Title           string `json:"title"`
-		File            string `json:"file"`
-		Run             int    `json:"run"`
-		Start           string `json:"start"`
-		Verdict         string `json:"verdict"`
-		TTDMS           *int64 `json:"ttd_ms"`
-		TTRMS           *int64 `json:"ttr_ms"`
-		DetectWithinMS  int64  `json:"detect_within_ms"`
-		RecoverWithinMS int64  `json:"recover_within_ms"`
-	} `json:"drills"`
+	Format  string       `json:"format"`
+	Started string       `json:"started"`
+	Drills  []journalRun `json:"drills"`
 }
 
 // The targets the mean times to detect and to recover are held to over a
@@ -47,20 +51,11 @@ const (
 // maxDrillFile bounds a journal or JUnit file read whole.
 const maxDrillFile = 64 << 20
 
-// DrillRun is one run of one drill, from a journal.
+// DrillRun is one run of one drill, from a journal, and the journal's path
+// in the bundle.
 type DrillRun struct {
-	ID      string `json:"id"`
-	Title   string `json:"title"`
-	File    string `json:"file"`
-	Journal string `json:"journal"` // the journal's path in the bundle
-	Run     int    `json:"run"`
-	Start   string `json:"start"`
-	Verdict string `json:"verdict"`
-	TTDMS   *int64 `json:"ttd_ms"`
-	TTRMS   *int64 `json:"ttr_ms"`
-	// DetectWithinMS and RecoverWithinMS are the drill's own limits.
-	DetectWithinMS  int64 `json:"detect_within_ms"`
-	RecoverWithinMS int64 `json:"recover_within_ms"`
+	journalRun
+	Journal string `json:"journal"`
 }
 
 // DrillSummary is drills/summary.json: every run of the period and the
