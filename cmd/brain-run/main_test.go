@@ -21,6 +21,7 @@ import (
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/testutil"
 	"github.com/brain-dev/brain/internal/wasmgen"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // binDir holds the binaries build builds, once per test process.
@@ -174,7 +175,7 @@ func TestSignalForwarded(t *testing.T) {
 	cmd := exec.Command(run, "exec", "--dir", dir, "--", "sh", "-c", testutil.TrapTerm)
 	cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT=")
 	testutil.ForwardsTerm(t, cmd)
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, runcore.AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, workspace.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() || rep.Records != 5 {
 		t.Fatalf("chain: %+v, %v; want PASS with the header and four records", rep, err)
 	}
@@ -224,7 +225,7 @@ func TestCheckInterrupted(t *testing.T) {
 			if code := cmd.ProcessState.ExitCode(); code != 128+int(sig) {
 				t.Errorf("exit code %d, want %d; stderr: %s", code, 128+int(sig), stderr.String())
 			}
-			rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
+			rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, workspace.AuditFile), chain.VerifyOptions{})
 			if err != nil || !rep.OK() {
 				t.Errorf("chain: %+v, %v; want PASS", rep, err)
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/chain/checkpoint"
+	"github.com/brain-dev/brain/internal/chainarg"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -81,15 +81,6 @@ Exit status: 0 PASS, 1 FAIL, 2 usage, 3 an input could not be read.`,
 	}
 }
 
-type target struct {
-	name   string
-	copyOf string // a copy of the chain in this file, kept beside it (chain.Chain.CopyOf)
-	// run verifies the chain with the options given.
-	run func(chain.VerifyOptions) (*chain.Report, error)
-	// store is the chain's checkpoint file, "" when it has none (stdin).
-	store string
-}
-
 // result is a chain's report, with what its checkpoints cover when they
 // were checked.
 type result struct {
@@ -98,48 +89,29 @@ type result struct {
 }
 
 func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOptions, ck *checkpoint.VerifyOptions, jsonOut bool) error {
-	var targets []target
+	var targets []chainarg.Target
 	unreadable := 0
 	for _, a := range args {
-		switch fi, err := os.Stat(a); {
-		case a == "-":
-			if ck != nil && ck.Store == "" {
-				return &cli.UsageError{Err: errors.New("stdin has no checkpoint file beside it: name it with --checkpoints FILE"), Hint: "brain-audit verify-log --vkey PREFIX.vkey --checkpoints audit.jsonl.checkpoints - < audit.jsonl"}
-			}
-			targets = append(targets, target{"-", "", func(o chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyReader(ctx, "-", e.stdin, o) }, ""})
-		case err != nil && !errors.Is(err, os.ErrNotExist):
-			e.p.Errorf("reading %q: %v", a, unwrapPath(err))
-			unreadable++
-		case err == nil && fi.IsDir():
-			chains, skipped, err := chain.Discover(a)
-			if err != nil {
-				e.p.Errorf("%v", err)
-				unreadable++
-				continue
-			}
-			for _, s := range skipped {
-				if strings.HasSuffix(s, ".jsonl") && !jsonOut {
-					e.p.Infof("skipped %s: not an audit chain", s)
-				}
-			}
-			if len(chains) == 0 {
-				e.p.Errorf("no audit chain under %q", a)
-				unreadable++
-			}
-			for _, c := range chains {
-				targets = append(targets, target{c.Files[len(c.Files)-1], c.CopyOf, func(o chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyChain(ctx, c, o) }, checkpoint.ChainStore(c)})
-			}
-		default:
-			// A FILE that does not exist may be a chain's active file
-			// missing after its rotated files: VerifyFile says.
-			targets = append(targets, target{a, "", func(o chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyFile(ctx, a, o) }, checkpoint.FileStore(a)})
+		if a == chainarg.Stdin && ck != nil && ck.Store == "" {
+			return &cli.UsageError{Err: errors.New("stdin has no checkpoint file beside it: name it with --checkpoints FILE"), Hint: "brain-audit verify-log --vkey PREFIX.vkey --checkpoints audit.jsonl.checkpoints - < audit.jsonl"}
 		}
+		ts, skipped, err := chainarg.Resolve(a, e.stdin)
+		for _, s := range skipped {
+			if strings.HasSuffix(s, ".jsonl") && !jsonOut {
+				e.p.Infof("skipped %s: not an audit chain", s)
+			}
+		}
+		if err != nil {
+			e.p.Errorf("%v", err)
+			unreadable++
+		}
+		targets = append(targets, ts...)
 	}
 	failed := 0
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	for _, t := range targets {
-		rep, err := t.verify(ctx, vo, ck)
+		rep, err := verifyTarget(ctx, t, vo, ck)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -158,8 +130,8 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 					chain.Finding
 				}{"finding", f})
 			}
-			s := summary(t.name, rep.Report)
-			s.CopyOf = t.copyOf
+			s := summary(t.Name, rep.Report)
+			s.CopyOf = t.CopyOf
 			if c := rep.ck; c != nil {
 				s.Checkpoints = &checkpointsJSON{File: c.Store, Signed: c.Checkpoints, Matched: c.Matched, Origin: c.Origin, Uncovered: c.Uncovered}
 				if l := c.Latest; l != nil {
@@ -168,23 +140,23 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 			}
 			enc.Encode(s)
 		} else {
-			if t.copyOf != "" {
-				e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.name, t.copyOf)
+			if t.CopyOf != "" {
+				e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.Name, t.CopyOf)
 			}
 			for _, f := range rep.Findings {
 				fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
 			}
 			if rep.OK() && rep.Head != nil {
-				fmt.Fprintf(e.stdout, "%d:%s  %s\n", rep.Head.Seq, rep.Head.Hash, t.name)
+				fmt.Fprintf(e.stdout, "%d:%s  %s\n", rep.Head.Seq, rep.Head.Hash, t.Name)
 			}
 		}
-		text := bannerText(t.name, rep.Report)
+		text := bannerText(t.Name, rep.Report)
 		if rep.ck != nil && rep.OK() {
 			text += checkpointsText(rep.ck)
 		}
 		e.p.Banner(rep.OK(), text)
 		if !rep.OK() {
-			hintFor(e, t.name, rep.Report)
+			hintFor(e, t.Name, rep.Report)
 		}
 	}
 	switch {
@@ -235,19 +207,19 @@ type latestJSON struct {
 	Root string `json:"root"`
 }
 
-// verify runs the target's verification, with its checkpoints when ck is
-// set.
-func (t target) verify(ctx context.Context, vo chain.VerifyOptions, ck *checkpoint.VerifyOptions) (result, error) {
+// verifyTarget verifies the chain t, with its checkpoints when ck is set
+// (from ck.Store, else the file beside the chain's active file).
+func verifyTarget(ctx context.Context, t chainarg.Target, vo chain.VerifyOptions, ck *checkpoint.VerifyOptions) (result, error) {
 	if ck == nil {
-		rep, err := t.run(vo)
+		rep, err := t.Verify(ctx, vo)
 		return result{Report: rep}, err
 	}
 	o := *ck
 	o.Chain = vo
 	if o.Store == "" {
-		o.Store = t.store
+		o.Store = checkpoint.FileStore(t.Name)
 	}
-	res, err := checkpoint.Verify(ctx, o, t.run)
+	res, err := checkpoint.Verify(ctx, o, func(co chain.VerifyOptions) (*chain.Report, error) { return t.Verify(ctx, co) })
 	if err != nil {
 		return result{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/brain-dev/brain/internal/fsutil"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // TailBytes is how much of a block's output (stdout and stderr together, in
@@ -33,11 +34,11 @@ const KillGrace = time.Second
 
 // The names of brain-drill's own files in a drill's scratch directory.
 const (
-	PrivateDir = ".drill"        // brain-drill's own files
-	EnvFile    = ".drill/env"    // $DRILL_ENV
-	FaultsDir  = ".drill/faults" // the state of the faults started by brain-drill fault
-	Workspace  = ".brain"        // $BRAIN_DIR, the drill's own BRAIN workspace
-	ConfigDir  = ".config"       // $XDG_CONFIG_HOME: a state key made by a step lands here
+	PrivateDir = ".drill"             // brain-drill's own files
+	EnvFile    = ".drill/env"         // $DRILL_ENV
+	FaultsDir  = ".drill/faults"      // the state of the faults started by brain-drill fault
+	Workspace  = workspace.DefaultDir // $BRAIN_DIR, the drill's own BRAIN workspace
+	ConfigDir  = ".config"            // $XDG_CONFIG_HOME: a state key made by a step lands here
 	envVarName = "[A-Za-z_][A-Za-z0-9_]*"
 )
 

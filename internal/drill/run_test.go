@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -249,14 +250,23 @@ func checkDead(t *testing.T, file string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return // gone
+	// SIGKILL has been sent to the group when the block returns; on a busy
+	// machine the process may not have been scheduled to die yet, so its
+	// state is polled until it is gone or a zombie, within a bound.
+	state := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return // gone
+		}
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) == 0 || f[0] == "Z" {
+			return
+		}
+		state = f[0]
 	}
-	if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) > 0 && f[0] != "Z" {
-		syscall.Kill(pid, syscall.SIGKILL)
-		t.Errorf("process %d of the block is still running (state %s)", pid, f[0])
-	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	t.Errorf("process %d of the block is still running (state %s)", pid, state)
 }
 
 // TestLeftovers: what a block leaves running in its group ends with it,

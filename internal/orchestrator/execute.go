@@ -19,6 +19,7 @@ import (
 	"github.com/brain-dev/brain/internal/plan"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // taskSystem is the system instruction of every task request.
@@ -103,7 +104,7 @@ func (r TaskResult) Passed() int {
 // *TaskError. An audit write failure stops everything at once, with the
 // transition it described rolled back.
 func (o *Orchestrator) Execute(ctx context.Context, tasksPath string, accept bool) (*ExecResult, error) {
-	release, err := fsutil.TryLock(filepath.Join(o.Workspace, LockName))
+	release, err := fsutil.TryLock(filepath.Join(o.Workspace, workspace.ExecuteLock))
 	if errors.Is(err, fsutil.ErrLocked) {
 		return nil, ErrBusy
 	} else if err != nil {
@@ -286,7 +287,7 @@ func (o *Orchestrator) runTask(ctx context.Context, planID int64, p *plan.Plan, 
 		return stop(names.ClassOf(err), err)
 	}
 
-	dir := filepath.Join(o.Workspace, ArtifactsDir, "plan-"+strconv.FormatInt(planID, 10), t.ID)
+	dir := filepath.Join(o.Workspace, workspace.ArtifactsDir, "plan-"+strconv.FormatInt(planID, 10), t.ID)
 	r.Artifact = filepath.Join(dir, ArtifactName)
 	rel, _ := filepath.Rel(o.Workspace, r.Artifact)
 	artifact := []byte(resp.Text)

@@ -40,13 +40,9 @@ const (
 // model's reply; the checks look at it.
 const ArtifactName = "artifact.txt"
 
-// ArtifactsDir is the directory of the workspace that holds the artifacts:
-// ArtifactsDir/plan-ID/TASK/artifact.txt.
-const ArtifactsDir = "artifacts"
-
-// LockName is the file in the workspace that Execute locks, so that two
-// executions never run the same tasks at once.
-const LockName = "execute.lock"
+// The artifacts are in the workspace's workspace.ArtifactsDir, at
+// plan-ID/TASK/artifact.txt; Execute locks workspace.ExecuteLock, so that
+// two executions never run the same tasks at once.
 
 // Recorder is where the orchestrator's audit records go: *audit.Logger in
 // the product. Record returns only once the record is durable.

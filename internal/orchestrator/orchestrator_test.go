@@ -25,6 +25,7 @@ import (
 	"github.com/brain-dev/brain/internal/scenario"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // cacheDir is the checks' compilation cache shared by the tests, so that
@@ -661,7 +662,7 @@ func TestWorkspaceNotInContext(t *testing.T) {
 func TestExecuteLocked(t *testing.T) {
 	f := newFixture(t)
 	f.plan()
-	other, err := os.OpenFile(filepath.Join(f.ws, orchestrator.LockName), os.O_RDWR|os.O_CREATE, 0o600)
+	other, err := os.OpenFile(filepath.Join(f.ws, workspace.ExecuteLock), os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/auditschema"
 	"github.com/brain-dev/brain/internal/cli"
-	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/testutil"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // TestCheckAudited: brain-run check is traced and audited like every
@@ -53,7 +53,7 @@ func TestCheckAudited(t *testing.T) {
 			t.Errorf("%s: code %d, want %d: %s", c.name, code, c.code, stderr)
 		}
 	}
-	audit := filepath.Join(ws, runcore.AuditFile)
+	audit := filepath.Join(ws, workspace.AuditFile)
 	n, err := auditschema.ValidateFile(audit)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +61,7 @@ func TestCheckAudited(t *testing.T) {
 	if n != 1+3*3+2 {
 		t.Errorf("%d records, want a header, three commands with their checks.run and one without", n)
 	}
-	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 	checkDictionary(t, spans)
 	runs := 0
 	for _, sp := range spans {
@@ -81,7 +81,7 @@ func TestCheckAudited(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("chain after the failed write: %+v, %v; want PASS", rep, err)
 	}
-	for _, name := range []string{runcore.AuditFile, runcore.SpansFile} {
+	for _, name := range []string{workspace.AuditFile, workspace.SpansFile} {
 		b, err := os.ReadFile(filepath.Join(ws, name))
 		if err != nil {
 			t.Fatal(err)

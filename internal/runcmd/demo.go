@@ -24,12 +24,12 @@ import (
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/scenario"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // The demo's workspace and state key file, in its directory.
 const (
-	demoWorkspace = ".brain"
-	demoKeyFile   = "state.key"
+	demoWorkspace = workspace.DefaultDir
 )
 
 func newDemo(e *runcore.Env) *ffcli.Command {
@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, e *runcore.Env, rf *runcore.Flags, name, dir, 
 		return err
 	}
 	ws := filepath.Join(dir, demoWorkspace)
-	keyFile := filepath.Join(ws, demoKeyFile)
+	keyFile := filepath.Join(ws, workspace.StateKeyFile)
 	if err := os.Mkdir(ws, 0o700); err != nil {
 		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("creating the workspace: %w", err)}
 	}
@@ -132,8 +132,8 @@ func runDemo(ctx context.Context, e *runcore.Env, rf *runcore.Flags, name, dir, 
 		return runcore.ExitErr(code, err)
 	}
 	// The command is over: its spans are on disk and the chain is complete.
-	rep, verr := chain.VerifyFile(ctx, filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
-	spans, serr := countSpans(filepath.Join(ws, runcore.SpansFile), run.traceID)
+	rep, verr := chain.VerifyFile(ctx, filepath.Join(ws, workspace.AuditFile), chain.VerifyOptions{})
+	spans, serr := countSpans(filepath.Join(ws, workspace.SpansFile), run.traceID)
 	printDemo(e.Stdout, run, rep, verr, spans, serr, local.Endpoint())
 	if err == nil && code == 0 {
 		switch {
@@ -244,25 +244,25 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 	if serr != nil {
 		fmt.Fprintf(w, "spans    cannot count: %v\n", serr)
 	} else {
-		fmt.Fprintf(w, "spans    %d in %s, trace %s\n", spans, rel(filepath.Join(ws, runcore.SpansFile)), r.traceID)
+		fmt.Fprintf(w, "spans    %d in %s, trace %s\n", spans, rel(filepath.Join(ws, workspace.SpansFile)), r.traceID)
 	}
 	switch {
 	case verr != nil:
 		fmt.Fprintf(w, "verify   cannot verify: %v\n", verr)
 	case rep.OK() && rep.Head != nil:
-		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, runcore.AuditFile)))
+		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, workspace.AuditFile)))
 		fmt.Fprintf(w, "verify   PASS, head %d:%s\n", rep.Head.Seq, rep.Head.Hash)
 	default:
-		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, runcore.AuditFile)))
-		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, runcore.AuditFile))
+		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, workspace.AuditFile)))
+		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, workspace.AuditFile))
 	}
-	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, filepath.Join(ws, runcore.SpansFile))
+	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, filepath.Join(ws, workspace.SpansFile))
 	if endpoint != "" {
 		fmt.Fprintf(w, "jaeger   exported to %s: curl http://127.0.0.1:16686/api/traces/%s\n", endpoint, r.traceID)
 	} else {
 		fmt.Fprintf(w, "jaeger   make traces; brain-run flush --dir %s --otlp-endpoint localhost:4317\n", ws)
 		fmt.Fprintf(w, "         then curl http://127.0.0.1:16686/api/traces/%s (Jaeger's query API)\n", r.traceID)
 	}
-	fmt.Fprintf(w, "more     brain-run status --dir %s --state-key-file %s\n", ws, filepath.Join(ws, demoKeyFile))
-	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", filepath.Join(ws, runcore.AuditFile))
+	fmt.Fprintf(w, "more     brain-run status --dir %s --state-key-file %s\n", ws, filepath.Join(ws, workspace.StateKeyFile))
+	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", filepath.Join(ws, workspace.AuditFile))
 }

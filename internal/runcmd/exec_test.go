@@ -2,6 +2,7 @@ package runcmd
 
 import (
 	"github.com/brain-dev/brain/internal/testutil"
+	"github.com/brain-dev/brain/internal/workspace"
 
 	"bytes"
 	"context"
@@ -104,7 +105,7 @@ func TestWorkspaceModes(t *testing.T) {
 	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
 		t.Errorf("workspace mode %v, want 0700", fi.Mode().Perm())
 	}
-	for _, f := range []string{runcore.AuditFile, runcore.SpansFile} {
+	for _, f := range []string{workspace.AuditFile, workspace.SpansFile} {
 		if fi, err := os.Stat(filepath.Join(dir, f)); err != nil || fi.Mode().Perm() != 0o600 {
 			t.Errorf("%s: %v, mode %v; want 0600", f, err, fi.Mode().Perm())
 		}
@@ -124,7 +125,7 @@ func TestNestedTrace(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
-	spans := readSpans(t, filepath.Join(dir, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(dir, workspace.SpansFile))
 	var roots []ptrace.Span
 	ids := map[string]bool{}
 	for _, s := range spans {
@@ -150,7 +151,7 @@ func TestNestedTrace(t *testing.T) {
 	if child.ParentSpanID() != parent.SpanID() {
 		t.Fatalf("nested root's parent is %s, want the outer root %s", child.ParentSpanID(), parent.SpanID())
 	}
-	s := chain.NewScanner(mustOpen(t, filepath.Join(dir, runcore.AuditFile)))
+	s := chain.NewScanner(mustOpen(t, filepath.Join(dir, workspace.AuditFile)))
 	sessions := map[string]bool{}
 	for s.Scan() {
 		r := s.Record()
@@ -166,7 +167,7 @@ func TestNestedTrace(t *testing.T) {
 		t.Errorf("records carry sessions %v, want one session", sessions)
 	}
 	// Every record the product wrote matches golden/audit.schema.json.
-	if n, err := auditschema.ValidateFile(filepath.Join(dir, runcore.AuditFile)); err != nil || n < 9 {
+	if n, err := auditschema.ValidateFile(filepath.Join(dir, workspace.AuditFile)); err != nil || n < 9 {
 		t.Errorf("schema: %d records checked: %v", n, err)
 	}
 }
@@ -180,7 +181,7 @@ func TestTraceparentHonoured(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, stderr)
 	}
-	for _, s := range readSpans(t, filepath.Join(dir, runcore.SpansFile)) {
+	for _, s := range readSpans(t, filepath.Join(dir, workspace.SpansFile)) {
 		if s.TraceID().String() != tid {
 			t.Errorf("span %s has trace %s, want %s", s.Name(), s.TraceID(), tid)
 		}
@@ -199,7 +200,7 @@ func TestAuditDiskFull(t *testing.T) {
 	if code, _, stderr := run(t, nil, "exec", "--dir", ws, "--", "true"); code != 0 {
 		t.Fatalf("first run: code %d: %s", code, stderr)
 	}
-	fillChain(t, dir, filepath.Join(ws, runcore.AuditFile))
+	fillChain(t, dir, filepath.Join(ws, workspace.AuditFile))
 	marker := filepath.Join(t.TempDir(), "ran")
 	code, _, stderr := run(t, nil, "exec", "--dir", ws, "--", "touch", marker)
 	if code != cli.ExitAuditWrite {
@@ -211,7 +212,7 @@ func TestAuditDiskFull(t *testing.T) {
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the command ran although its audit record could not be written")
 	}
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, workspace.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Fatalf("chain after disk full: %+v, %v; want PASS", rep, err)
 	}
@@ -295,10 +296,10 @@ func TestDeadEndpoints(t *testing.T) {
 				t.Fatalf("code %d stdout %q, want 5 and the program's output", code, stdout)
 			}
 			warnings := strings.Count(stderr, "warning:")
-			if warnings != 1 || !strings.Contains(stderr, ep) || !strings.Contains(stderr, filepath.Join(dir, runcore.SpansFile)) {
+			if warnings != 1 || !strings.Contains(stderr, ep) || !strings.Contains(stderr, filepath.Join(dir, workspace.SpansFile)) {
 				t.Fatalf("stderr %q: want exactly one warning naming %s and the spans file", stderr, ep)
 			}
-			if n := len(readSpans(t, filepath.Join(dir, runcore.SpansFile))); n < 5 {
+			if n := len(readSpans(t, filepath.Join(dir, workspace.SpansFile))); n < 5 {
 				t.Fatalf("%d spans on disk, want the command's spans", n)
 			}
 		})
@@ -325,7 +326,7 @@ func TestSpansMatchDictionary(t *testing.T) {
 	run(t, nil, "exec", "--dir", dir, "--", "sh", "-c", "exit 2")
 	run(t, nil, "exec", "--dir", dir, "--", "no-such-program-xyz")
 	run(t, map[string]string{"BRAIN_FAULTS": "ioerr@audit.write"}, "exec", "--dir", dir, "--", "true")
-	spans := readSpans(t, filepath.Join(dir, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(dir, workspace.SpansFile))
 	checkDictionary(t, spans)
 	if len(spans) < 15 {
 		t.Fatalf("%d spans, want those of four commands", len(spans))

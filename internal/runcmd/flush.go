@@ -13,6 +13,7 @@ import (
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/telemetry"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 func newFlush(e *runcore.Env) *ffcli.Command {
@@ -38,13 +39,13 @@ take the spans (run flush again later), 4 audit write failed.`,
 				return &cli.UsageError{Err: errors.New("no endpoint to flush to"), Hint: "pass --otlp-endpoint localhost:4317 or set OTEL_EXPORTER_OTLP_ENDPOINT"}
 			}
 			rf.ResolveDir(e.P)
-			spans := filepath.Join(rf.Dir, runcore.SpansFile)
+			spans := filepath.Join(rf.Dir, workspace.SpansFile)
 			// The flush's own spans go to disk only: they are sent by the
 			// next flush, never half-way through this one.
 			local := *rf
 			local.DiskOnly = true
 			code, err := runcore.Instrument(ctx, e, &local, "flush", func(ctx context.Context, s *runcore.Session) (int, error) {
-				sent, skipped, err := telemetry.Flush(ctx, e.Network, spans, endpoint, filepath.Join(rf.Dir, runcore.FlushState))
+				sent, skipped, err := telemetry.Flush(ctx, e.Network, spans, endpoint, filepath.Join(rf.Dir, workspace.FlushState))
 				var dle *telemetry.DamagedLinesError
 				if errors.As(err, &dle) {
 					// Everything else was delivered; damaged lines are reported, not retried forever.

@@ -12,6 +12,7 @@ import (
 	"github.com/brain-dev/brain/internal/auditschema"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcore"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // bigPlan is a plan reply of n tasks whose ids are idLen bytes long.
@@ -30,7 +31,7 @@ func bigPlan(n, idLen int) string {
 // records follow the schema and whose spans follow the dictionary.
 func checkFailedRun(t *testing.T, ws string, code int, class, wantRecord string) {
 	t.Helper()
-	path := filepath.Join(ws, runcore.AuditFile)
+	path := filepath.Join(ws, workspace.AuditFile)
 	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Fatalf("chain: %+v %v", rep, err)
@@ -56,7 +57,7 @@ func checkFailedRun(t *testing.T, ws string, code int, class, wantRecord string)
 	if !found {
 		t.Errorf("no %s record with %s", typ, want)
 	}
-	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 	checkDictionary(t, spans)
 	root := false
 	for _, s := range spans {

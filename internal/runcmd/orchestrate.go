@@ -17,10 +17,8 @@ import (
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/state"
 	"github.com/brain-dev/brain/internal/verifier"
+	"github.com/brain-dev/brain/internal/workspace"
 )
-
-// StateFile is the state database, in the workspace (--dir).
-const StateFile = runcore.StateFile
 
 // The environment variables that hold the providers' API keys. Keys are
 // never flags: a command line is visible to every user of the machine.
@@ -186,7 +184,7 @@ func openStateSnapshot(ctx context.Context, p *cli.Printer, dir, keyFile string)
 // creates, saying so on stderr through p. A missing database is reported
 // before any question of keys.
 func openStateWith(ctx context.Context, p *cli.Printer, open func(context.Context, string, state.Key, state.Options) (*state.Store, error), dir, keyFile string, opts state.Options) (*state.Store, error) {
-	db := filepath.Join(dir, StateFile)
+	db := filepath.Join(dir, workspace.StateFile)
 	_, err := os.Lstat(db)
 	exists := err == nil
 	if !exists && !opts.Create {

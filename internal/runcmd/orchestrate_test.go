@@ -29,6 +29,7 @@ import (
 	"github.com/brain-dev/brain/internal/scenario"
 	"github.com/brain-dev/brain/internal/spandict"
 	"github.com/brain-dev/brain/internal/testutil"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 const basicReplies = "../../golden/scenarios/basic/replies"
@@ -55,7 +56,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	ws := filepath.Join(dir, ".brain")
-	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 	checkDictionary(t, spans)
 	count := map[string]int{}
 	byID := map[string]ptrace.Span{}
@@ -70,14 +71,14 @@ func TestDemo(t *testing.T) {
 			t.Errorf("%d %s spans, want %d", count[name], name, n)
 		}
 	}
-	n, err := auditschema.ValidateFile(filepath.Join(ws, runcore.AuditFile))
+	n, err := auditschema.ValidateFile(filepath.Join(ws, workspace.AuditFile))
 	if err != nil || n != 20 {
 		t.Fatalf("schema: %d records: %v", n, err)
 	}
 	// Each record names a span of the run; each span that mutates state
 	// (the dictionary says which) has at least one record.
 	recorded := map[string]bool{}
-	sc := chain.NewScanner(mustOpen(t, filepath.Join(ws, runcore.AuditFile)))
+	sc := chain.NewScanner(mustOpen(t, filepath.Join(ws, workspace.AuditFile)))
 	for sc.Scan() {
 		r := sc.Record()
 		if r.Type == chain.HeaderType {
@@ -95,7 +96,7 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	// The state is encrypted: no task id or title in the clear.
-	db, err := os.ReadFile(filepath.Join(ws, StateFile))
+	db, err := os.ReadFile(filepath.Join(ws, workspace.StateFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +303,7 @@ func TestLiveProviders(t *testing.T) {
 			if got := m.takeAsked(); got != "plan readme config runbook" {
 				t.Errorf("the server was asked %q", got)
 			}
-			spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+			spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 			checkDictionary(t, spans)
 			provider := map[string]string{"gemini": "gcp.gemini", "openai": "openai"}[wire]
 			for _, s := range spans {
@@ -314,7 +315,7 @@ func TestLiveProviders(t *testing.T) {
 					t.Errorf("chat span attributes %v", a)
 				}
 			}
-			if _, err := auditschema.ValidateFile(filepath.Join(ws, runcore.AuditFile)); err != nil {
+			if _, err := auditschema.ValidateFile(filepath.Join(ws, workspace.AuditFile)); err != nil {
 				t.Error(err)
 			}
 			checkNoCanary(t, dir, testKey)
@@ -379,11 +380,11 @@ func TestProviderFailures(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, "tasks.yaml")); err == nil {
 					t.Error("tasks.yaml written after a failed call")
 				}
-				rec := findRecord(t, filepath.Join(ws, runcore.AuditFile), "llm.call")
+				rec := findRecord(t, filepath.Join(ws, workspace.AuditFile), "llm.call")
 				if !strings.Contains(rec, `"outcome":"error","error_type":"`+tc.typ+`"`) {
 					t.Errorf("llm.call record %s, want outcome error, error_type %s", rec, tc.typ)
 				}
-				spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+				spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 				checkDictionary(t, spans)
 				for _, s := range spans {
 					if s.Name() == "llm_provider.chat" && s.Attributes().AsRaw()["error.type"] != tc.typ {
@@ -490,7 +491,7 @@ func TestKilledExecuteResumes(t *testing.T) {
 	if !strings.Contains(stdout, "config   passed  2") || !strings.Contains(stdout, "match the state store") {
 		t.Errorf("status after the rerun:\n%s", stdout)
 	}
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, workspace.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("chain after a kill: %+v %v", rep, err)
 	}
@@ -516,7 +517,7 @@ func TestInterruptedExecute(t *testing.T) {
 		t.Errorf("stderr does not say execute was interrupted:\n%s", h.stderr.String())
 	}
 
-	path := filepath.Join(ws, runcore.AuditFile)
+	path := filepath.Join(ws, workspace.AuditFile)
 	last := map[string]string{}
 	sc := chain.NewScanner(mustOpen(t, path))
 	for sc.Scan() {
@@ -544,7 +545,7 @@ func TestInterruptedExecute(t *testing.T) {
 	if _, err := auditschema.ValidateFile(path); err != nil {
 		t.Error(err)
 	}
-	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 	checkDictionary(t, spans)
 	root := false
 	for _, sp := range spans {
@@ -574,7 +575,7 @@ func TestExecuteDiskFull(t *testing.T) {
 	if code, _, stderr := run(t, m.env(), append([]string{"plan", "--dir", ws, "--goal", sc.Goal, "-o", tasks}, m.flags()...)...); code != 0 {
 		t.Fatalf("plan: %d %s", code, stderr)
 	}
-	free := fillChain(t, mnt, filepath.Join(ws, runcore.AuditFile))
+	free := fillChain(t, mnt, filepath.Join(ws, workspace.AuditFile))
 	m.takeAsked()
 	code, _, stderr := run(t, m.env(), append(append([]string{"execute", "--dir", ws}, m.flags()...), tasks)...)
 	if code != cli.ExitAuditWrite || !strings.Contains(stderr, "audit write failed, operation aborted") || !strings.Contains(stderr, "no space left on device") {
@@ -588,7 +589,7 @@ func TestExecuteDiskFull(t *testing.T) {
 	if !strings.Contains(stdout, "3 tasks: 0 passed, 0 failed, 0 error, 0 running, 3 pending") {
 		t.Errorf("status after the failure:\n%s", stdout)
 	}
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, runcore.AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(ws, workspace.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Errorf("chain after disk full: %+v %v", rep, err)
 	}
@@ -692,7 +693,7 @@ func TestFailureSpansMatchDictionary(t *testing.T) {
 	if code := execute("", only); code != cli.ExitModel {
 		t.Errorf("cassette miss: code %d", code)
 	}
-	spans := readSpans(t, filepath.Join(ws, runcore.SpansFile))
+	spans := readSpans(t, filepath.Join(ws, workspace.SpansFile))
 	checkDictionary(t, spans)
 	errs := map[string]bool{}
 	for _, s := range spans {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/brain-dev/brain/chain"
-	"github.com/brain-dev/brain/internal/runcore"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // TestConcurrentPlans: four brain-run plan processes without --force race
@@ -100,7 +100,7 @@ func TestConcurrentPlans(t *testing.T) {
 	if !strings.Contains(won[0], "plan 1: "+tasks+", 3 tasks, sha256 "+hex.EncodeToString(sum[:])) {
 		t.Errorf("the winner says %q; tasks.yaml has sha256 %x", won[0], sum)
 	}
-	path := filepath.Join(ws, runcore.AuditFile)
+	path := filepath.Join(ws, workspace.AuditFile)
 	rep, err := chain.VerifyFile(context.Background(), path, chain.VerifyOptions{})
 	if err != nil || !rep.OK() {
 		t.Fatalf("chain: %+v %v", rep, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/brain-dev/brain/internal/orchestrator"
 	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/state"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 func newStatus(e *runcore.Env) *ffcli.Command {
@@ -65,7 +66,7 @@ does not verify; 2 usage; 3 no state, or it could not be read (wrong key).`,
 				if !*fromChain {
 					return 0, nil
 				}
-				return 0, compareChain(ctx, e.Stdout, st, filepath.Join(s.Dir, runcore.AuditFile), *jsonOut)
+				return 0, compareChain(ctx, e.Stdout, st, filepath.Join(s.Dir, workspace.AuditFile), *jsonOut)
 			})
 			return runcore.ExitErr(code, err)
 		},

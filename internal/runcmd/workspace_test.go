@@ -15,8 +15,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/brain-dev/brain/internal/orchestrator"
-	"github.com/brain-dev/brain/internal/runcore"
 	"github.com/brain-dev/brain/internal/scenario"
+	"github.com/brain-dev/brain/internal/workspace"
 
 	"github.com/brain-dev/brain/internal/cli"
 )
@@ -51,12 +51,12 @@ func planAndExecute(t *testing.T, dir, ws string, extra ...string) (codes [2]int
 func TestPlantedLinks(t *testing.T) {
 	renamed := "artifacts/plan-1/readme/" + orchestrator.ArtifactName
 	names := []string{
-		runcore.AuditFile, runcore.AuditFile + ".lock", runcore.SpansFile, runcore.SpansFile + ".sent",
-		runcore.AuditFile + ".checkpoints", runcore.AuditFile + ".checkpoints.state",
-		runcore.FlushState, runcore.FlushState + ".lock",
-		StateFile, StateFile + "-wal", StateFile + "-shm", StateFile + "-journal",
-		runcore.ExecuteLock, runcore.StateKeyFile,
-		runcore.ArtifactsDir, runcore.UnsafeIODir,
+		workspace.AuditFile, workspace.AuditFile + ".lock", workspace.SpansFile, workspace.SpansFile + ".sent",
+		workspace.AuditFile + ".checkpoints", workspace.AuditFile + ".checkpoints.state",
+		workspace.FlushState, workspace.FlushState + ".lock",
+		workspace.StateFile, workspace.StateFile + "-wal", workspace.StateFile + "-shm", workspace.StateFile + "-journal",
+		workspace.ExecuteLock, workspace.StateKeyFile,
+		workspace.ArtifactsDir, workspace.UnsafeIODir,
 		"artifacts/plan-1", "artifacts/plan-1/readme", renamed,
 		"unsafe-io/sess-1.jsonl",
 	}
@@ -164,10 +164,10 @@ func TestStatusReadOnly(t *testing.T) {
 		t.Fatalf("cp: %v %s", err, out)
 	}
 	st.Close()
-	if fi, err := os.Stat(filepath.Join(crashed, StateFile+"-wal")); err != nil || fi.Size() == 0 {
+	if fi, err := os.Stat(filepath.Join(crashed, workspace.StateFile+"-wal")); err != nil || fi.Size() == 0 {
 		t.Fatalf("the copy has no write-ahead log to recover: %v", err)
 	}
-	os.Remove(filepath.Join(crashed, StateFile+"-shm"))
+	os.Remove(filepath.Join(crashed, workspace.StateFile+"-shm"))
 
 	check := func(t *testing.T, ws string) {
 		t.Helper()

@@ -9,16 +9,13 @@ import (
 	"github.com/brain-dev/brain/internal/workspace"
 )
 
-// DefaultDir is the name of the workspace directory brain-run looks for.
-const DefaultDir = workspace.DefaultDir
-
 // ResolveDir settles r.Dir, the workspace. A --dir on the command line or
 // BRAIN_DIR in the environment is used as given. Otherwise, as git finds
-// its repository, the nearest DefaultDir in the working directory or one of
+// its repository, the nearest workspace.DefaultDir in the working directory or one of
 // its parents is the workspace, and when there is none, ./.brain (which a
 // command that writes creates). A workspace found in a parent is named on
 // stderr through p, so that the user knows which one a command uses. A
-// DefaultDir that belongs to another user is passed over with a warning:
+// workspace.DefaultDir that belongs to another user is passed over with a warning:
 // it may have been planted in a shared directory such as /tmp.
 func (r *Flags) ResolveDir(p *cli.Printer) {
 	if r.resolved {
@@ -29,7 +26,7 @@ func (r *Flags) ResolveDir(p *cli.Printer) {
 	if r.fs != nil {
 		r.fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "dir" })
 	}
-	if explicit || r.Dir != DefaultDir {
+	if explicit || r.Dir != workspace.DefaultDir {
 		return
 	}
 	wd, err := os.Getwd()

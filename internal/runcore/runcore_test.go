@@ -14,6 +14,7 @@ import (
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/testutil"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
 // run runs the fast brain-run in process. The test binary has no
@@ -34,11 +35,11 @@ func TestExecInProcess(t *testing.T) {
 	if code != 3 || stdout != "hi\n" || stderr != "" {
 		t.Fatalf("code %d stdout %q stderr %q, want 3 \"hi\\n\" \"\"", code, stdout, stderr)
 	}
-	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, AuditFile), chain.VerifyOptions{})
+	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, workspace.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() || rep.Records != 5 {
 		t.Fatalf("chain: %v, ok %v, %d records, want 5 (the header, command and exec start and end)", err, err == nil && rep.OK(), rep.Records)
 	}
-	if fi, err := os.Stat(filepath.Join(dir, SpansFile)); err != nil || fi.Size() == 0 {
+	if fi, err := os.Stat(filepath.Join(dir, workspace.SpansFile)); err != nil || fi.Size() == 0 {
 		t.Fatalf("spans file: %v", err)
 	}
 }
@@ -139,12 +140,12 @@ func TestSpansWriteFailureWarns(t *testing.T) {
 		if code != 0 {
 			continue
 		}
-		if strings.Contains(stderr, "brain-run: warning: telemetry: writing "+filepath.Join(dir, SpansFile)) {
+		if strings.Contains(stderr, "brain-run: warning: telemetry: writing "+filepath.Join(dir, workspace.SpansFile)) {
 			warned = true
 			continue
 		}
 		_, trace, _ := strings.Cut(strings.SplitN(stderr, "\n", 2)[0], " trace ")
-		b, _ := os.ReadFile(filepath.Join(dir, SpansFile))
+		b, _ := os.ReadFile(filepath.Join(dir, workspace.SpansFile))
 		whole := b[:bytes.LastIndexByte(b, '\n')+1]
 		if trace == "" || !bytes.Contains(whole, []byte(`"traceId":"`+trace+`"`)) {
 			t.Fatalf("exec %d succeeded without a warning, but its trace %q is not on disk; stderr:\n%s", i, trace, stderr)

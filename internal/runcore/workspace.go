@@ -5,141 +5,29 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"syscall"
 
-	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/cli"
-	"github.com/brain-dev/brain/internal/fsutil"
+	"github.com/brain-dev/brain/internal/workspace"
 )
 
-// More workspace names, of the files brain-run-full's commands keep there.
-// They are here so that the workspace check knows every name.
-const (
-	StateFile    = "state.db"     // the state store (package state)
-	ExecuteLock  = "execute.lock" // held by execute (package orchestrator)
-	ArtifactsDir = "artifacts"    // the tasks' artifacts (package orchestrator)
-	StateKeyFile = "state.key"    // demo's generated state key
-)
-
-// workspaceEntries are the names brain-run creates or opens at the top of
-// its workspace (docs/brain-run.md, "Workspace"), each a regular file, or a
-// directory when dir is set. Rotated chain files are opened by the chain
-// without following links and written only by rename; temporary files are
-// created O_EXCL under random names.
-var workspaceEntries = []struct {
-	name string
-	dir  bool
-}{
-	{AuditFile, false},
-	{AuditFile + ".lock", false},
-	{AuditFile + chain.CheckpointsSuffix, false},
-	{AuditFile + chain.CheckpointsSuffix + ".state", false},
-	{SpansFile, false},
-	{SpansFile + ".sent", false},
-	{FlushState, false},
-	{FlushState + ".lock", false},
-	{StateFile, false},
-	{StateFile + "-wal", false},
-	{StateFile + "-shm", false},
-	{StateFile + "-journal", false},
-	{ExecuteLock, false},
-	{StateKeyFile, false},
-	{ArtifactsDir, true},
-	{UnsafeIODir, true},
-}
-
-// WorkspaceError reports a workspace brain-run refuses to use: a symbolic
-// link, a special file or an unsafe mode in it, or a directory that is not
-// the user's.
-type WorkspaceError struct {
-	Dir  string
-	Err  error
-	hint string
-}
-
-func (e *WorkspaceError) Error() string {
-	return fmt.Sprintf("workspace %s is not safe to use: %v", e.Dir, e.Err)
-}
-
-func (e *WorkspaceError) Unwrap() error { return e.Err }
-
-// exitError is the command's error for e: exit 3, with what to do.
-func (e *WorkspaceError) exitError() error {
-	return &cli.ExitError{Code: cli.ExitIO, Err: e, Hint: e.hint}
-}
-
-// checkWorkspace checks the workspace directory dir before a command reads
-// or writes anything in it. The directory itself may be a symbolic link (the
-// user's choice of where the workspace lives); nothing in it is followed:
-// a link, a named pipe, socket or device at any of workspaceEntries is
-// refused. A command that writes (write) also needs the directory to be
-// owned by the user running it and writable by no one else, and the entries
-// to be accessible to no one else (0600 files, 0700 directories): another
-// user who can write the directory could plant links or swap files between
-// brain-run's check and its use. Nothing is repaired: a link or a mode that
-// brain-run did not make is for the user to look at.
-func checkWorkspace(dir string, write bool) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return &WorkspaceError{Dir: dir, Err: &fsutil.NotRegularError{Path: dir, Type: fi.Mode().Type()}, hint: "name a directory with --dir (or BRAIN_DIR)"}
-	}
-	if write {
-		if err := checkOwner(dir, fi); err != nil {
-			return err
+// openWorkspace makes sure the workspace dir exists, creating it (0700) for
+// a command that writes, and checks it (workspace.Check).
+func openWorkspace(dir string, readOnly bool) error {
+	if !readOnly {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("creating workspace: %v", err)}
 		}
 	}
-	for _, ent := range workspaceEntries {
-		p := filepath.Join(dir, ent.name)
-		fi, err := os.Lstat(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return &WorkspaceError{Dir: dir, Err: err}
-		}
-		if err := checkEntry(p, fi, ent.dir, write); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkOwner refuses a workspace directory that is not the user's or that
-// group or others may write.
-func checkOwner(dir string, fi fs.FileInfo) error {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
-		return &WorkspaceError{Dir: dir, Err: fmt.Errorf("the directory belongs to uid %d, not to you (uid %d)", st.Uid, os.Geteuid()),
-			hint: "run brain-run as the workspace's owner, or use a workspace of your own (--dir)"}
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		me := &fsutil.ModeError{Path: dir, Mode: fi.Mode(), Writable: true}
-		return &WorkspaceError{Dir: dir, Err: me, hint: me.Hint() + " (others could plant links or swap files in it)"}
-	}
-	return nil
-}
-
-// checkEntry checks one of workspaceEntries, fi its Lstat.
-func checkEntry(p string, fi fs.FileInfo, dir, write bool) error {
-	ws := filepath.Dir(p)
-	m := fi.Mode()
-	want := fs.FileMode(0)
-	if dir {
-		want = fs.ModeDir
-	}
+	err := workspace.Check(dir, !readOnly)
+	var we *workspace.Error
 	switch {
-	case m&fs.ModeSymlink != 0:
-		return &WorkspaceError{Dir: ws, Err: &fsutil.SymlinkError{Path: p},
-			hint: "brain-run never follows a link in its workspace: remove it (rm " + p + ") and look at what else changed there"}
-	case dir && !m.IsDir(), !dir && !m.IsRegular():
-		return &WorkspaceError{Dir: ws, Err: &fsutil.NotRegularError{Path: p, Type: m.Type()},
-			hint: "brain-run keeps " + fsutil.TypeName(want) + " there: remove what is there (rm " + p + ")"}
-	case write && m.Perm()&0o077 != 0:
-		me := &fsutil.ModeError{Path: p, Mode: m}
-		return &WorkspaceError{Dir: ws, Err: me, hint: me.Hint() + " (brain-run makes its files 0600 and directories 0700)"}
+	case err == nil:
+		return nil
+	case errors.As(err, &we):
+		return &cli.ExitError{Code: cli.ExitIO, Err: we, Hint: we.Hint}
+	case errors.Is(err, fs.ErrNotExist):
+		return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("no workspace at %s", dir),
+			Hint: "name the workspace to read with --dir (or BRAIN_DIR); a read-only command creates none"}
 	}
-	return nil
+	return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("workspace: %v", err)}
 }

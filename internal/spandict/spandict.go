@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/brain-dev/brain/golden"
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // Dict is the span dictionary.
@@ -255,7 +256,7 @@ func (d *Dict) CheckSpan(s SpanView) []Violation {
 		if a, ok := spec.Attributes.Conditional[k]; ok {
 			checkValue(add, k, a, v)
 		}
-		if k == "error.type" {
+		if k == names.AttrErrorType {
 			hasErrorType = true
 			if et, ok := v.(string); ok && d.ErrorTypes != nil {
 				if _, known := d.ErrorTypes[et]; !known {
@@ -266,7 +267,7 @@ func (d *Dict) CheckSpan(s SpanView) []Violation {
 		return true
 	})
 	if s.Error && !hasErrorType {
-		add(RuleErrorWithoutType, "error.type", "status is error but error.type is missing")
+		add(RuleErrorWithoutType, names.AttrErrorType, "status is error but error.type is missing")
 	}
 	sortViolations(out)
 	return out

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/internal/chainarg"
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
@@ -38,41 +39,23 @@ type auditData struct {
 // verification found as audit-chain findings, and reads its records. It
 // returns an *InputError when the chain cannot be read at all.
 func readAudit(ctx context.Context, path string, found *findings) (*auditData, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &InputError{Name: path, Err: err}
+	if _, err := os.Stat(path); err != nil {
+		return nil, &InputError{Name: path, Err: fsutil.WithoutPath(err)}
+	}
+	targets, _, err := chainarg.Resolve(path, nil)
+	var ae *chainarg.Error
+	switch {
+	case errors.Is(err, chainarg.ErrNoChain):
+		return nil, &InputError{Name: path, Err: chainarg.ErrNoChain, Hint: "pass the chain file, e.g. --audit .brain/audit.jsonl"}
+	case errors.As(err, &ae):
+		return nil, &InputError{Name: path, Err: chainarg.Unwrap(ae.Err)}
 	}
 	var reports []*chain.Report
 	vo := chain.VerifyOptions{MaxFindings: 1 << 20}
-	if fi.IsDir() {
-		chains, _, err := chain.Discover(path)
+	for _, t := range targets {
+		rep, err := t.Verify(ctx, vo)
 		if err != nil {
-			return nil, &InputError{Name: path, Err: unwrapRead(err)}
-		}
-		if len(chains) == 0 {
-			return nil, &InputError{Name: path, Err: errors.New("no audit chain in this directory"), Hint: "pass the chain file, e.g. --audit .brain/audit.jsonl"}
-		}
-		for _, c := range chains {
-			rep, err := chain.VerifyChain(ctx, c, vo)
-			if err != nil {
-				return nil, &InputError{Name: path, Err: unwrapRead(err)}
-			}
-			if len(rep.Files) == 0 {
-				rep.Files = c.Files
-			}
-			reports = append(reports, rep)
-		}
-	} else {
-		rep, err := chain.VerifyFile(ctx, path, vo)
-		if err != nil {
-			return nil, &InputError{Name: path, Err: unwrapRead(err)}
-		}
-		if len(rep.Files) == 0 {
-			rep.Files = []string{path}
+			return nil, &InputError{Name: path, Err: chainarg.Unwrap(err)}
 		}
 		reports = append(reports, rep)
 	}
@@ -110,20 +93,12 @@ func orNothing(s string) string {
 	return s
 }
 
-func unwrapRead(err error) error {
-	var re *chain.ReadError
-	if errors.As(err, &re) {
-		err = re.Err
-	}
-	return fsutil.WithoutPath(err)
-}
-
 // scan reads the records of one chain file. Lines that are not records
 // were reported by verification.
 func (a *auditData) scan(name string, found *findings) error {
 	f, err := fsutil.Open(name)
 	if err != nil {
-		return &InputError{Name: name, Err: unwrapRead(err)}
+		return &InputError{Name: name, Err: chainarg.Unwrap(err)}
 	}
 	defer f.Close()
 	s := chain.NewScanner(f)

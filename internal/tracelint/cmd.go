@@ -13,6 +13,7 @@ import (
 	"github.com/peterbourgon/ff/v3"
 	"github.com/peterbourgon/ff/v3/ffcli"
 
+	"github.com/brain-dev/brain/internal/chainarg"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/spandict"
@@ -103,7 +104,7 @@ input that cannot be read.`,
 			if *config != "" {
 				b, err := fsutil.ReadFile(*config, true)
 				if err != nil {
-					return unreadable(&InputError{Name: *config, Err: unwrapRead(err)})
+					return unreadable(&InputError{Name: *config, Err: chainarg.Unwrap(err)})
 				}
 				if opts.Config, err = ParseConfig(b); err != nil {
 					return unreadable(&InputError{Name: *config, Err: err, Hint: "the config format is in docs/trace-lint.md"})
@@ -126,7 +127,7 @@ func loadDict(file string) (*spandict.Dict, error) {
 	}
 	b, err := fsutil.ReadFile(file, true)
 	if err != nil {
-		return nil, unreadable(&InputError{Name: file, Err: unwrapRead(err)})
+		return nil, unreadable(&InputError{Name: file, Err: chainarg.Unwrap(err)})
 	}
 	d, err := spandict.Parse(b)
 	if err != nil {

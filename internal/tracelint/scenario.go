@@ -13,6 +13,7 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/brain-dev/brain/internal/chainarg"
 	"github.com/brain-dev/brain/internal/fsutil"
 	"github.com/brain-dev/brain/internal/spandict"
 )
@@ -66,7 +67,7 @@ type Scenario struct {
 func LoadScenario(path string, create bool) (*Scenario, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return nil, &InputError{Name: path, Err: unwrapRead(err)}
+		return nil, &InputError{Name: path, Err: chainarg.Unwrap(err)}
 	}
 	sc := &Scenario{Path: path}
 	if fi.IsDir() {
@@ -80,7 +81,7 @@ func LoadScenario(path string, create bool) (*Scenario, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, &InputError{Name: sc.Path, Err: errors.New("no such file"), Hint: "record the scenario's expectations with --update --audit CHAIN (see docs/trace-lint.md)"}
 	case err != nil:
-		return nil, &InputError{Name: sc.Path, Err: unwrapRead(err)}
+		return nil, &InputError{Name: sc.Path, Err: chainarg.Unwrap(err)}
 	}
 	e, err := ParseExpectation(b)
 	if err != nil {
