@@ -210,6 +210,7 @@ loop:
 				}
 			}
 		}
+		s.feed(j)
 		br.release(j)
 	}
 	cancel()
