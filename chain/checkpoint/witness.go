@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+
+	"github.com/brain-dev/brain/chain"
 )
 
 // WitnessOptions configure Witness.
@@ -74,6 +76,11 @@ const maxWitnessReply = 64 << 10
 func Witness(ctx context.Context, active string, opts WitnessOptions) (*Witnessed, error) {
 	if opts.Witness == nil {
 		return nil, errors.New("checkpoint: no witness key")
+	}
+	// The cosigned checkpoint is kept beside the chain: where that cannot
+	// be written, nothing is submitted.
+	if err := chain.Writable(); err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{Timeout: 30 * time.Second}

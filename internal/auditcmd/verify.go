@@ -215,20 +215,19 @@ type latestJSON struct {
 	Root string `json:"root"`
 }
 
-// verifyTarget runs t's verification, with its checkpoints when ck is set
-// (the checkpoint file beside the chain unless ck names one).
+// verifyTarget verifies the chain t, with its checkpoints when ck is set
+// (from ck.Store, else the file beside the chain's active file).
 func verifyTarget(ctx context.Context, t chainarg.Target, vo chain.VerifyOptions, ck *checkpoint.VerifyOptions) (result, error) {
-	run := func(o chain.VerifyOptions) (*chain.Report, error) { return t.Verify(ctx, o) }
 	if ck == nil {
-		rep, err := run(vo)
+		rep, err := t.Verify(ctx, vo)
 		return result{Report: rep}, err
 	}
 	o := *ck
 	o.Chain = vo
-	if o.Store == "" && t.Name != chainarg.Stdin {
+	if o.Store == "" {
 		o.Store = checkpoint.FileStore(t.Name)
 	}
-	res, err := checkpoint.Verify(ctx, o, run)
+	res, err := checkpoint.Verify(ctx, o, func(co chain.VerifyOptions) (*chain.Report, error) { return t.Verify(ctx, co) })
 	if err != nil {
 		return result{}, err
 	}

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // ExitCode is one row of the exit-code table every binary shares.
@@ -36,7 +39,24 @@ func HelpTopics() []Topic {
 	for _, c := range ExitCodes() {
 		fmt.Fprintf(&b, "  %-6s %s\n", c.Code, Wrap(c.Meaning, 72, "         "))
 	}
-	return []Topic{{Name: "exit-codes", Short: "what each exit code means", Text: b.String()}}
+	exit := b.String()
+	b.Reset()
+	b.WriteString("ERROR CLASSES (error.type on spans, error in command.end records)\n")
+	b.WriteString("A command that fails records its class; the class decides the exit code.\n")
+	for _, c := range names.Classes() {
+		code := "span"
+		if n, ok := names.ExitCode(c); ok {
+			code = strconv.Itoa(n)
+			if c == names.ClassInterrupted {
+				code = "128+N"
+			}
+		}
+		fmt.Fprintf(&b, "  %-19s %-5s %s\n", c, code, Wrap(names.Doc(c), 52, strings.Repeat(" ", 28)))
+	}
+	return []Topic{
+		{Name: "exit-codes", Short: "what each exit code means", Text: exit},
+		{Name: "error-classes", Short: "every error class, its exit code and what it means", Text: b.String()},
+	}
 }
 
 // Wrap breaks s into lines of at most width bytes at spaces, indenting

@@ -70,7 +70,7 @@ func newCheckpointer(cf CheckpointFlags, dir string, p *cli.Printer) (*checkpoin
 			return nil, &cli.UsageError{Err: fmt.Errorf("--checkpoint-origin: %v", strings.TrimPrefix(err.Error(), "checkpoint: "))}
 		}
 	}
-	c := &checkpointer{origin: cf.Origin, every: cf.Every, path: filepath.Join(dir, workspace.AuditFile), p: p}
+	c := &checkpointer{origin: cf.Origin, every: cf.Every, path: workspace.Dir(dir).Audit(), p: p}
 	var err error
 	if file != "" {
 		if ws := keyInWorkspace(file, dir); ws != "" {
