@@ -363,14 +363,17 @@ Exit status: 0 PASS, 1 FAIL, 2 usage, 3 DIR or the key could not be read.`,
 					Files    int    `json:"files"`
 					Proofs   int    `json:"proofs"`
 					Problems int    `json:"problems"`
-				}{"summary", dir, r, c.Signer, c.Files, c.Proofs, len(c.Problems)})
+				}{"summary", dir, r, c.Signer, c.Files, c.Proofs, c.Count()})
 			} else {
 				for _, p := range c.Problems {
 					fmt.Fprintf(e.stderr, "%s: FAIL %s\n", prog, filepath.Join(dir, filepath.FromSlash(p.File))+": "+p.Reason)
 				}
 			}
+			if c.Suppressed > 0 {
+				e.p.Infof("%d more problems not listed", c.Suppressed)
+			}
 			if !c.OK() {
-				e.p.Banner(false, fmt.Sprintf("%s: %d %s", dir, len(c.Problems), plural(len(c.Problems), "problem")))
+				e.p.Banner(false, fmt.Sprintf("%s: %d %s", dir, c.Count(), plural(c.Count(), "problem")))
 				return &cli.ExitError{Code: cli.ExitFindings}
 			}
 			period := "the start to now"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,5 +260,28 @@ func readJSON(t *testing.T, p string, v any) {
 	}
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestProblemsBounded: a bundle with thousands of files added lists the
+// first MaxProblems, names each, and counts the rest.
+func TestProblemsBounded(t *testing.T) {
+	c, s := fixture(t, 3, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	dir := build(t, c, s, Options{Sample: 1, Seed: 1})
+	const n = MaxProblems + 500
+	for i := 0; i < n; i++ {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("added-%04d.txt", i)), nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := VerifyBundle(dir, note.VerifierList(s.Verifier()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Problems) != MaxProblems || got.Count() != n || got.OK() {
+		t.Fatalf("%d problems listed, %d counted; want %d, %d", len(got.Problems), got.Count(), MaxProblems, n)
+	}
+	if p := got.Problems[0]; p.File != "added-0000.txt" || p.Reason != "added: not listed in manifest.json" {
+		t.Fatalf("first problem %v", p)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 
 	"golang.org/x/mod/sumdb/note"
 
@@ -31,10 +30,20 @@ type Checked struct {
 	Files    int
 	Proofs   int
 	Problems []Problem
+	// Suppressed counts the problems after the first MaxProblems, which
+	// are not listed: a bundle of millions of added files costs the
+	// memory of MaxProblems.
+	Suppressed int
 }
+
+// MaxProblems bounds the problems VerifyBundle lists.
+const MaxProblems = 1000
 
 // OK reports whether the bundle verified.
 func (c *Checked) OK() bool { return len(c.Problems) == 0 }
+
+// Count is the number of problems, listed or not.
+func (c *Checked) Count() int { return len(c.Problems) + c.Suppressed }
 
 // VerifyBundle checks the bundle in dir offline: manifest.json.sig signed
 // by a key of vs over manifest.json, every file listed present with its
@@ -52,6 +61,10 @@ func VerifyBundle(dir string, vs note.Verifiers) (*Checked, error) {
 	}
 	c := &Checked{}
 	bad := func(file, format string, args ...any) {
+		if len(c.Problems) == MaxProblems {
+			c.Suppressed++
+			return
+		}
 		c.Problems = append(c.Problems, Problem{File: file, Reason: fmt.Sprintf(format, args...)})
 	}
 	read := func(rel string, max int) []byte {
@@ -89,7 +102,6 @@ func VerifyBundle(dir string, vs note.Verifiers) (*Checked, error) {
 
 	// Every file there must be listed; nothing but directories and
 	// regular files.
-	var added []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -108,17 +120,13 @@ func VerifyBundle(dir string, vs note.Verifiers) (*Checked, error) {
 		case rel == ManifestFile || rel == SignatureFile:
 		default:
 			if _, ok := listed[rel]; !ok {
-				added = append(added, rel)
+				bad(rel, "added: not listed in manifest.json")
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	sort.Strings(added)
-	for _, a := range added {
-		bad(a, "added: not listed in manifest.json")
 	}
 
 	// Every listed file present with its hash.
