@@ -12,7 +12,8 @@ import (
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
-// MaxSample bounds --sample: each proof costs one pass over the chain.
+// MaxSample bounds --sample: the proofs are made in one pass over the
+// chain (checkpoint.ProveAll), and each is kept in memory until written.
 const MaxSample = 256
 
 // SampleMethod names how the records are drawn, so that an auditor can draw
