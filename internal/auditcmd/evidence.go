@@ -43,6 +43,7 @@ func newEvidence(e *env) *ffcli.Command {
 	key := fs.String("key", "", "sign the manifest with the signer key `FILE` (PREFIX.key); default $"+checkpoint.KeyEnv+", else the checkpoint key of your config directory")
 	workers := fs.Int("workers", 0, "lines hashed in parallel (default: the number of CPUs)")
 	maxFindings := fs.Int("max-findings", 100, "findings listed per chain in the reports; the rest are counted")
+	maxUncovered := fs.Int64("max-uncovered", -1, "a chain fails when more than `N` records follow the latest checkpoint it matches (default: any number)")
 	return &ffcli.Command{
 		Name:       "evidence",
 		ShortUsage: evidenceUsage,
@@ -141,7 +142,7 @@ bundle written.`,
 				}
 			}
 			vo := chain.VerifyOptions{Workers: *workers, MaxFindings: *maxFindings}
-			ck := &checkpoint.VerifyOptions{Verifiers: o.Verifiers}
+			ck := &checkpoint.VerifyOptions{Verifiers: o.Verifiers, MaxUncovered: *maxUncovered}
 			chains, err := verifyForEvidence(ctx, e, args, vo, ck)
 			if err != nil {
 				return err

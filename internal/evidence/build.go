@@ -330,7 +330,14 @@ func sampleChain(ctx context.Context, w *writer, c Chain, dir string, p period, 
 		return s, nil, nil
 	}
 	all, _, err := checkpoint.ProveAll(ctx, c.Name, s.Seqs, stored, o.Workers)
-	if err != nil {
+	var re *checkpoint.RefusedError
+	switch {
+	case errors.As(err, &re):
+		// The chain changed since it was verified: the bundle says so.
+		s.Note = "no proof: " + re.Reason
+		o.Note("%s: %s", c.Name, s.Note)
+		return s, nil, nil
+	case err != nil:
 		return nil, nil, fmt.Errorf("proving the records drawn from %s: %w", c.Name, err)
 	}
 	var proofs []string
