@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -283,5 +285,35 @@ func TestProblemsBounded(t *testing.T) {
 	}
 	if p := got.Problems[0]; p.File != "added-0000.txt" || p.Reason != "added: not listed in manifest.json" {
 		t.Fatalf("first problem %v", p)
+	}
+}
+
+// TestIndexSelfContained: index.html loads nothing and runs nothing (no
+// script, no src, a CSP of default-src 'none' whose style hash is its
+// style sheet's), and every link leads to a file of the bundle.
+func TestIndexSelfContained(t *testing.T) {
+	c, s := fixture(t, 5, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+	dir := build(t, c, s, Options{Sample: 2, Seed: 1})
+	b, err := os.ReadFile(filepath.Join(dir, IndexFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	for _, banned := range []string{"<script", " src=", "://", "javascript:", "@import", "url("} {
+		if strings.Contains(page, banned) {
+			t.Errorf("index.html holds %q", banned)
+		}
+	}
+	if !strings.Contains(page, html.EscapeString(csp())) || !strings.Contains(page, "<style>"+indexStyle+"</style>") {
+		t.Errorf("index.html lacks its CSP or its style sheet verbatim")
+	}
+	links := regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(links) < 10 {
+		t.Fatalf("%d links", len(links))
+	}
+	for _, l := range links {
+		if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(l[1]))); err != nil || !fi.Mode().IsRegular() {
+			t.Errorf("link %q leads to no file of the bundle", l[1])
+		}
 	}
 }
