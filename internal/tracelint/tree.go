@@ -17,12 +17,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// spanDetail is what tree draws of a span beyond the node.
+// spanDetail is what tree draws of a span beyond the node (and the report
+// shows in its row).
 type spanDetail struct {
 	start, end uint64 // Unix ns
 	session    string
-	status     string // the status message
+	status     string // the status message, cut to maxStatusBytes
 	keys       []string
+	genai      *genAICall // a GenAI call's figures, for the report's summary
+	command    string     // brain.command, and brain.exit_code, for the report's header
+	exit       string
+	data       *spanData // report only: nil when not kept
 }
 
 // keyAttrs are the attributes tree shows, in order, and how.
@@ -56,10 +61,17 @@ var keyAttrs = []struct {
 }
 
 func newDetail(s ptrace.Span, session string) *spanDetail {
-	d := &spanDetail{start: uint64(s.StartTimestamp()), end: uint64(s.EndTimestamp()), status: s.Status().Message(), session: session}
+	d := &spanDetail{start: uint64(s.StartTimestamp()), end: uint64(s.EndTimestamp()), status: cutString(s.Status().Message()), session: cutString(session)}
 	attrs := s.Attributes()
+	d.genai = newGenAICall(attrs, s.Status().Code() == ptrace.StatusCodeError)
+	if v, ok := attrs.Get("brain.command"); ok {
+		d.command = shorten(v.AsString(), 40)
+		if x, ok := attrs.Get("brain.exit_code"); ok {
+			d.exit = shorten(x.AsString(), 20)
+		}
+	}
 	if v, ok := attrs.Get(sessionAttr); ok {
-		d.session = v.AsString()
+		d.session = cutString(v.AsString())
 	}
 	for _, k := range keyAttrs {
 		v, ok := attrs.Get(k.key)
@@ -118,30 +130,11 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	}
 	traces := l.traces()
 	res := TreeResult{Traces: len(traces)}
-	var pick []*traceView
+	pick, err := pickTraces(traces, opts.Trace, opts.Session)
 	switch {
-	case opts.Trace != "":
-		want := strings.ToLower(opts.Trace)
-		for _, t := range traces {
-			if strings.HasPrefix(t.id, want) {
-				pick = append(pick, t)
-			}
-		}
-		if len(pick) > 1 {
-			return res, fmt.Errorf("trace %q: %d traces start with it; give more of the id", opts.Trace, len(pick))
-		}
-		if len(pick) == 0 {
-			return res, fmt.Errorf("trace %q: %w", opts.Trace, ErrNoTrace)
-		}
-	case opts.Session != "":
-		for _, t := range traces {
-			if t.sessions[opts.Session] {
-				pick = append(pick, t)
-			}
-		}
-		if len(pick) == 0 {
-			return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
-		}
+	case err != nil:
+		return res, err
+	case pick != nil:
 	case len(traces) == 1:
 		pick = traces
 	default:
@@ -160,6 +153,38 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	}
 	res.Drawn = len(pick)
 	return res, nil
+}
+
+// pickTraces returns the trace whose id starts with trace, or the traces
+// of session; nil when both are empty. ErrNoTrace when none is in the
+// input.
+func pickTraces(traces []*traceView, trace, session string) ([]*traceView, error) {
+	var pick []*traceView
+	switch {
+	case trace != "":
+		want := strings.ToLower(trace)
+		for _, t := range traces {
+			if strings.HasPrefix(t.id, want) {
+				pick = append(pick, t)
+			}
+		}
+		if len(pick) > 1 {
+			return nil, fmt.Errorf("trace %q: %d traces start with it; give more of the id", trace, len(pick))
+		}
+		if len(pick) == 0 {
+			return nil, fmt.Errorf("trace %q: %w", trace, ErrNoTrace)
+		}
+	case session != "":
+		for _, t := range traces {
+			if t.sessions[session] {
+				pick = append(pick, t)
+			}
+		}
+		if len(pick) == 0 {
+			return nil, fmt.Errorf("session %q: %w", session, ErrNoTrace)
+		}
+	}
+	return pick, nil
 }
 
 // traceView is one trace's spans, ready to draw.
