@@ -285,10 +285,10 @@ func TestBrowserGoldenScenarios(t *testing.T) {
 				if got := eval[string](t, b, `document.querySelector('.trace-head h2').textContent`); got != "Trace "+id {
 					t.Fatalf("trace %s: the page shows %q", id, got)
 				}
-				if n := eval[int](t, b, `document.querySelectorAll('.waterfall .span-row').length`); n != c.spans {
+				if n := countRows(t, b, ".span-row"); n != c.spans {
 					t.Errorf("trace %s: %d rows, want one per span: %d", id, n, c.spans)
 				}
-				if n := eval[int](t, b, `document.querySelectorAll('.waterfall .span-row.error').length`); n != c.errors {
+				if n := countRows(t, b, ".span-row.error"); n != c.errors {
 					t.Errorf("trace %s: %d error rows, want %d", id, n, c.errors)
 				}
 				if n := eval[int](t, b, `document.querySelectorAll('.trace-audit tr.record').length`); n != c.records {
@@ -323,10 +323,17 @@ func TestBrowserHostile(t *testing.T) {
 	}
 	b := newBrowser(t, 1280, 900)
 	url := b.open(t, page, "")
-	// Open every row's details, and every record's data.
-	n := eval[int](t, b, `(() => { const rows = [...document.querySelectorAll('.waterfall .span-row')]; rows.forEach(r => r.querySelector('.name').click()); document.querySelectorAll('tr.record').forEach(r => r.click()); return rows.length; })()`)
-	if n != res.Spans {
-		t.Fatalf("%d rows, want %d", n, res.Spans)
+	// Open every row's details and every record's data, and read what
+	// they show.
+	var shown struct {
+		Rows                                      int
+		Names, Keys, Values, Events, Status, Data []string
+	}
+	if err := json.Unmarshal([]byte(eval[string](t, b, hostileReadJS)), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.Rows != res.Spans {
+		t.Fatalf("%d rows, want %d", shown.Rows, res.Spans)
 	}
 	if v := eval[string](t, b, `typeof window.__pwned`); v != "undefined" {
 		t.Errorf("a hostile value ran: window.__pwned is %s", v)
@@ -337,12 +344,8 @@ func TestBrowserHostile(t *testing.T) {
 	if n := eval[int](t, b, `document.scripts.length`); n != 2 {
 		t.Errorf("%d scripts, want the page's 2", n)
 	}
-	texts := func(sel string) []string {
-		return eval[[]string](t, b, `[...document.querySelectorAll(`+jsString(sel)+`)].map(e => e.textContent)`)
-	}
-	values, names, events := texts(".span-attrs .attr-value"), texts(".span-row .name"), texts(".event")
-	keys, records := texts(".span-attrs .attr-key"), strings.Join(texts(".record-json"), "\n")
-	status := texts(".details .kv tr.bad td")
+	values, names, events, keys, status := shown.Values, shown.Names, shown.Events, shown.Keys, shown.Status
+	records := strings.Join(shown.Data, "\n")
 	for _, v := range hostileValues {
 		if !slices.Contains(values, v) {
 			t.Errorf("attribute value %q is not shown as text", v)
@@ -365,6 +368,54 @@ func TestBrowserHostile(t *testing.T) {
 		}
 	}
 	b.quiet(t, url)
+}
+
+// hostileReadJS opens each row of the waterfall in turn (the rows of a
+// small trace are all drawn), opens its records' data, reads the texts
+// its row and details show, and closes it; it returns them as JSON.
+const hostileReadJS = `(async () => {
+  const out = {Rows: 0, Names: [], Keys: [], Values: [], Events: [], Status: [], Data: []};
+  const texts = (root, sel) => [...root.querySelectorAll(sel)].map(e => e.textContent);
+  out.Rows = Number(document.querySelector('.waterfall').getAttribute('data-rows'));
+  for (let ri = 0; ri < out.Rows; ri++) {
+    const row = document.querySelector('.span-row[data-row="' + ri + '"]');
+    if (!row) throw new Error('row ' + ri + ' is not drawn');
+    out.Names.push(row.querySelector('.name').textContent);
+    row.querySelector('.name').click();
+    const d = document.querySelector('.details[data-row="' + ri + '"]');
+    if (!d) throw new Error('row ' + ri + ' has no details after a click');
+    d.querySelectorAll('tr.record').forEach(r => r.click());
+    out.Keys.push(...texts(d, '.span-attrs .attr-key'));
+    out.Values.push(...texts(d, '.span-attrs .attr-value'));
+    out.Events.push(...texts(d, '.event'));
+    out.Status.push(...texts(d, '.kv tr.bad td'));
+    out.Data.push(...texts(d, '.record-json'));
+    row.querySelector('.name').click();
+  }
+  return JSON.stringify(out);
+})()`
+
+// countRowsJS scrolls through the waterfall, which draws only the rows
+// near the viewport, and counts the distinct rows matching a selector.
+const countRowsJS = `(async sel => {
+  const body = document.querySelector('.wf-body');
+  const top = body.getBoundingClientRect().top + scrollY;
+  const seen = new Set();
+  const frame = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  for (let y = Math.max(0, top - innerHeight); ; y += innerHeight / 2) {
+    scrollTo(0, y);
+    await frame();
+    document.querySelectorAll('.waterfall ' + sel).forEach(e => seen.add(e.getAttribute('data-row')));
+    if (y > top + body.offsetHeight) break;
+  }
+  scrollTo(0, 0);
+  await frame();
+  return seen.size;
+})`
+
+func countRows(t testing.TB, b *browser, sel string) int {
+	t.Helper()
+	return eval[int](t, b, countRowsJS+`(`+jsString(sel)+`)`)
 }
 
 func jsString(s string) string {
@@ -403,5 +454,75 @@ func TestBrowserConsoleProbe(t *testing.T) {
 	b.mu.Unlock()
 	if len(reqs) == 0 || reqs[0] != url {
 		t.Errorf("requests %q: the page's own request was not seen", reqs)
+	}
+}
+
+// pageTraces returns the traces of a page's data: id and spans.
+func pageTraces(t testing.TB, page string) []jsTrace {
+	t.Helper()
+	blocks := scriptRE.FindAllStringSubmatch(page, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("%d script blocks", len(blocks))
+	}
+	var data pageData
+	if err := json.Unmarshal([]byte(blocks[0][2]), &data); err != nil {
+		t.Fatal(err)
+	}
+	return data.Traces
+}
+
+// BenchmarkBrowserReport times Chromium loading a report from file:// until
+// its script has drawn the waterfall, its layout is done and a frame is
+// painted: a session of 10,000 recorded spans (plan and execute commands
+// of 1,250 tasks, their audit chain, the execute trace selected: 10,003
+// rows) against an empty report (the same page with no span), in one run.
+// ms-in-page is the page's own clock at that point (from the start of the
+// navigation); MB is the file's size.
+func BenchmarkBrowserReport(b *testing.B) {
+	dir := b.TempDir()
+	empty := filepath.Join(dir, "empty.jsonl")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	r := newRecording(b)
+	r.planExecute(newOpenAIServer(b), 1250)
+	r.close()
+	bigOut, res := writeReportTB(b, ReportOptions{Lint: Options{Audit: r.chain()}, Session: "sess-test"}, r.spans())
+	if res.Spans < 10000 || res.Hidden > 0 {
+		b.Fatalf("%d spans, %d hidden: want 10,000 drawn", res.Spans, res.Hidden)
+	}
+	biggest := slices.MaxFunc(pageTraces(b, bigOut), func(x, y jsTrace) int { return x.Spans - y.Spans })
+	emptyOut, _ := writeReportTB(b, ReportOptions{}, empty)
+	br := newBrowser(b, 1280, 900)
+	for _, c := range []struct {
+		name, page, fragment string
+		rows                 int
+	}{
+		{"empty", emptyOut, "", 0},
+		{"10000-spans", bigOut, "#trace=" + biggest.ID, biggest.Spans},
+	} {
+		path := filepath.Join(dir, c.name+".html")
+		if err := os.WriteFile(path, []byte(c.page), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(c.name, func(b *testing.B) {
+			var inPage float64
+			for b.Loop() {
+				url := br.open(b, path, c.fragment)
+				inPage += eval[float64](b, br, `new Promise(r => { document.body.offsetHeight; requestAnimationFrame(() => requestAnimationFrame(() => r(performance.now()))); })`)
+				b.StopTimer()
+				if n := eval[int](b, br, `Number((document.querySelector('.waterfall') || {getAttribute: () => 0}).getAttribute('data-rows'))`); n != c.rows {
+					b.Fatalf("%d rows, want %d", n, c.rows)
+				}
+				br.quiet(b, url)
+				// The next load starts from a blank tab.
+				if err := chromedp.Do(br.ctx, chromedp.Navigate("about:blank")); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			b.ReportMetric(inPage/float64(b.N), "ms-in-page")
+			b.ReportMetric(float64(len(c.page))/1e6, "MB")
+		})
 	}
 }

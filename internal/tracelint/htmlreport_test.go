@@ -35,6 +35,11 @@ var hostileValues = []string{
 // writeReport renders the report of files with opts.
 func writeReport(t *testing.T, opts ReportOptions, files ...string) (string, *ReportResult) {
 	t.Helper()
+	return writeReportTB(t, opts, files...)
+}
+
+func writeReportTB(t testing.TB, opts ReportOptions, files ...string) (string, *ReportResult) {
+	t.Helper()
 	ins, err := OpenInputs(files, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -117,7 +117,7 @@
     if (spanID) {
       var rows = D.t[ti].r;
       for (var r = 0; r < rows.length; r++) {
-        if (rows[r].i === spanID) { reveal(r); openDetails(r, true); cur.rowEls[r].scrollIntoView({ block: 'center' }); break; }
+        if (rows[r].i === spanID) { reveal(r); openDetails(r, true); scrollToRow(r); break; }
       }
     }
   }
@@ -126,7 +126,10 @@
   function draw(ti) {
     var t = D.t[ti];
     view.textContent = '';
-    cur = { ti: ti, t: t, rowEls: [], open: {}, folded: {}, details: {}, recordsByRow: {}, findingsByRow: {} };
+    // rowEls and details hold the elements of the rows drawn now (the
+    // window around the viewport); vis lists the rows not folded away or
+    // filtered out, pos their offsets, extra the height of open details.
+    cur = { ti: ti, t: t, rowEls: {}, open: {}, folded: {}, details: {}, extra: {}, vis: [], pos: [], recordsByRow: {}, findingsByRow: {} };
     t.a.forEach(function (rec) { if (rec.r >= 0) (cur.recordsByRow[rec.r] = cur.recordsByRow[rec.r] || []).push(rec); });
     findingsByTrace[ti].forEach(function (f) { if (f.r >= 0) (cur.findingsByRow[f.r] = cur.findingsByRow[f.r] || []).push(f); });
 
@@ -173,60 +176,19 @@
     add(axis, ticks, el('span', 'axis-dur', 'duration'));
     wf.appendChild(axis);
 
-    var frag = document.createDocumentFragment();
     var hasKids = {};
     t.r.forEach(function (r) { if (r.p >= 0) hasKids[r.p] = true; });
-    var total = t.d > 0 ? t.d : 1;
-    t.r.forEach(function (r, ri) {
-      var row = el('div', r.g ? 'agg-row' : 'span-row');
-      row.setAttribute('role', 'treeitem');
-      row.setAttribute('tabindex', '0');
-      row.setAttribute('data-row', String(ri));
-      if (r.i) row.setAttribute('data-span-id', r.i);
-      if (r.x) row.classList.add('error');
-      var name = el('span', 'cell-name');
-      name.style.paddingLeft = (Math.min(r.d, MAX_INDENT) * 14 + 4) + 'px';
-      var tw = el('button', 'twisty', hasKids[ri] ? '▾' : '');
-      tw.tabIndex = -1;
-      if (!hasKids[ri]) tw.disabled = true;
-      name.appendChild(tw);
-      if (r.d > MAX_INDENT) add(name, el('span', 'deep', 'depth ' + r.d + ' '));
-      if (r.x) add(name, el('span', 'err-mark', '✗ '));
-      if (r.g) {
-        add(name, el('span', 'name', '⊞ ' + plural(r.c.n, 'more span') + ' not drawn'));
-      } else {
-        add(name, el('span', 'name', S[r.n]));
-      }
-      if (r.k) add(name, el('span', 'keys', r.k));
-      var badges = el('span', 'badges');
-      var recs = cur.recordsByRow[ri];
-      if (recs) add(badges, el('span', 'badge audit', plural(recs.length, 'record')));
-      var fs = cur.findingsByRow[ri];
-      if (fs) {
-        var errs = fs.filter(function (f) { return f.sev === 'error'; }).length;
-        add(badges, el('span', 'badge finding' + (errs ? ' bad' : ' warn'), plural(fs.length, 'finding')));
-      }
-      var m = mutText(r.mu);
-      if (m) add(badges, el('span', 'badge mut ' + m[1], m[0]));
-      if (r.cp) add(badges, el('span', 'badge cp', 'critical path'));
-      if (r.c && !r.g) add(badges, el('span', 'badge collapsed', '⊞ ' + plural(r.c.n, 'span') + ' below' + (r.c.x ? ', ' + plural(r.c.x, 'error') : '')));
-      if (r.nt) add(badges, el('span', 'badge note', r.nt));
-      name.appendChild(badges);
-      var cell = el('span', 'cell-bar');
-      var b = el('span', 'bar' + (r.g ? ' agg' : '') + (r.x ? ' error' : ''));
-      var s0 = r.g ? r.c.s : r.s, e0 = r.g ? r.c.e - r.c.s : r.e;
-      b.style.left = (s0 / total * 100) + '%';
-      b.style.width = Math.max(e0 / total * 100, 0.15) + '%';
-      cell.appendChild(b);
-      var d = el('span', 'cell-dur', r.g ? '' : dur(r.e));
-      add(row, name, cell, d);
-      frag.appendChild(row);
-      cur.rowEls.push(row);
-    });
-    wf.appendChild(frag);
+    cur.hasKids = hasKids;
+    cur.total = t.d > 0 ? t.d : 1;
+    var body = el('div', 'wf-body');
+    wf.setAttribute('data-rows', String(t.r.length));
+    wf.appendChild(body);
+    cur.body = body;
     wf.addEventListener('click', function (ev) {
+      var box = ev.target.closest('.details');
+      if (box) { remeasure(Number(box.getAttribute('data-row'))); return; }
       var row = ev.target.closest('.span-row, .agg-row');
-      if (!row || ev.target.closest('.details')) return;
+      if (!row) return;
       var ri = Number(row.getAttribute('data-row'));
       if (ev.target.classList.contains('twisty')) { toggleFold(ri); return; }
       openDetails(ri, !cur.open[ri]);
@@ -260,6 +222,7 @@
     expand.addEventListener('click', function () { cur.folded = {}; apply(); });
     fold.addEventListener('click', function () { t.r.forEach(function (r, ri) { if (hasKids[ri] && r.p >= 0) cur.folded[ri] = true; }); apply(); });
     cur.apply = apply;
+    visibility(null);
 
     drawAudit(t);
     drawFindings(findingsByTrace[ti], 'Lint findings of this trace', 'trace-findings');
@@ -280,47 +243,182 @@
     return false;
   }
 
-  // visibility shows the rows whose ancestors are unfolded (and that keep
-  // holds, when it is set).
+  // makeRow builds the element of row ri.
+  function makeRow(ri) {
+    var t = cur.t, r = t.r[ri], hasKids = cur.hasKids;
+    var row = el('div', r.g ? 'agg-row' : 'span-row');
+    row.setAttribute('role', 'treeitem');
+    row.setAttribute('tabindex', '0');
+    row.setAttribute('data-row', String(ri));
+    if (r.i) row.setAttribute('data-span-id', r.i);
+    if (r.x) row.classList.add('error');
+    if (cur.open[ri]) row.classList.add('open');
+    var name = el('span', 'cell-name');
+    name.style.paddingLeft = (Math.min(r.d, MAX_INDENT) * 14 + 4) + 'px';
+    var tw = el('button', 'twisty', hasKids[ri] ? (cur.folded[ri] ? '▸' : '▾') : '');
+    tw.tabIndex = -1;
+    if (!hasKids[ri]) tw.disabled = true;
+    name.appendChild(tw);
+    if (r.d > MAX_INDENT) add(name, el('span', 'deep', 'depth ' + r.d + ' '));
+    if (r.x) add(name, el('span', 'err-mark', '✗ '));
+    if (r.g) {
+      add(name, el('span', 'name', '⊞ ' + plural(r.c.n, 'more span') + ' not drawn'));
+    } else {
+      add(name, el('span', 'name', S[r.n]));
+    }
+    if (r.k) add(name, el('span', 'keys', r.k));
+    var badges = el('span', 'badges');
+    var recs = cur.recordsByRow[ri];
+    if (recs) add(badges, el('span', 'badge audit', plural(recs.length, 'record')));
+    var fs = cur.findingsByRow[ri];
+    if (fs) {
+      var errs = fs.filter(function (f) { return f.sev === 'error'; }).length;
+      add(badges, el('span', 'badge finding' + (errs ? ' bad' : ' warn'), plural(fs.length, 'finding')));
+    }
+    var m = mutText(r.mu);
+    if (m) add(badges, el('span', 'badge mut ' + m[1], m[0]));
+    if (r.cp) add(badges, el('span', 'badge cp', 'critical path'));
+    if (r.c && !r.g) add(badges, el('span', 'badge collapsed', '⊞ ' + plural(r.c.n, 'span') + ' below' + (r.c.x ? ', ' + plural(r.c.x, 'error') : '')));
+    if (r.nt) add(badges, el('span', 'badge note', r.nt));
+    name.appendChild(badges);
+    var cell = el('span', 'cell-bar');
+    var b = el('span', 'bar' + (r.g ? ' agg' : '') + (r.x ? ' error' : ''));
+    var s0 = r.g ? r.c.s : r.s, e0 = r.g ? r.c.e - r.c.s : r.e;
+    b.style.left = (s0 / cur.total * 100) + '%';
+    b.style.width = Math.max(e0 / cur.total * 100, 0.15) + '%';
+    cell.appendChild(b);
+    add(row, name, cell, el('span', 'cell-dur', r.g ? '' : dur(r.e)));
+    return row;
+  }
+
+  // The waterfall draws only the rows near the viewport (ROW_H pixels
+  // each, plus the height of open details), so that a trace of any size
+  // loads and scrolls at the cost of a screenful.
+  var ROW_H = 24, OVERSCAN = 60;
+
+  // visibility lists the rows whose ancestors are unfolded (and that keep
+  // holds, when it is set), and lays them out.
   function visibility(keep) {
     var rows = cur.t.r;
     var shown = [];
+    cur.vis = [];
     for (var ri = 0; ri < rows.length; ri++) {
       var p = rows[ri].p;
       var vis = (p < 0 || (shown[p] && !cur.folded[p])) && (!keep || keep[ri]);
       shown.push(vis);
-      cur.rowEls[ri].hidden = !vis;
-      if (cur.details[ri]) cur.details[ri].hidden = !vis;
+      if (vis) cur.vis.push(ri);
     }
     cur.lastKeep = keep;
+    // Rows drawn with the old folds are drawn again.
+    Object.keys(cur.rowEls).forEach(function (key) { cur.rowEls[key].remove(); });
+    cur.rowEls = {};
+    relayout();
+  }
+
+  // relayout places the visible rows one under the other and draws those
+  // near the viewport.
+  function relayout() {
+    var y = 0;
+    cur.pos = new Array(cur.vis.length);
+    cur.at = {};
+    for (var k = 0; k < cur.vis.length; k++) {
+      var ri = cur.vis[k];
+      cur.pos[k] = y;
+      cur.at[ri] = k;
+      y += ROW_H + (cur.open[ri] ? cur.extra[ri] || 0 : 0);
+    }
+    cur.body.style.height = y + 'px';
+    render();
+  }
+
+  function render() {
+    if (!cur || !cur.body) return;
+    var top = -cur.body.getBoundingClientRect().top;
+    var from = top - OVERSCAN * ROW_H, to = top + window.innerHeight + OVERSCAN * ROW_H;
+    var lo = 0, hi = cur.vis.length;
+    while (lo < hi) {
+      var mid = (lo + hi) >> 1;
+      var ri0 = cur.vis[mid];
+      if (cur.pos[mid] + ROW_H + (cur.open[ri0] ? cur.extra[ri0] || 0 : 0) < from) lo = mid + 1; else hi = mid;
+    }
+    var want = {};
+    for (var k = lo; k < cur.vis.length && cur.pos[k] <= to; k++) {
+      var ri = cur.vis[k];
+      want[ri] = true;
+      var row = cur.rowEls[ri] || (cur.rowEls[ri] = makeRow(ri));
+      row.style.top = cur.pos[k] + 'px';
+      if (!row.parentNode) cur.body.appendChild(row);
+      var d = cur.details[ri];
+      if (d) {
+        d.style.top = (cur.pos[k] + ROW_H) + 'px';
+        if (!d.parentNode) cur.body.appendChild(d);
+      }
+    }
+    Object.keys(cur.rowEls).forEach(function (key) {
+      if (want[key]) return;
+      cur.rowEls[key].remove();
+      delete cur.rowEls[key];
+      if (cur.details[key]) cur.details[key].remove();
+    });
+  }
+
+  var pending = false;
+  window.addEventListener('scroll', function () {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () { pending = false; render(); });
+  }, { passive: true });
+  window.addEventListener('resize', function () { if (cur && cur.body) relayout(); });
+
+  function scrollToRow(ri) {
+    var k = cur.at[ri];
+    if (k === undefined) return;
+    var y = cur.body.getBoundingClientRect().top + window.scrollY + cur.pos[k];
+    window.scrollTo(0, Math.max(0, y - window.innerHeight / 3));
+    render();
   }
 
   function toggleFold(ri) {
     cur.folded[ri] = !cur.folded[ri];
-    cur.rowEls[ri].querySelector('.twisty').textContent = cur.folded[ri] ? '▸' : '▾';
+    var row = cur.rowEls[ri];
+    if (row) row.querySelector('.twisty').textContent = cur.folded[ri] ? '▸' : '▾';
     visibility(cur.lastKeep);
   }
 
   // reveal unfolds a row's ancestors and clears the filter's hiding.
   function reveal(ri) {
     for (var p = cur.t.r[ri].p; p >= 0; p = cur.t.r[p].p) {
-      if (cur.folded[p]) { cur.folded[p] = false; cur.rowEls[p].querySelector('.twisty').textContent = '▾'; }
+      if (cur.folded[p]) {
+        cur.folded[p] = false;
+        if (cur.rowEls[p]) cur.rowEls[p].querySelector('.twisty').textContent = '▾';
+      }
     }
     visibility(null);
   }
 
   function openDetails(ri, open) {
-    var row = cur.rowEls[ri];
     cur.open[ri] = open;
-    row.classList.toggle('open', open);
-    row.setAttribute('aria-expanded', String(open));
-    if (!open) {
-      if (cur.details[ri]) { cur.details[ri].remove(); delete cur.details[ri]; }
-      return;
+    var row = cur.rowEls[ri];
+    if (row) {
+      row.classList.toggle('open', open);
+      row.setAttribute('aria-expanded', String(open));
     }
-    var d = details(ri);
-    cur.details[ri] = d;
-    row.after(d);
+    if (cur.details[ri]) { cur.details[ri].remove(); delete cur.details[ri]; }
+    if (open) {
+      var d = details(ri);
+      cur.details[ri] = d;
+      cur.body.appendChild(d);
+      cur.extra[ri] = d.offsetHeight;
+    }
+    relayout();
+  }
+
+  // remeasure lays out again after the details of ri changed height.
+  function remeasure(ri) {
+    var d = cur.details[ri];
+    if (!d) return;
+    var h = d.offsetHeight;
+    if (h !== cur.extra[ri]) { cur.extra[ri] = h; relayout(); }
   }
 
   function details(ri) {
