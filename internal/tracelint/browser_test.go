@@ -180,7 +180,14 @@ func runScenario(t testing.TB, name string) string {
 // reportCmd runs the brain-trace-lint on PATH: report -o out args...
 func reportCmd(t testing.TB, out string, args ...string) {
 	t.Helper()
+	reportIn(t, "", out, args...)
+}
+
+// reportIn runs brain-trace-lint report -o out args... in dir.
+func reportIn(t testing.TB, dir, out string, args ...string) {
+	t.Helper()
 	c := exec.Command("brain-trace-lint", append([]string{"report", "-o", out}, args...)...)
+	c.Dir = dir
 	var stderr bytes.Buffer
 	c.Stderr = &stderr
 	if err := c.Run(); err != nil {
@@ -524,5 +531,98 @@ func BenchmarkBrowserReport(b *testing.B) {
 			b.ReportMetric(inPage/float64(b.N), "ms-in-page")
 			b.ReportMetric(float64(len(c.page))/1e6, "MB")
 		})
+	}
+}
+
+// TestScreenshots renders the pictures of docs/viewing-traces.md into the
+// directory BRAIN_SCREENSHOTS names (make screenshots): the report of each
+// golden scenario, as brain-trace-lint makes it in the scenario's
+// directory from what brain-run wrote there (its trace with errors, or its
+// last, selected); the failing model call of llm-errors opened on its
+// attributes and audit records; and the header of a report whose chain was
+// tampered with.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("BRAIN_SCREENSHOTS")
+	if dir == "" {
+		t.Skip("make screenshots sets BRAIN_SCREENSHOTS to the directory of the pictures")
+	}
+	b := newBrowser(t, 1280, 1000)
+	save := func(name string, png []byte, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d bytes)", filepath.Join(dir, name), len(png))
+	}
+	viewport := func(name string) {
+		t.Helper()
+		eval[bool](t, b, `new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))`)
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+		save(name, png, err)
+	}
+	for _, name := range scenarios(t) {
+		ws := runScenario(t, name)
+		work := filepath.Dir(ws)
+		reportIn(t, work, "report.html", "--audit", ".brain/audit.jsonl", ".brain/spans.jsonl")
+		page := filepath.Join(work, "report.html")
+		out, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		traces := pageTraces(t, string(out))
+		pick := traces[len(traces)-1]
+		for _, tr := range traces {
+			if tr.Errors > 0 {
+				pick = tr
+				break
+			}
+		}
+		url := b.open(t, page, "#trace="+pick.ID)
+		viewport("report-" + name + ".png")
+		if name == "llm-errors" {
+			// The first failed model call, opened, at the top of the view.
+			found := eval[bool](t, b, `(() => {
+			  const row = [...document.querySelectorAll('.span-row.error')].find(r => r.querySelector('.name').textContent === 'llm_provider.chat');
+			  if (!row) return false;
+			  row.querySelector('.name').click();
+			  document.querySelector('.details').querySelectorAll('tr.record').forEach(r => r.click());
+			  scrollTo(0, row.getBoundingClientRect().top + scrollY - 120);
+			  return true;
+			})()`)
+			if !found {
+				t.Fatal("llm-errors: no failed llm_provider.chat row")
+			}
+			viewport("report-llm-errors-failed-call.png")
+		}
+		b.quiet(t, url)
+		if name == "basic" {
+			// A record of the chain edited: the banner says FAIL.
+			chain := filepath.Join(ws, "audit.jsonl")
+			raw, err := os.ReadFile(chain)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitAfter(string(raw), "\n")
+			i := strings.Index(lines[3], `Z","type"`)
+			if i < 0 {
+				t.Fatalf("record 3 has no ts before its type: %s", lines[3])
+			}
+			d := lines[3][i-1]
+			lines[3] = lines[3][:i-1] + string('0'+(d-'0'+1)%10) + lines[3][i:]
+			if err := os.WriteFile(chain, []byte(strings.Join(lines, "")), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c := exec.Command("brain-trace-lint", "report", "-o", "tampered.html", "--audit", ".brain/audit.jsonl", ".brain/spans.jsonl")
+			c.Dir = work
+			if err := c.Run(); err == nil {
+				t.Fatal("report of a tampered chain exited 0, want 1")
+			}
+			b.open(t, filepath.Join(work, "tampered.html"), "")
+			png, err := chromedp.Run(b.ctx, chromedp.Screenshot("#report-head"))
+			save("report-tampered-chain.png", png, err)
+		}
 	}
 }
