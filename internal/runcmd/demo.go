@@ -257,6 +257,8 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, runcore.AuditFile))
 	}
 	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, filepath.Join(ws, runcore.SpansFile))
+	fmt.Fprintf(w, "report   brain-trace-lint report -o %s --audit %s --trace %s %s\n", filepath.Join(r.sc.Dir, "report.html"),
+		filepath.Join(ws, runcore.AuditFile), r.traceID, filepath.Join(ws, runcore.SpansFile))
 	if endpoint != "" {
 		fmt.Fprintf(w, "jaeger   exported to %s: curl http://127.0.0.1:16686/api/traces/%s\n", endpoint, r.traceID)
 	} else {
