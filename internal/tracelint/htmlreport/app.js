@@ -514,13 +514,18 @@
     return s;
   }
 
+  // RECORD_PAGE is how many records a table draws at first, and at each
+  // "more": a trace of 10,000 spans has as many records.
+  var RECORD_PAGE = 200;
+
   function recordTable(recs, withSpan) {
     var t = el('table', 'records');
     var h = el('tr');
     ['seq', 'type', 'time (UTC)', 'hash'].concat(withSpan ? ['span'] : []).forEach(function (c) { h.appendChild(el('th', null, c)); });
     t.appendChild(add(el('thead'), h));
     var body = el('tbody');
-    recs.forEach(function (rec) {
+    var trace = cur.t;
+    function record(rec) {
       var tr = el('tr', 'record');
       tr.setAttribute('data-seq', String(rec.q));
       var hash = el('td', 'hash', rec.h.slice(0, 12) + '…');
@@ -530,7 +535,7 @@
         var sc = el('td', 'span');
         if (rec.r >= 0) {
           var a = el('a', 'span-link', rec.sp + (rec.in ? ' (in a collapsed row)' : ''));
-          a.href = '#trace=' + cur.t.id + '&span=' + cur.t.r[rec.r].i;
+          a.href = '#trace=' + trace.id + '&span=' + trace.r[rec.r].i;
           sc.appendChild(a);
         } else if (rec.u) {
           sc.textContent = rec.sp + ': not in the input';
@@ -541,23 +546,42 @@
         tr.appendChild(sc);
       }
       body.appendChild(tr);
-      var more = el('tr', 'record-data');
-      var cell = el('td');
-      cell.colSpan = withSpan ? 5 : 4;
-      var dl = el('table', 'kv');
-      kv(dl, 'hash', rec.h);
-      kv(dl, 'session', S[rec.ss] || '-');
-      kv(dl, 'chain', S[rec.l[0]] + ':' + rec.l[1]);
-      var data = rec.nk ? '(not kept: the chain is over the report\'s memory limit)' : rec.dt + (rec.cut ? ' … cut from ' + rec.cut + ' bytes' : '');
-      kv(dl, 'data', el('pre', 'record-json', data));
-      cell.appendChild(dl);
-      more.appendChild(cell);
-      more.hidden = true;
-      body.appendChild(more);
-      tr.addEventListener('click', function (ev) { if (!ev.target.closest('a')) more.hidden = !more.hidden; });
-    });
+      // The record's data row is made on the first click.
+      var more = null;
+      tr.addEventListener('click', function (ev) {
+        if (ev.target.closest('a')) return;
+        if (more) { more.hidden = !more.hidden; return; }
+        more = el('tr', 'record-data');
+        var cell = el('td');
+        cell.colSpan = withSpan ? 5 : 4;
+        var dl = el('table', 'kv');
+        kv(dl, 'hash', rec.h);
+        kv(dl, 'session', S[rec.ss] || '-');
+        kv(dl, 'chain', S[rec.l[0]] + ':' + rec.l[1]);
+        var data = rec.nk ? '(not kept: the chain is over the report\'s memory limit)' : rec.dt + (rec.cut ? ' … cut from ' + rec.cut + ' bytes' : '');
+        kv(dl, 'data', el('pre', 'record-json', data));
+        cell.appendChild(dl);
+        more.appendChild(cell);
+        tr.after(more);
+      });
+    }
+    var shown = 0;
+    var foot = el('p', 'more');
+    var btn = el('button', 'more-records');
+    function page() {
+      var end = Math.min(recs.length, shown + RECORD_PAGE);
+      for (; shown < end; shown++) record(recs[shown]);
+      var left = recs.length - shown;
+      btn.textContent = 'show ' + Math.min(left, RECORD_PAGE) + ' more of ' + left;
+      foot.hidden = left === 0;
+    }
+    btn.addEventListener('click', page);
+    foot.appendChild(btn);
+    page();
     t.appendChild(body);
-    return t;
+    var box = el('div', 'record-box');
+    add(box, t, foot);
+    return box;
   }
 
   function findingList(fs) {
