@@ -13,7 +13,7 @@ import (
 // whatever the input holds, so that the memory it takes and the size of
 // the file it writes are too (docs/trace-lint.md, "report"):
 const (
-	maxValueBytes = 2048 // a string (or bytes) value longer is cut, its length noted
+	maxValueBytes = 2048 // a string (or bytes) value, a status message or a name longer is cut, its length noted
 	maxSpanAttrs  = 128  // attributes of a span (or of its resource) kept; the rest counted
 	maxSpanEvents = 64   // events of a span kept
 	maxEventAttrs = 32   // attributes of an event (or of a link) kept
@@ -28,8 +28,6 @@ const (
 	// (name, times, status, key attributes) and their details are noted
 	// as not kept.
 	maxKeptData = 256 << 20
-	// maxStatusBytes is how much of a status message is kept.
-	maxStatusBytes = 2048
 	// maxRecordData is how much of an audit record's data is kept, and
 	// maxKeptRecords how much of all the records' data.
 	maxRecordData  = 2048

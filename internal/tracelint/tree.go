@@ -22,7 +22,7 @@ import (
 type spanDetail struct {
 	start, end uint64 // Unix ns
 	session    string
-	status     string // the status message, cut to maxStatusBytes
+	status     string // the status message, cut to maxValueBytes
 	keys       []string
 	genai      *genAICall // a GenAI call's figures, for the report's summary
 	command    string     // brain.command, and brain.exit_code, for the report's header
