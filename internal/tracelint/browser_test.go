@@ -430,6 +430,57 @@ func jsString(s string) string {
 	return string(b)
 }
 
+// TestBrowserCollapsed: traces over --max-rows are drawn in their rows,
+// collapsed subtrees and aggregate rows included, with no console message,
+// and an aggregate row opens to the spans it stands for.
+func TestBrowserCollapsed(t *testing.T) {
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t, 200, 200, 500), 40)
+	r.close()
+	out, res := writeReport(t, ReportOptions{MaxRows: 40}, r.spans())
+	if res.Hidden == 0 {
+		t.Fatalf("nothing collapsed: %+v", res)
+	}
+	page := filepath.Join(t.TempDir(), "collapsed.html")
+	if err := os.WriteFile(page, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, 1280, 900)
+	url := b.open(t, page, "")
+	opened := 0
+	for _, tr := range pageTraces(t, out) {
+		eval[bool](t, b, `(location.hash = 'trace=`+tr.ID+`', true)`)
+		if got := eval[string](t, b, `document.querySelector('.trace-head h2').textContent`); got != "Trace "+tr.ID {
+			t.Fatalf("trace %s: the page shows %q", tr.ID, got)
+		}
+		if n := countRows(t, b, ".span-row, .agg-row"); n != len(tr.Rows) {
+			t.Errorf("trace %s: %d rows drawn, want %d", tr.ID, n, len(tr.Rows))
+		}
+		aggs := 0
+		for _, row := range tr.Rows {
+			aggs += row.G
+		}
+		if aggs == 0 {
+			continue
+		}
+		agg := eval[string](t, b, `(() => {
+		  const row = document.querySelector('.waterfall .agg-row');
+		  if (!row) return 'no aggregate row drawn';
+		  row.querySelector('.name').click();
+		  const d = document.querySelector('.details[data-row="' + row.getAttribute('data-row') + '"]');
+		  return d ? d.textContent : 'no details';
+		})()`)
+		if !strings.Contains(agg, "The spans this row stands for") {
+			t.Errorf("trace %s: an aggregate row opens to %q", tr.ID, agg)
+		}
+		opened++
+	}
+	if opened == 0 {
+		t.Error("no trace has an aggregate row")
+	}
+	b.quiet(t, url)
+}
+
 // TestBrowserConsoleProbe: the checks above can fail: a console error, an
 // exception, a blocked resource and a request are all seen.
 func TestBrowserConsoleProbe(t *testing.T) {
