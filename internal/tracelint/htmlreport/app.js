@@ -681,7 +681,10 @@
     var h = location.hash.replace(/^#/, '');
     var params = {};
     h.split('&').forEach(function (p) { var i = p.indexOf('='); if (i > 0) params[p.slice(0, i)] = decodeURIComponent(p.slice(i + 1)); });
+    // Without a trace in the address, the first trace with an error span
+    // is shown, or the first.
     var ti = 0;
+    for (var k = 0; k < D.t.length; k++) if (D.t[k].x) { ti = k; break; }
     if (params.trace) {
       for (var i = 0; i < D.t.length; i++) if (D.t[i].id === params.trace) { ti = i; break; }
     }
