@@ -494,6 +494,14 @@ func TestBrowserConsoleProbe(t *testing.T) {
 	}
 	b := newBrowser(t, 800, 600)
 	url := b.open(t, page, "")
+	// An address edited by hand is no error of the page.
+	eval[bool](t, b, `(location.hash = 'trace=%E0%A4%A&span=%', true)`)
+	eval[bool](t, b, `new Promise(r => setTimeout(() => r(true), 0))`)
+	b.mu.Lock()
+	if len(b.messages) > 0 {
+		t.Errorf("a malformed address: %q", b.messages)
+	}
+	b.mu.Unlock()
 	eval[bool](t, b, `(console.error('probe'), setTimeout(() => { throw new Error('probe') }), true)`)
 	eval[bool](t, b, `new Promise(r => setTimeout(() => r(true), 0))`)
 	// Script may not make an element load anything: the policy blocks it,

@@ -680,7 +680,12 @@
   function route() {
     var h = location.hash.replace(/^#/, '');
     var params = {};
-    h.split('&').forEach(function (p) { var i = p.indexOf('='); if (i > 0) params[p.slice(0, i)] = decodeURIComponent(p.slice(i + 1)); });
+    h.split('&').forEach(function (p) {
+      var i = p.indexOf('=');
+      if (i <= 0) return;
+      // An address edited by hand may hold a malformed escape: it selects nothing.
+      try { params[p.slice(0, i)] = decodeURIComponent(p.slice(i + 1)); } catch (e) { /* ignored */ }
+    });
     // Without a trace in the address, the first trace with an error span
     // is shown, or the first.
     var ti = 0;
