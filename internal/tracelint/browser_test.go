@@ -342,6 +342,9 @@ func TestBrowserHostile(t *testing.T) {
 	if shown.Rows != res.Spans {
 		t.Fatalf("%d rows, want %d", shown.Rows, res.Spans)
 	}
+	if v := eval[string](t, b, `document.querySelector('.trace-item td:nth-child(3)').textContent`); v != hostileCommand {
+		t.Errorf("the trace list shows the command as %q, want %q", v, hostileCommand)
+	}
 	if v := eval[string](t, b, `typeof window.__pwned`); v != "undefined" {
 		t.Errorf("a hostile value ran: window.__pwned is %s", v)
 	}
