@@ -526,20 +526,6 @@ func TestBrowserConsoleProbe(t *testing.T) {
 	}
 }
 
-// pageTraces returns the traces of a page's data: id and spans.
-func pageTraces(t testing.TB, page string) []jsTrace {
-	t.Helper()
-	blocks := scriptRE.FindAllStringSubmatch(page, -1)
-	if len(blocks) != 2 {
-		t.Fatalf("%d script blocks", len(blocks))
-	}
-	var data pageData
-	if err := json.Unmarshal([]byte(blocks[0][2]), &data); err != nil {
-		t.Fatal(err)
-	}
-	return data.Traces
-}
-
 // BenchmarkBrowserReport times Chromium loading a report from file:// until
 // its script has drawn the waterfall, its layout is done and a frame is
 // painted: a session of 10,000 recorded spans (plan and execute commands

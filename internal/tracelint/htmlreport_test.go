@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -232,4 +234,58 @@ func TestReportSize(t *testing.T) {
 		t.Errorf("the report of %d spans is %d bytes, want under 5 MB", res.Spans, len(out))
 	}
 	t.Logf("%d spans: %d bytes", res.Spans, len(out))
+}
+
+// TestReportGenAI: the GenAI summary counts, per provider and model, the
+// calls, the failed ones and the tokens of those that report them, and
+// the failures by error.type; each trace has its own, and the page one
+// over every trace.
+func TestReportGenAI(t *testing.T) {
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t, 200, 200, 401, 429, 500), 5)
+	r.close()
+	out, _ := writeReport(t, ReportOptions{}, r.spans())
+	traces := pageTraces(t, out)
+	noLatency := cmpopts.IgnoreFields(GenAIModel{}, "LatencyTotal", "LatencyP50", "LatencyMax")
+	plan := &GenAISummary{Models: []GenAIModel{{Provider: "openai", Model: "pro", Calls: 1, InputTokens: 120, OutputTokens: 40}}, Errors: nil}
+	execute := &GenAISummary{
+		Models: []GenAIModel{{Provider: "openai", Model: "flash", Calls: 5, Failed: 3, InputTokens: 240, OutputTokens: 80}},
+		Errors: []GenAIError{{Type: "auth", Calls: 1, Models: []string{"flash"}}, {Type: "rate_limit", Calls: 1, Models: []string{"flash"}}, {Type: "server", Calls: 1, Models: []string{"flash"}}},
+	}
+	if len(traces) != 2 {
+		t.Fatalf("%d traces, want 2", len(traces))
+	}
+	if d := cmp.Diff(plan, traces[0].GenAI, noLatency); d != "" {
+		t.Errorf("plan's summary (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(execute, traces[1].GenAI, noLatency); d != "" {
+		t.Errorf("execute's summary (-want +got):\n%s", d)
+	}
+	for _, m := range traces[1].GenAI.Models {
+		if m.LatencyP50 == 0 || m.LatencyMax < m.LatencyP50 || m.LatencyTotal < m.LatencyMax {
+			t.Errorf("latencies p50 %d, max %d, total %d", m.LatencyP50, m.LatencyMax, m.LatencyTotal)
+		}
+	}
+	// The page's own table, over both traces.
+	for _, want := range []string{"<td>openai</td><td>pro</td><td>1</td><td>0</td><td>120</td><td>40</td>",
+		"<td>openai</td><td>flash</td><td>5</td><td>3</td><td>240</td><td>80</td>",
+		"<td>auth</td><td>1</td><td>flash</td>", "<td>rate_limit</td><td>1</td><td>flash</td>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the page's GenAI table lacks %s", want)
+		}
+	}
+}
+
+// pageTraces returns the traces of a page's data: id and spans.
+func pageTraces(t testing.TB, page string) []jsTrace {
+	t.Helper()
+	blocks := scriptRE.FindAllStringSubmatch(page, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("%d script blocks", len(blocks))
+	}
+	var data pageData
+	if err := json.Unmarshal([]byte(blocks[0][2]), &data); err != nil {
+		t.Fatal(err)
+	}
+	return data.Traces
 }
