@@ -530,7 +530,8 @@ func TestBrowserConsoleProbe(t *testing.T) {
 // its script has drawn the waterfall, its layout is done and a frame is
 // painted: a session of 10,000 recorded spans (plan and execute commands
 // of 1,250 tasks, their audit chain, the execute trace selected: 10,003
-// rows) against an empty report (the same page with no span), in one run.
+// rows), and one of 48,010 spans (6,000 tasks) collapsed into the default
+// rows, against an empty report (the same page with no span), in one run.
 // ms-in-page is the page's own clock at that point (from the start of the
 // navigation); MB is the file's size.
 func BenchmarkBrowserReport(b *testing.B) {
@@ -547,6 +548,15 @@ func BenchmarkBrowserReport(b *testing.B) {
 		b.Fatalf("%d spans, %d hidden: want 10,000 drawn", res.Spans, res.Hidden)
 	}
 	biggest := slices.MaxFunc(pageTraces(b, bigOut), func(x, y jsTrace) int { return x.Spans - y.Spans })
+	// A session past the default rows: 6,000 tasks, collapsed.
+	r = newRecording(b)
+	r.planExecute(newOpenAIServer(b), 6000)
+	r.close()
+	hugeOut, res := writeReportTB(b, ReportOptions{Lint: Options{Audit: r.chain()}, Session: "sess-test"}, r.spans())
+	if res.Rows > DefaultMaxRows || res.Hidden == 0 {
+		b.Fatalf("%d spans: %d rows, %d hidden; want them collapsed into at most %d rows", res.Spans, res.Rows, res.Hidden, DefaultMaxRows)
+	}
+	hugest := slices.MaxFunc(pageTraces(b, hugeOut), func(x, y jsTrace) int { return x.Spans - y.Spans })
 	emptyOut, _ := writeReportTB(b, ReportOptions{}, empty)
 	br := newBrowser(b, 1280, 900)
 	for _, c := range []struct {
@@ -555,6 +565,7 @@ func BenchmarkBrowserReport(b *testing.B) {
 	}{
 		{"empty", emptyOut, "", 0},
 		{"10000-spans", bigOut, "#trace=" + biggest.ID, biggest.Spans},
+		{"48000-spans-collapsed", hugeOut, "#trace=" + hugest.ID, len(hugest.Rows)},
 	} {
 		path := filepath.Join(dir, c.name+".html")
 		if err := os.WriteFile(path, []byte(c.page), 0o600); err != nil {

@@ -14,10 +14,11 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
-// DefaultMaxRows is how many spans the report draws as rows by default:
-// a session of up to 20,000 spans is drawn whole; a bigger input is drawn
-// with subtrees collapsed.
-const DefaultMaxRows = 20000
+// DefaultMaxRows is how many spans the report draws as rows by default: a
+// session of 10,000 spans (and a fifth more) is drawn whole; a bigger input
+// is drawn with subtrees collapsed. The page keeps as many audit records
+// at most: with BRAIN's spans, about 5 MB in all.
+const DefaultMaxRows = 12000
 
 // ReportOptions configure Report.
 type ReportOptions struct {
@@ -360,7 +361,7 @@ func (b *pageBuilder) build(pick []*traceView, maxRows int) *page {
 		in[b.l.nodes[t.spans[0]].key.trace] = i
 		all = append(all, t.spans...)
 	}
-	b.audit(in, 2*maxRows)
+	b.audit(in, maxRows)
 	b.findings(in)
 	b.data.V = pageVersion
 	b.data.S = b.strs.list
