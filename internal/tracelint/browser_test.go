@@ -209,32 +209,17 @@ func countTraces(t testing.TB, spans, chain string) map[string]*traceCounts {
 		}
 		return out[id]
 	}
-	b, err := os.ReadFile(spans)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range splitLines(b) {
-		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
-		if err != nil {
-			t.Fatal(err)
+	fileSpans(t, spans, func(s ptrace.Span) {
+		c := at(s.TraceID().String())
+		c.spans++
+		if s.Status().Code() == ptrace.StatusCodeError {
+			c.errors++
 		}
-		for i := 0; i < td.ResourceSpans().Len(); i++ {
-			for j := 0; j < td.ResourceSpans().At(i).ScopeSpans().Len(); j++ {
-				ss := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
-				for k := 0; k < ss.Len(); k++ {
-					c := at(ss.At(k).TraceID().String())
-					c.spans++
-					if ss.At(k).Status().Code() == ptrace.StatusCodeError {
-						c.errors++
-					}
-				}
-			}
-		}
-	}
+	})
 	if chain == "" {
 		return out
 	}
-	b, err = os.ReadFile(chain)
+	b, err := os.ReadFile(chain)
 	if err != nil {
 		t.Fatal(err)
 	}
