@@ -17,7 +17,7 @@ SHELL     := bash
 # PREFIX is where `make install` puts the binaries (PREFIX/bin).
 PREFIX    ?= $(shell $(GO) env GOPATH)
 
-.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint drills
+.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint drills bench-report e2e-report screenshots
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -70,6 +70,22 @@ e2e-witness: build ## checkpoints cosigned by a real C2SP witness (litewitness, 
 	bash scripts/deps.sh openssh-client
 	bash scripts/litewitness.sh build
 	$(GO) test -tags e2e -count=1 -v ./e2e/witness/
+# The HTML report in a real browser: Debian's chromium, headless, driven
+# through the DevTools protocol (internal/tracelint/browser_test.go).
+BROWSER_DEPS := chromium fonts-dejavu-core
+BROWSER_TEST  = PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags browser -count=1
+
+e2e-report: build ## the HTML report in headless Chromium: golden scenarios, hostile values, no request, no console error
+	bash scripts/deps.sh $(BROWSER_DEPS)
+	$(BROWSER_TEST) -v -run '^TestBrowser' ./internal/tracelint/
+
+screenshots: build ## render the reports of the golden scenarios to docs/img/*.png (docs/viewing-traces.md)
+	bash scripts/deps.sh $(BROWSER_DEPS)
+	BRAIN_SCREENSHOTS="$(CURDIR)/docs/img" $(BROWSER_TEST) -v -run '^TestScreenshots$$' ./internal/tracelint/
+
+bench-report: build ## time Chromium loading a 10,000-span report against an empty one (BENCHMARKS.md)
+	bash scripts/deps.sh $(BROWSER_DEPS)
+	$(BROWSER_TEST) -run '^$$' -bench '^BenchmarkBrowserReport$$' -benchtime 10x ./internal/tracelint/
 
 coverage-lint: build ## run every golden scenario through brain-run and lint it; UPDATE=1 rewrites the expectations
 	bash scripts/coverage-lint.sh $(BIN) $(if $(filter 1,$(UPDATE)),--update)

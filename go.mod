@@ -3,6 +3,8 @@ module github.com/brain-dev/brain
 go 1.26.0
 
 require (
+	github.com/chromedp/cdproto v0.160.1
+	github.com/chromedp/chromedp v0.24.0
 	github.com/fatih/color v1.19.0
 	github.com/go-logr/logr v1.4.4
 	github.com/google/go-cmp v0.7.0
@@ -29,6 +31,8 @@ require (
 )
 
 require filippo.io/mldsa v0.0.0-20260215214346-43d0283efc3e // indirect
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
 require (
 	cloud.google.com/go v0.116.0 // indirect
