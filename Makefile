@@ -17,7 +17,7 @@ SHELL     := bash
 # PREFIX is where `make install` puts the binaries (PREFIX/bin).
 PREFIX    ?= $(shell $(GO) env GOPATH)
 
-.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e coverage-lint drills
+.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e coverage-lint drills stack stack-stop stack-status e2e-stack dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +59,15 @@ traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, query API 127.0.
 
 traces-stop: ## stop the Jaeger that make traces started
 	bash scripts/jaeger.sh stop
+
+stack: ## start the local observability stack: collector (OTLP 127.0.0.1:4317), Jaeger (127.0.0.1:16686), Prometheus (127.0.0.1:9090); docs/stack.md
+	bash scripts/stack.sh start
+
+stack-stop: ## stop the stack that make stack started
+	bash scripts/stack.sh stop
+
+stack-status: ## say whether the stack's collector, Jaeger and Prometheus run
+	bash scripts/stack.sh status
 
 e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint, flush
 	@if bash scripts/jaeger.sh status >/dev/null 2>&1; then \

@@ -29,6 +29,9 @@
 #                        batch processor, ~200 ms, so callers that just sent may want 50)
 #   JAEGER_QUERY_LIMIT   most traces query-session returns (default 1000; Jaeger's own
 #                        default is 100, and every brain-run command is a trace of its own)
+#   JAEGER_OTLP_GRPC_PORT, JAEGER_OTLP_HTTP_PORT
+#                        its OTLP ports (default 4317, 4318); the stack (scripts/stack.sh)
+#                        moves them, as its collector takes 4317 and 4318
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,8 +47,8 @@ PIDFILE="$RUN_DIR/jaeger.pid"
 LOG="$RUN_DIR/jaeger.log"
 HOST=127.0.0.1
 QUERY="http://$HOST:16686"
-OTLP_GRPC_PORT=4317
-OTLP_HTTP_PORT=4318
+OTLP_GRPC_PORT=${JAEGER_OTLP_GRPC_PORT:-4317}
+OTLP_HTTP_PORT=${JAEGER_OTLP_HTTP_PORT:-4318}
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
@@ -133,6 +136,8 @@ cmd_start() {
     "--set=extensions.jaeger_query.grpc.endpoint=$HOST:16685" \
     "--set=extensions.healthcheckv2.grpc.endpoint=$HOST:13132" \
     "--set=extensions.jaeger_query.enable_tracing=false" \
+    "--set=receivers.otlp.protocols.grpc.endpoint=$HOST:$OTLP_GRPC_PORT" \
+    "--set=receivers.otlp.protocols.http.endpoint=$HOST:$OTLP_HTTP_PORT" \
     </dev/null >>"$LOG" 2>&1 &
   pid=$!
   (umask 077 && echo "$pid" >"$PIDFILE")

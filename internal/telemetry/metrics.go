@@ -236,16 +236,12 @@ func seconds(s sdktrace.ReadOnlySpan) float64 {
 // spanCounts are what a command's export paths did with its spans.
 type spanCounts struct{ sent, failed, kept int }
 
-// record adds c to the span counters.
+// record adds c to the span counters, zeros too: a dashboard shows "0
+// failed" rather than no data.
 func (in *instruments) record(ctx context.Context, c spanCounts) {
-	for _, n := range []struct {
-		c metric.Int64Counter
-		v int
-	}{{in.spansSent, c.sent}, {in.spansFail, c.failed}, {in.spansKept, c.kept}} {
-		if n.v > 0 {
-			n.c.Add(ctx, int64(n.v))
-		}
-	}
+	in.spansSent.Add(ctx, int64(c.sent))
+	in.spansFail.Add(ctx, int64(c.failed))
+	in.spansKept.Add(ctx, int64(c.kept))
 }
 
 // providerMetrics is a Provider's metrics pipeline and its instruments.
@@ -259,13 +255,25 @@ type providerMetrics struct {
 // setupMetrics builds the metrics pipeline when the Network can export
 // metrics, and returns the span processor that records them; nil
 // otherwise. It does no I/O.
-func (p *Provider) setupMetrics(res *resource.Resource) sdktrace.SpanProcessor {
+//
+// The metrics' resource is the spans' without brain.session_id: a
+// collector adds up the deltas of one stream (resource, scope, metric and
+// attributes), and every command is a session of its own, so a session id
+// there would make each command a stream of one point. A session's detail
+// is in its trace.
+func (p *Provider) setupMetrics() sdktrace.SpanProcessor {
 	mn, ok := p.cfg.Network.(MetricsNetwork)
 	if !ok {
 		return nil
 	}
 	hostport, insecure, err := parseEndpoint(p.cfg.OTLPEndpoint)
 	if err != nil { // dial parsed it already
+		return nil
+	}
+	cfg := p.cfg
+	cfg.SessionID = ""
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(resourceAttrs(cfg)...))
+	if err != nil {
 		return nil
 	}
 	pm := &providerMetrics{network: p.cfg.Network}

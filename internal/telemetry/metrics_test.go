@@ -145,6 +145,7 @@ func TestMetricsLive(t *testing.T) {
 		{Metric: MetricAuditWrite, Unit: "s", Attrs: "audit.event_type=command.end,error.type=audit_write_failed", Count: 1, Bounds: len(auditBuckets), Delta: true},
 		{Metric: MetricAuditWrite, Unit: "s", Attrs: "audit.event_type=llm.call", Count: 1, Bounds: len(auditBuckets), Delta: true},
 		{Metric: MetricCommands, Unit: "{command}", Attrs: "brain.command=execute,brain.exit_class=audit_write_failed", Value: 1, Delta: true},
+		{Metric: MetricSpansFailed, Unit: "{span}", Value: 0, Delta: true},
 		{Metric: MetricSpansSent, Unit: "{span}", Value: 5, Delta: true},
 		{Metric: MetricSpansKept, Unit: "{span}", Value: 5, Delta: true},
 		{Metric: "gen_ai.client.operation.duration", Unit: "s", Attrs: "error.type=timeout," + chat + server, Count: 1, Bounds: 14, Delta: true},
@@ -161,12 +162,14 @@ func TestMetricsLive(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)
 	}
-	// The resource is the spans': a backend joins them by session.
+	// The resource names the service but not the session: every command
+	// is a session, and its metrics must add up with the others'.
 	res := attrString(reqs[0].ResourceMetrics[0].Resource.Attributes)
-	for _, kv := range []string{"service.name=brain-run", "brain.session_id=sess-test-1"} {
-		if !strings.Contains(res, kv) {
-			t.Errorf("resource %s lacks %s", res, kv)
-		}
+	if !strings.Contains(res, "service.name=brain-run,service.version=v0.0.0-test") {
+		t.Errorf("resource %s lacks service.name and service.version", res)
+	}
+	if strings.Contains(res, "brain.session_id") {
+		t.Errorf("resource %s has the session id: no two commands' metrics would add up", res)
 	}
 }
 

@@ -189,7 +189,7 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 	}
 	if netClient != nil {
-		if sp := p.setupMetrics(res); sp != nil {
+		if sp := p.setupMetrics(); sp != nil {
 			opts = append(opts, sdktrace.WithSpanProcessor(sp))
 		}
 	}
