@@ -82,6 +82,9 @@ drills: build ## run the outage drills (drills/*.md); the journal and JUnit repo
 	@mkdir -p $(DRILLS_OUT)
 	$(BIN)/brain-drill run --dir $(DRILLS_OUT)/.brain --json $(DRILLS_OUT)/journal.json --junit $(DRILLS_OUT)/junit.xml drills/
 
+dashboards: ## regenerate the Grafana dashboards (deploy/grafana/dashboards/*.json) from deploy/grafana/gen
+	$(GO) generate ./deploy/grafana/gen
+
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
