@@ -75,6 +75,12 @@ e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint
 	bash scripts/jaeger.sh build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -v ./e2e/
 
+e2e-stack: build ## end to end against the real stack: every dashboard panel and alert rule queried in a real Prometheus
+	@if bash scripts/stack.sh status >/dev/null 2>&1 || bash scripts/jaeger.sh status >/dev/null 2>&1; then \
+	  echo "make e2e-stack: a stack or Jaeger of this checkout is running on the ports e2e-stack needs; stop it first: make stack-stop (or make traces-stop)" >&2; exit 1; fi
+	bash scripts/stack.sh build
+	$(GO) test -tags e2estack -count=1 -v -run TestStack ./e2e/
+
 coverage-lint: build ## run every golden scenario through brain-run and lint it; UPDATE=1 rewrites the expectations
 	bash scripts/coverage-lint.sh $(BIN) $(if $(filter 1,$(UPDATE)),--update)
 

@@ -210,7 +210,12 @@ cmd_status() {
 
 case ${1:-} in
   build) cmd_build ;;
-  start) cmd_start ;;
+  start)
+    # A start that fails stops again what it had started.
+    trap 'rc=$?; ((rc == 0)) || { echo "stack.sh: not started; stopping what had started" >&2; cmd_stop >&2 || true; }' EXIT
+    cmd_start
+    trap - EXIT
+    ;;
   stop) cmd_stop ;;
   status) cmd_status ;;
   -h | --help | help) usage ;;
