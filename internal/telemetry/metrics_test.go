@@ -98,7 +98,7 @@ func attrString(kvs []*commonpb.KeyValue) string {
 	for _, kv := range kvs {
 		v := kv.Value.GetStringValue()
 		if _, ok := kv.Value.Value.(*commonpb.AnyValue_IntValue); ok {
-			v = attribute.Int64Value(kv.Value.GetIntValue()).Emit()
+			v = attribute.Int64Value(kv.Value.GetIntValue()).String()
 		}
 		s = append(s, kv.Key+"="+v)
 	}

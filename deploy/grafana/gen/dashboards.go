@@ -155,8 +155,14 @@ func render() (map[string][]byte, error) {
 	return out, nil
 }
 
+// build returns b as a classic dashboard (schema v1), the JSON Grafana's
+// file provisioning reads; the SDK's dashboardv2 is the schema of Grafana
+// 12's new dashboard API, which provisioning from files does not take.
+//
+//lint:ignore SA1019 the classic schema is the one file provisioning reads (see above)
 func build(b board) (dashboard.Dashboard, error) {
 	ds := common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr(DatasourceUID)}
+	//lint:ignore SA1019 the classic schema is the one file provisioning reads (see build)
 	db := dashboard.NewDashboardBuilder(b.title).
 		Uid(b.uid).
 		Description(b.desc).
