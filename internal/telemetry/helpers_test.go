@@ -62,6 +62,13 @@ func (m *metricsReceiver) requests() []*collectormetricspb.ExportMetricsServiceR
 
 func startReceiver(tb testing.TB) *receiver {
 	tb.Helper()
+	return startTraceReceiver(tb, true)
+}
+
+// startTraceReceiver is startReceiver, with an OTLP metrics service or,
+// like a trace-only backend, without.
+func startTraceReceiver(tb testing.TB, metrics bool) *receiver {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -69,7 +76,9 @@ func startReceiver(tb testing.TB) *receiver {
 	r := &receiver{addr: ln.Addr().String(), ids: map[string]int{}}
 	srv := grpc.NewServer()
 	collectortracepb.RegisterTraceServiceServer(srv, r)
-	collectormetricspb.RegisterMetricsServiceServer(srv, &r.metrics)
+	if metrics {
+		collectormetricspb.RegisterMetricsServiceServer(srv, &r.metrics)
+	}
 	go srv.Serve(ln)
 	tb.Cleanup(srv.Stop)
 	return r

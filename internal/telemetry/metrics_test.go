@@ -251,3 +251,30 @@ func TestMetricsRefused(t *testing.T) {
 		t.Errorf("receiver got %d spans, want 10", spans)
 	}
 }
+
+// TestMetricsTraceOnlyEndpoint: an endpoint without an OTLP metrics
+// service (Jaeger's own receiver is one) takes the spans and answers the
+// metrics Unimplemented: no warning, the command's metrics have nowhere to
+// go.
+func TestMetricsTraceOnlyEndpoint(t *testing.T) {
+	rcv := startTraceReceiver(t, false)
+	cfg := testConfig(t)
+	cfg.OTLPEndpoint = rcv.addr
+	cfg.ExportTimeout = 5 * time.Second
+	var w warnCounter
+	cfg.Warn = w.warn
+	p, err := Setup(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	llmCommand(p, 0, "")
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.n.Load(); n != 0 {
+		t.Errorf("warned %d times: %s", n, w.message())
+	}
+	if spans, _ := rcv.counts(); spans != 5 {
+		t.Errorf("receiver got %d spans, want 5", spans)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/resource"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // Metrics implements telemetry.MetricsNetwork: a metrics pipeline exporting over OTLP gRPC to hostport
@@ -45,6 +47,9 @@ type metricsPipeline struct {
 
 // Export collects the instruments and sends them in one request. Nothing
 // recorded is sent twice: with delta temporality a collection resets them.
+// An endpoint without an OTLP metrics service (a trace-only backend, such
+// as Jaeger's own OTLP receiver) answers Unimplemented: that is not a
+// failure, the metrics have nowhere to go, and Export returns nil.
 func (m *metricsPipeline) Export(ctx context.Context) error {
 	var rm metricdata.ResourceMetrics
 	if err := m.reader.Collect(ctx, &rm); err != nil {
@@ -60,7 +65,11 @@ func (m *metricsPipeline) Export(ctx context.Context) error {
 		}
 		m.exp = exp
 	}
-	return m.exp.Export(ctx, &rm)
+	err := m.exp.Export(ctx, &rm)
+	if status.Code(err) == codes.Unimplemented {
+		return nil
+	}
+	return err
 }
 
 // Shutdown closes the connection, if one was made.
