@@ -33,18 +33,10 @@ const (
 	promExporter = "http://127.0.0.1:9464/metrics"
 )
 
-func stackRoot(t *testing.T) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
-
 // stackSh runs scripts/stack.sh CMD with the test's run directory.
 func stackSh(t *testing.T, runDir, cmd string) {
 	t.Helper()
-	c := exec.Command("bash", filepath.Join(stackRoot(t), "scripts", "stack.sh"), cmd)
+	c := exec.Command("bash", filepath.Join(repo(t), "scripts", "stack.sh"), cmd)
 	// Jaeger's batches are retried 5 s, not 5 min, so that a Jaeger
 	// outage shows as send failures within the test.
 	c.Env = append(os.Environ(), "STACK_RUN_DIR="+runDir,
@@ -168,7 +160,7 @@ var failingScenarios = map[string]bool{"llm-errors": true, "check-fails": true}
 // have failures in them.
 func scenarios(t *testing.T, bin string, failing bool) {
 	t.Helper()
-	root := stackRoot(t)
+	root := repo(t)
 	dirs, _ := filepath.Glob(filepath.Join(root, "golden", "scenarios", "*", "run.sh"))
 	if len(dirs) < 4 {
 		t.Fatalf("golden scenarios: %v", dirs)
@@ -220,7 +212,7 @@ type panelQuery struct{ dashboard, panel, expr string }
 // panelQueries reads every panel's queries from the committed dashboards.
 func panelQueries(t *testing.T) []panelQuery {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(stackRoot(t), "deploy", "grafana", "dashboards", "*.json"))
+	files, _ := filepath.Glob(filepath.Join(repo(t), "deploy", "grafana", "dashboards", "*.json"))
 	var out []panelQuery
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -253,7 +245,7 @@ type rule struct{ Alert, Expr string }
 
 func alertRules(t *testing.T) []rule {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(stackRoot(t), "deploy", "prometheus", "alerts.yaml"))
+	b, err := os.ReadFile(filepath.Join(repo(t), "deploy", "prometheus", "alerts.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +284,7 @@ func finite(res []sample) bool {
 }
 
 func TestStack(t *testing.T) {
-	root := stackRoot(t)
+	root := repo(t)
 	bin := filepath.Join(root, "bin")
 	runDir := t.TempDir()
 	t.Cleanup(func() { stackSh(t, runDir, "stop") })

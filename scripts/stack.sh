@@ -30,6 +30,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/proc.sh"
 MODDIR="$ROOT/tools/otelcol"
 TOOLS_CACHE=${BRAIN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/brain/tools}
 if [[ -z ${OTELCOL_BIN:-} ]]; then
@@ -43,25 +44,8 @@ export JAEGER_RUN_DIR="$RUN_DIR/jaeger" JAEGER_OTLP_GRPC_PORT=24317 JAEGER_OTLP_
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { echo "stack.sh: $*" >&2; exit 1; }
 
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
-
-# running_pid NAME EXE: the pid in NAME's pid file if it is alive and runs
-# EXE (a stale pid file, or a pid reused by another program, is not running).
-running_pid() {
-  local pidfile="$RUN_DIR/$1.pid" pid exe
-  [[ -f $pidfile ]] || return 0
-  pid=$(<"$pidfile")
-  [[ $pid =~ ^[0-9]+$ ]] && alive "$pid" || return 0
-  exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-  [[ -z $exe || ${exe##*/} == "$2"* ]] || return 0
-  echo "$pid"
-}
+# running_pid NAME EXE: the pid in NAME's pid file if it runs EXE (proc.sh).
+running_pid() { pid_in "$RUN_DIR/$1.pid" "$2"; }
 
 answers() { curl -fsS --max-time 1 -o /dev/null "$1" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
@@ -165,29 +149,16 @@ Point brain-run at it:
 EOF
 }
 
-# stop_one NAME EXE: SIGTERM, wait, SIGKILL if it lingers.
+# stop_one NAME EXE: SIGTERM, wait, SIGKILL if it lingers (proc.sh).
 stop_one() {
-  local name=$1 pid i tries=${STACK_STOP_TRIES:-100}
+  local name=$1 pid
   pid=$(running_pid "$name" "$2")
   if [[ -z $pid ]]; then
     rm -f "$RUN_DIR/$name.pid"
     echo "$name: not running"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < tries; i++)); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  if alive "$pid"; then
-    echo "$name: pid $pid still alive after SIGTERM, sending SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      alive "$pid" || break
-      sleep 0.1
-    done
-  fi
-  ! alive "$pid" || die "$name: pid $pid did not exit"
+  stop_pid "$name" "$pid" "${STACK_STOP_TRIES:-100}" || die "$name: pid $pid did not exit"
   rm -f "$RUN_DIR/$name.pid"
   echo "$name: stopped (pid $pid)"
 }

@@ -278,13 +278,19 @@ func forEachSpan(td ptrace.Traces, fn func(ptrace.ResourceSpans, ptrace.Span)) {
 // a burst of n spans, Shutdown.
 func command(tb testing.TB, cfg Config, n int) *warnCounter {
 	tb.Helper()
+	return commandDoing(tb, cfg, func(p *Provider) { burst(context.Background(), p, n) })
+}
+
+// commandDoing is command with the spans that spans makes.
+func commandDoing(tb testing.TB, cfg Config, spans func(*Provider)) *warnCounter {
+	tb.Helper()
 	w := new(warnCounter)
 	cfg.Warn = w.warn
 	p, err := Setup(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	burst(context.Background(), p, n)
+	spans(p)
 	if err := p.Shutdown(context.Background()); err != nil {
 		tb.Fatalf("Shutdown: %v", err)
 	}

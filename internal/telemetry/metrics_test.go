@@ -116,16 +116,7 @@ func TestMetricsLive(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OTLPEndpoint = rcv.addr
 	cfg.ExportTimeout = 5 * time.Second // a loaded machine must not make this a failure
-	var w warnCounter
-	cfg.Warn = w.warn
-	p, err := Setup(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	llmCommand(p, 4, "audit_write_failed")
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	w := commandDoing(t, cfg, func(p *Provider) { llmCommand(p, 4, "audit_write_failed") })
 	if n := w.n.Load(); n != 0 {
 		t.Fatalf("warned %d times: %s", n, w.message())
 	}
@@ -205,16 +196,7 @@ func TestMetricsUnreachable(t *testing.T) {
 			}
 			cfg := testConfig(t)
 			cfg.OTLPEndpoint = endpoint
-			var w warnCounter
-			cfg.Warn = w.warn
-			p, err := Setup(context.Background(), cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			llmCommand(p, 0, "")
-			if err := p.Shutdown(context.Background()); err != nil {
-				t.Fatal(err)
-			}
+			w := commandDoing(t, cfg, func(p *Provider) { llmCommand(p, 0, "") })
 			if n := w.n.Load(); n != 1 {
 				t.Fatalf("warned %d times, want 1", n)
 			}
@@ -261,16 +243,7 @@ func TestMetricsTraceOnlyEndpoint(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.OTLPEndpoint = rcv.addr
 	cfg.ExportTimeout = 5 * time.Second
-	var w warnCounter
-	cfg.Warn = w.warn
-	p, err := Setup(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	llmCommand(p, 0, "")
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	w := commandDoing(t, cfg, func(p *Provider) { llmCommand(p, 0, "") })
 	if n := w.n.Load(); n != 0 {
 		t.Errorf("warned %d times: %s", n, w.message())
 	}
