@@ -5,10 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 )
+
+// earlyExit finds a pipe into a reader that may stop before its input ends.
+var earlyExit = regexp.MustCompile(`\|\s*head\b|\|\s*sed -n '[^']*q|\bexit\s*}`)
 
 // runbookBlock is a fenced sh block of docs/runbook.md.
 type runbookBlock struct {
@@ -59,6 +63,12 @@ func runbookBlocks(t *testing.T, doc string) []runbookBlock {
 		}
 		if fields[0] == "sh" {
 			b.script = strings.Join(body, "\n") + "\n"
+			// A reader that stops early (head, sed q, awk exit) kills
+			// the command before it with SIGPIPE, now and then: under
+			// pipefail a block that passes by luck.
+			if m := earlyExit.FindString(b.script); m != "" {
+				t.Fatalf("docs/runbook.md:%d: %q stops reading its pipe early: read it to the end", b.line, m)
+			}
 			blocks = append(blocks, b)
 		}
 	}
