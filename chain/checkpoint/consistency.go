@@ -88,7 +88,7 @@ func ProveConsistency(ctx context.Context, active string, older Checkpoint, newe
 	if older.Size > 0 {
 		checks = append(checks, older)
 	}
-	t, rep, err := pass(ctx, active, checks, nodes.IDs, -1, workers)
+	t, rep, err := pass(ctx, active, checks, nodes.IDs, nil, workers)
 	if err != nil {
 		return nil, rep, err
 	}
@@ -109,7 +109,7 @@ func consistencyHashes(ctx context.Context, active string, old uint64, newer Che
 	if len(nodes.IDs) == 0 {
 		return nil, nil
 	}
-	t, _, err := pass(ctx, active, []Checkpoint{newer}, nodes.IDs, -1, workers)
+	t, _, err := pass(ctx, active, []Checkpoint{newer}, nodes.IDs, nil, workers)
 	if err != nil {
 		return nil, err
 	}

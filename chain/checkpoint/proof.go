@@ -317,17 +317,17 @@ func Unverified(msg []byte) (Checkpoint, error) {
 }
 
 // pass verifies the chain whose active file is active and builds its tree
-// in the same pass, keeping the nodes wanted and the line of leaf keep
-// (-1: none). At the size of each checkpoint of checks, the chain's root
+// in the same pass, keeping the nodes wanted and the lines of the leaves keep
+// (none: nil). At the size of each checkpoint of checks, the chain's root
 // must be that checkpoint's: the chain must still be the log they signed
 // (a *RefusedError otherwise).
-func pass(ctx context.Context, active string, checks []Checkpoint, wanted []compact.NodeID, keep int64, workers int) (*tree, *chain.Report, error) {
+func pass(ctx context.Context, active string, checks []Checkpoint, wanted []compact.NodeID, keep []uint64, workers int) (*tree, *chain.Report, error) {
 	var targets []uint64
 	for _, c := range checks {
 		targets = append(targets, c.Size)
 	}
 	t := newTree(nil, targets, wanted)
-	t.keep = keep
+	t.keepLines(keep)
 	rep, err := chain.VerifyFile(ctx, active, chain.VerifyOptions{Workers: workers, Lines: t})
 	if err != nil {
 		return nil, nil, err
@@ -348,11 +348,12 @@ func pass(ctx context.Context, active string, checks []Checkpoint, wanted []comp
 	return t, rep, nil
 }
 
-// proofHashes returns the proof of nodes from the tree's wanted nodes.
+// proofHashes returns the proof of nodes from the tree's wanted nodes,
+// which hold every node of nodes.
 func proofHashes(t *tree, nodes mproof.Nodes) ([]Hash, error) {
 	hs := make([][]byte, len(nodes.IDs))
-	for i := range nodes.IDs {
-		h, _ := t.node(i)
+	for i, id := range nodes.IDs {
+		h, _ := t.node(t.wanted[id])
 		hs[i] = h[:]
 	}
 	out, err := nodes.Rehash(hs, hashChildren)
@@ -372,22 +373,51 @@ func proofHashes(t *tree, nodes mproof.Nodes) ([]Hash, error) {
 // The report of its verification is returned too: a proof of a record that
 // c covers holds even when records after c's size do not verify.
 func Prove(ctx context.Context, active string, index uint64, c *Stored, workers int) (*Proof, *chain.Report, error) {
-	if index >= c.Checkpoint.Size {
-		return nil, nil, &RefusedError{Reason: fmt.Sprintf("record %d is not covered by the checkpoint, of %d records (run 'brain-audit checkpoint' first)", index, c.Checkpoint.Size)}
-	}
-	nodes, err := mproof.Inclusion(index, c.Checkpoint.Size)
-	if err != nil {
-		return nil, nil, fmt.Errorf("checkpoint: %v", err)
-	}
-	t, rep, err := pass(ctx, active, []Checkpoint{c.Checkpoint}, nodes.IDs, int64(index), workers)
+	ps, rep, err := ProveAll(ctx, active, []uint64{index}, c, workers)
 	if err != nil {
 		return nil, rep, err
 	}
-	hs, err := proofHashes(t, nodes)
+	return ps[0], rep, nil
+}
+
+// ProveAll returns a tlog-proof of each record whose seq is in indices, in
+// that order, as Prove does, from one pass over the chain: the nodes of
+// every proof are kept as the tree is built, each once, and the lines of
+// the records proved. Its memory grows with the proofs (about 64 hashes
+// and a record line each), not with the chain.
+func ProveAll(ctx context.Context, active string, indices []uint64, c *Stored, workers int) ([]*Proof, *chain.Report, error) {
+	all := make([]mproof.Nodes, len(indices))
+	var wanted []compact.NodeID
+	seen := map[compact.NodeID]bool{}
+	for k, index := range indices {
+		if index >= c.Checkpoint.Size {
+			return nil, nil, &RefusedError{Reason: fmt.Sprintf("record %d is not covered by the checkpoint, of %d records (run 'brain-audit checkpoint' first)", index, c.Checkpoint.Size)}
+		}
+		nodes, err := mproof.Inclusion(index, c.Checkpoint.Size)
+		if err != nil {
+			return nil, nil, fmt.Errorf("checkpoint: %v", err)
+		}
+		all[k] = nodes
+		for _, id := range nodes.IDs {
+			if !seen[id] {
+				seen[id] = true
+				wanted = append(wanted, id)
+			}
+		}
+	}
+	t, rep, err := pass(ctx, active, []Checkpoint{c.Checkpoint}, wanted, indices, workers)
 	if err != nil {
 		return nil, rep, err
 	}
-	return &Proof{Index: index, Hashes: hs, Checkpoint: c.Note, Record: t.kept}, rep, nil
+	ps := make([]*Proof, len(indices))
+	for k, index := range indices {
+		hs, err := proofHashes(t, all[k])
+		if err != nil {
+			return nil, rep, err
+		}
+		ps[k] = &Proof{Index: index, Hashes: hs, Checkpoint: c.Note, Record: t.kept[index]}
+	}
+	return ps, rep, nil
 }
 
 // readAllLimited reads r up to max bytes; more is an error.

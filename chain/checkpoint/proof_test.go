@@ -184,3 +184,58 @@ func TestConsistency(t *testing.T) {
 		t.Fatal("the proof verified against a forged old checkpoint")
 	}
 }
+
+// TestProveAll: the proofs ProveAll makes in one pass are, byte for byte,
+// those Prove makes one at a time, for records anywhere in a chain long
+// enough to be hashed in parallel pieces and rotated across files, an
+// index given twice included; an index the checkpoint does not cover is
+// refused before the chain is read.
+func TestProveAll(t *testing.T) {
+	rotated, s, v := proveChain(t, 4000)
+	whole := newChain(t, 0) // one file: hashed in parallel pieces
+	whole.add(39999)
+	whole.checkpoint(s, Options{})
+	for _, c := range []*testChain{rotated, whole} {
+		proveAll(t, c, v)
+	}
+}
+
+func proveAll(t *testing.T, c *testChain, v note.Verifier) {
+	latest, err := Latest(StorePath(c.path), LatestOptions{Verifiers: note.VerifierList(v)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := latest.Checkpoint.Size
+	idx := []uint64{n - 1, 0, 1, 1023, 1024, 2047, 777, n / 2, 777}
+	all, rep, err := ProveAll(context.Background(), c.path, idx, latest, 0)
+	if err != nil || !rep.OK() {
+		t.Fatalf("ProveAll: %v %v", err, rep)
+	}
+	if len(all) != len(idx) {
+		t.Fatalf("%d proofs for %d indices", len(all), len(idx))
+	}
+	lines := c.lines()
+	for k, i := range idx {
+		b := all[k].Marshal()
+		got, err := VerifyProof(b, note.VerifierList(v), ProofOptions{})
+		if err != nil {
+			t.Fatalf("record %d: %v", i, err)
+		}
+		if got.Index != i || !bytes.Equal(got.Record, lines[i]) {
+			t.Fatalf("record %d: the proof is of record %d, %q", i, got.Index, got.Record)
+		}
+		if k < 3 {
+			one, _, err := Prove(context.Background(), c.path, i, latest, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(b, one.Marshal()) {
+				t.Fatalf("record %d: ProveAll's proof differs from Prove's", i)
+			}
+		}
+	}
+	var re *RefusedError
+	if _, _, err := ProveAll(context.Background(), c.path, []uint64{5, n}, latest, 0); !errors.As(err, &re) {
+		t.Fatalf("an index past the checkpoint: %v, want a *RefusedError", err)
+	}
+}

@@ -122,9 +122,9 @@ type tree struct {
 	// there on is known.
 	broken bool
 
-	// keep is the leaf whose line to keep in kept (-1: none).
-	keep int64
-	kept []byte
+	// keep are the leaves whose lines to keep in kept, sorted.
+	keep []uint64
+	kept map[uint64][]byte
 }
 
 // newTree returns a tree that starts from r (nil: the empty tree), keeps
@@ -136,7 +136,7 @@ func newTree(r *compact.Range, targets []uint64, wanted []compact.NodeID) *tree 
 	}
 	slices.Sort(targets)
 	targets = slices.Compact(targets)
-	t := &tree{rng: r, workers: min(runtime.GOMAXPROCS(0), 8), targets: targets, keep: -1,
+	t := &tree{rng: r, workers: min(runtime.GOMAXPROCS(0), 8), targets: targets,
 		roots: make([]Hash, len(targets)), known: make([]bool, len(targets))}
 	for t.next < len(targets) && targets[t.next] < r.End() {
 		t.next++ // before the start: never known
@@ -158,6 +158,26 @@ func newTree(r *compact.Range, targets []uint64, wanted []compact.NodeID) *tree 
 	}
 	t.reached()
 	return t
+}
+
+// keepLines makes the tree keep the lines of the leaves idx.
+func (t *tree) keepLines(idx []uint64) {
+	t.keep = slices.Clone(idx)
+	slices.Sort(t.keep)
+	t.kept = make(map[uint64][]byte, len(idx))
+}
+
+// keeps reports whether the line of leaf i is to be kept.
+func (t *tree) keeps(i uint64) bool {
+	_, ok := slices.BinarySearch(t.keep, i)
+	return ok
+}
+
+// keepIn returns the leaves to keep in [begin, end).
+func (t *tree) keepIn(begin, end uint64) []uint64 {
+	lo, _ := slices.BinarySearch(t.keep, begin)
+	hi, _ := slices.BinarySearch(t.keep, end)
+	return t.keep[lo:hi]
 }
 
 // size returns the number of leaves so far.
@@ -202,8 +222,8 @@ func (t *tree) Lines(data []byte) {
 func (t *tree) serial(data []byte) {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
-		if int64(t.size()) == t.keep {
-			t.kept = append([]byte(nil), data[:i]...)
+		if t.keeps(t.size()) {
+			t.kept[t.size()] = append([]byte(nil), data[:i]...)
 		}
 		h := LeafHash(data[:i])
 		t.rng.Append(h[:], t.visit)
@@ -219,7 +239,7 @@ type piece struct {
 	data  []byte
 	begin uint64
 	rng   *compact.Range
-	kept  []byte // the line of leaf keep, when it is in the piece
+	kept  map[uint64][]byte // the lines of the leaves of keep in the piece
 }
 
 // parallel cuts data into pieces at line boundaries and at target sizes,
@@ -287,8 +307,11 @@ func (t *tree) parallel(data []byte) {
 				if len(ls) > 0 {
 					sub.add(r, pf, &a, ls)
 				}
-				if t.keep >= 0 && uint64(t.keep) >= p.begin && uint64(t.keep) < r.End() {
-					p.kept = lineAt(p.data, uint64(t.keep)-p.begin)
+				for _, k := range t.keepIn(p.begin, r.End()) {
+					if p.kept == nil {
+						p.kept = map[uint64][]byte{}
+					}
+					p.kept[k] = lineAt(p.data, k-p.begin)
 				}
 				hs := make([][]byte, len(r.Hashes()))
 				for j, h := range r.Hashes() {
@@ -307,8 +330,8 @@ func (t *tree) parallel(data []byte) {
 		if err := t.rng.AppendRange(pieces[i].rng, t.visit); err != nil {
 			panic("checkpoint: merging adjacent ranges: " + err.Error())
 		}
-		if pieces[i].kept != nil {
-			t.kept = pieces[i].kept
+		for k, line := range pieces[i].kept {
+			t.kept[k] = line
 		}
 		t.reached()
 	}

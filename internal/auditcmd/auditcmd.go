@@ -48,6 +48,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			newVerifyProof(e),
 			newConsistency(e),
 			newWitness(e),
+			newEvidence(e),
 		},
 	}
 	return cli.Run(ctx, cli.Tool{Root: root, Topics: []cli.Topic{findingsTopic()}}, args, stdout, e.p, cli.ExitInternal)

@@ -123,41 +123,7 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 		if !rep.OK() {
 			failed++
 		}
-		if jsonOut {
-			for _, f := range rep.Findings {
-				enc.Encode(struct {
-					Kind string `json:"kind"`
-					chain.Finding
-				}{"finding", f})
-			}
-			s := summary(t.Name, rep.Report)
-			s.CopyOf = t.CopyOf
-			if c := rep.ck; c != nil {
-				s.Checkpoints = &checkpointsJSON{File: c.Store, Signed: c.Checkpoints, Matched: c.Matched, Origin: c.Origin, Uncovered: c.Uncovered}
-				if l := c.Latest; l != nil {
-					s.Checkpoints.Latest = &latestJSON{Size: l.Size, Root: l.Root.String()}
-				}
-			}
-			enc.Encode(s)
-		} else {
-			if t.CopyOf != "" {
-				e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.Name, t.CopyOf)
-			}
-			for _, f := range rep.Findings {
-				fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
-			}
-			if rep.OK() && rep.Head != nil {
-				fmt.Fprintf(e.stdout, "%d:%s  %s\n", rep.Head.Seq, rep.Head.Hash, t.Name)
-			}
-		}
-		text := bannerText(t.Name, rep.Report)
-		if rep.ck != nil && rep.OK() {
-			text += checkpointsText(rep.ck)
-		}
-		e.p.Banner(rep.OK(), text)
-		if !rep.OK() {
-			hintFor(e, t.Name, rep.Report)
-		}
+		writeReport(e, enc, t, rep, jsonOut)
 	}
 	switch {
 	case failed > 0:
@@ -166,6 +132,48 @@ func runVerify(ctx context.Context, e *env, args []string, vo chain.VerifyOption
 		return &cli.ExitError{Code: cli.ExitIO}
 	}
 	return nil
+}
+
+// writeReport writes the report of the chain t as verify-log does: with
+// jsonOut, its findings and summary as JSON lines through enc (on
+// e.stdout); otherwise its head on e.stdout and its findings on e.stderr.
+// The banner and hint go to e.stderr either way.
+func writeReport(e *env, enc *json.Encoder, t chainarg.Target, rep result, jsonOut bool) {
+	if jsonOut {
+		for _, f := range rep.Findings {
+			enc.Encode(struct {
+				Kind string `json:"kind"`
+				chain.Finding
+			}{"finding", f})
+		}
+		s := summary(t.Name, rep.Report)
+		s.CopyOf = t.CopyOf
+		if c := rep.ck; c != nil {
+			s.Checkpoints = &checkpointsJSON{File: c.Store, Signed: c.Checkpoints, Matched: c.Matched, Origin: c.Origin, Uncovered: c.Uncovered}
+			if l := c.Latest; l != nil {
+				s.Checkpoints.Latest = &latestJSON{Size: l.Size, Root: l.Root.String()}
+			}
+		}
+		enc.Encode(s)
+	} else {
+		if t.CopyOf != "" {
+			e.p.Infof("%s is a copy of the chain in %s (the same chain id): verified on its own", t.Name, t.CopyOf)
+		}
+		for _, f := range rep.Findings {
+			fmt.Fprintf(e.stderr, "%s: %s\n", prog, f)
+		}
+		if rep.OK() && rep.Head != nil {
+			fmt.Fprintf(e.stdout, "%d:%s  %s\n", rep.Head.Seq, rep.Head.Hash, t.Name)
+		}
+	}
+	text := bannerText(t.Name, rep.Report)
+	if rep.ck != nil && rep.OK() {
+		text += checkpointsText(rep.ck)
+	}
+	e.p.Banner(rep.OK(), text)
+	if !rep.OK() {
+		hintFor(e, t.Name, rep.Report)
+	}
 }
 
 // unwrapPath drops the *PathError wrapper, whose path the caller already names.

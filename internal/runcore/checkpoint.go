@@ -49,15 +49,6 @@ type checkpointer struct {
 	warned bool
 }
 
-// userKeyFile is where a user keeps the signer key for every workspace.
-func userKeyFile() string {
-	dir, err := os.UserConfigDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(dir, "brain", "checkpoint.key")
-}
-
 // newCheckpointer loads the signer key the flags or the environment name,
 // or returns nil when none is configured. The key file must not be in the
 // workspace dir: whoever can write the chain there could read it. Its
@@ -65,7 +56,7 @@ func userKeyFile() string {
 func newCheckpointer(cf CheckpointFlags, dir string, p *cli.Printer) (*checkpointer, error) {
 	file, text := cf.KeyFile, os.Getenv(checkpoint.KeyEnv)
 	if file == "" && text == "" {
-		if f := userKeyFile(); f != "" {
+		if f := workspace.UserCheckpointKey(); f != "" {
 			if _, err := os.Lstat(f); err == nil {
 				file = f
 			}
@@ -84,7 +75,7 @@ func newCheckpointer(cf CheckpointFlags, dir string, p *cli.Printer) (*checkpoin
 	if file != "" {
 		if ws := keyInWorkspace(file, dir); ws != "" {
 			return nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("the checkpoint key file %s is inside the workspace %s: whoever can rewrite the chain could read it and sign the rewrite", file, ws),
-				Hint: "keep the signer key outside the workspace (another machine, your config directory: " + userKeyFile() + ")"}
+				Hint: "keep the signer key outside the workspace (another machine, your config directory: " + workspace.UserCheckpointKey() + ")"}
 		}
 		c.signer, err = checkpoint.LoadSigner(file)
 	} else {

@@ -7,6 +7,7 @@
 package workspace
 
 import (
+	"os"
 	"path/filepath"
 
 	"github.com/brain-dev/brain/chain"
@@ -73,4 +74,15 @@ var entries = []struct {
 func Within(path, root string) bool {
 	rel, err := filepath.Rel(root, path)
 	return err == nil && rel != ".." && !(len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator))
+}
+
+// UserCheckpointKey is where a user keeps the checkpoint signer key for
+// every workspace: brain-audit keygen -o $XDG_CONFIG_HOME/brain/checkpoint
+// makes it ("" when there is no config directory).
+func UserCheckpointKey() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "brain", "checkpoint.key")
 }
