@@ -266,7 +266,7 @@ func (s *sequencer) lineTools(alg Alg) (*digester, *fastScratch) {
 	if !fastpath.Available() {
 		return newDigester(alg), nil
 	}
-	return newDigester(alg), &fastScratch{}
+	return newDigester(alg), newFastScratch(alg)
 }
 
 // maxJobLines bounds the lines a job holds results for (a lineInfo is 128
@@ -293,6 +293,19 @@ func (j *job) process(h *digester, fs *fastScratch) {
 		if fs != nil {
 			// A clean line's first dirty byte is its newline.
 			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
+				// Two clean lines in a row are hashed together.
+				if fs.pair != nil && len(out)+2 <= maxJobLines {
+					if e2 := fs.nextDirty(e + 1); e2 < len(data) && data[e2] == '\n' {
+						out = append(out, lineInfo{off: off, line: ln}, lineInfo{off: off + int64(e-pos+1), line: ln + 1})
+						if fs.verifyPair(data, pos, e, e2, &out[len(out)-2], &out[len(out)-1]) {
+							off += int64(e2 - pos + 1)
+							ln += 2
+							pos = e2 + 1
+							continue
+						}
+						out = out[:len(out)-2]
+					}
+				}
 				out = append(out, lineInfo{off: off, line: ln})
 				if fs.verifyLine(h, data, pos, e, &out[len(out)-1]) {
 					off += int64(e - pos + 1)
