@@ -100,6 +100,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		return &ReadError{Path: in.name, Err: herr}
 	}
 	var hdr *HeaderData
+	var hrec *record
 	// The file's only line has no newline: a torn write when it is part of
 	// a record, not when it is a whole one.
 	unterminated := errors.Is(herr, errNoNewline)
@@ -117,7 +118,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		s.known = false
 	default:
 		var err error
-		hdr, _, err = parseHeader(hline)
+		hdr, hrec, err = parseHeader(hline)
 		if torn {
 			err, hdr = errors.New("the header line has no newline"), nil
 		}
@@ -130,11 +131,9 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	if alg == "" {
 		alg = SHA256
 	}
-	var hrec record
 	if hdr != nil {
 		alg = Alg(hdr.Alg)
-		parseRecord(hline, &hrec)
-		s.checkHeader(in.name, hdr, &hrec, first)
+		s.checkHeader(in.name, hdr, hrec, first)
 		if s.alg == "" {
 			s.alg, s.rep.Alg, s.rep.Chain = alg, alg, hdr.Chain
 		}
@@ -143,8 +142,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
 		j := &job{data: append(hline, '\n'), line: 1, unterminated: unterminated, out: s.hdrOut[:0]}
-		h, _ := s.tools(alg)
-		j.process(h, nil)
+		j.process(s.tools(alg))
 		s.hdrOut = j.out
 		j.out[0].header = j.out[0].header && hdr != nil
 		s.rep.Bytes += int64(len(hline))
