@@ -17,6 +17,10 @@
 //   - SHA256 hashes a record with crypto/sha256 and fewer copies;
 //     reference: crypto/sha256's hash.Hash (TestSHA256Entry,
 //     FuzzSHA256Entry).
+//   - SHA256Pair hashes two records at once with a compression function
+//     of our own (SHA extensions, amd64) that interleaves their rounds;
+//     reference: crypto/sha256 (TestSHA256Pair, FuzzSHA256Pair, and a
+//     check against sha256.Sum256 once per process before it is used).
 //   - Map maps a large file instead of reading it (Linux, macOS, the BSDs);
 //     reference: reading (every corpus test verifies both ways).
 //
