@@ -17,7 +17,7 @@ SHELL     := bash
 # PREFIX is where `make install` puts the binaries (PREFIX/bin).
 PREFIX    ?= $(shell $(GO) env GOPATH)
 
-.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e coverage-lint drills
+.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint drills
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -65,6 +65,11 @@ e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint
 	  echo "make e2e: the Jaeger of 'make traces' is running on the ports e2e needs; stop it first: make traces-stop" >&2; exit 1; fi
 	bash scripts/jaeger.sh build
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags e2e -count=1 -v ./e2e/
+
+e2e-witness: build ## checkpoints cosigned by a real C2SP witness (litewitness, built once per pinned version) on 127.0.0.1
+	bash scripts/deps.sh openssh-client
+	bash scripts/litewitness.sh build
+	$(GO) test -tags e2e -count=1 -v ./e2e/witness/
 
 coverage-lint: build ## run every golden scenario through brain-run and lint it; UPDATE=1 rewrites the expectations
 	bash scripts/coverage-lint.sh $(BIN) $(if $(filter 1,$(UPDATE)),--update)

@@ -3,8 +3,6 @@ package brain_test
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -38,7 +36,10 @@ func TestPortableBuilds(t *testing.T) {
 	if len(cmds) == 0 {
 		t.Fatal("the Makefile has no PORTABLE_CMDS")
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("the go command is needed to cross-build: %v", err)
+	}
 	for _, target := range targets {
 		t.Run(target, func(t *testing.T) {
 			goos, goarch, _ := strings.Cut(target, "/")

@@ -57,6 +57,7 @@ var lintScriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args [
 func allScriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []string) {
 	all := maps.Clone(scriptCmds)
 	maps.Copy(all, lintScriptCmds)
+	maps.Copy(all, ckptScriptCmds)
 	maps.Copy(all, drillScriptCmds)
 	for name, cmd := range all {
 		all[name] = func(ts *testscript.TestScript, neg bool, args []string) {

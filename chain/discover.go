@@ -67,7 +67,7 @@ func Discover(dir string) (chains []Chain, skipped []string, err error) {
 		if err != nil {
 			return err
 		}
-		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".quarantine-") {
+		if !d.Type().IsRegular() || strings.HasSuffix(p, ".lock") || strings.HasSuffix(p, ".tmp") || strings.Contains(filepath.Base(p), ".quarantine-") || isCheckpointFile(p) {
 			return nil
 		}
 		f, err := fsutil.Open(p)

@@ -41,12 +41,17 @@
 //     durable_linux.go, durable_other.go (macOS, the BSDs) and
 //     durable_windows.go: what makes an append durable on each system, and
 //     whether it can append at all (Windows cannot).
+//   - hooks.go: what package chain/checkpoint needs of the chain: every
+//     line verified handed to a LineSink (VerifyOptions.Lines), the name of
+//     the checkpoint file beside a chain (never taken for a chain by
+//     Discover), Quarantine, ReadLock, SyncData and Writable.
 //
 // Everything but the writer is read-only work and builds on every system
 // Go does: an auditor verifies a chain on the laptop at hand.
 //
 // The verifier's speed code (vector classification, the fast parser of
-// clean lines, hashing with fewer copies, mapping files) is in
-// internal/fastpath, held by fuzz targets to the general parser and the
-// plain hash, which stay here as the reference.
+// clean lines, hashing with fewer copies, mapping files, and the checkpoint
+// tree's hashes two at a time) is in internal/fastpath, held by fuzz
+// targets to the general parser and the plain hash, which stay here as the
+// reference.
 package chain

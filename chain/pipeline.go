@@ -156,7 +156,7 @@ loop:
 		case <-ctx.Done():
 			break loop
 		}
-		if err := catchFault(func() { s.consume(name, j, &base, last) }); err != nil {
+		if err := catchFault(func() { s.consume(name, j, &base, last); s.feed(j) }); err != nil {
 			fault.mu.Lock()
 			fault.err = cmp.Or(fault.err, err)
 			fault.mu.Unlock()
@@ -189,6 +189,7 @@ func (s *sequencer) runHere(ctx context.Context, name string, br *chunkReader, a
 			if j != nil {
 				j.alg = alg
 				s.consume(name, j, &base, last)
+				s.feed(j)
 				br.release(j)
 			}
 		}

@@ -12,8 +12,9 @@ type sequencer struct {
 	rep    *Report
 	max    int
 	head   *Head
-	mapMin int64 // VerifyOptions.mapMin
-	slow   bool  // VerifyOptions.slow
+	mapMin int64    // VerifyOptions.mapMin
+	slow   bool     // VerifyOptions.slow
+	sink   LineSink // VerifyOptions.Lines
 
 	known    bool // last is a baseline for the next link check
 	last     ref
@@ -116,6 +117,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	case errors.Is(herr, errHeaderOversize):
 		s.addFinding(Finding{Class: HeaderProblem, File: in.name, Line: 1, Detail: "the first line is over the size limit: no header record"})
 		s.known = false
+		s.feed(&job{})
 	default:
 		var err error
 		hdr, hrec, err = parseHeader(hline)
@@ -153,6 +155,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		if unterminated {
 			s.missingNewline(in.name, &j.out[0])
 		}
+		s.feed(j)
 	}
 	var err error
 	if br.m != nil && len(br.m) <= chunkSize {

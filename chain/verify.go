@@ -130,6 +130,8 @@ type VerifyOptions struct {
 	MaxFindings int
 	// ExpectHead, when set, must be a record of the chain with that hash.
 	ExpectHead *Head
+	// Lines, when set, receives every line verified, in order (LineSink).
+	Lines LineSink
 
 	// Test hooks: mapMin overrides the smallest file that is mapped (-1:
 	// none); slow sends every line to the general parser.
@@ -217,7 +219,7 @@ func VerifyChain(ctx context.Context, c Chain, opts VerifyOptions) (*Report, err
 func verify(ctx context.Context, ins []input, opts VerifyOptions) (*Report, error) {
 	opts.fill()
 	rep := &Report{Counts: map[Class]int{}}
-	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead, mapMin: opts.mapMin, slow: opts.slow}
+	sq := &sequencer{rep: rep, max: opts.MaxFindings, head: opts.ExpectHead, mapMin: opts.mapMin, slow: opts.slow, sink: opts.Lines}
 	for i := range ins {
 		rep.Files = append(rep.Files, ins[i].name)
 	}

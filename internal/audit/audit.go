@@ -68,6 +68,8 @@ type Logger struct {
 	faultMu    sync.Mutex
 	faultTypes []string
 	faultHit   string
+
+	afterWrite func(ctx context.Context, head chain.Head)
 }
 
 // Options configure a Logger.
@@ -84,11 +86,14 @@ type Options struct {
 	// UnsafeIODir, when set, receives raw user content (--dev-log-unsafe-io):
 	// one JSONL file per session, never the chain or the spans.
 	UnsafeIODir string
+	// AfterWrite, when set, is called with the chain's head after each
+	// write that made records durable (brain-run signs checkpoints there).
+	AfterWrite func(ctx context.Context, head chain.Head)
 }
 
 // Open opens (or creates) the chain at path.
 func Open(path string, opts Options) (*Logger, error) {
-	l := &Logger{tracer: opts.Tracer, session: opts.Session, fault: opts.Fault, faultTypes: []string{chain.HeaderType}}
+	l := &Logger{tracer: opts.Tracer, session: opts.Session, fault: opts.Fault, faultTypes: []string{chain.HeaderType}, afterWrite: opts.AfterWrite}
 	if l.fault != nil {
 		opts.Chain.Fault = func(op string) error {
 			for _, typ := range l.faultTypes {
@@ -224,7 +229,11 @@ func (l *Logger) write(ctx context.Context, batch []pending) (chain.Head, error)
 		}
 		return chain.Head{}, &WriteError{Type: failed, Err: err}
 	}
-	return heads[len(heads)-1], nil
+	head := heads[len(heads)-1]
+	if l.afterWrite != nil {
+		l.afterWrite(ctx, head)
+	}
+	return head, nil
 }
 
 // append appends ces, telling the fault hook their types when there is one;

@@ -1,15 +1,19 @@
 package auditcmd
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
 	"github.com/brain-dev/brain/chain"
+	"github.com/brain-dev/brain/chain/checkpoint"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 func newRepair(e *env) *ffcli.Command {
@@ -29,6 +33,10 @@ chain.repaired record says what was done. Repair never edits or re-hashes a
 record that verified. --dry-run writes nothing and creates no file, so it
 works on a read-only copy.
 
+A torn last line of the chain's checkpoint file (FILE.checkpoints: a crash
+while a checkpoint was written) is moved aside the same way, to
+FILE.checkpoints.quarantine-TIMESTAMP; its whole lines are kept.
+
 Exit status: 0 repaired or nothing to repair, 1 refused, 2 usage, 3 FILE
 could not be read, 4 the repair could not be written.`,
 		FlagSet: fs,
@@ -36,6 +44,13 @@ could not be read, 4 the repair could not be written.`,
 		Exec: func(ctx context.Context, args []string) error {
 			if err := cli.NArgs(args, 1, 1, "brain-audit repair [--dry-run] [--quarantine] FILE"); err != nil {
 				return err
+			}
+			sr, err := checkpoint.RepairStore(checkpoint.FileStore(args[0]), *dry, time.Now())
+			if err != nil {
+				return &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("repairing the checkpoint file: %v", fsutil.WithoutPath(err))}
+			}
+			if sr.Action != "none" {
+				describeStore(e, sr)
 			}
 			res, err := chain.Repair(ctx, args[0], chain.RepairOptions{Quarantine: *quarantine, DryRun: *dry})
 			var re *chain.RefusedError
@@ -58,12 +73,28 @@ could not be read, 4 the repair could not be written.`,
 			if *jsonOut {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetEscapeHTML(false)
-				enc.Encode(res)
+				out := struct {
+					*chain.RepairResult
+					Checkpoints *checkpoint.StoreRepair `json:"checkpoints,omitempty"`
+				}{RepairResult: res}
+				if sr.Action != "none" {
+					out.Checkpoints = sr
+				}
+				enc.Encode(out)
 			}
 			describe(e, res)
 			return nil
 		},
 	}
+}
+
+// describeStore says what the checkpoint file's repair did.
+func describeStore(e *env, sr *checkpoint.StoreRepair) {
+	verb := "moved"
+	if sr.DryRun {
+		verb = "would move"
+	}
+	e.p.Infof("%s the torn last line of %s: %d bytes from byte %d to %s", verb, sr.Store, sr.Bytes, sr.Offset, cmp.Or(sr.Quarantine, "a quarantine file"))
 }
 
 func describe(e *env, res *chain.RepairResult) {

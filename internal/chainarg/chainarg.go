@@ -101,7 +101,9 @@ func Resolve(arg string, stdin io.Reader) (targets []Target, skipped []string, e
 		}
 		for _, c := range chains {
 			targets = append(targets, Target{Name: c.Files[len(c.Files)-1], CopyOf: c.CopyOf, Files: c.Files,
-				verify: func(ctx context.Context, vo chain.VerifyOptions) (*chain.Report, error) { return chain.VerifyChain(ctx, c, vo) }})
+				verify: func(ctx context.Context, vo chain.VerifyOptions) (*chain.Report, error) {
+					return chain.VerifyChain(ctx, c, vo)
+				}})
 		}
 		return targets, skipped, nil
 	}

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // ExitCode is one row of the exit-code table every binary shares.
@@ -17,9 +20,9 @@ type ExitCode struct {
 func ExitCodes() []ExitCode {
 	return []ExitCode{
 		{"0", "success; verification PASS; every check passed; diff: identical"},
-		{"1", "findings: verification FAIL, a check failed or errored, a task failed its checks, the state store differs from the audit chain or a record of the chain holds what BRAIN never writes (`status --chain`), lint violations (warnings alone pass), diff: different, repair refused, a drill deviated, was aborted or was not run (`brain-drill run`: not-run never counts as passed; `--allow-not-run` lets it by)"},
+		{"1", "findings: verification FAIL, a check failed or errored, a task failed its checks, the state store differs from the audit chain or a record of the chain holds what BRAIN never writes (`status --chain`), lint violations (warnings alone pass), diff: different, repair refused, a drill deviated, was aborted or was not run (`brain-drill run`: not-run never counts as passed; `--allow-not-run` lets it by), a checkpoint refused (the chain does not verify or does not extend the last checkpoint), a proof that does not verify, a witness that refuses a checkpoint"},
 		{"2", "usage error: a bad flag, subcommand or argument, or a flag's value out of range; nothing was read or written"},
-		{"3", "an input could not be read or is not valid (a missing file, a bad input line, spans that are not OTLP JSON, a bad tasks.yaml or one over `--max-plan-bytes` / `--max-plan-tasks`, a bad dictionary, config, drill file or audit chain, a missing or wrong state key), or an output could not be written"},
+		{"3", "an input could not be read or is not valid (a missing file, a bad input line, spans that are not OTLP JSON, a bad tasks.yaml or one over `--max-plan-bytes` / `--max-plan-tasks`, a bad dictionary, config, drill file or audit chain, a missing or wrong state key, a signer key file others may read), an output could not be written, or a witness could not be reached"},
 		{"4", "an audit record could not be written durably (disk full, I/O error, a torn chain tail): the operation was aborted and nothing partial was left"},
 		{"5", "`brain-run plan`, `execute`: the model provider failed (key missing or revoked, rate limit, server error, network, timeout), its answer was over `--max-reply-bytes`, or its reply is not a valid plan (or one over `--max-plan-bytes` / `--max-plan-tasks`); nothing was written from it"},
 		{"6", "`brain-run execute`: tasks.yaml is not the plan `brain-run plan` recorded (edited, or never planned); run it with `--accept-edited-plan` to record it as a new plan. Also: a check module file is not the one tasks.yaml pins (changed, a symbolic link, not a regular file, missing, not pinned), which no flag accepts"},
@@ -34,14 +37,31 @@ func HelpTopics() []Topic {
 	var b strings.Builder
 	b.WriteString("EXIT CODES (the same for every BRAIN binary)\n")
 	for _, c := range ExitCodes() {
-		fmt.Fprintf(&b, "  %-6s %s\n", c.Code, wrap(c.Meaning, 72, "         "))
+		fmt.Fprintf(&b, "  %-6s %s\n", c.Code, Wrap(c.Meaning, 72, "         "))
 	}
-	return []Topic{{Name: "exit-codes", Short: "what each exit code means", Text: b.String()}}
+	exit := b.String()
+	b.Reset()
+	b.WriteString("ERROR CLASSES (error.type on spans, error in command.end records)\n")
+	b.WriteString("A command that fails records its class; the class decides the exit code.\n")
+	for _, c := range names.Classes() {
+		code := "span"
+		if n, ok := names.ExitCode(c); ok {
+			code = strconv.Itoa(n)
+			if c == names.ClassInterrupted {
+				code = "128+N"
+			}
+		}
+		fmt.Fprintf(&b, "  %-19s %-5s %s\n", c, code, Wrap(names.Doc(c), 52, strings.Repeat(" ", 28)))
+	}
+	return []Topic{
+		{Name: "exit-codes", Short: "what each exit code means", Text: exit},
+		{Name: "error-classes", Short: "every error class, its exit code and what it means", Text: b.String()},
+	}
 }
 
-// wrap breaks s into lines of at most width bytes at spaces, indenting
+// Wrap breaks s into lines of at most width bytes at spaces, indenting
 // every line but the first with indent.
-func wrap(s string, width int, indent string) string {
+func Wrap(s string, width int, indent string) string {
 	var b strings.Builder
 	n := 0
 	for i, w := range strings.Fields(s) {

@@ -1,6 +1,9 @@
 package names
 
-import "errors"
+import (
+	"errors"
+	"slices"
+)
 
 type classInfo struct {
 	exit int // 0: a span's only
@@ -19,6 +22,16 @@ func ExitCode(c string) (code int, ok bool) {
 // Doc says what class c means, from the dictionary; "" when c is not a
 // class.
 func Doc(c string) string { return classes[c].doc }
+
+// Classes returns every error class, sorted.
+func Classes() []string {
+	cs := make([]string, 0, len(classes))
+	for c := range classes {
+		cs = append(cs, c)
+	}
+	slices.Sort(cs)
+	return cs
+}
 
 // IsClass reports whether c is one of the dictionary's error classes.
 func IsClass(c string) bool {

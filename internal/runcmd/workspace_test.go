@@ -52,6 +52,7 @@ func TestPlantedLinks(t *testing.T) {
 	renamed := "artifacts/plan-1/readme/" + orchestrator.ArtifactName
 	names := []string{
 		workspace.AuditFile, workspace.AuditFile + ".lock", workspace.SpansFile, workspace.SpansFile + ".sent",
+		workspace.AuditFile + ".checkpoints", workspace.AuditFile + ".checkpoints.state",
 		workspace.FlushState, workspace.FlushState + ".lock",
 		workspace.StateFile, workspace.StateFile + "-wal", workspace.StateFile + "-shm", workspace.StateFile + "-journal",
 		workspace.ExecuteLock, workspace.StateKeyFile,

@@ -96,7 +96,7 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 	if err != nil {
 		dir = s.Dir
 	}
-	env := append(telemetry.InjectEnv(ctx, os.Environ()), "BRAIN_SESSION_ID="+s.ID, "BRAIN_DIR="+dir)
+	env := append(telemetry.InjectEnv(ctx, withoutKey(os.Environ())), "BRAIN_SESSION_ID="+s.ID, "BRAIN_DIR="+dir)
 	var (
 		proc     process
 		startErr error

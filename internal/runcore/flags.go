@@ -15,6 +15,7 @@ type Flags struct {
 	PrintSession bool
 	PrintTP      bool // --print-traceparent
 	DiskOnly     bool // spans to disk only, whatever the endpoint settings
+	Checkpoint   CheckpointFlags
 
 	fs       *flag.FlagSet // the subcommand's flags, where they are registered
 	readOnly bool          // registered by NewReadOnlyFlags
@@ -55,6 +56,7 @@ func (r *Flags) RegisterTelemetry(fs *flag.FlagSet) {
 	fs.StringVar(&r.OTLP, "otlp-endpoint", "", "also export spans over OTLP gRPC to `host:port` (default $OTEL_EXPORTER_OTLP_ENDPOINT)")
 	fs.BoolVar(&r.UnsafeIO, unsafeIOFlag, false, "DEVELOPMENT ONLY: also write raw arguments, prompts and responses to DIR/unsafe-io (PII risk)")
 	r.registerPrint(fs)
+	r.Checkpoint.register(fs)
 }
 
 // RegisterShared registers --dir (described by dirUsage), --otlp-endpoint

@@ -169,7 +169,14 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		s.end(code, ferr)
 		return code, ferr
 	}
+	ck, err := newCheckpointer(rf.Checkpoint, s.Dir, e.P)
+	if err != nil {
+		return 0, err
+	}
 	opts := audit.Options{Session: s.ID, Tracer: s.Tracer}
+	if ck != nil {
+		opts.AfterWrite = ck.afterWrite
+	}
 	opts.Fault = fs.AuditFault()
 	if rf.UnsafeIO {
 		opts.UnsafeIODir = filepath.Join(s.Dir, workspace.UnsafeIODir)
@@ -199,6 +206,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	if _, err := s.Log.Record(context.WithoutCancel(ctx), end); err != nil {
 		return 0, s.auditFailed(err)
 	}
+	ck.make(ctx)
 	return code, ferr
 }
 

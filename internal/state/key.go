@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"strings"
 
 	"github.com/brain-dev/brain/internal/fsutil"
@@ -53,24 +52,13 @@ func LoadKey(getenv func(string) string, keyFile string) (Key, error) {
 		return KeyFromText(getenv(KeyEnv))
 	}
 	// Never blocks: a named pipe or a device is refused before it is read.
-	f, err := fsutil.OpenFile(keyFile, os.O_RDONLY, 0)
-	if err != nil {
+	b, err := fsutil.ReadSmall(keyFile, maxKeyFileSize, true)
+	var me *fsutil.ModeError
+	switch {
+	case errors.As(err, &me):
+		return Key{}, &KeyFileError{Path: keyFile, Mode: me.Mode.Perm(), Err: errKeyFileMode}
+	case err != nil:
 		return Key{}, &KeyFileError{Path: keyFile, Err: unwrapPathError(err)}
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return Key{}, &KeyFileError{Path: keyFile, Err: unwrapPathError(err)}
-	}
-	if perm := info.Mode().Perm(); perm&0o077 != 0 {
-		return Key{}, &KeyFileError{Path: keyFile, Mode: perm, Err: errKeyFileMode}
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return Key{}, &KeyFileError{Path: keyFile, Err: unwrapPathError(err)}
-	}
-	if len(b) > maxKeyFileSize {
-		return Key{}, &KeyFileError{Path: keyFile, Err: fmt.Errorf("longer than %d bytes", maxKeyFileSize)}
 	}
 	text := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	return KeyFromText(text)

@@ -102,34 +102,3 @@ func checkEntry(p string, fi fs.FileInfo, dir, write bool) error {
 	}
 	return nil
 }
-
-// Skipped is a workspace Find passed over: another user's.
-type Skipped struct {
-	Path string
-	UID  uint32
-}
-
-// Find returns the nearest DefaultDir directory of uid in wd or a
-// parent of it, "" if there is none, and the ones of other users it passed.
-func Find(wd string, uid int) (string, []Skipped) {
-	var skipped []Skipped
-	for d := wd; ; d = filepath.Dir(d) {
-		cand := filepath.Join(d, DefaultDir)
-		fi, err := os.Stat(cand)
-		switch {
-		case err == nil && fi.IsDir():
-			st, ok := fi.Sys().(*syscall.Stat_t)
-			if !ok || int(st.Uid) == uid {
-				return cand, skipped
-			}
-			skipped = append(skipped, Skipped{cand, st.Uid})
-		case err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
-			// Unreadable (a parent without search permission): stop
-			// here rather than guess past it.
-			return "", skipped
-		}
-		if filepath.Dir(d) == d {
-			return "", skipped
-		}
-	}
-}

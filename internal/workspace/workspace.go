@@ -6,7 +6,11 @@
 // through it, so a name is defined once and the check knows every one.
 package workspace
 
-import "path/filepath"
+import (
+	"path/filepath"
+
+	"github.com/brain-dev/brain/chain"
+)
 
 // DefaultDir is the name of the workspace directory brain-run looks for.
 const DefaultDir = ".brain"
@@ -48,6 +52,8 @@ var entries = []struct {
 }{
 	{AuditFile, false},
 	{AuditFile + ".lock", false},
+	{AuditFile + chain.CheckpointsSuffix, false},
+	{AuditFile + chain.CheckpointsSuffix + ".state", false},
 	{SpansFile, false},
 	{SpansFile + ".sent", false},
 	{FlushState, false},
@@ -60,4 +66,11 @@ var entries = []struct {
 	{StateKeyFile, false},
 	{ArtifactsDir, true},
 	{UnsafeIODir, true},
+}
+
+// Within reports whether path is root or below it (both absolute or both
+// relative to one directory).
+func Within(path, root string) bool {
+	rel, err := filepath.Rel(root, path)
+	return err == nil && rel != ".." && !(len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator))
 }

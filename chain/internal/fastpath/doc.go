@@ -1,5 +1,6 @@
 // Package fastpath holds the chain verifier's speed code: what lets
-// verify-log outrun a single SHA-256 stream of the same file. Nothing here
+// verify-log outrun a single SHA-256 stream of the same file, and build the
+// checkpoint tree (package chain/checkpoint) in the same pass. Nothing here
 // decides a finding; package chain keeps the format, the general parser and
 // every rule, and the code here only ever says "this line verifies" or
 // "ask the general parser".
@@ -17,15 +18,21 @@
 //   - SHA256 hashes a record with crypto/sha256 and fewer copies;
 //     reference: crypto/sha256's hash.Hash (TestSHA256Entry,
 //     FuzzSHA256Entry).
-//   - SHA256Pair hashes two records at once with a compression function
-//     of our own (SHA extensions, amd64) that interleaves their rounds;
-//     reference: crypto/sha256 (TestSHA256Pair, FuzzSHA256Pair, and a
-//     check against sha256.Sum256 once per process before it is used).
+//   - TreeLeaves and TreePairs hash the checkpoint tree's leaves and nodes
+//     two at a time with the SHA extensions (tree_amd64.s, written by
+//     tree_gen.go, our own generator, and held to what it writes by
+//     TestTreeGenerated); reference: TreeLeaf and TreeNode, crypto/sha256
+//     (TestTreeLeaves, TestTreePairs, FuzzTreeLeaves).
+//   - SHA256Pair hashes two records at once with the same two-message
+//     kernel; reference: crypto/sha256 (TestSHA256Pair, FuzzSHA256Pair,
+//     and a check against sha256.Sum256 once per process before it is
+//     used).
 //   - Map maps a large file instead of reading it (Linux, macOS, the BSDs);
 //     reference: reading (every corpus test verifies both ways).
 //
 // The chain's FuzzProcess and FuzzVerify hold the whole of it, line by line
 // and report by report, to the general parser with the reference hash.
-// Without AVX2 (Available is false) the parser does not run; the rest is
+// Without AVX2 (Available is false) the parser does not run; without the
+// SHA extensions the tree is hashed one message at a time; the rest is
 // portable Go.
 package fastpath

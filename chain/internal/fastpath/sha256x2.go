@@ -3,24 +3,22 @@ package fastpath
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"math/big"
 	"sync"
 )
 
-// SHA256Pair computes two record hashes, SHA-256(entry || prev), at once,
-// with a compression function of our own that runs the rounds of the two
-// messages interleaved (SHA extensions, amd64): one message's rounds wait
-// on the latency of the round instruction, and the other's fill the wait,
-// so a pair costs little more than one record hashed through
-// crypto/sha256. The messages are laid out as SHA256 lays them out (the
-// entry's whole blocks where they lie, the rest with prev and the padding
-// in a buffer). NewSHA256Pair checks it against sha256.Sum256 once per
-// process and gives nil when the machine lacks the instructions or the
-// check fails; the caller then hashes one record at a time. A SHA256Pair is
-// for one goroutine.
+// SHA256Pair computes two record hashes, SHA-256(entry || prev), at once
+// with the two-message kernel of the checkpoint tree (sha256x2BlocksNI:
+// SHA extensions, amd64), which runs the rounds of the two messages
+// interleaved: one message's rounds wait on the latency of the round
+// instruction, and the other's fill the wait, so a pair costs little more
+// than one record hashed through crypto/sha256. The messages are laid out
+// as SHA256 lays them out (the entry's whole blocks where they lie, the
+// rest with prev and the padding in a buffer). NewSHA256Pair checks it
+// against sha256.Sum256 once per process and gives nil when the machine
+// lacks the instructions or the check fails; the caller then hashes one
+// record at a time. A SHA256Pair is for one goroutine.
 type SHA256Pair struct {
-	ta, tb  [2 * sha256.BlockSize]byte
-	scratch [8]uint32
+	ta, tb [2 * sha256.BlockSize]byte
 }
 
 // NewSHA256Pair returns a SHA256Pair, or nil when it cannot run here.
@@ -34,39 +32,20 @@ func NewSHA256Pair() *SHA256Pair {
 // sha256IV is SHA-256's initial state.
 var sha256IV = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
 
-// sha256K is SHA-256's round constants: the first 32 bits of the
-// fractional parts of the cube roots of the first 64 primes, computed
-// exactly (the integer cube root of p·2⁹⁶, modulo 2³²).
-var sha256K = sync.OnceValue(func() *[64]uint32 {
-	var k [64]uint32
-	i := 0
-	for p := int64(2); i < len(k); p++ {
-		if !big.NewInt(p).ProbablyPrime(0) {
-			continue
-		}
-		target := new(big.Int).Lsh(big.NewInt(p), 96)
-		// The largest x with x³ <= p·2⁹⁶, by bisection: x < 2³⁵.
-		lo, hi := int64(0), int64(1)<<35
-		for lo < hi {
-			mid := lo + (hi-lo+1)/2
-			m := big.NewInt(mid)
-			if new(big.Int).Mul(new(big.Int).Mul(m, m), m).Cmp(target) <= 0 {
-				lo = mid
-			} else {
-				hi = mid - 1
-			}
-		}
-		k[i] = uint32(lo)
-		i++
+// digestOf returns the digest of the final state h.
+func digestOf(h *[8]uint32) [32]byte {
+	var d [32]byte
+	for i, v := range h {
+		binary.BigEndian.PutUint32(d[4*i:], v)
 	}
-	return &k
-})
+	return d
+}
 
 // pairHolds checks SHA256Pair against sha256.Sum256, once per process, on
 // pairs of messages of equal and of different lengths, ending in one and in
 // two padded blocks.
 var pairHolds = sync.OnceValue(func() bool {
-	if !hasSHANI {
+	if !hasSHANI() {
 		return false
 	}
 	var s SHA256Pair
@@ -89,7 +68,6 @@ var pairHolds = sync.OnceValue(func() bool {
 
 // Entries returns SHA-256(ea || pa) and SHA-256(eb || pb).
 func (s *SHA256Pair) Entries(ea []byte, pa *[32]byte, eb []byte, pb *[32]byte) (da, db [32]byte) {
-	k := sha256K()
 	wa, ta := pad(&s.ta, ea, pa)
 	wb, tb := pad(&s.tb, eb, pb)
 	a := lane{seg: [2][]byte{ea[:wa], s.ta[:ta]}}
@@ -102,33 +80,14 @@ func (s *SHA256Pair) Entries(ea []byte, pa *[32]byte, eb []byte, pb *[32]byte) (
 			break
 		}
 		n := min(na, nb)
-		blocks2(k, &sa, &sb, pa, pb, n)
+		sha256x2BlocksNI(&sa, &sb, pa, pb, n)
 		a.advance(n)
 		b.advance(n)
 	}
-	// The longer message's last blocks, alone: the other lane hashes
-	// them too, into a state thrown away.
-	for {
-		p, n := a.next()
-		if n == 0 {
-			break
-		}
-		blocks2(k, &sa, &s.scratch, p, p, n)
-		a.advance(n)
-	}
-	for {
-		p, n := b.next()
-		if n == 0 {
-			break
-		}
-		blocks2(k, &s.scratch, &sb, p, p, n)
-		b.advance(n)
-	}
-	for i := range 8 {
-		binary.BigEndian.PutUint32(da[4*i:], sa[i])
-		binary.BigEndian.PutUint32(db[4*i:], sb[i])
-	}
-	return da, db
+	// The longer message's last blocks, alone.
+	a.rest(&sa)
+	b.rest(&sb)
+	return digestOf(&sa), digestOf(&sb)
 }
 
 // lane is the blocks of one message still to hash: two runs of whole
@@ -152,6 +111,13 @@ func (l *lane) next() (*byte, int) {
 
 // advance skips n blocks of the current run.
 func (l *lane) advance(n int) { l.seg[l.i] = l.seg[l.i][n*sha256.BlockSize:] }
+
+// rest hashes the blocks left into h, alone.
+func (l *lane) rest(h *[8]uint32) {
+	for ; l.i < len(l.seg); l.i++ {
+		sha256BlocksNI(h, l.seg[l.i])
+	}
+}
 
 // pad lays out the end of the message entry || prev in t: the bytes of
 // entry after its whole blocks, prev, and SHA-256's padding (0x80, zeros,
