@@ -17,7 +17,7 @@ SHELL     := bash
 # PREFIX is where `make install` puts the binaries (PREFIX/bin).
 PREFIX    ?= $(shell $(GO) env GOPATH)
 
-.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint drills
+.PHONY: help build install test test-full bench verify-logs fmt lint demo clean traces traces-stop e2e e2e-witness coverage-lint drills bench-report e2e-report screenshots stack stack-stop stack-status e2e-stack dashboards
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -60,6 +60,15 @@ traces: ## build and start a local Jaeger (OTLP 127.0.0.1:4317, query API 127.0.
 traces-stop: ## stop the Jaeger that make traces started
 	bash scripts/jaeger.sh stop
 
+stack: ## start the local observability stack: collector (OTLP 127.0.0.1:4317), Jaeger (127.0.0.1:16686), Prometheus (127.0.0.1:9090); docs/stack.md
+	bash scripts/stack.sh start
+
+stack-stop: ## stop the stack that make stack started
+	bash scripts/stack.sh stop
+
+stack-status: ## say whether the stack's collector, Jaeger and Prometheus run
+	bash scripts/stack.sh status
+
 e2e: build ## end to end against a real Jaeger: traces by session, dead endpoint, flush
 	@if bash scripts/jaeger.sh status >/dev/null 2>&1; then \
 	  echo "make e2e: the Jaeger of 'make traces' is running on the ports e2e needs; stop it first: make traces-stop" >&2; exit 1; fi
@@ -71,12 +80,38 @@ e2e-witness: build ## checkpoints cosigned by a real C2SP witness (litewitness, 
 	bash scripts/litewitness.sh build
 	$(GO) test -tags e2e -count=1 -v ./e2e/witness/
 
+# The HTML report in a real browser: Debian's chromium, headless, driven
+# through the DevTools protocol (internal/tracelint/browser_test.go).
+BROWSER_DEPS := chromium fonts-dejavu-core
+BROWSER_TEST  = PATH="$(CURDIR)/$(BIN):$$PATH" $(GO) test -tags browser -count=1
+
+e2e-report: build ## the HTML report in headless Chromium: golden scenarios, hostile values, no request, no console error
+	bash scripts/deps.sh $(BROWSER_DEPS)
+	$(BROWSER_TEST) -v -run '^TestBrowser' ./internal/tracelint/
+
+screenshots: build ## render the reports of the golden scenarios to docs/img/*.png (docs/viewing-traces.md)
+	bash scripts/deps.sh $(BROWSER_DEPS)
+	BRAIN_SCREENSHOTS="$(CURDIR)/docs/img" $(BROWSER_TEST) -v -run '^TestScreenshots$$' ./internal/tracelint/
+
+bench-report: build ## time Chromium loading a 10,000-span report against an empty one (BENCHMARKS.md)
+	bash scripts/deps.sh $(BROWSER_DEPS)
+	$(BROWSER_TEST) -run '^$$' -bench '^BenchmarkBrowserReport$$' -benchtime 10x ./internal/tracelint/
+
+e2e-stack: build ## end to end against the real stack: every dashboard panel and alert rule queried in a real Prometheus
+	@if bash scripts/stack.sh status >/dev/null 2>&1 || bash scripts/jaeger.sh status >/dev/null 2>&1; then \
+	  echo "make e2e-stack: a stack or Jaeger of this checkout is running on the ports e2e-stack needs; stop it first: make stack-stop (or make traces-stop)" >&2; exit 1; fi
+	bash scripts/stack.sh build
+	$(GO) test -tags e2estack -count=1 -v -run TestStack ./e2e/
+
 coverage-lint: build ## run every golden scenario through brain-run and lint it; UPDATE=1 rewrites the expectations
 	bash scripts/coverage-lint.sh $(BIN) $(if $(filter 1,$(UPDATE)),--update)
 
 drills: build ## run the outage drills (drills/*.md); the journal and JUnit report go to DRILLS_OUT (build/drills)
 	@mkdir -p $(DRILLS_OUT)
 	$(BIN)/brain-drill run --dir $(DRILLS_OUT)/.brain --json $(DRILLS_OUT)/journal.json --junit $(DRILLS_OUT)/junit.xml drills/
+
+dashboards: ## regenerate the Grafana dashboards (deploy/grafana/dashboards/*.json) from deploy/grafana/gen
+	$(GO) generate ./deploy/grafana/gen
 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')

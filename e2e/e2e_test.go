@@ -25,14 +25,6 @@ const (
 	otlp     = "127.0.0.1:4317"
 )
 
-func repo(t *testing.T) string {
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Dir(wd)
-}
-
 // jaeger runs scripts/jaeger.sh CMD with its pid file and log in runDir.
 func jaeger(t *testing.T, runDir, cmd string) {
 	t.Helper()

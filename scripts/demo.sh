@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make demo: brain-run demo runs the golden scenario offline (plan, execute,
 # verify), then a walk through what it left: the task states, the audit
-# records, and brain-audit catching a tampered record and repairing a torn
+# records, the HTML incident report, and brain-audit catching a tampered record and repairing a torn
 # tail in a copy of the chain.
 set -euo pipefail
 BIN=${1:-bin}
@@ -24,6 +24,9 @@ step "brain-run status --chain: the tasks, and the state rebuilt from the audit 
 
 step "the model calls in the audit chain: model, tokens, latency, hashes only"
 "$A" show --type llm.call "$WS/audit.jsonl" | cut -c1-200
+
+step "the HTML incident report: verdicts, waterfall, records; open it in a browser"
+"$BIN/brain-trace-lint" report -o "$DIR/report.html" --audit "$WS/audit.jsonl" "$WS/spans.jsonl"
 
 step "tamper with a copy of the chain: turn config's failed check count from 0 to 1"
 COPY="$DIR/tampered.jsonl"

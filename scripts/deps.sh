@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # deps.sh [PACKAGE...]: install the Debian packages the tests use beyond Go
-# (default: the shells whose completion scripts the tests load), when they
-# are missing. It needs root (or sudo) and Debian's apt; where neither is
-# available it says what is missing and exits 0, and the tests that need a
-# package skip with a message saying so.
+# (default: the shells whose completion scripts the tests load, the
+# chromium and fonts that make e2e-report and make screenshots drive, and
+# prometheus, whose promtool checks deploy/prometheus and which the
+# observability stack runs), when they are missing. It needs root (or
+# sudo) and Debian's apt; where neither is available it says what is
+# missing and exits 0, and the tests that need a package skip with a
+# message saying so.
 set -euo pipefail
 pkgs=("$@")
-((${#pkgs[@]})) || pkgs=(zsh fish)
+((${#pkgs[@]})) || pkgs=(zsh fish chromium fonts-dejavu-core prometheus)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

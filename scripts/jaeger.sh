@@ -29,9 +29,13 @@
 #                        batch processor, ~200 ms, so callers that just sent may want 50)
 #   JAEGER_QUERY_LIMIT   most traces query-session returns (default 1000; Jaeger's own
 #                        default is 100, and every brain-run command is a trace of its own)
+#   JAEGER_OTLP_GRPC_PORT, JAEGER_OTLP_HTTP_PORT
+#                        its OTLP ports (default 4317, 4318); the stack (scripts/stack.sh)
+#                        moves them, as its collector takes 4317 and 4318
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/proc.sh"
 MODDIR="$ROOT/tools/jaeger"
 TOOLS_CACHE=${BRAIN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/brain/tools}
 if [[ -z ${JAEGER_BIN:-} ]]; then
@@ -44,8 +48,8 @@ PIDFILE="$RUN_DIR/jaeger.pid"
 LOG="$RUN_DIR/jaeger.log"
 HOST=127.0.0.1
 QUERY="http://$HOST:16686"
-OTLP_GRPC_PORT=4317
-OTLP_HTTP_PORT=4318
+OTLP_GRPC_PORT=${JAEGER_OTLP_GRPC_PORT:-4317}
+OTLP_HTTP_PORT=${JAEGER_OTLP_HTTP_PORT:-4318}
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
@@ -53,29 +57,8 @@ die() { echo "jaeger.sh: $*" >&2; exit 1; }
 
 need_curl() { command -v curl >/dev/null || die "curl is required"; }
 
-# pid of the running Jaeger from the pid file, or nothing. A stale pid file, or
-# a pid reused by another program, counts as not running.
-running_pid() {
-  [[ -f $PIDFILE ]] || return 0
-  local pid
-  pid=$(<"$PIDFILE")
-  [[ $pid =~ ^[0-9]+$ ]] || return 0
-  alive "$pid" || return 0
-  local exe
-  exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-  [[ -z $exe || ${exe##*/} == jaeger* ]] || return 0
-  echo "$pid"
-}
-
-# Alive and not a zombie: once start's shell has exited, Jaeger's parent is
-# whatever reaps orphans here, which may take a while; a zombie has exited.
-alive() {
-  kill -0 "$1" 2>/dev/null || return 1
-  local stat
-  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
-  stat=${stat##*) }
-  [[ ${stat%% *} != Z ]]
-}
+# pid of the running Jaeger from the pid file, or nothing (proc.sh).
+running_pid() { pid_in "$PIDFILE" jaeger; }
 
 api_answers() { curl -fsS --max-time 1 -o /dev/null "$QUERY/api/services" 2>/dev/null; }
 port_open() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
@@ -133,6 +116,8 @@ cmd_start() {
     "--set=extensions.jaeger_query.grpc.endpoint=$HOST:16685" \
     "--set=extensions.healthcheckv2.grpc.endpoint=$HOST:13132" \
     "--set=extensions.jaeger_query.enable_tracing=false" \
+    "--set=receivers.otlp.protocols.grpc.endpoint=$HOST:$OTLP_GRPC_PORT" \
+    "--set=receivers.otlp.protocols.http.endpoint=$HOST:$OTLP_HTTP_PORT" \
     </dev/null >>"$LOG" 2>&1 &
   pid=$!
   (umask 077 && echo "$pid" >"$PIDFILE")
@@ -175,21 +160,7 @@ cmd_stop() {
     echo "jaeger: not running"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
-  local tries=${JAEGER_STOP_TRIES:-100} i
-  for ((i = 0; i < tries; i++)); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  if alive "$pid"; then
-    echo "jaeger: pid $pid still alive after SIGTERM, sending SIGKILL" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      alive "$pid" || break
-      sleep 0.1
-    done
-  fi
-  ! alive "$pid" || die "pid $pid did not exit"
+  stop_pid jaeger "$pid" "${JAEGER_STOP_TRIES:-100}" || die "pid $pid did not exit"
   rm -f "$PIDFILE"
   echo "jaeger: stopped (pid $pid)"
 }

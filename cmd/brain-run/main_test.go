@@ -149,14 +149,16 @@ func TestFastAndFull(t *testing.T) {
 
 // TestLinksOnlyTheCore keeps brain-run small: what exec does not need — gRPC,
 // the model clients, SQLite, the WebAssembly runtime, the Collector's pdata
-// (exec's spans are encoded without it) — is in brain-run-full,
+// (exec's spans are encoded without it), the metrics SDK and its exporter
+// (metrics are exported only with an endpoint, and a command with one is
+// handed to brain-run-full) — is in brain-run-full,
 // and linking it here would cost every exec its start-up time (BENCHMARKS.md).
 func TestLinksOnlyTheCore(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, heavy := range []string{"google.golang.org/grpc", "google.golang.org/genai", "github.com/openai/", "github.com/ncruces/go-sqlite3", "github.com/tetratelabs/wazero", "go.opentelemetry.io/collector/pdata", "github.com/json-iterator/", "github.com/brain-dev/brain/internal/runcmd"} {
+	for _, heavy := range []string{"google.golang.org/grpc", "google.golang.org/genai", "github.com/openai/", "github.com/ncruces/go-sqlite3", "github.com/tetratelabs/wazero", "go.opentelemetry.io/collector/pdata", "github.com/json-iterator/", "github.com/brain-dev/brain/internal/runcmd", "go.opentelemetry.io/otel/sdk/metric", "go.opentelemetry.io/otel/exporters/otlp/otlpmetric"} {
 		for _, dep := range strings.Fields(string(out)) {
 			if strings.HasPrefix(dep, heavy) {
 				t.Errorf("brain-run links %s", dep)

@@ -190,6 +190,7 @@ func runInstrumented(ctx context.Context, e *runcore.Env, s *runcore.Session, f 
 			}
 		}
 	}
+	recordMetrics(ctx, s.Tel.Meter(), results)
 	j := drill.NewJournal(cli.Version(prog), results, f.replay, start, time.Now(), ctx.Err() != nil)
 	j.Session, j.TraceID, j.AuditChain = s.ID, s.Root.SpanContext().TraceID().String(), s.Log.Path()
 	summaryOut := e.Stdout

@@ -257,6 +257,8 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, workspace.AuditFile))
 	}
 	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, filepath.Join(ws, workspace.SpansFile))
+	fmt.Fprintf(w, "report   brain-trace-lint report -o %s --audit %s --trace %s %s\n", filepath.Join(r.sc.Dir, "report.html"),
+		filepath.Join(ws, workspace.AuditFile), r.traceID, filepath.Join(ws, workspace.SpansFile))
 	if endpoint != "" {
 		fmt.Fprintf(w, "jaeger   exported to %s: curl http://127.0.0.1:16686/api/traces/%s\n", endpoint, r.traceID)
 	} else {

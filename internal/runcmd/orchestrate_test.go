@@ -50,6 +50,7 @@ func TestDemo(t *testing.T) {
 		"task     readme   passed  3/3 checks", "task     config   passed  3/3 checks", "task     runbook  passed  3/3 checks",
 		"spans    34 in .brain/spans.jsonl", "audit    20 records in .brain/audit.jsonl", "verify   PASS, head 19:",
 		"http://127.0.0.1:16686/api/traces/", "trace    brain-trace-lint tree --trace ",
+		"report   brain-trace-lint report -o " + filepath.Join(dir, "report.html") + " --audit " + filepath.Join(dir, ".brain", "audit.jsonl") + " --trace ",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)

@@ -10,10 +10,13 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
-// BenchmarkCommand measures what telemetry adds to one command: Setup, one
-// span, Shutdown (which syncs the spans file). "dead" exports to a closed
-// port, "blackhole" to a listener that accepts and never answers; both must
-// stay under 250 ms.
+// BenchmarkCommand measures what telemetry adds to one command: Setup, the
+// five spans of a command with two model calls and two audit writes
+// (llmCommand), Shutdown (which syncs the spans file). "dead" exports to a
+// closed port, "blackhole" to a listener that accepts and never answers;
+// both must stay under 250 ms. "+metrics" records and exports the
+// command's metrics too (the transport as brain-run-full has it); without,
+// the same transport without its metrics.
 //
 //	go test -run XXX -bench Command -benchtime 20x ./internal/telemetry
 func BenchmarkCommand(b *testing.B) {
@@ -26,28 +29,51 @@ func BenchmarkCommand(b *testing.B) {
 		{"dead", deadAddr},
 		{"blackhole", blackHole},
 	} {
-		b.Run(tc.name, func(b *testing.B) {
-			cfg := testConfig(b)
-			if tc.endpoint != nil {
-				cfg.OTLPEndpoint = tc.endpoint(b)
+		for _, metrics := range []bool{false, true} {
+			if metrics && tc.endpoint == nil {
+				continue // metrics are exported only with an endpoint
 			}
-			var w warnCounter
-			cfg.Warn = w.warn
-			ctx := context.Background()
-			for b.Loop() {
-				p, err := Setup(ctx, cfg)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, s := p.Tracer().Start(ctx, "brain_cli.command")
-				s.End()
-				if err := p.Shutdown(ctx); err != nil {
-					b.Fatal(err)
-				}
+			name := tc.name
+			if metrics {
+				name += "+metrics"
 			}
-			b.ReportMetric(float64(w.n.Load())/float64(b.N), "warnings/op")
-		})
+			b.Run(name, func(b *testing.B) {
+				benchCommand(b, tc.endpoint, metrics)
+			})
+		}
 	}
+}
+
+// spansOnly is the gRPC transport without its metrics: Setup finds no
+// MetricsNetwork in it.
+type spansOnly struct{ Network }
+
+// benchCommand runs the commands of BenchmarkCommand: with metrics, a
+// command also records its metrics (a model call, an audit write) and
+// exports them at Shutdown.
+func benchCommand(b *testing.B, endpoint func(testing.TB) string, metrics bool) {
+	cfg := testConfig(b)
+	cfg.Network = spansOnly{grpcNet}
+	if metrics {
+		cfg.Network = grpcNet
+	}
+	if endpoint != nil {
+		cfg.OTLPEndpoint = endpoint(b)
+	}
+	var w warnCounter
+	cfg.Warn = w.warn
+	ctx := context.Background()
+	for b.Loop() {
+		p, err := Setup(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		llmCommand(p, 0, "")
+		if err := p.Shutdown(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(w.n.Load())/float64(b.N), "warnings/op")
 }
 
 // BenchmarkBurst ends 20,000 spans at once and counts what reaches the disk.

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	collectormetricspb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	collectortracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
 
@@ -29,9 +30,44 @@ type receiver struct {
 	ids   map[string]int // span id (hex) -> times received
 	spans int
 	fail  func(call int) error
+
+	metrics metricsReceiver
+}
+
+// metricsReceiver is the receiver's OTLP metrics service: it keeps every
+// request. fail, if set, answers each instead.
+type metricsReceiver struct {
+	collectormetricspb.UnimplementedMetricsServiceServer
+	mu   sync.Mutex
+	reqs []*collectormetricspb.ExportMetricsServiceRequest
+	fail error
+}
+
+func (m *metricsReceiver) Export(_ context.Context, req *collectormetricspb.ExportMetricsServiceRequest) (*collectormetricspb.ExportMetricsServiceResponse, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	m.reqs = append(m.reqs, req)
+	return &collectormetricspb.ExportMetricsServiceResponse{}, nil
+}
+
+// requests returns the metric export requests received so far.
+func (m *metricsReceiver) requests() []*collectormetricspb.ExportMetricsServiceRequest {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reqs
 }
 
 func startReceiver(tb testing.TB) *receiver {
+	tb.Helper()
+	return startTraceReceiver(tb, true)
+}
+
+// startTraceReceiver is startReceiver, with an OTLP metrics service or,
+// like a trace-only backend, without.
+func startTraceReceiver(tb testing.TB, metrics bool) *receiver {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,6 +76,9 @@ func startReceiver(tb testing.TB) *receiver {
 	r := &receiver{addr: ln.Addr().String(), ids: map[string]int{}}
 	srv := grpc.NewServer()
 	collectortracepb.RegisterTraceServiceServer(srv, r)
+	if metrics {
+		collectormetricspb.RegisterMetricsServiceServer(srv, &r.metrics)
+	}
 	go srv.Serve(ln)
 	tb.Cleanup(srv.Stop)
 	return r
@@ -91,6 +130,14 @@ func (r *receiver) counts() (spans, dups int) {
 // a byte: the peer waits for an HTTP/2 handshake that does not come.
 func blackHole(tb testing.TB) string {
 	tb.Helper()
+	addr, _ := countedBlackHole(tb)
+	return addr
+}
+
+// countedBlackHole is blackHole, with the number of connections it accepted
+// so far.
+func countedBlackHole(tb testing.TB) (addr string, accepted func() int) {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -119,7 +166,11 @@ func blackHole(tb testing.TB) string {
 			c.Close()
 		}
 	})
-	return ln.Addr().String()
+	return ln.Addr().String(), func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
 }
 
 // deadAddr returns a 127.0.0.1 address on which nothing listens.
@@ -166,6 +217,8 @@ func testConfig(tb testing.TB) Config {
 
 // grpcNet is the network transport the tests export over.
 var grpcNet = otlpgrpc.Transport{}
+
+var _ MetricsNetwork = grpcNet
 
 // readSpans parses every line of a spans file with the Collector's own
 // JSON parser and returns one Traces per line.
@@ -225,13 +278,19 @@ func forEachSpan(td ptrace.Traces, fn func(ptrace.ResourceSpans, ptrace.Span)) {
 // a burst of n spans, Shutdown.
 func command(tb testing.TB, cfg Config, n int) *warnCounter {
 	tb.Helper()
+	return commandDoing(tb, cfg, func(p *Provider) { burst(context.Background(), p, n) })
+}
+
+// commandDoing is command with the spans that spans makes.
+func commandDoing(tb testing.TB, cfg Config, spans func(*Provider)) *warnCounter {
+	tb.Helper()
 	w := new(warnCounter)
 	cfg.Warn = w.warn
 	p, err := Setup(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	burst(context.Background(), p, n)
+	spans(p)
 	if err := p.Shutdown(context.Background()); err != nil {
 		tb.Fatalf("Shutdown: %v", err)
 	}

@@ -124,6 +124,7 @@ type Provider struct {
 	net     sdktrace.SpanProcessor // nil without an endpoint
 	netOut  *netExporter
 	timeout time.Duration
+	metrics *providerMetrics // nil without a MetricsNetwork and an endpoint
 
 	once sync.Once
 	err  error
@@ -188,6 +189,11 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	for _, sp := range cfg.Processors {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 	}
+	if netClient != nil {
+		if sp := p.setupMetrics(); sp != nil {
+			opts = append(opts, sdktrace.WithSpanProcessor(sp))
+		}
+	}
 	if p.disk != nil {
 		opts = append(opts, sdktrace.WithSpanProcessor(p.disk))
 	}
@@ -241,15 +247,18 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 func (p *Provider) shutdown(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var netErr error
+	var netDone time.Duration // what the network path took of budget
 	budget := p.timeout + shutdownSlack
 	if p.net != nil {
 		nctx, cancel := context.WithTimeout(ctx, budget)
 		if dl, ok := nctx.Deadline(); ok {
 			budget = time.Until(dl).Round(time.Millisecond)
 		}
+		start := time.Now()
 		wg.Go(func() {
 			defer cancel()
 			netErr = p.net.Shutdown(nctx)
+			netDone = time.Since(start)
 		})
 	}
 	var err error
@@ -261,7 +270,16 @@ func (p *Provider) shutdown(ctx context.Context) error {
 	// Config.Processors.
 	p.tp.Shutdown(ctx)
 	if p.net != nil {
-		p.settleNetwork(netErr, budget)
+		why, failed, counts := p.settleNetwork(netErr, budget)
+		var metricsWhy string
+		if p.metrics != nil {
+			// The metrics go out after the spans, in what the spans left of
+			// the network budget; after a failed span export they are not
+			// sent at all, so a dead endpoint costs one timeout and one
+			// warning in all.
+			metricsWhy = p.metrics.finish(ctx, failed, counts, budget-netDone)
+		}
+		p.warn(why, metricsWhy)
 	}
 	if err != nil {
 		return fmt.Errorf("telemetry: writing %s: %w", p.cfg.SpansPath, err)
@@ -270,11 +288,11 @@ func (p *Provider) shutdown(ctx context.Context) error {
 }
 
 // settleNetwork lists the spans-file lines whose every span the network
-// path delivered in the sent log, so that Flush passes them over, and warns
-// once if any span was not delivered.
-func (p *Provider) settleNetwork(netErr error, budget time.Duration) {
+// path delivered in the sent log, so that Flush passes them over. It
+// returns why the network path failed ("" if it did not) and what became of
+// the spans.
+func (p *Provider) settleNetwork(netErr error, budget time.Duration) (why string, failed bool, c spanCounts) {
 	var (
-		why            string
 		sent           []sentEntry
 		total, missing int
 	)
@@ -289,23 +307,33 @@ func (p *Provider) settleNetwork(netErr error, budget time.Duration) {
 		}
 		// A lost entry only means a duplicate on the next flush.
 		appendSent(SentLogPath(p.cfg.SpansPath), sent)
+		c = spanCounts{sent: total - missing, failed: missing, kept: total}
+	} else {
+		c.sent = p.netOut.deliveredCount()
 	}
 	switch cause := p.netOut.failure(); {
 	case cause != nil:
-		why = reason(p.cfg.Network, cause, p.timeout)
+		return reason(p.cfg.Network, cause, p.timeout), true, c
 	case netErr != nil: // the budget ran out with an export in flight
-		why = reason(p.cfg.Network, netErr, budget)
+		return reason(p.cfg.Network, netErr, budget), true, c
 	case missing > 0: // the network queue was full
-		why = fmt.Sprintf("%d of %d spans dropped: export queue full", missing, total)
-	default:
-		return
+		return fmt.Sprintf("%d of %d spans dropped: export queue full", missing, total), false, c
 	}
-	p.warn(why)
+	return "", false, c
 }
 
-func (p *Provider) warn(why string) {
-	if p.cfg.Warn == nil {
+// warn calls Config.Warn once if the span export failed (why) or the
+// metric export did (metricsWhy), or both.
+func (p *Provider) warn(why, metricsWhy string) {
+	if p.cfg.Warn == nil || why == "" && metricsWhy == "" {
 		return
+	}
+	if why == "" {
+		p.cfg.Warn(fmt.Sprintf("metric export to %s failed (%s); this command's metrics are lost, its spans were delivered", p.cfg.OTLPEndpoint, metricsWhy))
+		return
+	}
+	if metricsWhy != "" {
+		why += "; metrics: " + metricsWhy
 	}
 	if p.cfg.NoDisk {
 		p.cfg.Warn(fmt.Sprintf("trace export to %s failed (%s); this command keeps no spans on disk", p.cfg.OTLPEndpoint, why))
@@ -397,6 +425,13 @@ func (e *netExporter) undelivered(ids []trace.SpanID) int {
 func (e *netExporter) Shutdown(ctx context.Context) error {
 	e.exp.Shutdown(ctx)
 	return nil
+}
+
+// deliveredCount is the number of spans an export delivered.
+func (e *netExporter) deliveredCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.delivered)
 }
 
 func (e *netExporter) failure() error {

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/brain-dev/brain/chain"
 	"github.com/brain-dev/brain/internal/chainarg"
 	"github.com/brain-dev/brain/internal/fsutil"
+	"github.com/brain-dev/brain/internal/names"
 )
 
 // auditRecord is what the linter keeps of an audit record.
@@ -24,6 +27,11 @@ type auditRecord struct {
 	hash    string
 	file    string
 	line    int64
+	// Kept for the report only.
+	ts      time.Time
+	session string
+	data    []byte // cut to maxRecordData; nil when not kept
+	cut     int    // the data's length when it was cut
 }
 
 // auditData is an audit chain as the linter reads it.
@@ -32,13 +40,21 @@ type auditData struct {
 	spans   map[spanKey]bool // the spans records name
 	byHash  map[string]int   // index in records
 	types   map[string]int   // records per type (headers excluded)
+	// reports are the chains' verification reports, for the report's
+	// verdict.
+	reports []*chain.Report
+	// keep is set for the report: records keep their time, session and
+	// data (within maxKeptRecords bytes of data, counted in kept).
+	keep     bool
+	kept     int
+	sessions map[string]string
 }
 
 // readAudit verifies the chain at path (a file with the rotated files
 // before it, or a directory of chains) with the chain package, reports what
 // verification found as audit-chain findings, and reads its records. It
 // returns an *InputError when the chain cannot be read at all.
-func readAudit(ctx context.Context, path string, found *findings) (*auditData, error) {
+func readAudit(ctx context.Context, path string, found *findings, keep bool) (*auditData, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, &InputError{Name: path, Err: fsutil.WithoutPath(err)}
 	}
@@ -59,7 +75,7 @@ func readAudit(ctx context.Context, path string, found *findings) (*auditData, e
 		}
 		reports = append(reports, rep)
 	}
-	a := &auditData{spans: map[spanKey]bool{}, byHash: map[string]int{}, types: map[string]int{}}
+	a := &auditData{spans: map[spanKey]bool{}, byHash: map[string]int{}, types: map[string]int{}, reports: reports, keep: keep, sessions: map[string]string{}}
 	for _, rep := range reports {
 		for _, f := range rep.Findings {
 			found.raise(Finding{Rule: RuleAuditChain, File: f.File, Line: f.Line, Message: fmt.Sprintf("%s: %s", f.Class, chainDetail(f)), file: -1, span: -1})
@@ -111,6 +127,9 @@ func (a *auditData) scan(name string, found *findings) error {
 			continue
 		}
 		r := auditRecord{seq: rec.Seq, typ: rec.Type, hash: rec.Hash.String(), file: name, line: s.LineNumber()}
+		if a.keep {
+			a.keepRecord(&r, rec)
+		}
 		if rec.TraceID != "" || rec.SpanID != "" {
 			r.hasSpan = true
 			tid, err1 := hex.DecodeString(rec.TraceID)
@@ -134,6 +153,33 @@ func (a *auditData) scan(name string, found *findings) error {
 		return &InputError{Name: name, Err: err}
 	}
 	return nil
+}
+
+// keepRecord keeps what the report shows of rec beyond what the linter
+// checks: its time, session and data (cut, and within maxKeptRecords).
+func (a *auditData) keepRecord(r *auditRecord, rec chain.Record) {
+	r.ts = rec.Time
+	s, ok := a.sessions[rec.Session]
+	if !ok {
+		s = cutString(rec.Session)
+		if len(a.sessions) < 1<<12 {
+			a.sessions[rec.Session] = s
+		}
+	}
+	r.session = s
+	d := []byte(rec.Data)
+	if len(d) > maxRecordData {
+		r.cut = len(d)
+		n := maxRecordData
+		for n > 0 && !utf8.RuneStart(d[n]) {
+			n--
+		}
+		d = d[:n]
+	}
+	if a.kept+len(d) <= maxKeptRecords {
+		a.kept += len(d)
+		r.data = append([]byte(nil), d...)
+	}
 }
 
 // checkAudit checks the spans against the audit records: every record
@@ -174,7 +220,7 @@ func (l *linter) checkAudit() {
 		n := &l.nodes[w.node]
 		ri, ok := a.byHash[w.hash]
 		if !ok {
-			l.found.add(l.spanFinding(RuleAuditMismatch, w.node, "audit.hash",
+			l.found.add(l.spanFinding(RuleAuditMismatch, w.node, names.AttrAuditHash,
 				fmt.Sprintf("the span wrote record seq %d (%s) with hash %.12s…, which the chain does not hold", w.seq, w.eventType, w.hash)))
 			continue
 		}

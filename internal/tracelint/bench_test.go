@@ -42,24 +42,7 @@ func corpus(b *testing.B, n int, thin bool) string {
 	r.planExecute(newOpenAIServer(b), 5)
 	r.close()
 	var template []ptrace.Span
-	tmpl, err := os.ReadFile(r.spans())
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range splitLines(tmpl) {
-		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for i := 0; i < td.ResourceSpans().Len(); i++ {
-			for j := 0; j < td.ResourceSpans().At(i).ScopeSpans().Len(); j++ {
-				ss := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
-				for k := 0; k < ss.Len(); k++ {
-					template = append(template, ss.At(k))
-				}
-			}
-		}
-	}
+	tmpl := fileSpans(b, r.spans(), func(s ptrace.Span) { template = append(template, s) })
 	res, _ := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(splitLines(tmpl)[0])
 	f, err := os.Create(path + ".tmp")
 	if err != nil {
@@ -160,6 +143,31 @@ func splitLines(b []byte) [][]byte {
 		b = b[i+1:]
 	}
 	return out
+}
+
+// fileSpans calls fn with every span of the spans file at path, in order,
+// and returns the file's bytes.
+func fileSpans(t testing.TB, path string, fn func(ptrace.Span)) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range splitLines(b) {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < td.ResourceSpans().Len(); i++ {
+			for j := 0; j < td.ResourceSpans().At(i).ScopeSpans().Len(); j++ {
+				ss := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
+				for k := 0; k < ss.Len(); k++ {
+					fn(ss.At(k))
+				}
+			}
+		}
+	}
+	return b
 }
 
 // BenchmarkLint lints 1,000,000 recorded brain spans (every rule that does

@@ -67,7 +67,7 @@ func newRoot(e *env) *ffcli.Command {
 	maxFindings := fs.Int("max-findings", DefaultMaxFindings, "findings listed per rule; the rest are counted")
 	return &ffcli.Command{
 		Name:       prog,
-		ShortUsage: "brain-trace-lint [flags] [FILE...]\n       brain-trace-lint tree [flags] [FILE...]\n       brain-trace-lint rules",
+		ShortUsage: "brain-trace-lint [flags] [FILE...]\n       brain-trace-lint tree [flags] [FILE...]\n       brain-trace-lint report -o FILE [flags] [FILE...]\n       brain-trace-lint rules",
 		ShortHelp:  "lint recorded spans against the span dictionary, an audit chain and golden scenarios",
 		LongHelp: `brain-trace-lint lints spans (OTLP JSON lines: brain-run's .brain/spans.jsonl,
 or the OpenTelemetry Collector file exporter's output) read from each FILE,
@@ -83,7 +83,7 @@ Exit status: 0 clean (warnings allowed), 1 violations, 2 usage error, 3 an
 input that cannot be read.`,
 		FlagSet:     fs,
 		Options:     []ff.Option{ff.WithEnvVarPrefix(envPrefix)},
-		Subcommands: []*ffcli.Command{newTree(e), newRules(e)},
+		Subcommands: []*ffcli.Command{newTree(e), newReport(e), newRules(e)},
 		Exec: func(ctx context.Context, args []string) error {
 			if *update && (*scenario == "" || *audit == "") {
 				return &cli.UsageError{Err: errors.New("--update needs --scenario and --audit"), Hint: "brain-trace-lint --update --scenario golden/scenarios/NAME --audit .brain/audit.jsonl .brain/spans.jsonl"}
@@ -97,19 +97,10 @@ input that cannot be read.`,
 				return cli.Usagef("--max-findings %d: want a positive number", *maxFindings)
 			}
 			opts := Options{Audit: *audit, MaxFindings: *maxFindings, Workers: c.workers, MaxLine: c.maxLine}
-			var err error
-			if opts.Dict, err = loadDict(*dict); err != nil {
+			if err := opts.load(*dict, *config); err != nil {
 				return err
 			}
-			if *config != "" {
-				b, err := fsutil.ReadFile(*config, true)
-				if err != nil {
-					return unreadable(&InputError{Name: *config, Err: chainarg.Unwrap(err)})
-				}
-				if opts.Config, err = ParseConfig(b); err != nil {
-					return unreadable(&InputError{Name: *config, Err: err, Hint: "the config format is in docs/trace-lint.md"})
-				}
-			}
+			var err error
 			if *scenario != "" {
 				if opts.Scenario, err = LoadScenario(*scenario, *update); err != nil {
 					return unreadable(err)
@@ -118,6 +109,43 @@ input that cannot be read.`,
 			return runLint(ctx, e, args, opts, *format, *update)
 		},
 	}
+}
+
+// load sets the dictionary (the embedded one, or the one in dict) and the
+// config (none, or the one in config) of o.
+func (o *Options) load(dict, config string) error {
+	var err error
+	if o.Dict, err = loadDict(dict); err != nil {
+		return err
+	}
+	if config == "" {
+		return nil
+	}
+	b, err := fsutil.ReadFile(config, true)
+	if err != nil {
+		return unreadable(&InputError{Name: config, Err: chainarg.Unwrap(err)})
+	}
+	if o.Config, err = ParseConfig(b); err != nil {
+		return unreadable(&InputError{Name: config, Err: err, Hint: "the config format is in docs/trace-lint.md"})
+	}
+	return nil
+}
+
+// drawError maps an error of Tree or Report to its exit status: a trace or
+// session not in the input, or an input that cannot be read, is an
+// unreadable input; anything else is the user's.
+func drawError(ctx context.Context, err error) error {
+	if errors.Is(err, ErrNoTrace) {
+		return &cli.ExitError{Code: exitUnreadable, Err: err, Hint: "run 'brain-trace-lint tree' without --trace and --session to list the input's traces"}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return unreadable(err)
+	}
+	return &cli.UsageError{Err: err}
 }
 
 // loadDict returns the embedded dictionary, or the one in file.
@@ -275,18 +303,8 @@ or a trace or session not in the input.`,
 			defer CloseInputs(ins)
 			res, err := Tree(ctx, ins, TreeOptions{Trace: *traceID, Session: *session, Color: e.colour, Width: *width, Workers: c.workers, MaxLine: c.maxLine,
 				Warn: func(s string) { e.p.Warnf("%s", s) }}, e.stdout)
-			switch {
-			case errors.Is(err, ErrNoTrace):
-				return &cli.ExitError{Code: exitUnreadable, Err: err, Hint: "run 'brain-trace-lint tree' without --trace and --session to list the input's traces"}
-			case err != nil:
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				var ie *InputError
-				if errors.As(err, &ie) {
-					return unreadable(err)
-				}
-				return &cli.UsageError{Err: err}
+			if err != nil {
+				return drawError(ctx, err)
 			}
 			if res.Drawn == 0 && res.Traces > 1 {
 				e.p.Hintf("%d traces; draw one with --trace ID, or a session's with --session ID", res.Traces)

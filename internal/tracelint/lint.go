@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/spandict"
 )
 
@@ -20,13 +21,13 @@ const DefaultMaxFindings = 100
 
 // Names the linter reads spans by.
 const (
-	writeSpan    = "audit_logger.write_event" // audit.WriteSpan
-	unsafeIOAttr = "brain.unsafe_io"
+	writeSpan    = names.SpanAuditLoggerWriteEvent // audit.WriteSpan
+	unsafeIOAttr = names.AttrBrainUnsafeIO
 	// auditFailed is the error.type of an operation aborted because its
 	// audit record could not be written ("event first, then state":
 	// docs/brain-run.md).
-	auditFailed = "audit_write_failed"
-	sessionAttr = "brain.session_id"
+	auditFailed = names.ClassAuditWriteFailed
+	sessionAttr = names.AttrBrainSessionID
 )
 
 // Span flags: bits 8 and 9 of an OTLP span's flags say whether its parent
@@ -135,7 +136,7 @@ type spanRec struct {
 	name   string
 	flags  uint8
 	write  *writeRef
-	detail *spanDetail // tree only
+	detail *spanDetail // tree and report only
 }
 
 // batchOut is a worker's result for one batch.
@@ -147,11 +148,18 @@ type batchOut struct {
 }
 
 type linter struct {
-	opts  Options
-	dict  *spandict.Dict
-	ins   []*Input
-	tree  bool // keep what tree draws; check nothing
-	found *findings
+	opts Options
+	dict *spandict.Dict
+	ins  []*Input
+	tree bool // keep what tree draws; check nothing
+	// keep, for the report, keeps what tree draws and each span's
+	// attributes, events and status (bounded: report.go), and checks every
+	// rule.
+	keep    bool
+	kept    int64              // bytes of span data kept so far (keep)
+	notKept int                // spans whose data was not kept: over maxKeptData
+	origins map[string]*origin // one of each distinct origin (keep)
+	found   *findings
 
 	nodes   []node
 	index   map[spanKey]int32
@@ -206,17 +214,22 @@ func sizeOf(ins []*Input) int64 {
 // read; everything that could be read is reported as findings.
 func Lint(ctx context.Context, ins []*Input, opts Options) (*Result, error) {
 	l := newLinter(opts, ins)
-	if opts.Audit != "" {
-		a, err := readAudit(ctx, opts.Audit, l.found)
-		if err != nil {
-			return nil, err
-		}
-		l.audit = a
-	}
-	if err := l.read(ctx); err != nil {
+	if err := l.run(ctx); err != nil {
 		return nil, err
 	}
 	return l.finish(), nil
+}
+
+// run reads the audit chain, if any, and the inputs.
+func (l *linter) run(ctx context.Context) error {
+	if l.opts.Audit != "" {
+		a, err := readAudit(ctx, l.opts.Audit, l.found, l.keep)
+		if err != nil {
+			return err
+		}
+		l.audit = a
+	}
+	return l.read(ctx)
 }
 
 // read streams the inputs through the workers into the collector.
@@ -320,18 +333,22 @@ func (l *linter) line(b *batch, n int64, td ptrace.Traces, out *batchOut) {
 		for j := 0; j < rs.ScopeSpans().Len(); j++ {
 			ss := rs.ScopeSpans().At(j)
 			inScope := l.dict.InScope(ss.Scope().Name())
+			var od *origin
+			if l.keep {
+				od = newOrigin(res, ss.Scope())
+			}
 			if s, k, ok := mapSecret(ss.Scope().Attributes()); ok {
 				out.findings = append(out.findings, l.finding(b, RuleSecret, n, nil, k, "scope attribute holds what looks like "+s.String()))
 			}
 			for k := 0; k < ss.Spans().Len(); k++ {
-				l.span(b, n, ss.Spans().At(k), inScope, session, out)
+				l.span(b, n, ss.Spans().At(k), od, inScope, session, out)
 			}
 		}
 	}
 }
 
 // span checks one span on its own and hands it to the collector.
-func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session string, out *batchOut) {
+func (l *linter) span(b *batch, n int64, s ptrace.Span, od *origin, inScope bool, session string, out *batchOut) {
 	r := spanRec{key: spanKey{s.TraceID(), s.SpanID()}, parent: s.ParentSpanID(), line: n, name: s.Name()}
 	if !r.parent.IsEmpty() {
 		r.flags |= fHasParent
@@ -349,12 +366,17 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 	if v, ok := attrs.Get(unsafeIOAttr); ok && v.Type() == pcommon.ValueTypeBool && v.Bool() {
 		r.flags |= fUnsafeIO
 	}
-	if v, ok := attrs.Get("error.type"); ok && r.flags&fError != 0 && v.AsString() == auditFailed {
+	if v, ok := attrs.Get(names.AttrErrorType); ok && r.flags&fError != 0 && v.AsString() == auditFailed {
 		r.flags |= fAuditFailed
 	}
 	idx := len(out.spans)
-	if l.tree {
+	if l.tree || l.keep {
 		r.detail = newDetail(s, session)
+	}
+	if l.keep {
+		r.detail.data = newSpanData(s, od)
+	}
+	if l.tree {
 		out.spans = append(out.spans, r)
 		return
 	}
@@ -399,9 +421,9 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, inScope bool, session st
 
 // writeOf reads what an audit_logger.write_event span says it wrote.
 func writeOf(attrs pcommon.Map) (writeRef, bool) {
-	seq, ok1 := attrs.Get("audit.seq")
-	hash, ok2 := attrs.Get("audit.hash")
-	typ, _ := attrs.Get("audit.event_type")
+	seq, ok1 := attrs.Get(names.AttrAuditSeq)
+	hash, ok2 := attrs.Get(names.AttrAuditHash)
+	typ, _ := attrs.Get(names.AttrAuditEventType)
 	if !ok1 || !ok2 || seq.Type() != pcommon.ValueTypeInt || hash.Type() != pcommon.ValueTypeStr {
 		return writeRef{}, false
 	}
@@ -443,8 +465,8 @@ func (l *linter) collect(b *batch, out *batchOut) {
 		global[i] = int(idx)
 		l.index[r.key] = idx
 		l.nodes = append(l.nodes, node{key: r.key, parent: r.parent, line: r.line, name: l.intern(r.name), file: int32(b.file), flags: r.flags})
-		if l.tree {
-			l.details = append(l.details, r.detail)
+		if l.tree || l.keep {
+			l.keepDetail(r.detail)
 		}
 		if r.write != nil {
 			w := *r.write
@@ -465,6 +487,34 @@ func (l *linter) collect(b *batch, out *batchOut) {
 			l.pending = append(l.pending, f)
 		}
 	}
+}
+
+// keepDetail keeps d, for tree and the report. Past maxKeptData bytes of
+// span data in all, a span's data is not kept: the report says so on its
+// row. Spans of equal origins share one.
+func (l *linter) keepDetail(d *spanDetail) {
+	if sd := d.data; sd != nil {
+		o, seen := l.origins[sd.origin.key]
+		size := sd.size
+		if !seen {
+			size += int64(len(sd.origin.key)) + 64
+		}
+		if l.kept+size > maxKeptData {
+			d.data = nil
+			l.notKept++
+		} else {
+			l.kept += size
+			if !seen {
+				if l.origins == nil {
+					l.origins = map[string]*origin{}
+				}
+				l.origins[sd.origin.key] = sd.origin
+				o = sd.origin
+			}
+			sd.origin = o
+		}
+	}
+	l.details = append(l.details, d)
 }
 
 func (l *linter) intern(name string) int32 {

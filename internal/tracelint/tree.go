@@ -12,17 +12,23 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/brain-dev/brain/internal/names"
 	"github.com/fatih/color"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// spanDetail is what tree draws of a span beyond the node.
+// spanDetail is what tree draws of a span beyond the node (and the report
+// shows in its row).
 type spanDetail struct {
 	start, end uint64 // Unix ns
 	session    string
-	status     string // the status message
+	status     string // the status message, cut to maxValueBytes
 	keys       []string
+	genai      *genAICall // a GenAI call's figures, for the report's summary
+	command    string     // brain.command, and brain.exit_code, for the report's header
+	exit       string
+	data       *spanData // report only: nil when not kept
 }
 
 // keyAttrs are the attributes tree shows, in order, and how.
@@ -30,36 +36,43 @@ var keyAttrs = []struct {
 	key   string
 	label string // "" shows the value alone
 }{
-	{"brain.command", ""},
-	{"audit.event_type", ""},
-	{"audit.seq", "#"},
-	{"brain.task.id", "task="},
-	{"brain.task.state", "verdict="},
-	{"brain.plan.task_count", "tasks="},
-	{"gen_ai.request.model", "model="},
-	{"brain.context.file_count", "files="},
-	{"brain.verifier.check_count", "checks="},
-	{"brain.verifier.failed", "failed="},
-	{"brain.drill.id", "drill="},
-	{"brain.drill.run", "run="},
-	{"brain.drill.phase", ""},
-	{"brain.drill.outcome", ""},
-	{"brain.drill.rounds", "rounds="},
-	{"brain.drill.verdict", "verdict="},
-	{"brain.drill.ttd_ms", "ttd_ms="},
-	{"brain.drill.ttr_ms", "ttr_ms="},
-	{"process.executable.name", "prog="},
-	{"process.exit.code", "prog-exit="},
-	{"brain.exit_code", "exit="},
-	{"http.response.status_code", "http="},
-	{"error.type", "error.type="},
+	{names.AttrBrainCommand, ""},
+	{names.AttrAuditEventType, ""},
+	{names.AttrAuditSeq, "#"},
+	{names.AttrBrainTaskID, "task="},
+	{names.AttrBrainTaskState, "verdict="},
+	{names.AttrBrainPlanTaskCount, "tasks="},
+	{names.AttrGenAIRequestModel, "model="},
+	{names.AttrBrainContextFileCount, "files="},
+	{names.AttrBrainVerifierCheckCount, "checks="},
+	{names.AttrBrainVerifierFailed, "failed="},
+	{names.AttrBrainDrillID, "drill="},
+	{names.AttrBrainDrillRun, "run="},
+	{names.AttrBrainDrillPhase, ""},
+	{names.AttrBrainDrillOutcome, ""},
+	{names.AttrBrainDrillRounds, "rounds="},
+	{names.AttrBrainDrillVerdict, "verdict="},
+	{names.AttrBrainDrillTTDMs, "ttd_ms="},
+	{names.AttrBrainDrillTTRMs, "ttr_ms="},
+	{names.AttrProcessExecutableName, "prog="},
+	{names.AttrProcessExitCode, "prog-exit="},
+	{names.AttrBrainExitCode, "exit="},
+	{names.AttrHttpResponseStatusCode, "http="},
+	{names.AttrErrorType, "error.type="},
 }
 
 func newDetail(s ptrace.Span, session string) *spanDetail {
-	d := &spanDetail{start: uint64(s.StartTimestamp()), end: uint64(s.EndTimestamp()), status: s.Status().Message(), session: session}
+	d := &spanDetail{start: uint64(s.StartTimestamp()), end: uint64(s.EndTimestamp()), status: cutString(s.Status().Message()), session: cutString(session)}
 	attrs := s.Attributes()
+	d.genai = newGenAICall(attrs, s.Status().Code() == ptrace.StatusCodeError)
+	if v, ok := attrs.Get(names.AttrBrainCommand); ok {
+		d.command = shorten(v.AsString(), 40)
+		if x, ok := attrs.Get(names.AttrBrainExitCode); ok {
+			d.exit = shorten(x.AsString(), 20)
+		}
+	}
 	if v, ok := attrs.Get(sessionAttr); ok {
-		d.session = v.AsString()
+		d.session = cutString(v.AsString())
 	}
 	for _, k := range keyAttrs {
 		v, ok := attrs.Get(k.key)
@@ -67,14 +80,14 @@ func newDetail(s ptrace.Span, session string) *spanDetail {
 			continue
 		}
 		d.keys = append(d.keys, k.label+shorten(v.AsString(), 40))
-		if k.key == "gen_ai.request.model" {
-			if in, ok := attrs.Get("gen_ai.usage.input_tokens"); ok {
-				out, _ := attrs.Get("gen_ai.usage.output_tokens")
+		if k.key == names.AttrGenAIRequestModel {
+			if in, ok := attrs.Get(names.AttrGenAIUsageInputTokens); ok {
+				out, _ := attrs.Get(names.AttrGenAIUsageOutputTokens)
 				d.keys = append(d.keys, "tokens="+in.AsString()+"/"+out.AsString())
 			}
 		}
 	}
-	if _, ok := attrs.Get("brain.unsafe_io"); ok {
+	if _, ok := attrs.Get(names.AttrBrainUnsafeIO); ok {
 		d.keys = append(d.keys, "UNSAFE-IO")
 	}
 	return d
@@ -118,30 +131,11 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	}
 	traces := l.traces()
 	res := TreeResult{Traces: len(traces)}
-	var pick []*traceView
+	pick, err := pickTraces(traces, opts.Trace, opts.Session)
 	switch {
-	case opts.Trace != "":
-		want := strings.ToLower(opts.Trace)
-		for _, t := range traces {
-			if strings.HasPrefix(t.id, want) {
-				pick = append(pick, t)
-			}
-		}
-		if len(pick) > 1 {
-			return res, fmt.Errorf("trace %q: %d traces start with it; give more of the id", opts.Trace, len(pick))
-		}
-		if len(pick) == 0 {
-			return res, fmt.Errorf("trace %q: %w", opts.Trace, ErrNoTrace)
-		}
-	case opts.Session != "":
-		for _, t := range traces {
-			if t.sessions[opts.Session] {
-				pick = append(pick, t)
-			}
-		}
-		if len(pick) == 0 {
-			return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
-		}
+	case err != nil:
+		return res, err
+	case pick != nil:
 	case len(traces) == 1:
 		pick = traces
 	default:
@@ -160,6 +154,38 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	}
 	res.Drawn = len(pick)
 	return res, nil
+}
+
+// pickTraces returns the trace whose id starts with trace, or the traces
+// of session; nil when both are empty. ErrNoTrace when none is in the
+// input.
+func pickTraces(traces []*traceView, trace, session string) ([]*traceView, error) {
+	var pick []*traceView
+	switch {
+	case trace != "":
+		want := strings.ToLower(trace)
+		for _, t := range traces {
+			if strings.HasPrefix(t.id, want) {
+				pick = append(pick, t)
+			}
+		}
+		if len(pick) > 1 {
+			return nil, fmt.Errorf("trace %q: %d traces start with it; give more of the id", trace, len(pick))
+		}
+		if len(pick) == 0 {
+			return nil, fmt.Errorf("trace %q: %w", trace, ErrNoTrace)
+		}
+	case session != "":
+		for _, t := range traces {
+			if t.sessions[session] {
+				pick = append(pick, t)
+			}
+		}
+		if len(pick) == 0 {
+			return nil, fmt.Errorf("session %q: %w", session, ErrNoTrace)
+		}
+	}
+	return pick, nil
 }
 
 // traceView is one trace's spans, ready to draw.

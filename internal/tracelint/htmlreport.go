@@ -1,0 +1,775 @@
+package tracelint
+
+import (
+	"container/heap"
+	"context"
+	"encoding/hex"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// DefaultMaxRows is how many spans the report draws as rows by default: a
+// session of 10,000 spans (and a fifth more) is drawn whole; a bigger input
+// is drawn with subtrees collapsed. The page keeps as many audit records
+// at most: with BRAIN's spans, about 5 MB in all.
+const DefaultMaxRows = 12000
+
+// ReportOptions configure Report.
+type ReportOptions struct {
+	// Lint are the linter's options: the dictionary, the config, the audit
+	// chain (Audit), the workers and line limit.
+	Lint Options
+	// Trace (an id or a unique prefix of one) or Session select the
+	// traces of the report; with neither, every trace of the input is in
+	// it.
+	Trace, Session string
+	// MaxRows is how many spans are drawn as rows, over every trace of the
+	// report (0: DefaultMaxRows); the others are collapsed into the rows
+	// of their subtrees.
+	MaxRows int
+	// Generated is the time the report says it was made; Version the
+	// program's version line.
+	Generated time.Time
+	Version   string
+}
+
+// ReportResult says what Report wrote.
+type ReportResult struct {
+	Traces  int // traces in the report
+	Spans   int // their spans
+	Rows    int // spans drawn as rows
+	Hidden  int // spans of the report's traces in collapsed subtrees
+	NotKept int // spans drawn without their details: over the memory limit
+	Lint    *Result
+	// Chain is "" without an audit chain, else "PASS" or "FAIL".
+	Chain string
+}
+
+// Report reads the spans of ins (and the audit chain of opts.Lint.Audit),
+// lints them, and writes to w one self-contained HTML page: the chain's
+// verdict, the lint findings and coverage, a GenAI summary and, for each
+// trace, its waterfall with every span's attributes, events, status, audit
+// records and findings. The page's format: docs/trace-lint.md ("report").
+func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) (*ReportResult, error) {
+	l := newLinter(opts.Lint, ins)
+	l.keep = true
+	if err := l.run(ctx); err != nil {
+		return nil, err
+	}
+	res := l.finish()
+	traces := l.traces()
+	pick, err := pickTraces(traces, opts.Trace, opts.Session)
+	if err != nil {
+		return nil, err
+	}
+	if pick == nil {
+		pick = traces
+	}
+	maxRows := opts.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	b := &pageBuilder{l: l, res: res, opts: opts, strs: newInterner(), rowOf: map[int]rowRef{}}
+	page := b.build(pick, maxRows)
+	out := &ReportResult{Traces: len(pick), Lint: res, Chain: page.Chain.Verdict}
+	for _, t := range page.Data.Traces {
+		out.Spans += t.Spans
+		out.Hidden += t.Hidden
+		for _, r := range t.Rows {
+			if r.G == 0 {
+				out.Rows++
+				out.NotKept += r.NK
+			}
+		}
+	}
+	return out, writePage(w, page)
+}
+
+// rowPlan is a row of a trace's waterfall: a span, or an aggregate of
+// sibling subtrees not drawn.
+type rowPlan struct {
+	node   int // the span (node index), -1 for an aggregate
+	parent int // the parent's row, -1 at the top
+	depth  int
+	// hidden are the roots of the subtrees this row stands for: a
+	// collapsed span's children, or an aggregate's siblings.
+	hidden []int
+	note   string
+}
+
+// traceTree is a trace as a tree of nodes, every span reached once.
+type traceTree struct {
+	tops  []int
+	kids  map[int][]int
+	notes map[int]string
+	size  map[int]int // spans in the subtree
+	errs  map[int]int // error spans in the subtree
+	pre   map[int]int // place in pre-order
+}
+
+// spanTree builds t's tree. A span no top reaches (its parents form a cycle)
+// becomes a top of its own, with a note.
+func (l *linter) spanTree(t *traceView) *traceTree {
+	tt := &traceTree{kids: map[int][]int{}, notes: map[int]string{}, size: map[int]int{}, errs: map[int]int{}, pre: map[int]int{}}
+	var order []int
+	walk := func(root int) {
+		stack := []int{root}
+		tt.pre[root] = len(order)
+		for len(stack) > 0 {
+			u := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			order = append(order, u)
+			kids := t.children[u]
+			var mine []int
+			for _, c := range kids {
+				if _, seen := tt.pre[c]; !seen {
+					tt.pre[c] = -1
+					mine = append(mine, c)
+				}
+			}
+			tt.kids[u] = mine
+			for i := len(mine) - 1; i >= 0; i-- {
+				stack = append(stack, mine[i])
+			}
+		}
+	}
+	for _, top := range t.tops {
+		tt.tops = append(tt.tops, top)
+		walk(top)
+	}
+	for _, i := range t.spans {
+		if _, seen := tt.pre[i]; !seen {
+			tt.tops = append(tt.tops, i)
+			tt.notes[i] = "its parents form a cycle: drawn at the top"
+			walk(i)
+		}
+	}
+	for k, u := range order {
+		tt.pre[u] = k
+	}
+	for k := len(order) - 1; k >= 0; k-- {
+		u := order[k]
+		tt.size[u]++
+		if l.nodes[u].flags&fError != 0 {
+			tt.errs[u]++
+		}
+		for _, c := range tt.kids[u] {
+			tt.size[u] += tt.size[c]
+			tt.errs[u] += tt.errs[c]
+		}
+	}
+	for _, top := range t.tops {
+		n := &l.nodes[top]
+		if n.flags&fHasParent != 0 && tt.notes[top] == "" {
+			where := "not in the input"
+			if n.flags&fRemote != 0 {
+				where = "in another process, not in the input"
+			}
+			tt.notes[top] = "parent " + spanHex(n.parent) + " " + where
+		}
+	}
+	return tt
+}
+
+// expandQueue orders the spans whose children may be drawn: subtrees with
+// errors first, then the shallowest, then in pre-order.
+type expandQueue struct {
+	tt    *traceTree
+	items []expandItem
+}
+
+type expandItem struct{ node, depth int }
+
+func (q *expandQueue) Len() int { return len(q.items) }
+func (q *expandQueue) Less(i, j int) bool {
+	a, b := q.items[i], q.items[j]
+	ea, eb := q.tt.errs[a.node] > 0, q.tt.errs[b.node] > 0
+	if ea != eb {
+		return ea
+	}
+	if a.depth != b.depth {
+		return a.depth < b.depth
+	}
+	return q.tt.pre[a.node] < q.tt.pre[b.node]
+}
+func (q *expandQueue) Swap(i, j int) { q.items[i], q.items[j] = q.items[j], q.items[i] }
+func (q *expandQueue) Push(x any)    { q.items = append(q.items, x.(expandItem)) }
+func (q *expandQueue) Pop() any {
+	x := q.items[len(q.items)-1]
+	q.items = q.items[:len(q.items)-1]
+	return x
+}
+
+// layout returns the rows of a trace drawn in at most budget rows (at
+// least one). With room for every span, every span is a row. Without, the
+// spans are drawn from the top down, subtrees holding an error first and
+// then level by level; a span whose children do not fit is collapsed (its
+// row stands for its subtree), and when only some of a span's children
+// fit, the rest are one aggregate row. The rows are in the tree's order.
+func (l *linter) layout(tt *traceTree, budget int) []rowPlan {
+	budget = max(budget, 1)
+	shown := map[int][]int{} // a drawn span's drawn children; -1: the tops' key
+	agg := map[int][]int{}   // the children (tops) an aggregate row stands for
+	left := budget
+	byPriority := func(xs []int, n int) (keep, rest []int) {
+		ys := append([]int(nil), xs...)
+		sort.SliceStable(ys, func(i, j int) bool {
+			ei, ej := tt.errs[ys[i]] > 0, tt.errs[ys[j]] > 0
+			if ei != ej {
+				return ei
+			}
+			return tt.pre[ys[i]] < tt.pre[ys[j]]
+		})
+		in := map[int]bool{}
+		for _, y := range ys[:n] {
+			in[y] = true
+		}
+		for _, x := range xs {
+			if in[x] {
+				keep = append(keep, x)
+			} else {
+				rest = append(rest, x)
+			}
+		}
+		return keep, rest
+	}
+	q := &expandQueue{tt: tt}
+	place := func(parent int, kids []int, depth int) bool {
+		switch {
+		case len(kids) <= left:
+			shown[parent] = kids
+			left -= len(kids)
+		case left >= 2 || parent == -1:
+			n := max(left-1, 0)
+			shown[parent], agg[parent] = byPriority(kids, n)
+			left = 0
+		default:
+			return false
+		}
+		for _, k := range shown[parent] {
+			if len(tt.kids[k]) > 0 {
+				heap.Push(q, expandItem{k, depth + 1})
+			}
+		}
+		return true
+	}
+	place(-1, tt.tops, -1)
+	for q.Len() > 0 && left > 0 {
+		it := heap.Pop(q).(expandItem)
+		if !place(it.node, tt.kids[it.node], it.depth) {
+			break
+		}
+	}
+	var rows []rowPlan
+	var emit func(parent, parentRow, depth int)
+	// Drawn spans nest at most as deep as the budget: the recursion is
+	// bounded by it, not by the input.
+	emit = func(parent, parentRow, depth int) {
+		for _, k := range shown[parent] {
+			r := rowPlan{node: k, parent: parentRow, depth: depth, note: tt.notes[k]}
+			if _, open := shown[k]; !open {
+				r.hidden = tt.kids[k]
+			}
+			rows = append(rows, r)
+			if _, open := shown[k]; open {
+				emit(k, len(rows)-1, depth+1)
+			}
+		}
+		if a := agg[parent]; len(a) > 0 {
+			rows = append(rows, rowPlan{node: -1, parent: parentRow, depth: depth, hidden: a})
+		}
+	}
+	emit(-1, -1, 0)
+	return rows
+}
+
+// allocate shares budget rows among traces of the given sizes: each gets
+// what it needs or an equal share of what is left, the smallest first, so
+// that small traces are drawn whole and the big ones share the rest; every
+// trace gets at least one row.
+func allocate(sizes []int, budget int) []int {
+	idx := make([]int, len(sizes))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return sizes[idx[a]] < sizes[idx[b]] })
+	out := make([]int, len(sizes))
+	left := budget
+	for k, i := range idx {
+		share := left / (len(idx) - k)
+		out[i] = max(1, min(sizes[i], share))
+		left = max(0, left-out[i])
+	}
+	return out
+}
+
+// interner numbers the strings of the page's data, each stored once.
+type interner struct {
+	idx  map[string]int
+	list []string
+}
+
+func newInterner() *interner { return &interner{idx: map[string]int{}} }
+
+func (in *interner) id(s string) int {
+	if i, ok := in.idx[s]; ok {
+		return i
+	}
+	i := len(in.list)
+	in.idx[s] = i
+	in.list = append(in.list, s)
+	return i
+}
+
+// rowRef places a span in the page: its trace and row, and whether the
+// row is a collapsed subtree holding it rather than its own.
+type rowRef struct {
+	trace, row int
+	inside     bool
+}
+
+// pageBuilder turns the linter's spans, records and findings into a page.
+type pageBuilder struct {
+	l       *linter
+	res     *Result
+	opts    ReportOptions
+	strs    *interner
+	origins map[*origin]int
+	rowOf   map[int]rowRef // node → where it is drawn
+	data    pageData
+}
+
+func (b *pageBuilder) build(pick []*traceView, maxRows int) *page {
+	b.origins = map[*origin]int{}
+	// Lists are [] rather than null when empty: the script reads them all.
+	b.data.Origins, b.data.Traces, b.data.Findings, b.data.Other = []jsOrigin{}, []jsTrace{}, []jsFinding{}, []jsRecord{}
+	sizes := make([]int, len(pick))
+	for i, t := range pick {
+		sizes[i] = len(t.spans)
+	}
+	alloc := allocate(sizes, maxRows)
+	in := map[pcommon.TraceID]int{}
+	var all []int
+	for i, t := range pick {
+		b.data.Traces = append(b.data.Traces, b.trace(i, t, alloc[i]))
+		in[b.l.nodes[t.spans[0]].key.trace] = i
+		all = append(all, t.spans...)
+	}
+	b.audit(in, maxRows)
+	b.findings(in)
+	b.data.V = pageVersion
+	b.data.S = b.strs.list
+	p := &page{Data: &b.data, Generated: b.opts.Generated.UTC().Format(time.RFC3339), Version: b.opts.Version}
+	p.Chain = b.chain()
+	p.Lint = b.lintView()
+	p.GenAI = genAISummary(b.l.details, all)
+	for _, in := range b.l.ins {
+		p.Inputs = append(p.Inputs, in.Name)
+	}
+	for i, t := range pick {
+		jt := &b.data.Traces[i]
+		p.Traces = append(p.Traces, traceSummary{ID: t.id, Index: i, Sessions: jt.sessionList, Command: jt.Cmd, Exit: jt.Exit,
+			Start: stamp(t.start), Duration: duration(t.end - t.start), Spans: len(t.spans), Errors: t.errors})
+		p.Spans += len(t.spans)
+		p.Errors += t.errors
+	}
+	sessions := map[string]bool{}
+	for _, t := range pick {
+		for s := range t.sessions {
+			sessions[s] = true
+		}
+	}
+	p.Sessions = sortedKeys(sessions)
+	p.Selection = b.selection()
+	return p
+}
+
+// selection says which traces of the input the report holds.
+func (b *pageBuilder) selection() string {
+	switch {
+	case b.opts.Trace != "":
+		return "trace " + b.opts.Trace
+	case b.opts.Session != "":
+		return "session " + b.opts.Session
+	}
+	return "every trace of the input"
+}
+
+// trace builds the page data of trace t (number ti) in at most budget rows.
+func (b *pageBuilder) trace(ti int, t *traceView, budget int) jsTrace {
+	l := b.l
+	tt := l.spanTree(t)
+	plan := l.layout(tt, budget)
+	jt := jsTrace{ID: t.id, Start: stamp(t.start), T0: strconv.FormatUint(t.start, 10), Dur: sub(t.end, t.start), Spans: len(t.spans), Errors: t.errors,
+		Sessions: []int{}, Rows: []jsRow{}, Audit: []jsRecord{}}
+	sessions := sortedKeys(t.sessions)
+	jt.sessionList = sessions
+	for _, s := range sessions {
+		jt.Sessions = append(jt.Sessions, b.strs.id(s))
+	}
+	if len(tt.tops) > 0 {
+		d := l.details[tt.tops[0]]
+		jt.Cmd, jt.Exit = d.command, d.exit
+	}
+	for ri, r := range plan {
+		row := jsRow{P: r.parent, D: r.depth, Nt: r.note}
+		if r.node >= 0 {
+			b.rowOf[r.node] = rowRef{trace: ti, row: ri}
+			b.spanRow(&row, r.node, t.start)
+		} else {
+			row.G = 1
+		}
+		if len(r.hidden) > 0 {
+			row.C = b.hidden(r.hidden, tt, ti, ri, t.start)
+			jt.Hidden += row.C.N
+		}
+		jt.Rows = append(jt.Rows, row)
+	}
+	jt.GenAI = genAISummary(l.details, t.spans)
+	return jt
+}
+
+// spanRow fills row with span i.
+func (b *pageBuilder) spanRow(row *jsRow, i int, t0 uint64) {
+	l := b.l
+	n := &l.nodes[i]
+	d := l.details[i]
+	row.N = b.strs.id(l.nameOf(n))
+	row.I = spanHex(n.key.span)
+	row.S, row.E = sub(d.start, t0), sub(d.end, d.start)
+	if n.flags&fError != 0 {
+		row.X = 1
+	}
+	row.K = strings.Join(d.keys, " ")
+	row.M = d.status
+	row.L = []int64{int64(b.strs.id(l.ins[n.file].Name)), n.line}
+	if spec := l.names[n.name].spec; spec != nil && n.flags&fForeign == 0 {
+		if spec.CriticalPath {
+			row.Cp = 1
+		}
+		if spec.MutatesState {
+			switch {
+			case n.flags&fAuditFailed != 0:
+				row.Mu = mutAborted
+			case l.audit == nil:
+				row.Mu = mutNoChain
+			case l.audit.spans[n.key]:
+				row.Mu = mutAudited
+			default:
+				row.Mu = mutMissing
+			}
+		}
+	}
+	if n.flags&fForeign != 0 {
+		row.Fo = 1
+	}
+	if d.data == nil {
+		row.NK = 1
+		return
+	}
+	row.Dt = b.spanData(d.data, t0)
+}
+
+// The mutating-span states of a row (jsRow.Mu).
+const (
+	mutAudited = 1 + iota // an audit record names it
+	mutMissing            // none does: audit-missing
+	mutNoChain            // no audit chain was given
+	mutAborted            // its record could not be written: aborted
+)
+
+// hidden sums up the subtrees under roots, drawn as row ri of trace ti.
+func (b *pageBuilder) hidden(roots []int, tt *traceTree, ti, ri int, t0 uint64) *jsHidden {
+	l := b.l
+	h := &jsHidden{S: math.MaxInt64}
+	names := map[int32]int{}
+	stack := append([]int(nil), roots...)
+	for len(stack) > 0 {
+		u := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		stack = append(stack, tt.kids[u]...)
+		n := &l.nodes[u]
+		d := l.details[u]
+		b.rowOf[u] = rowRef{trace: ti, row: ri, inside: true}
+		h.N++
+		if n.flags&fError != 0 {
+			h.X++
+		}
+		names[n.name]++
+		h.S = min(h.S, sub(d.start, t0))
+		h.E = max(h.E, sub(d.end, t0))
+	}
+	type nc struct {
+		name  int32
+		count int
+	}
+	var ncs []nc
+	for k, v := range names {
+		ncs = append(ncs, nc{k, v})
+	}
+	sort.Slice(ncs, func(i, j int) bool {
+		if ncs[i].count != ncs[j].count {
+			return ncs[i].count > ncs[j].count
+		}
+		return l.names[ncs[i].name].name < l.names[ncs[j].name].name
+	})
+	for k, c := range ncs {
+		if k == 8 {
+			h.More = len(ncs) - k
+			break
+		}
+		h.Names = append(h.Names, []int{b.strs.id(l.names[c.name].name), c.count})
+	}
+	return h
+}
+
+// sub is a-b in ns, 0 when b is later.
+func sub(a, b uint64) int64 {
+	if a < b {
+		return 0
+	}
+	return int64(min(a-b, math.MaxInt64))
+}
+
+// spanData is a span's details as page data.
+func (b *pageBuilder) spanData(d *spanData, t0 uint64) *jsSpanData {
+	o, ok := b.origins[d.origin]
+	if !ok {
+		jo := jsOrigin{A: b.attrs(d.origin.attrs), M: d.origin.more, Sc: b.strs.id(d.origin.scope), Sv: b.strs.id(d.origin.scopeVersion)}
+		o = len(b.data.Origins)
+		b.data.Origins = append(b.data.Origins, jo)
+		b.origins[d.origin] = o
+	}
+	js := &jsSpanData{O: o, K: int(d.kind), C: int(d.code), A: b.attrs(d.attrs), MA: d.moreAttrs, ME: d.moreEvents, ML: d.moreLinks}
+	if d.cut {
+		js.Cut = maxSpanData
+	}
+	for _, e := range d.events {
+		js.Ev = append(js.Ev, jsEvent{N: b.strs.id(e.name), T: sub(e.t, t0), A: b.attrs(e.attrs), M: e.more})
+	}
+	for _, k := range d.links {
+		js.Ln = append(js.Ln, jsLink{T: k.trace, S: k.span, A: b.attrs(k.attrs), M: k.more})
+	}
+	return js
+}
+
+// attrs encodes attributes as a flat list: key, value, key, value. A key
+// is a number in the string table; a value is encoded by value.
+func (b *pageBuilder) attrs(as []attr) []any {
+	out := make([]any, 0, 2*len(as))
+	for _, a := range as {
+		out = append(out, b.strs.id(a.k), b.value(a.v))
+	}
+	return out
+}
+
+// value encodes an attribute value for the page's script:
+//
+//	number N          a string: the string table's N
+//	{"s":N,"cut":L}   a string cut to maxValueBytes from L bytes
+//	true, false       a bool
+//	[N]               an int (N a string when over 2^53)
+//	{"f":X}           a double (X a string for NaN and infinities)
+//	{"y":B,"cut":L}   bytes, base64
+//	{"a":[V...],"more":K}       an array, K elements not kept
+//	{"m":[N,V,...],"more":K}    a map
+//	null              empty
+func (b *pageBuilder) value(v attrVal) any {
+	switch v.t {
+	case pcommon.ValueTypeStr:
+		if v.cut > 0 {
+			return map[string]int{"s": b.strs.id(v.s), "cut": v.cut}
+		}
+		return b.strs.id(v.s)
+	case pcommon.ValueTypeBool:
+		return v.b
+	case pcommon.ValueTypeInt:
+		if v.i > 1<<53 || v.i < -(1<<53) {
+			return []string{strconv.FormatInt(v.i, 10)}
+		}
+		return []int64{v.i}
+	case pcommon.ValueTypeDouble:
+		if math.IsNaN(v.f) || math.IsInf(v.f, 0) {
+			return map[string]string{"f": strconv.FormatFloat(v.f, 'g', -1, 64)}
+		}
+		return map[string]float64{"f": v.f}
+	case pcommon.ValueTypeBytes:
+		m := map[string]any{"y": v.s}
+		if v.cut > 0 {
+			m["cut"] = v.cut
+		}
+		return m
+	case pcommon.ValueTypeSlice:
+		vs := make([]any, 0, len(v.kids))
+		for _, k := range v.kids {
+			vs = append(vs, b.value(k.v))
+		}
+		return map[string]any{"a": vs, "more": v.more}
+	case pcommon.ValueTypeMap:
+		return map[string]any{"m": b.attrs(v.kids), "more": v.more}
+	}
+	return nil
+}
+
+// audit puts the chain's records in the page: each record of a trace of
+// the page with that trace (at most limit in all, by seq), the others in
+// the page's list of records outside its traces.
+func (b *pageBuilder) audit(in map[pcommon.TraceID]int, limit int) {
+	a := b.l.audit
+	if a == nil {
+		return
+	}
+	recs := append([]auditRecord(nil), a.records...)
+	sort.SliceStable(recs, func(i, j int) bool { return recs[i].seq < recs[j].seq })
+	n := 0
+	for _, r := range recs {
+		ti, ok := -1, false
+		if r.hasSpan && !r.badIDs {
+			ti, ok = in[r.key.trace]
+		}
+		if r.hasSpan && !r.badIDs && !ok {
+			b.data.AuditElsewhere++ // a record of a trace not in the page
+			continue
+		}
+		if n == limit {
+			if ti >= 0 {
+				b.data.Traces[ti].MoreAudit++
+			} else {
+				b.data.MoreOther++
+			}
+			continue
+		}
+		n++
+		jr := jsRecord{Seq: r.seq, Type: b.strs.id(r.typ), Ts: r.ts.UTC().Format(time.RFC3339Nano), Hash: r.hash, Row: -1,
+			Session: b.strs.id(r.session), L: []int64{int64(b.strs.id(r.file)), r.line}, Cut: r.cut}
+		if r.data != nil {
+			jr.Data = string(r.data)
+		} else {
+			jr.NK = 1
+		}
+		if r.hasSpan && !r.badIDs {
+			jr.Span = spanHex(r.key.span)
+			if idx, ok := b.l.index[r.key]; ok {
+				ref := b.rowOf[int(idx)]
+				jr.Row = ref.row
+				if ref.inside {
+					jr.In = 1
+				}
+			} else {
+				jr.Unknown = 1
+			}
+		}
+		if ti >= 0 {
+			b.data.Traces[ti].Audit = append(b.data.Traces[ti].Audit, jr)
+		} else {
+			b.data.Other = append(b.data.Other, jr)
+		}
+	}
+}
+
+// findings puts the lint findings in the page: with the row of their span
+// when it is drawn, with their trace, or in the page's own list; those
+// about traces that are not in the page are counted.
+func (b *pageBuilder) findings(in map[pcommon.TraceID]int) {
+	for _, f := range b.res.Findings {
+		jf := jsFinding{Rule: f.Rule, Sev: f.Severity.String(), Trace: -1, Row: -1, Span: f.Span, SpanID: f.SpanID, Attr: f.Attr, Msg: f.Message}
+		if f.File != "" {
+			jf.Loc = f.File
+			if f.Line > 0 {
+				jf.Loc += ":" + strconv.FormatInt(f.Line, 10)
+			}
+		}
+		if f.TraceID != "" {
+			var id pcommon.TraceID
+			if raw, err := hex.DecodeString(f.TraceID); err == nil && len(raw) == len(id) {
+				copy(id[:], raw)
+			}
+			ti, ok := in[id]
+			if !ok {
+				b.data.FindingsElsewhere++
+				continue
+			}
+			jf.Trace = ti
+			if f.span >= 0 {
+				if ref, ok := b.rowOf[f.span]; ok {
+					jf.Row = ref.row
+					if ref.inside {
+						jf.In = 1
+					}
+				}
+			}
+		}
+		b.data.Findings = append(b.data.Findings, jf)
+	}
+}
+
+// chainView is the audit chain's verdict as the page's header shows it.
+type chainView struct {
+	Given   bool
+	Verdict string // PASS or FAIL; "" when not given
+	Chains  []chainLine
+	More    int // findings not listed
+	Path    string
+}
+
+type chainLine struct {
+	Files    string
+	Records  int64
+	Alg      string
+	Head     string // seq:hash
+	OK       bool
+	Findings []string
+}
+
+// maxChainFindings is how many chain findings the header lists.
+const maxChainFindings = 20
+
+func (b *pageBuilder) chain() chainView {
+	a := b.l.audit
+	if a == nil {
+		return chainView{}
+	}
+	v := chainView{Given: true, Verdict: "PASS", Path: b.opts.Lint.Audit}
+	listed := 0
+	for _, rep := range a.reports {
+		c := chainLine{Files: strings.Join(rep.Files, ", "), Records: rep.Records, Alg: string(rep.Alg), OK: rep.OK()}
+		if rep.Head != nil {
+			c.Head = strconv.FormatUint(rep.Head.Seq, 10) + ":" + rep.Head.Hash
+		}
+		if !rep.OK() {
+			v.Verdict = "FAIL"
+		}
+		for _, f := range rep.Findings {
+			if listed == maxChainFindings {
+				v.More++
+				continue
+			}
+			listed++
+			c.Findings = append(c.Findings, f.String())
+		}
+		v.More += rep.Suppressed
+		v.Chains = append(v.Chains, c)
+	}
+	return v
+}
+
+// lintView is the lint's verdict and coverage as the header shows them.
+type lintView struct {
+	Verdict                    string
+	Errors, Warnings           int
+	Suppressed, Unlisted       int
+	Coverage                   []string
+	Listed, Elsewhere, NotKept int
+}
+
+func (b *pageBuilder) lintView() lintView {
+	t := b.res.Totals
+	return lintView{Verdict: b.res.Verdict(), Errors: t.Errors, Warnings: t.Warnings, Suppressed: t.Suppressed, Unlisted: t.Unlisted,
+		Coverage: CoverageLines(b.res), Listed: len(b.data.Findings), Elsewhere: b.data.FindingsElsewhere, NotKept: b.l.notKept}
+}

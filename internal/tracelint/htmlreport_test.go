@@ -1,0 +1,291 @@
+package tracelint
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/brain-dev/brain/internal/spandict"
+)
+
+// hostileValues are strings that would run script, load a resource or
+// break out of the page's JSON block if any reached the page unescaped.
+var hostileValues = []string{
+	`<script>window.__pwned = "script"</script>`,
+	`"><img src=x onerror="window.__pwned='img'">`,
+	`</script><script>window.__pwned = "close"</script>`,
+	`<!--<script>`,
+	`' onmouseover='window.__pwned=1' x='`,
+	"\u2028\u2029</ScRiPt >",
+	`{{.CSP}} ]]> &amp; &#60;`,
+}
+
+// hostileCommand is the hostile recording's brain.command, which the
+// page's header shows (drawn by html/template, not by the script).
+const hostileCommand = `</td><script>__pwned="head"</script>`
+
+// writeReport renders the report of files with opts.
+func writeReport(t *testing.T, opts ReportOptions, files ...string) (string, *ReportResult) {
+	t.Helper()
+	return writeReportTB(t, opts, files...)
+}
+
+func writeReportTB(t testing.TB, opts ReportOptions, files ...string) (string, *ReportResult) {
+	t.Helper()
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	if opts.Lint.Dict == nil {
+		opts.Lint.Dict = spandict.Default()
+	}
+	opts.Generated = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var b bytes.Buffer
+	res, err := Report(context.Background(), ins, opts, &b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String(), res
+}
+
+// hostileRecording records a command whose spans hold every hostile value
+// in every place the report shows a string: span names, attribute keys
+// and values, a status message, an event's name and attributes, the
+// resource, and an audit record's data.
+func hostileRecording(t *testing.T) *recording {
+	r := newRecording(t)
+	r.command(context.Background(), hostileCommand, func(ctx context.Context) {
+		for i, v := range hostileValues {
+			_, s := r.span(ctx, "sketch.generate_context", trace.SpanKindInternal,
+				attribute.String("hostile", v), attribute.String(v, "key"), attribute.StringSlice("list", []string{v}))
+			s.AddEvent(v, trace.WithAttributes(attribute.String("event.attr", v)))
+			s.SetStatus(codes.Error, v)
+			s.End()
+			_, n := r.span(ctx, v, trace.SpanKindInternal, attribute.Int("i", i))
+			n.End()
+			if _, err := r.log.Record(ctx, event{Type: "note", Note: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	r.close()
+	return r
+}
+
+// scriptBlocks returns the contents of the page's <script> elements.
+var scriptRE = regexp.MustCompile(`(?is)<script([^>]*)>(.*?)</script`)
+
+// TestReportEscapesHostileStrings: whatever the spans and records hold, the
+// page has exactly its own two script elements and its own markup; the
+// hostile strings reach the script's data intact, as data.
+func TestReportEscapesHostileStrings(t *testing.T) {
+	r := hostileRecording(t)
+	out, _ := writeReport(t, ReportOptions{Lint: Options{Audit: r.chain()}}, r.spans())
+	low := strings.ToLower(out)
+	if n := strings.Count(low, "<script"); n != 2 {
+		t.Errorf("the page has %d <script elements, want 2 (the data block and the page's script)", n)
+	}
+	if n := strings.Count(low, "</script"); n != 2 {
+		t.Errorf("the page has %d </script, want 2", n)
+	}
+	for _, bad := range []string{"<img", "<!--", "\u2028"} {
+		if strings.Contains(low, bad) {
+			t.Errorf("the page holds %q unescaped", bad)
+		}
+	}
+	blocks := scriptRE.FindAllStringSubmatch(out, -1)
+	if len(blocks) != 2 || !strings.Contains(blocks[0][1], `type="application/json"`) {
+		t.Fatalf("script blocks: %q", blocks)
+	}
+	var data pageData
+	if err := json.Unmarshal([]byte(blocks[0][2]), &data); err != nil {
+		t.Fatalf("the data block is not JSON: %v", err)
+	}
+	strs := map[string]bool{}
+	for _, s := range data.S {
+		strs[s] = true
+	}
+	for _, v := range hostileValues {
+		if !strs[v] {
+			t.Errorf("%q is not in the page's strings as it is", v)
+		}
+	}
+	recs := 0
+	for _, tr := range data.Traces {
+		for _, rec := range tr.Audit {
+			if strings.Contains(rec.Data, "note") {
+				recs++
+				var ev event
+				if err := json.Unmarshal([]byte(rec.Data), &ev); err != nil {
+					t.Errorf("record %d's data %q: %v", rec.Seq, rec.Data, err)
+				}
+			}
+		}
+	}
+	if recs != len(hostileValues) {
+		t.Errorf("%d hostile records in the page, want %d", recs, len(hostileValues))
+	}
+	// The trace list, drawn without the script, escapes too.
+	if want := "<td>" + html.EscapeString(hostileCommand) + "</td>"; !strings.Contains(out, want) {
+		t.Errorf("the trace list lacks the command escaped: %s", want)
+	}
+}
+
+// TestReportCSP: the Content-Security-Policy allows the page's own script
+// and style sheet, by their SHA-256 as they are in the file, and nothing
+// else: no source of scripts, styles, images, fonts or connections.
+func TestReportCSP(t *testing.T) {
+	r := hostileRecording(t)
+	out, _ := writeReport(t, ReportOptions{}, r.spans())
+	m := regexp.MustCompile(`<meta http-equiv="Content-Security-Policy" content="([^"]*)">`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatal("no Content-Security-Policy meta tag")
+	}
+	csp := html.UnescapeString(m[1])
+	hash := func(s string) string {
+		sum := sha256.Sum256([]byte(s))
+		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	blocks := scriptRE.FindAllStringSubmatch(out, -1)
+	style := regexp.MustCompile(`(?s)<style>(.*?)</style>`).FindAllStringSubmatch(out, -1)
+	if len(blocks) != 2 || len(style) != 1 {
+		t.Fatalf("%d scripts and %d style sheets, want 2 and 1", len(blocks), len(style))
+	}
+	want := fmt.Sprintf("default-src 'none'; script-src %s; style-src %s; img-src 'none'; font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'",
+		hash(blocks[1][2]), hash(style[0][1]))
+	if csp != want {
+		t.Errorf("CSP\n got %s\nwant %s", csp, want)
+	}
+	if strings.Contains(out, " style=") || strings.Contains(out, "http://") || strings.Contains(out, "https://") {
+		t.Errorf("the page holds an inline style attribute or a URL")
+	}
+}
+
+// TestReportCollapses: an input over --max-rows is drawn in at most that
+// many rows, every span accounted for (drawn or in a collapsed row), the
+// spans of erroring subtrees drawn first; nothing fails.
+func TestReportCollapses(t *testing.T) {
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t, 200, 200, 500), 40)
+	r.close()
+	for _, maxRows := range []int{1, 2, 7, 50, 100, 1000} {
+		out, res := writeReport(t, ReportOptions{MaxRows: maxRows}, r.spans())
+		rows := 0
+		blocks := scriptRE.FindAllStringSubmatch(out, -1)
+		var data pageData
+		if err := json.Unmarshal([]byte(blocks[0][2]), &data); err != nil {
+			t.Fatal(err)
+		}
+		errorsDrawn := 0
+		for _, tr := range data.Traces {
+			rows += len(tr.Rows)
+			for _, row := range tr.Rows {
+				errorsDrawn += row.X
+			}
+		}
+		if res.Rows+res.Hidden != res.Spans {
+			t.Errorf("max %d: %d rows + %d hidden != %d spans", maxRows, res.Rows, res.Hidden, res.Spans)
+		}
+		if want := max(maxRows, res.Traces); rows > 2*want {
+			t.Errorf("max %d: %d rows (with aggregates)", maxRows, rows)
+		}
+		if res.Rows > max(maxRows, res.Traces) {
+			t.Errorf("max %d: %d spans drawn", maxRows, res.Rows)
+		}
+		if maxRows >= res.Spans && res.Hidden != 0 {
+			t.Errorf("max %d: %d hidden, want every span drawn", maxRows, res.Hidden)
+		}
+		if maxRows >= 50 && errorsDrawn == 0 {
+			t.Errorf("max %d: no error span drawn", maxRows)
+		}
+	}
+}
+
+// TestReportSize: a session of 10,000 recorded spans (real SDK spans of
+// plan and execute commands, with their audit chain) makes a report under
+// 5 MB, every span drawn as a row.
+func TestReportSize(t *testing.T) {
+	if testing.Short() {
+		t.Skip("records 10,000 spans")
+	}
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t), 1250)
+	r.close()
+	out, res := writeReport(t, ReportOptions{Lint: Options{Audit: r.chain()}, Session: "sess-test"}, r.spans())
+	if res.Spans < 10000 || res.Hidden != 0 {
+		t.Fatalf("%d spans, %d hidden; want at least 10,000 spans, all drawn", res.Spans, res.Hidden)
+	}
+	if len(out) >= 5<<20 {
+		t.Errorf("the report of %d spans is %d bytes, want under 5 MB", res.Spans, len(out))
+	}
+	t.Logf("%d spans: %d bytes", res.Spans, len(out))
+}
+
+// TestReportGenAI: the GenAI summary counts, per provider and model, the
+// calls, the failed ones and the tokens of those that report them, and
+// the failures by error.type; each trace has its own, and the page one
+// over every trace.
+func TestReportGenAI(t *testing.T) {
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t, 200, 200, 401, 429, 500), 5)
+	r.close()
+	out, _ := writeReport(t, ReportOptions{}, r.spans())
+	traces := pageTraces(t, out)
+	noLatency := cmpopts.IgnoreFields(GenAIModel{}, "LatencyTotal", "LatencyP50", "LatencyMax")
+	plan := &GenAISummary{Models: []GenAIModel{{Provider: "openai", Model: "pro", Calls: 1, InputTokens: 120, OutputTokens: 40}}, Errors: nil}
+	execute := &GenAISummary{
+		Models: []GenAIModel{{Provider: "openai", Model: "flash", Calls: 5, Failed: 3, InputTokens: 240, OutputTokens: 80}},
+		Errors: []GenAIError{{Type: "auth", Calls: 1, Models: []string{"flash"}}, {Type: "rate_limit", Calls: 1, Models: []string{"flash"}}, {Type: "server", Calls: 1, Models: []string{"flash"}}},
+	}
+	if len(traces) != 2 {
+		t.Fatalf("%d traces, want 2", len(traces))
+	}
+	if d := cmp.Diff(plan, traces[0].GenAI, noLatency); d != "" {
+		t.Errorf("plan's summary (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(execute, traces[1].GenAI, noLatency); d != "" {
+		t.Errorf("execute's summary (-want +got):\n%s", d)
+	}
+	for _, m := range traces[1].GenAI.Models {
+		if m.LatencyP50 == 0 || m.LatencyMax < m.LatencyP50 || m.LatencyTotal < m.LatencyMax {
+			t.Errorf("latencies p50 %d, max %d, total %d", m.LatencyP50, m.LatencyMax, m.LatencyTotal)
+		}
+	}
+	// The page's own table, over both traces.
+	for _, want := range []string{"<td>openai</td><td>pro</td><td>1</td><td>0</td><td>120</td><td>40</td>",
+		"<td>openai</td><td>flash</td><td>5</td><td>3</td><td>240</td><td>80</td>",
+		"<td>auth</td><td>1</td><td>flash</td>", "<td>rate_limit</td><td>1</td><td>flash</td>"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the page's GenAI table lacks %s", want)
+		}
+	}
+}
+
+// pageTraces returns the traces of a page's data: id and spans.
+func pageTraces(t testing.TB, page string) []jsTrace {
+	t.Helper()
+	blocks := scriptRE.FindAllStringSubmatch(page, -1)
+	if len(blocks) != 2 {
+		t.Fatalf("%d script blocks", len(blocks))
+	}
+	var data pageData
+	if err := json.Unmarshal([]byte(blocks[0][2]), &data); err != nil {
+		t.Fatal(err)
+	}
+	return data.Traces
+}
