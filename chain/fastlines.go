@@ -10,9 +10,22 @@ import "github.com/brain-dev/brain/chain/internal/fastpath"
 // what it is; the fast path decides nothing.
 type fastScratch struct {
 	p          fastpath.Parser
-	rec        fastpath.Record
+	rec, rec2  fastpath.Record
 	lastHex    []byte
 	lastDigest Digest
+	// pair hashes two SHA-256 records at once, or is nil (another
+	// algorithm, or a machine without its instructions).
+	pair *fastpath.SHA256Pair
+}
+
+// newFastScratch returns the fast path's state for one goroutine that
+// processes lines of a chain of alg.
+func newFastScratch(alg Alg) *fastScratch {
+	f := &fastScratch{}
+	if alg == SHA256 {
+		f.pair = fastpath.NewSHA256Pair()
+	}
+	return f
 }
 
 // reset starts on a chunk of lines, data, from byte from (a line's start).
@@ -45,12 +58,41 @@ func (f *fastScratch) verifyLine(h *digester, data []byte, s, e int, li *lineInf
 	} else if !decodeHex(prev[:], r.Prev) {
 		return false
 	}
-	li.computed = h.entry(r.Entry, &prev)
-	if !fastpath.HexEqual((*[DigestSize]byte)(&li.computed), r.Hash) {
+	return f.verified(li, r, &prev, h.entry(r.Entry, &prev))
+}
+
+// verifyPair is verifyLine for the two clean lines data[s:e] and
+// data[e+1:e2], hashed together (pair): it fills a and b, or reports false
+// when either does not verify on the fast path (a and b are then garbage,
+// and the caller goes on one line at a time). The second line's prev is
+// decoded: the first line's digest is not known before both are hashed.
+func (f *fastScratch) verifyPair(data []byte, s, e, e2 int, a, b *lineInfo) bool {
+	ra, rb := &f.rec, &f.rec2
+	if e-s+1 > MaxRecordSize || e2-e > MaxRecordSize || !f.p.Record(data, s, e, ra) || !f.p.Record(data, e+1, e2, rb) {
 		return false
 	}
-	li.seq, li.prev, li.hash = r.Seq, prev, li.computed
+	var pa, pb Digest
+	if f.lastHex != nil && string(ra.Prev) == string(f.lastHex) {
+		pa = f.lastDigest
+	} else if !decodeHex(pa[:], ra.Prev) {
+		return false
+	}
+	if !decodeHex(pb[:], rb.Prev) {
+		return false
+	}
+	ca, cb := f.pair.Entries(ra.Entry, (*[DigestSize]byte)(&pa), rb.Entry, (*[DigestSize]byte)(&pb))
+	return f.verified(a, ra, &pa, ca) && f.verified(b, rb, &pb, cb)
+}
+
+// verified fills li with the record r, whose prev is prev, and reports
+// whether computed, r's hash as computed, is the hash r states.
+func (f *fastScratch) verified(li *lineInfo, r *fastpath.Record, prev *Digest, computed Digest) bool {
+	if !fastpath.HexEqual((*[DigestSize]byte)(&computed), r.Hash) {
+		return false
+	}
+	li.computed = computed
+	li.seq, li.prev, li.hash = r.Seq, *prev, computed
 	li.header = string(r.Type) == `"`+HeaderType+`"`
-	f.lastHex, f.lastDigest = r.Hash, li.computed
+	f.lastHex, f.lastDigest = r.Hash, computed
 	return true
 }

@@ -170,11 +170,14 @@ func BenchmarkFastRecord(b *testing.B) {
 // on the fast path and on the general parser.
 func BenchmarkProcess(b *testing.B) {
 	data := benchLines(b, 1000)
-	for _, mode := range []string{"fast", "fast-reference-hash", "general"} {
+	for _, mode := range []string{"fast", "fast-one-at-a-time", "fast-reference-hash", "general"} {
 		b.Run(mode, func(b *testing.B) {
 			var fs *fastScratch
 			if mode != "general" && fastpath.Available() {
-				fs = &fastScratch{}
+				fs = newFastScratch(SHA256)
+				if mode != "fast" {
+					fs.pair = nil
+				}
 			}
 			h := newDigester(SHA256)
 			if mode != "fast" {
@@ -232,10 +235,16 @@ func FuzzProcess(f *testing.F) {
 			}
 			return out
 		}
-		fast := run(newDigester(alg), &fastScratch{})
 		ref := run(newReferenceDigester(alg), nil)
+		// The fast path as it runs (two clean lines hashed together, for
+		// SHA-256, where the machine can), and one line at a time.
+		fast := run(newDigester(alg), newFastScratch(alg))
+		one := run(newDigester(alg), &fastScratch{})
 		if diff := cmp.Diff(ref, fast, cmp.AllowUnexported(result{}, lineInfo{})); diff != "" {
 			t.Fatalf("the fast path's lines differ from the reference's (-reference +fast):\n%s", diff)
+		}
+		if diff := cmp.Diff(ref, one, cmp.AllowUnexported(result{}, lineInfo{})); diff != "" {
+			t.Fatalf("the fast path's lines, one at a time, differ from the reference's (-reference +fast):\n%s", diff)
 		}
 	})
 }
@@ -247,7 +256,7 @@ func FuzzProcess(f *testing.F) {
 func TestProcessAllocatesNothing(t *testing.T) {
 	data := benchLines(t, 200)
 	for _, mode := range []string{"fast", "general"} {
-		h, fs := newDigester(SHA256), &fastScratch{}
+		h, fs := newDigester(SHA256), newFastScratch(SHA256)
 		if mode == "general" || !fastpath.Available() {
 			h, fs = newReferenceDigester(SHA256), nil
 		}

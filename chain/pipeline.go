@@ -149,10 +149,6 @@ func (s *sequencer) run(parent context.Context, name string, br *chunkReader, al
 	// Line numbers are counted here, in order, not by the reader: line 1
 	// is the header, and each job holds len(out) lines (a special job one).
 	base := int64(2)
-	// The sequencer's own digester and scratch, for the rest of a chunk of
-	// short lines.
-	var sh *digester
-	var sfs *fastScratch
 loop:
 	for j := range order {
 		select {
@@ -160,57 +156,12 @@ loop:
 		case <-ctx.Done():
 			break loop
 		}
-		if j.unterminated && !wholeObject(j.data[:len(j.data)-1]) {
-			// Part of a record: a write was cut. (Were it tampering, the
-			// chain before it still verifies, as after a clean cut.)
-			j.special = &lineInfo{off: j.off, status: lineTorn}
-			if !last {
-				j.special.status = lineMalformed
-				j.setMsg(j.special, "the file ends mid-line (no newline) but is not the last file of the chain")
-			}
+		if err := catchFault(func() { s.consume(name, j, &base, last); s.feed(j) }); err != nil {
+			fault.mu.Lock()
+			fault.err = cmp.Or(fault.err, err)
+			fault.mu.Unlock()
+			break loop
 		}
-		if j.special != nil {
-			s.rep.Bytes += int64(len(j.data))
-			if j.unterminated {
-				s.rep.Bytes--
-			}
-			j.special.line = base
-			base++
-			s.line(name, j.special, j.msgOf(j.special))
-		} else if j.unterminated {
-			// A whole record without its newline is checked as any record
-			// (so an edited last record is tampered, not torn).
-			s.rep.Bytes += int64(len(j.data)) - 1
-			li := &j.out[0]
-			li.line += base
-			base++
-			s.line(name, li, j.msgOf(li))
-			s.missingNewline(name, li)
-		} else {
-			s.rep.Bytes += int64(len(j.data))
-			for {
-				for i := range j.out {
-					j.out[i].line += base
-					s.line(name, &j.out[i], j.msgOf(&j.out[i]))
-				}
-				base += int64(len(j.out))
-				if j.next == len(j.data) {
-					break
-				}
-				// More lines than a job holds results for: the rest of
-				// the chunk is processed here, in order.
-				if sh == nil {
-					sh, sfs = s.lineTools(alg)
-				}
-				if err := catchFault(func() { j.process(sh, sfs) }); err != nil {
-					fault.mu.Lock()
-					fault.err = cmp.Or(fault.err, err)
-					fault.mu.Unlock()
-					break loop
-				}
-			}
-		}
-		s.feed(j)
 		br.release(j)
 	}
 	cancel()
@@ -225,6 +176,87 @@ loop:
 	return parent.Err()
 }
 
+// runHere verifies the rest of a file that is in memory and one chunk at
+// most (a small file, read whole or mapped) on this goroutine: its lines
+// are processed as the sequencer takes them, in order.
+func (s *sequencer) runHere(ctx context.Context, name string, br *chunkReader, alg Alg, last bool) error {
+	base := int64(2)
+	var err error
+	ferr := catchFault(func() {
+		for err == nil {
+			var j *job
+			j, err = br.next()
+			if j != nil {
+				j.alg = alg
+				s.consume(name, j, &base, last)
+				s.feed(j)
+				br.release(j)
+			}
+		}
+	})
+	switch {
+	case ferr != nil:
+		return &ReadError{Path: name, Err: ferr}
+	case err != io.EOF:
+		return &ReadError{Path: name, Err: err}
+	}
+	return ctx.Err()
+}
+
+// consume applies the in-order checks to the lines of j, the next job of
+// the file name, whose first line is line *base, and advances *base past
+// them. Lines of j not yet processed (all of them when no worker took j,
+// the rest when they were more than a job holds results for) are processed
+// here, with the sequencer's own line tools.
+func (s *sequencer) consume(name string, j *job, base *int64, last bool) {
+	if j.unterminated && !wholeObject(j.data[:len(j.data)-1]) {
+		// Part of a record: a write was cut. (Were it tampering, the
+		// chain before it still verifies, as after a clean cut.)
+		j.special = &lineInfo{off: j.off, status: lineTorn}
+		if !last {
+			j.special.status = lineMalformed
+			j.setMsg(j.special, "the file ends mid-line (no newline) but is not the last file of the chain")
+		}
+	}
+	if j.special == nil && j.next == 0 {
+		j.process(s.tools(j.alg))
+	}
+	switch {
+	case j.special != nil:
+		s.rep.Bytes += int64(len(j.data))
+		if j.unterminated {
+			s.rep.Bytes--
+		}
+		j.special.line = *base
+		*base++
+		s.line(name, j.special, j.msgOf(j.special))
+	case j.unterminated:
+		// A whole record without its newline is checked as any record
+		// (so an edited last record is tampered, not torn).
+		s.rep.Bytes += int64(len(j.data)) - 1
+		li := &j.out[0]
+		li.line += *base
+		*base++
+		s.line(name, li, j.msgOf(li))
+		s.missingNewline(name, li)
+	default:
+		s.rep.Bytes += int64(len(j.data))
+		for {
+			for i := range j.out {
+				j.out[i].line += *base
+				s.line(name, &j.out[i], j.msgOf(&j.out[i]))
+			}
+			*base += int64(len(j.out))
+			if j.next == len(j.data) {
+				break
+			}
+			// More lines than a job holds results for: the rest of the
+			// chunk is processed here, in order.
+			j.process(s.tools(j.alg))
+		}
+	}
+}
+
 // lineTools returns a digester and a fast-path scratch (nil when the fast
 // path does not run) for one goroutine that processes lines; with the slow
 // test hook, the reference digester and no fast path.
@@ -235,7 +267,7 @@ func (s *sequencer) lineTools(alg Alg) (*digester, *fastScratch) {
 	if !fastpath.Available() {
 		return newDigester(alg), nil
 	}
-	return newDigester(alg), &fastScratch{}
+	return newDigester(alg), newFastScratch(alg)
 }
 
 // maxJobLines bounds the lines a job holds results for (a lineInfo is 128
@@ -262,6 +294,19 @@ func (j *job) process(h *digester, fs *fastScratch) {
 		if fs != nil {
 			// A clean line's first dirty byte is its newline.
 			if e := fs.nextDirty(pos); e < len(data) && data[e] == '\n' {
+				// Two clean lines in a row are hashed together.
+				if fs.pair != nil && len(out)+2 <= maxJobLines {
+					if e2 := fs.nextDirty(e + 1); e2 < len(data) && data[e2] == '\n' {
+						out = append(out, lineInfo{off: off, line: ln}, lineInfo{off: off + int64(e-pos+1), line: ln + 1})
+						if fs.verifyPair(data, pos, e, e2, &out[len(out)-2], &out[len(out)-1]) {
+							off += int64(e2 - pos + 1)
+							ln += 2
+							pos = e2 + 1
+							continue
+						}
+						out = out[:len(out)-2]
+					}
+				}
 				out = append(out, lineInfo{off: off, line: ln})
 				if fs.verifyLine(h, data, pos, e, &out[len(out)-1]) {
 					off += int64(e - pos + 1)
@@ -330,8 +375,6 @@ type chunkReader struct {
 // firstLine reads the header line. It returns errNoNewline when the stream
 // ends before a newline, io.EOF for an empty stream.
 func (c *chunkReader) firstLine() ([]byte, error) {
-	c.free = make(chan []byte, 16)
-	c.outs = make(chan []lineInfo, 16)
 	if c.m != nil {
 		return c.firstLineMapped()
 	}
@@ -394,7 +437,7 @@ func (c *chunkReader) release(j *job) {
 		}
 	}
 	switch {
-	case c.m == nil:
+	case c.mp == nil:
 	case j.special != nil:
 		c.mp.Release(j.special.off)
 	default:

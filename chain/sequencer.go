@@ -23,6 +23,18 @@ type sequencer struct {
 	alg      Alg
 	prevFile string
 	headSeen bool
+
+	// What the sequencer keeps from file to file (the files of a rotated
+	// chain are many and small): its own line tools and the alg they are
+	// for, the buffer small files are read into, the chunk reader's
+	// buffers and result slices, and the header line's result.
+	h      *digester
+	fs     *fastScratch
+	hAlg   Alg
+	whole  []byte
+	free   chan []byte
+	outs   chan []lineInfo
+	hdrOut []lineInfo
 }
 
 func seqPtr(v uint64) *uint64 { return &v }
@@ -60,7 +72,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	// Buffers start at the input's size when it is small (most rotated
 	// files), at a chunk when it is large, and grow from 256 KiB when the
 	// size is unknown (stdin).
-	br := &chunkReader{r: in.r, bufSize: 256 << 10}
+	br := s.chunkReader(in.r)
 	switch {
 	case in.size > 0 && in.size < chunkSize:
 		br.bufSize = int(in.size) + 1
@@ -70,6 +82,16 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	if m := mapFile(in, s.mapMin); m != nil {
 		defer m.Close()
 		br.mp, br.m = m, m.Bytes()
+	} else if in.size > 0 && in.size <= chunkSize && s.mapMin >= 0 {
+		// A small file (most rotated files) is read whole, into a buffer
+		// kept from file to file.
+		b, err := s.readWhole(in)
+		if err != nil {
+			return &ReadError{Path: in.name, Err: err}
+		}
+		if len(b) > 0 {
+			br.m = b
+		}
 	}
 	hline, herr := br.firstLine()
 	if errors.Is(herr, errFault) {
@@ -79,6 +101,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		return &ReadError{Path: in.name, Err: herr}
 	}
 	var hdr *HeaderData
+	var hrec *record
 	// The file's only line has no newline: a torn write when it is part of
 	// a record, not when it is a whole one.
 	unterminated := errors.Is(herr, errNoNewline)
@@ -97,7 +120,7 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		s.feed(&job{})
 	default:
 		var err error
-		hdr, _, err = parseHeader(hline)
+		hdr, hrec, err = parseHeader(hline)
 		if torn {
 			err, hdr = errors.New("the header line has no newline"), nil
 		}
@@ -110,11 +133,9 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	if alg == "" {
 		alg = SHA256
 	}
-	var hrec record
 	if hdr != nil {
 		alg = Alg(hdr.Alg)
-		parseRecord(hline, &hrec)
-		s.checkHeader(in.name, hdr, &hrec, first)
+		s.checkHeader(in.name, hdr, hrec, first)
 		if s.alg == "" {
 			s.alg, s.rep.Alg, s.rep.Chain = alg, alg, hdr.Chain
 		}
@@ -122,9 +143,9 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 	if len(hline) > 0 && !torn {
 		// Line 1 goes through the same checks as every other line, so a
 		// deleted header still leaves its first record checked.
-		j := &job{data: append(hline, '\n'), line: 1, unterminated: unterminated}
-		h, _ := s.lineTools(alg)
-		j.process(h, nil)
+		j := &job{data: append(hline, '\n'), line: 1, unterminated: unterminated, out: s.hdrOut[:0]}
+		j.process(s.tools(alg))
+		s.hdrOut = j.out
 		j.out[0].header = j.out[0].header && hdr != nil
 		s.rep.Bytes += int64(len(hline))
 		if !unterminated {
@@ -136,9 +157,52 @@ func (s *sequencer) file(ctx context.Context, in *input, last, first bool, worke
 		}
 		s.feed(j)
 	}
-	err := s.run(ctx, in.name, br, alg, workers, last)
+	var err error
+	if br.m != nil && len(br.m) <= chunkSize {
+		// One chunk at most: nothing to share between workers, so the
+		// lines are verified here, with no goroutine to start and no
+		// hand-off.
+		err = s.runHere(ctx, in.name, br, alg, last)
+	} else {
+		err = s.run(ctx, in.name, br, alg, workers, last)
+	}
 	s.prevFile = in.name
 	return err
+}
+
+// readWhole reads in's file, whose size is known and at most a chunk, into
+// the sequencer's buffer. A file that shrank since its snapshot gives what
+// is left, as a stream would.
+func (s *sequencer) readWhole(in *input) ([]byte, error) {
+	if int64(cap(s.whole)) < in.size {
+		s.whole = make([]byte, in.size, max(in.size, min(2*int64(cap(s.whole)), chunkSize)))
+	}
+	n, err := io.ReadFull(in.r, s.whole[:in.size])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return s.whole[:n], err
+}
+
+// chunkReader returns a chunk reader of r that takes its buffers from the
+// sequencer's, which are kept from file to file.
+func (s *sequencer) chunkReader(r io.Reader) *chunkReader {
+	if s.free == nil {
+		s.free = make(chan []byte, 16)
+		s.outs = make(chan []lineInfo, 16)
+	}
+	return &chunkReader{r: r, bufSize: 256 << 10, free: s.free, outs: s.outs}
+}
+
+// tools returns the sequencer's own digester and fast-path scratch for alg,
+// made once per chain: for header lines, the lines of small files and the
+// rest of a chunk of short lines.
+func (s *sequencer) tools(alg Alg) (*digester, *fastScratch) {
+	if s.h == nil || s.hAlg != alg {
+		s.h, s.fs = s.lineTools(alg)
+		s.hAlg = alg
+	}
+	return s.h, s.fs
 }
 
 // checkHeader checks a header against the chain so far.

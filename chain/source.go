@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 
 	"github.com/brain-dev/brain/internal/fsutil"
 )
@@ -119,20 +120,29 @@ func snapshotChain(src source, name string) ([]input, error) {
 	if err != nil {
 		return ins, nil
 	}
-	// Walk back through the rotated files named in each header.
+	// Walk back through the rotated files named in each header, newest
+	// first (the list is put in order at the end: a chain may have
+	// thousands of files).
+	var missing []string // missing before ins[len(ins)-1], newest first
 	for idx := h.Index - 1; idx >= 0; idx-- {
 		prev := RotatedName(activeName(name), idx)
 		in, err := src.snapshot(prev, false)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			ins[0].missingBefore = append([]string{prev}, ins[0].missingBefore...)
+			missing = append(missing, prev)
 		case err != nil:
 			closeInputs(ins)
 			return nil, &ReadError{Path: prev, Err: err}
 		default:
-			ins = append([]input{in}, ins...)
+			slices.Reverse(missing)
+			ins[len(ins)-1].missingBefore = missing
+			missing = nil
+			ins = append(ins, in)
 		}
 	}
+	slices.Reverse(missing)
+	ins[len(ins)-1].missingBefore = missing
+	slices.Reverse(ins)
 	return ins, nil
 }
 

@@ -4,11 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"testing/fstest"
@@ -220,5 +222,82 @@ func TestRotatedNamesAnyCharacter(t *testing.T) {
 	}
 	if got, err := rotatedFiles(filepath.Join(dir, "absent", "audit.jsonl")); err != nil || got != nil {
 		t.Errorf("rotatedFiles in a missing directory: %v, %v; want none", got, err)
+	}
+}
+
+// writeRotatedChain writes a chain of files files, each a header and
+// records records of about 400 bytes, as the writer rotates them:
+// audit.000000.jsonl and on, then the active file, whose path it returns.
+// It writes the files directly, not through a Writer: thousands of
+// rotations are quick to make this way.
+func writeRotatedChain(t testing.TB, dir string, files, records int) string {
+	t.Helper()
+	active := filepath.Join(dir, "audit.jsonl")
+	h := newDigester(SHA256)
+	ts := fixedClock()().AppendFormat(nil, TimeLayout)
+	var seq uint64
+	var prev Digest
+	var lastFile string
+	var b []byte
+	for i := range files {
+		hd := HeaderData{Format: FormatVersion, Alg: string(SHA256), Chain: testChainID, Index: i}
+		if i > 0 {
+			hd.Continues = &Continuation{File: lastFile, Seq: seq - 1, Hash: prev.String()}
+		}
+		data, err := json.Marshal(hd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, prev = encodeRecordTS(b[:0], h, seq, ts, &Event{Type: HeaderType}, data, prev)
+		seq++
+		for r := range records {
+			ev := benchEvent(i*records + r)
+			b, prev = encodeRecordTS(b, h, seq, ts, &ev, ev.Data, prev)
+			seq++
+		}
+		p := active
+		if i < files-1 {
+			p = RotatedName(active, i)
+		}
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		lastFile = filepath.Base(p)
+	}
+	return active
+}
+
+// TestVerifyRotatedLinear verifies rotated chains of 300 and 3,000 small
+// files and checks what verification allocates per file: it must not grow
+// with the number of files (snapshotting used to cost time and memory in
+// the square of the number of files) and must stay small (each file used
+// to get read buffers, result slices, line tools and goroutines of its
+// own). Memory allocated is counted, not time: the count is the same on a
+// busy machine.
+func TestVerifyRotatedLinear(t *testing.T) {
+	perFile := map[int]float64{}
+	for _, files := range []int{300, 3000} {
+		p := writeRotatedChain(t, t.TempDir(), files, 2)
+		rep := verifyPath(t, p, VerifyOptions{})
+		if !rep.OK() || len(rep.Files) != files || rep.Records != int64(3*files) {
+			t.Fatalf("%d files: %d files, %d records verified, findings %v", files, len(rep.Files), rep.Records, rep.Findings)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := VerifyFile(context.Background(), p, VerifyOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		perFile[files] = float64(after.TotalAlloc-before.TotalAlloc) / float64(files)
+		t.Logf("%d files: %.0f bytes allocated per file", files, perFile[files])
+	}
+	// What a file costs: its name, its input, its header's parse (a
+	// few KiB), not a buffer of its size or more.
+	const maxPerFile = 8 << 10
+	if perFile[3000] > maxPerFile {
+		t.Errorf("verifying 3,000 rotated files allocated %.0f bytes per file, over %d", perFile[3000], maxPerFile)
+	}
+	if perFile[3000] > 1.5*perFile[300] {
+		t.Errorf("verifying 3,000 rotated files allocated %.0f bytes per file, 300 files %.0f: the cost of a file grows with their number", perFile[3000], perFile[300])
 	}
 }

@@ -23,6 +23,10 @@
 //     tree_gen.go, our own generator, and held to what it writes by
 //     TestTreeGenerated); reference: TreeLeaf and TreeNode, crypto/sha256
 //     (TestTreeLeaves, TestTreePairs, FuzzTreeLeaves).
+//   - SHA256Pair hashes two records at once with the same two-message
+//     kernel; reference: crypto/sha256 (TestSHA256Pair, FuzzSHA256Pair,
+//     and a check against sha256.Sum256 once per process before it is
+//     used).
 //   - Map maps a large file instead of reading it (Linux, macOS, the BSDs);
 //     reference: reading (every corpus test verifies both ways).
 //

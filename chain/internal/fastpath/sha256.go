@@ -3,7 +3,6 @@ package fastpath
 import (
 	"crypto/sha256"
 	"encoding"
-	"encoding/binary"
 	"hash"
 	"sync"
 )
@@ -81,23 +80,11 @@ var stateLayoutHolds = sync.OnceValue(func() bool {
 // Entry returns SHA-256(entry || prev).
 func (s *SHA256) Entry(entry []byte, prev *[32]byte) [32]byte {
 	s.h.Reset()
-	whole := len(entry) &^ (sha256.BlockSize - 1)
+	whole, end := pad(&s.tail, entry, prev)
 	if whole > 0 {
 		s.h.Write(entry[:whole])
 	}
-	// The rest of the message and its padding: 0x80, zeros, and the
-	// message's length in bits as the last 8 bytes of a block.
-	t := &s.tail
-	k := copy(t[:], entry[whole:])
-	k += copy(t[k:], prev[:])
-	t[k] = 0x80
-	end := sha256.BlockSize
-	if k+1+8 > end {
-		end = 2 * sha256.BlockSize
-	}
-	clear(t[k+1 : end-8])
-	binary.BigEndian.PutUint64(t[end-8:end], uint64(len(entry)+len(prev))*8)
-	s.h.Write(t[:end])
+	s.h.Write(s.tail[:end])
 	st, _ := s.state.AppendBinary(s.buf[:0])
 	return [32]byte(st[4:36])
 }

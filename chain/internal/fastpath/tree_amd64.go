@@ -44,8 +44,6 @@ func sha256BlocksNI(h *[8]uint32, p []byte) {
 	sha256x2BlocksNI(h, &spare, &p[0], &p[0], len(p)/64)
 }
 
-var sha256IV = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
-
 // treeLeavesNI is TreeLeaves with the SHA extensions: two lines at a time,
 // each copied with its prefix and padding into a buffer of whole blocks,
 // their common blocks hashed together, the rest of the longer one alone.
@@ -88,14 +86,6 @@ func padLeaf(buf, line []byte) []byte {
 	clear(buf[k+1 : n-8])
 	binary.BigEndian.PutUint64(buf[n-8:], total*8)
 	return buf
-}
-
-func digestOf(h *[8]uint32) [32]byte {
-	var d [32]byte
-	for i, v := range h {
-		binary.BigEndian.PutUint32(d[4*i:], v)
-	}
-	return d
 }
 
 // treePairsNI is TreePairs with the SHA extensions: two nodes at a time,
