@@ -2,6 +2,7 @@ package auditcmd
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 	"time"
@@ -36,6 +37,18 @@ Exit status: 0 success, 2 usage, 3 a file could not be read.`,
 		Exec: func(ctx context.Context, args []string) error {
 			if len(args) == 0 {
 				return cli.Usagef("show needs a FILE or - to read")
+			}
+			// A filter given an empty value (an unset shell variable:
+			// --trace-id "$TID") would match every record: refused.
+			var empty string
+			fs.Visit(func(f *flag.Flag) {
+				filter := map[string]bool{"trace-id": true, "span-id": true, "session": true, "type": true, "since": true, "until": true}[f.Name]
+				if filter && empty == "" && f.Value.String() == "" {
+					empty = f.Name
+				}
+			})
+			if empty != "" {
+				return &cli.UsageError{Err: fmt.Errorf("--%s: an empty value would match every record", empty), Hint: "give the value to filter on, or leave the flag out to print every record"}
 			}
 			var t0, t1 time.Time
 			for _, f := range []struct {
