@@ -57,7 +57,7 @@ not written.`,
 			}
 			if *origin != "" {
 				if err := checkpoint.CheckOrigin(*origin); err != nil {
-					return &cli.UsageError{Err: fmt.Errorf("--origin: %v", strings.TrimPrefix(err.Error(), "checkpoint: "))}
+					return &cli.UsageError{Err: fmt.Errorf("--origin: %v", trimPkg(err))}
 				}
 			}
 			if *key != "" && sameDir(*key, args[0]) {
@@ -89,13 +89,13 @@ func loadSigner(file string) (*checkpoint.Signer, error) {
 		}
 		s, err := checkpoint.NewSigner(text)
 		if err != nil {
-			return nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%s: %v", checkpoint.KeyEnv, strings.TrimPrefix(err.Error(), "checkpoint: "))}
+			return nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%s: %v", checkpoint.KeyEnv, trimPkg(err))}
 		}
 		return s, nil
 	}
 	s, err := checkpoint.LoadSigner(file)
 	if err != nil {
-		return nil, &cli.ExitError{Code: cli.ExitIO, Err: errors.New(strings.TrimPrefix(err.Error(), "checkpoint: "))}
+		return nil, &cli.ExitError{Code: cli.ExitIO, Err: errors.New(trimPkg(err))}
 	}
 	return s, nil
 }
@@ -119,7 +119,7 @@ func checkpointErr(e *env, chainPath string, err error) error {
 		se *checkpoint.SignatureError
 		we *checkpoint.WitnessError
 	)
-	msg := func(err error) error { return errors.New(strings.TrimPrefix(err.Error(), "checkpoint: ")) }
+	msg := func(err error) error { return errors.New(trimPkg(err)) }
 	switch {
 	case errors.As(err, &re):
 		for _, f := range re.Findings {
@@ -159,7 +159,7 @@ func loadVerifiers(flag string, names []string) (note.Verifiers, []note.Verifier
 	for _, n := range names {
 		v, err := checkpoint.LoadVerifier(n)
 		if err != nil {
-			return nil, nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%s: %v", flag, strings.TrimPrefix(err.Error(), "checkpoint: "))}
+			return nil, nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("%s: %v", flag, trimPkg(err))}
 		}
 		vs = append(vs, v)
 	}
@@ -172,7 +172,7 @@ func loadWitnesses(names []string) ([]note.Verifier, error) {
 	for _, n := range names {
 		w, err := checkpoint.LoadWitness(n)
 		if err != nil {
-			return nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("--witness-vkey: %v", strings.TrimPrefix(err.Error(), "checkpoint: "))}
+			return nil, &cli.ExitError{Code: cli.ExitIO, Err: fmt.Errorf("--witness-vkey: %v", trimPkg(err))}
 		}
 		ws = append(ws, w)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -115,7 +114,7 @@ func workspaceChain(e *env) (string, error) {
 	if dir == "" {
 		return "", &cli.UsageError{Err: errors.New("no chain named and no workspace here"), Hint: "name the chain with --chain FILE"}
 	}
-	return filepath.Join(dir, "audit.jsonl"), nil // brain-run's chain
+	return workspace.Dir(dir).Audit(), nil // brain-run's chain
 }
 
 // trimPkg returns err's text without the package prefix.

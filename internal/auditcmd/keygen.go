@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
 
@@ -49,7 +48,7 @@ exists already).`,
 			}
 			skey, vkey, err := checkpoint.GenerateKey(args[0])
 			if err != nil {
-				return &cli.UsageError{Err: errors.New(strings.TrimPrefix(err.Error(), "checkpoint: ")), Hint: "name the key like a URL without a scheme, e.g. example.com/audit"}
+				return &cli.UsageError{Err: errors.New(trimPkg(err)), Hint: "name the key like a URL without a scheme, e.g. example.com/audit"}
 			}
 			keyPath, vkeyPath := *out+".key", *out+".vkey"
 			if ws := workspaceOf(keyPath); ws != "" && !*inWorkspace {
