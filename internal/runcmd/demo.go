@@ -132,8 +132,8 @@ func runDemo(ctx context.Context, e *runcore.Env, rf *runcore.Flags, name, dir, 
 		return runcore.ExitErr(code, err)
 	}
 	// The command is over: its spans are on disk and the chain is complete.
-	rep, verr := chain.VerifyFile(ctx, filepath.Join(ws, workspace.AuditFile), chain.VerifyOptions{})
-	spans, serr := countSpans(filepath.Join(ws, workspace.SpansFile), run.traceID)
+	rep, verr := chain.VerifyFile(ctx, workspace.Dir(ws).Audit(), chain.VerifyOptions{})
+	spans, serr := countSpans(workspace.Dir(ws).Spans(), run.traceID)
 	printDemo(e.Stdout, run, rep, verr, spans, serr, local.Endpoint())
 	if err == nil && code == 0 {
 		switch {
@@ -244,21 +244,21 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 	if serr != nil {
 		fmt.Fprintf(w, "spans    cannot count: %v\n", serr)
 	} else {
-		fmt.Fprintf(w, "spans    %d in %s, trace %s\n", spans, rel(filepath.Join(ws, workspace.SpansFile)), r.traceID)
+		fmt.Fprintf(w, "spans    %d in %s, trace %s\n", spans, rel(workspace.Dir(ws).Spans()), r.traceID)
 	}
 	switch {
 	case verr != nil:
 		fmt.Fprintf(w, "verify   cannot verify: %v\n", verr)
 	case rep.OK() && rep.Head != nil:
-		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, workspace.AuditFile)))
+		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(workspace.Dir(ws).Audit()))
 		fmt.Fprintf(w, "verify   PASS, head %d:%s\n", rep.Head.Seq, rep.Head.Hash)
 	default:
-		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(filepath.Join(ws, workspace.AuditFile)))
-		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), filepath.Join(ws, workspace.AuditFile))
+		fmt.Fprintf(w, "audit    %d records in %s\n", rep.Records, rel(workspace.Dir(ws).Audit()))
+		fmt.Fprintf(w, "verify   FAIL, %d findings: brain-audit verify-log %s\n", len(rep.Findings), workspace.Dir(ws).Audit())
 	}
-	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, filepath.Join(ws, workspace.SpansFile))
+	fmt.Fprintf(w, "trace    brain-trace-lint tree --trace %s %s\n", r.traceID, workspace.Dir(ws).Spans())
 	fmt.Fprintf(w, "report   brain-trace-lint report -o %s --audit %s --trace %s %s\n", filepath.Join(r.sc.Dir, "report.html"),
-		filepath.Join(ws, workspace.AuditFile), r.traceID, filepath.Join(ws, workspace.SpansFile))
+		workspace.Dir(ws).Audit(), r.traceID, workspace.Dir(ws).Spans())
 	if endpoint != "" {
 		fmt.Fprintf(w, "jaeger   exported to %s: curl http://127.0.0.1:16686/api/traces/%s\n", endpoint, r.traceID)
 	} else {
@@ -266,5 +266,5 @@ func printDemo(w io.Writer, r *demoRun, rep *chain.Report, verr error, spans int
 		fmt.Fprintf(w, "         then curl http://127.0.0.1:16686/api/traces/%s (Jaeger's query API)\n", r.traceID)
 	}
 	fmt.Fprintf(w, "more     brain-run status --dir %s --state-key-file %s\n", ws, filepath.Join(ws, workspace.StateKeyFile))
-	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", filepath.Join(ws, workspace.AuditFile))
+	fmt.Fprintf(w, "         brain-audit show --type llm.call %s\n", workspace.Dir(ws).Audit())
 }

@@ -39,7 +39,7 @@ take the spans (run flush again later), 4 audit write failed.`,
 				return &cli.UsageError{Err: errors.New("no endpoint to flush to"), Hint: "pass --otlp-endpoint localhost:4317 or set OTEL_EXPORTER_OTLP_ENDPOINT"}
 			}
 			rf.ResolveDir(e.P)
-			spans := filepath.Join(rf.Dir, workspace.SpansFile)
+			spans := workspace.Dir(rf.Dir).Spans()
 			// The flush's own spans go to disk only: they are sent by the
 			// next flush, never half-way through this one.
 			local := *rf

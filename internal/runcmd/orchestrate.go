@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/brain-dev/brain/internal/audit"
@@ -184,7 +183,7 @@ func openStateSnapshot(ctx context.Context, p *cli.Printer, dir, keyFile string)
 // creates, saying so on stderr through p. A missing database is reported
 // before any question of keys.
 func openStateWith(ctx context.Context, p *cli.Printer, open func(context.Context, string, state.Key, state.Options) (*state.Store, error), dir, keyFile string, opts state.Options) (*state.Store, error) {
-	db := filepath.Join(dir, workspace.StateFile)
+	db := workspace.Dir(dir).State()
 	_, err := os.Lstat(db)
 	exists := err == nil
 	if !exists && !opts.Create {

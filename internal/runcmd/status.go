@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -66,7 +65,7 @@ does not verify; 2 usage; 3 no state, or it could not be read (wrong key).`,
 				if !*fromChain {
 					return 0, nil
 				}
-				return 0, compareChain(ctx, e.Stdout, st, filepath.Join(s.Dir, workspace.AuditFile), *jsonOut)
+				return 0, compareChain(ctx, e.Stdout, st, workspace.Dir(s.Dir).Audit(), *jsonOut)
 			})
 			return runcore.ExitErr(code, err)
 		},

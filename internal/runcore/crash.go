@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -29,7 +28,7 @@ func (s *Session) auditFailed(err error) error {
 		s.Root.SetStatus(codes.Error, "audit write failed")
 		s.Root.SetAttributes(attribute.String(names.AttrErrorType, names.ClassAuditWriteFailed))
 	}
-	chainFile := filepath.Join(s.Dir, workspace.AuditFile)
+	chainFile := workspace.Dir(s.Dir).Audit()
 	hint := "check free space and permissions of " + s.Dir + "; 'brain-audit verify-log " + chainFile + "' shows the chain's state"
 	var te *chain.TailError
 	if errors.As(err, &te) {
@@ -82,7 +81,7 @@ func (s *Session) crashed(ctx context.Context, r any) (int, error) {
 	tid := s.Root.SpanContext().TraceID()
 	return cli.ExitInternal, &cli.ExitError{Code: cli.ExitInternal,
 		Err:  fmt.Errorf("%s crashed (%v); session %s, trace %s", s.Env.service(), r, s.ID, tid),
-		Hint: fmt.Sprintf("the spans are in %s and the audit records in %s: look up trace %s, or 'brain-audit show --session %s %s'", filepath.Join(s.Dir, workspace.SpansFile), filepath.Join(s.Dir, workspace.AuditFile), tid, s.ID, filepath.Join(s.Dir, workspace.AuditFile))}
+		Hint: fmt.Sprintf("the spans are in %s and the audit records in %s: look up trace %s, or 'brain-audit show --session %s %s'", workspace.Dir(s.Dir).Spans(), workspace.Dir(s.Dir).Audit(), tid, s.ID, workspace.Dir(s.Dir).Audit())}
 }
 
 // panicSite returns the function that panicked, from a goroutine stack

@@ -104,7 +104,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	}
 	cfg := telemetry.Config{
 		ServiceName: e.service(), ServiceVersion: Version(), SessionID: s.ID,
-		SpansPath:    filepath.Join(s.Dir, workspace.SpansFile),
+		SpansPath:    workspace.Dir(s.Dir).Spans(),
 		OTLPEndpoint: rf.Endpoint(),
 		Network:      e.Network,
 		Warn:         func(msg string) { e.P.Warnf("%s", msg) },
@@ -181,7 +181,7 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	if rf.UnsafeIO {
 		opts.UnsafeIODir = filepath.Join(s.Dir, workspace.UnsafeIODir)
 	}
-	if s.Log, err = audit.Open(filepath.Join(s.Dir, workspace.AuditFile), opts); err != nil {
+	if s.Log, err = audit.Open(workspace.Dir(s.Dir).Audit(), opts); err != nil {
 		return 0, s.auditFailed(err)
 	}
 	cwd, _ := os.Getwd()
