@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -252,9 +251,10 @@ func checkDead(t *testing.T, file string) {
 	}
 	// SIGKILL has been sent to the group when the block returns; on a busy
 	// machine the process may not have been scheduled to die yet, so its
-	// state is polled until it is gone or a zombie, within a bound.
+	// state is polled (yielding the CPU it needs to die) until it is gone or
+	// a zombie, within a bound.
 	state := ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); runtime.Gosched() {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 		if err != nil {
 			return // gone
