@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/brain-dev/brain/internal/names"
@@ -71,5 +72,28 @@ func TestExitCodeOf(t *testing.T) {
 	}
 	if got := ExitCodeOf(errors.New("x"), 70); got != 70 {
 		t.Errorf("other: %d", got)
+	}
+}
+
+// TestErrorClassesTopic: `help error-classes` lists every class of the
+// dictionary with its exit code.
+func TestErrorClassesTopic(t *testing.T) {
+	var text string
+	for _, tp := range HelpTopics() {
+		if tp.Name == "error-classes" {
+			text = tp.Text
+		}
+	}
+	if text == "" {
+		t.Fatal("no error-classes topic")
+	}
+	for _, c := range names.Classes() {
+		want := "  " + c + " "
+		if code, ok := names.ExitCode(c); ok && c != names.ClassInterrupted {
+			want = fmt.Sprintf("  %-19s %-5d ", c, code)
+		}
+		if !strings.Contains(text, want) {
+			t.Errorf("error-classes does not list %q", want)
+		}
 	}
 }
