@@ -72,21 +72,12 @@ func corpus(b *testing.B, n int, thin bool) string {
 	}
 	newLine()
 	for copyN := uint64(1); n > 0; copyN++ {
-		var tmask [16]byte
-		var smask [8]byte
-		binary.BigEndian.PutUint64(tmask[8:], copyN)
-		binary.BigEndian.PutUint64(smask[:], copyN*0x9e3779b97f4a7c15)
 		for _, s := range template {
 			if n == 0 {
 				break
 			}
 			c := spans.AppendEmpty()
-			s.CopyTo(c)
-			c.SetTraceID(xor16(c.TraceID(), tmask))
-			c.SetSpanID(xor8(c.SpanID(), smask))
-			if !c.ParentSpanID().IsEmpty() {
-				c.SetParentSpanID(xor8(c.ParentSpanID(), smask))
-			}
+			copySpan(s, c, copyN)
 			shift := pcommon.Timestamp(copyN * 20_000_000)
 			c.SetStartTimestamp(c.StartTimestamp() + shift)
 			c.SetEndTimestamp(c.EndTimestamp() + shift)
@@ -111,6 +102,21 @@ func corpus(b *testing.B, n int, thin bool) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// copySpan copies s to c as copy n: with its own trace and span ids (the
+// ids of s with a mask of n), parent links kept.
+func copySpan(s, c ptrace.Span, n uint64) {
+	var tmask [16]byte
+	var smask [8]byte
+	binary.BigEndian.PutUint64(tmask[8:], n)
+	binary.BigEndian.PutUint64(smask[:], n*0x9e3779b97f4a7c15)
+	s.CopyTo(c)
+	c.SetTraceID(xor16(c.TraceID(), tmask))
+	c.SetSpanID(xor8(c.SpanID(), smask))
+	if !c.ParentSpanID().IsEmpty() {
+		c.SetParentSpanID(xor8(c.ParentSpanID(), smask))
+	}
 }
 
 func xor16(id pcommon.TraceID, m [16]byte) pcommon.TraceID {
