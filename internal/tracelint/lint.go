@@ -178,6 +178,10 @@ type linter struct {
 	stats   []InputStats
 	audit   *auditData
 
+	// onlyTrace, when set, keeps only the spans of the traces whose id
+	// starts with it (tree --trace).
+	onlyTrace string
+
 	// ords, in a partition, are the nodes' places in the input (nil: their
 	// index, as in memory).
 	ords []int64
@@ -499,6 +503,10 @@ func (l *linter) collect(b *batch, out *batchOut) {
 	global := make([]int, len(out.spans))
 	for i := range out.spans {
 		r := &out.spans[i]
+		if l.onlyTrace != "" && !strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.onlyTrace) {
+			global[i] = -1
+			continue
+		}
 		if first, dup := l.index[r.key]; dup {
 			global[i] = -1
 			fn := l.nodes[first]
