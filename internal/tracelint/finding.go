@@ -151,6 +151,13 @@ func (fs *findings) count(rule string) *RuleCount {
 	return c
 }
 
+// listed reports whether a finding of rule at key would be listed now (if
+// not, add only counts it).
+func (fs *findings) listed(rule string, key findKey) bool {
+	h := fs.lists[rule]
+	return fs.max <= 0 || h == nil || h.Len() < fs.max || key.less((*h)[0].key)
+}
+
 // add records f, whose Severity is already the configured one.
 func (fs *findings) add(f Finding) {
 	if f.key == (findKey{}) {

@@ -260,7 +260,13 @@ func (r *spillRec) append(b []byte) []byte {
 type recReader struct {
 	r   *bufio.Reader
 	err error
+	buf []byte
+	// strs interns the strings read (names, rules, messages repeat),
+	// up to maxInterned of them.
+	strs map[string]string
 }
+
+const maxInterned = 4096
 
 func (d *recReader) uvarint() uint64 {
 	if d.err != nil {
@@ -291,9 +297,22 @@ func (d *recReader) string() string {
 	if d.err != nil {
 		return ""
 	}
-	p := make([]byte, n)
+	if uint64(cap(d.buf)) < n {
+		d.buf = make([]byte, n)
+	}
+	p := d.buf[:n]
 	d.bytes(p)
-	return string(p)
+	if s, ok := d.strs[string(p)]; ok {
+		return s
+	}
+	s := string(p)
+	if d.strs == nil {
+		d.strs = map[string]string{}
+	}
+	if len(d.strs) < maxInterned {
+		d.strs[s] = s
+	}
+	return s
 }
 
 // next decodes the next record into r; it returns false at the end of the
@@ -302,7 +321,7 @@ func (d *recReader) next(r *spillRec) bool {
 	if _, err := d.r.Peek(1); err == io.EOF {
 		return false
 	}
-	*r = spillRec{ord: int64(d.uvarint())}
+	*r = spillRec{ord: int64(d.uvarint()), findings: r.findings[:0]}
 	d.bytes(r.key.trace[:])
 	d.bytes(r.key.span[:])
 	d.bytes(r.parent[:])
@@ -389,6 +408,11 @@ func (l *linter) spillBatch(b *batch, out *batchOut, base int64) error {
 		}
 		i := f.span
 		f.span = 0
+		if !l.found.listed(f.Rule, f.key) {
+			// Listed already are as many findings of the rule as are
+			// listed, all found before it: it can only be counted.
+			f = Finding{Rule: f.Rule, Severity: f.Severity, key: f.key}
+		}
 		per[i] = append(per[i], f)
 	}
 	for _, f := range out.pending {
@@ -501,7 +525,8 @@ func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spil
 		return nil
 	}
 	sub := &linter{opts: l.opts, dict: l.dict, ins: l.ins, found: l.found, audit: l.audit, stats: l.stats,
-		index: map[spanKey]int32{}, nameIdx: map[string]int32{}}
+		index: make(map[spanKey]int32, p.spans), nameIdx: map[string]int32{},
+		nodes: make([]node, 0, p.spans), ords: make([]int64, 0, p.spans)}
 	for d.next(&rec) {
 		if rec.deferred {
 			if first, dup := sub.index[rec.key]; dup {
@@ -523,7 +548,9 @@ func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spil
 		for _, f := range rec.findings {
 			pending := f.span == 1
 			f.File, f.Line, f.Span, f.file, f.span = l.ins[rec.file].Name, rec.line, rec.name, int(rec.file), idx
-			f.TraceID, f.SpanID = hex.EncodeToString(rec.key.trace[:]), hex.EncodeToString(rec.key.span[:])
+			if pending || l.found.listed(f.Rule, f.key) {
+				f.TraceID, f.SpanID = hex.EncodeToString(rec.key.trace[:]), hex.EncodeToString(rec.key.span[:])
+			}
 			if pending {
 				sub.pending = append(sub.pending, f)
 			} else {
