@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/brain-dev/brain/internal/spandict"
 	"github.com/google/go-cmp/cmp"
@@ -348,6 +349,58 @@ func TestSpillDiskFull(t *testing.T) {
 	var se *SpillError
 	if !errors.As(err, &se) || !errors.Is(err, syscall.EFBIG) {
 		t.Fatalf("want a SpillError (file too large), got %v", err)
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// TestSpillInterrupted: a lint interrupted while spilling (the context
+// that Ctrl-C or SIGTERM cancels), its input a pipe that has more to say,
+// ends with the interruption and leaves nothing in the temporary
+// directory.
+func TestSpillInterrupted(t *testing.T) {
+	files, _ := brokenCorpus(t, 100, 6)
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pr.Close()
+	defer pw.Close()
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		ins, _ := OpenInputs([]string{"-"}, pr)
+		_, err := Lint(ctx, ins, Options{SpillAfter: 10, TmpDir: tmp, Workers: 1})
+		done <- err
+	}()
+	// Write the file (more than 10 spans), then wait, the pipe left open,
+	// for the spill directory to appear.
+	go pw.Write(data)
+	for {
+		if entries, _ := os.ReadDir(tmp); len(entries) > 0 {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the lint ended before spilling: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("interrupted lint: %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the interrupted lint still waits for its input")
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
