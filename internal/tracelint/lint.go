@@ -200,17 +200,12 @@ func newLinter(opts Options, ins []*Input) *linter {
 	if opts.MaxFindings == 0 {
 		opts.MaxFindings = DefaultMaxFindings
 	}
-	// Sizing the span index for the inputs' size (a brain span takes about
-	// 250 to 600 bytes) spares rehashing it as it grows.
 	if opts.SpillAfter <= 0 {
 		opts.SpillAfter = DefaultSpillAfter
 	}
-	est := min(sizeOf(ins)/400, 1<<22, int64(opts.SpillAfter)+1)
 	l := &linter{
 		opts: opts, dict: opts.Dict, ins: ins,
 		found:   newFindings(opts.MaxFindings, opts.Config),
-		nodes:   make([]node, 0, est),
-		index:   make(map[spanKey]int32, est),
 		nameIdx: map[string]int32{},
 		stats:   make([]InputStats, len(ins)),
 	}
@@ -259,6 +254,14 @@ func (l *linter) run(ctx context.Context) error {
 
 // read streams the inputs through the workers into the collector.
 func (l *linter) read(ctx context.Context) error {
+	// Sizing the span index for the inputs' size (a brain span takes about
+	// 250 to 600 bytes), or for the spans held before spilling, spares
+	// rehashing it as it grows.
+	est := min(sizeOf(l.ins)/400, 1<<22)
+	if l.maySpill() {
+		est = min(est, int64(l.opts.SpillAfter)+1)
+	}
+	l.nodes, l.index = make([]node, 0, est), make(map[spanKey]int32, est)
 	ctx, l.stop = context.WithCancel(ctx)
 	defer l.stop()
 	err := stream(ctx, l.ins, l.opts.Workers, l.opts.MaxLine, l.work, l.collect)

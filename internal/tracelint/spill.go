@@ -12,9 +12,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"syscall"
+	"runtime"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/brain-dev/brain/internal/fsutil"
 )
 
 // Spilling: past Options.SpillAfter spans, the linter stops holding spans
@@ -120,16 +122,18 @@ func (s *spiller) split(path []int) ([]*part, error) {
 	return parts, nil
 }
 
-// create makes a new file in the spill directory: O_EXCL and O_NOFOLLOW,
-// so that nothing planted there is followed or reused; then unlinks it.
+// create makes a new file in the spill directory: O_EXCL and NoFollow, so
+// that nothing planted there is followed or reused; then unlinks it.
 func (s *spiller) create() (*os.File, error) {
 	s.n++
 	name := filepath.Join(s.dir, fmt.Sprintf("part-%d", s.n))
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o600)
+	f, err := fsutil.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL|fsutil.NoFollow, 0o600)
 	if err != nil {
 		return nil, &SpillError{Dir: s.dir, Err: unwrapPath(err)}
 	}
-	if err := os.Remove(name); err != nil {
+	// Windows cannot remove a file that is open: there the files go with
+	// the directory, when the lint ends.
+	if err := os.Remove(name); err != nil && runtime.GOOS != "windows" {
 		f.Close()
 		return nil, &SpillError{Dir: s.dir, Err: unwrapPath(err)}
 	}
