@@ -191,6 +191,8 @@ type linter struct {
 	spilled  int64
 	spillErr error
 	stop     context.CancelFunc
+	// held is the most spans held in memory at once.
+	held int
 }
 
 func newLinter(opts Options, ins []*Input) *linter {
@@ -530,6 +532,7 @@ func (l *linter) collect(b *batch, out *batchOut) {
 			l.writes = append(l.writes, w)
 		}
 	}
+	l.held = max(l.held, len(l.nodes))
 	for _, f := range out.findings {
 		if f.span >= 0 {
 			if f.span = global[f.span]; f.span < 0 {

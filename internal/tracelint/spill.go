@@ -565,6 +565,7 @@ func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spil
 	if d.err != nil {
 		return &SpillError{Dir: s.dir, Err: d.err}
 	}
+	l.held = max(l.held, len(sub.nodes))
 	sums.traces += sub.checkGraph()
 	sums.spans += len(sub.nodes)
 	sub.checkOptIn()

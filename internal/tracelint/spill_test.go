@@ -187,6 +187,13 @@ func slicesDelete(spans []ptrace.Span, id pcommon.SpanID) []ptrace.Span {
 // spilled.
 func lintSpilled(t *testing.T, opts Options, files ...string) (*Result, bool) {
 	t.Helper()
+	res, l := lintHeld(t, opts, files...)
+	return res, l.spill != nil
+}
+
+// lintHeld lints files with opts and returns the linter.
+func lintHeld(t *testing.T, opts Options, files ...string) (*Result, *linter) {
+	t.Helper()
 	ins, err := OpenInputs(files, strings.NewReader(""))
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +208,7 @@ func lintSpilled(t *testing.T, opts Options, files ...string) (*Result, bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res, l.spill != nil
+	return res, l
 }
 
 // outputs is res in every format.
@@ -404,5 +411,28 @@ func TestSpillInterrupted(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(tmp); len(entries) != 0 {
 		t.Errorf("left behind: %v", entries)
+	}
+}
+
+// TestSpillHeld: however big the input, the spilling linter holds at most
+// --spill-after spans in memory at once, or one trace's when a trace is
+// bigger.
+func TestSpillHeld(t *testing.T) {
+	files, _ := brokenCorpus(t, 300, 7)
+	_, all := lintHeld(t, Options{}, files...)
+	biggest := map[pcommon.TraceID]int{}
+	most := 0
+	for _, n := range all.nodes {
+		biggest[n.key.trace]++
+		most = max(most, biggest[n.key.trace])
+	}
+	if all.held != len(all.nodes) || most >= len(all.nodes)/10 {
+		t.Fatalf("in memory: held %d of %d spans; biggest trace %d", all.held, len(all.nodes), most)
+	}
+	for _, after := range []int{1, 50, 400, 2000} {
+		_, l := lintHeld(t, Options{SpillAfter: after, TmpDir: t.TempDir()}, files...)
+		if l.held > max(after, most) {
+			t.Errorf("--spill-after %d: %d spans held at once (biggest trace %d)", after, l.held, most)
+		}
 	}
 }
