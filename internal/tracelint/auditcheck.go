@@ -186,26 +186,53 @@ func (a *auditData) keepRecord(r *auditRecord, rec chain.Record) {
 // names a span of the input, every mutating span has a record, and every
 // audit_logger.write_event span's record is in the chain as it says.
 func (l *linter) checkAudit() {
+	l.checkRecords(nil)
+	l.checkAuditSpans()
+}
+
+// eachRecord calls fn with each audit record of recs (indices in
+// l.audit.records), or with every record when recs is nil.
+func (l *linter) eachRecord(recs []int32, fn func(i int, r *auditRecord)) {
 	a := l.audit
-	for _, r := range a.records {
-		f := Finding{Rule: RuleAuditUnknownSpan, File: r.file, Line: r.line, file: -1, span: -1}
+	if recs == nil {
+		for i := range a.records {
+			fn(i, &a.records[i])
+		}
+		return
+	}
+	for _, i := range recs {
+		fn(int(i), &a.records[i])
+	}
+}
+
+// checkRecords reports the records of recs (nil: all) that name no span of
+// the input.
+func (l *linter) checkRecords(recs []int32) {
+	l.eachRecord(recs, func(i int, r *auditRecord) {
+		f := Finding{Rule: RuleAuditUnknownSpan, File: r.file, Line: r.line, file: -1, span: -1, key: findKey{phaseAudit, 0, int64(i)}}
 		switch {
 		case !r.hasSpan:
 			if r.typ == chain.RepairedType {
-				continue // brain-audit repair writes it, outside any trace
+				return // brain-audit repair writes it, outside any trace
 			}
 			f.Message = fmt.Sprintf("audit record seq %d (%s) names no span (no trace_id/span_id)", r.seq, r.typ)
 		case r.badIDs:
 			f.Message = fmt.Sprintf("audit record seq %d (%s): trace_id/span_id are not hex ids", r.seq, r.typ)
 		default:
 			if _, ok := l.index[r.key]; ok {
-				continue
+				return
 			}
 			f.TraceID, f.SpanID = traceHex(r.key.trace), spanHex(r.key.span)
 			f.Message = fmt.Sprintf("audit record seq %d (%s) names span %s of trace %s, which is not in the input", r.seq, r.typ, f.SpanID, f.TraceID)
 		}
 		l.found.raise(f)
-	}
+	})
+}
+
+// checkAuditSpans reports the mutating spans no record names, and the
+// audit_logger.write_event spans whose record is not as they say.
+func (l *linter) checkAuditSpans() {
+	a := l.audit
 	for i := range l.nodes {
 		n := &l.nodes[i]
 		spec := l.names[n.name].spec
@@ -214,14 +241,19 @@ func (l *linter) checkAudit() {
 		if n.flags&(fForeign|fAuditFailed) != 0 || spec == nil || !spec.MutatesState || a.spans[n.key] {
 			continue
 		}
-		l.found.add(l.spanFinding(RuleAuditMissing, i, "", "the span mutates state (span dictionary) but no audit record names it"))
+		f := l.spanFinding(RuleAuditMissing, i, "", "the span mutates state (span dictionary) but no audit record names it")
+		f.key = findKey{phaseAudit, 1, l.ord(i)}
+		l.found.add(f)
 	}
 	for _, w := range l.writes {
 		n := &l.nodes[w.node]
+		key := findKey{phaseAudit, 2, l.ord(w.node)}
 		ri, ok := a.byHash[w.hash]
 		if !ok {
-			l.found.add(l.spanFinding(RuleAuditMismatch, w.node, names.AttrAuditHash,
-				fmt.Sprintf("the span wrote record seq %d (%s) with hash %.12s…, which the chain does not hold", w.seq, w.eventType, w.hash)))
+			f := l.spanFinding(RuleAuditMismatch, w.node, names.AttrAuditHash,
+				fmt.Sprintf("the span wrote record seq %d (%s) with hash %.12s…, which the chain does not hold", w.seq, w.eventType, w.hash))
+			f.key = key
+			l.found.add(f)
 			continue
 		}
 		r := a.records[ri]
@@ -236,7 +268,9 @@ func (l *linter) checkAudit() {
 			what = append(what, fmt.Sprintf("span %s, not the write span's parent %s", spanHex(r.key.span), spanHex(n.parent)))
 		}
 		if len(what) > 0 {
-			l.found.add(l.spanFinding(RuleAuditMismatch, w.node, "", fmt.Sprintf("the record at %s:%d has %s", r.file, r.line, joinAnd(what))))
+			f := l.spanFinding(RuleAuditMismatch, w.node, "", fmt.Sprintf("the record at %s:%d has %s", r.file, r.line, joinAnd(what)))
+			f.key = key
+			l.found.add(f)
 		}
 	}
 }

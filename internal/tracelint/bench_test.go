@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -15,7 +16,18 @@ import (
 
 // benchSpans is the size of the benchmark corpus: the target is
 // 1,000,000 spans linted in under 10 s on 2 cores, in under 500 MB.
-const benchSpans = 1_000_000
+// BENCH_SPANS sets another (scripts/bench-trace-lint.sh writes 100,000,
+// 1,000,000 and 5,000,000 to measure how memory grows with the input).
+func benchSpans(b *testing.B) int {
+	if v := os.Getenv("BENCH_SPANS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("BENCH_SPANS=%q: want a positive number", v)
+		}
+		return n
+	}
+	return 1_000_000
+}
 
 // corpus writes (once; BENCH_DIR keeps it between runs) a file of n spans:
 // copies of a real recorded plan+execute session (the SDK, brain's disk
@@ -72,21 +84,12 @@ func corpus(b *testing.B, n int, thin bool) string {
 	}
 	newLine()
 	for copyN := uint64(1); n > 0; copyN++ {
-		var tmask [16]byte
-		var smask [8]byte
-		binary.BigEndian.PutUint64(tmask[8:], copyN)
-		binary.BigEndian.PutUint64(smask[:], copyN*0x9e3779b97f4a7c15)
 		for _, s := range template {
 			if n == 0 {
 				break
 			}
 			c := spans.AppendEmpty()
-			s.CopyTo(c)
-			c.SetTraceID(xor16(c.TraceID(), tmask))
-			c.SetSpanID(xor8(c.SpanID(), smask))
-			if !c.ParentSpanID().IsEmpty() {
-				c.SetParentSpanID(xor8(c.ParentSpanID(), smask))
-			}
+			copySpan(s, c, copyN)
 			shift := pcommon.Timestamp(copyN * 20_000_000)
 			c.SetStartTimestamp(c.StartTimestamp() + shift)
 			c.SetEndTimestamp(c.EndTimestamp() + shift)
@@ -111,6 +114,21 @@ func corpus(b *testing.B, n int, thin bool) string {
 		b.Fatal(err)
 	}
 	return path
+}
+
+// copySpan copies s to c as copy n: with its own trace and span ids (the
+// ids of s with a mask of n), parent links kept.
+func copySpan(s, c ptrace.Span, n uint64) {
+	var tmask [16]byte
+	var smask [8]byte
+	binary.BigEndian.PutUint64(tmask[8:], n)
+	binary.BigEndian.PutUint64(smask[:], n*0x9e3779b97f4a7c15)
+	s.CopyTo(c)
+	c.SetTraceID(xor16(c.TraceID(), tmask))
+	c.SetSpanID(xor8(c.SpanID(), smask))
+	if !c.ParentSpanID().IsEmpty() {
+		c.SetParentSpanID(xor8(c.ParentSpanID(), smask))
+	}
 }
 
 func xor16(id pcommon.TraceID, m [16]byte) pcommon.TraceID {
@@ -178,7 +196,8 @@ func BenchmarkLint(b *testing.B)     { benchLint(b, false) }
 func BenchmarkLintThin(b *testing.B) { benchLint(b, true) }
 
 func benchLint(b *testing.B, thin bool) {
-	path := corpus(b, benchSpans, thin)
+	n := benchSpans(b)
+	path := corpus(b, n, thin)
 	fi, err := os.Stat(path)
 	if err != nil {
 		b.Fatal(err)
@@ -195,7 +214,7 @@ func benchLint(b *testing.B, thin bool) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if res.Spans != benchSpans || res.OK() == thin {
+		if res.Spans != n || res.OK() == thin {
 			b.Fatalf("%d spans, ok %v", res.Spans, res.OK())
 		}
 	}

@@ -65,6 +65,8 @@ func newRoot(e *env) *ffcli.Command {
 	update := fs.Bool("update", false, "with --scenario and --audit: rewrite the scenario's expectations from this input and print the diff")
 	format := fs.String("format", FormatText, "output `format`: text, json or junit")
 	maxFindings := fs.Int("max-findings", DefaultMaxFindings, "findings listed per rule; the rest are counted")
+	tmpDir := fs.String("tmp-dir", "", "where to spill spans past --spill-after, in a private directory removed on exit (default: $TMPDIR, or /tmp)")
+	spillAfter := fs.Int("spill-after", DefaultSpillAfter, "spans held in memory; past them, what the end-of-input rules need is spilled to --tmp-dir, so memory stays bounded")
 	return &ffcli.Command{
 		Name:       prog,
 		ShortUsage: "brain-trace-lint [flags] [FILE...]\n       brain-trace-lint tree [flags] [FILE...]\n       brain-trace-lint report -o FILE [flags] [FILE...]\n       brain-trace-lint rules",
@@ -96,7 +98,10 @@ input that cannot be read.`,
 			if *maxFindings <= 0 {
 				return cli.Usagef("--max-findings %d: want a positive number", *maxFindings)
 			}
-			opts := Options{Audit: *audit, MaxFindings: *maxFindings, Workers: c.workers, MaxLine: c.maxLine}
+			if *spillAfter <= 0 {
+				return cli.Usagef("--spill-after %d: want a positive number", *spillAfter)
+			}
+			opts := Options{Audit: *audit, MaxFindings: *maxFindings, Workers: c.workers, MaxLine: c.maxLine, SpillAfter: *spillAfter, TmpDir: *tmpDir}
 			if err := opts.load(*dict, *config); err != nil {
 				return err
 			}
@@ -196,6 +201,10 @@ func runLint(ctx context.Context, e *env, args []string, opts Options, format st
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		var se *SpillError
+		if errors.As(err, &se) {
+			return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "free space there, or give another directory with --tmp-dir (or TMPDIR)"}
 		}
 		return unreadable(err)
 	}

@@ -26,29 +26,39 @@ type AuditCoverage struct {
 
 func (l *linter) coverage() Coverage {
 	c := Coverage{CriticalPath: map[string]int{}}
+	if l.audit != nil {
+		c.Audit = &AuditCoverage{Records: len(l.audit.records)}
+	}
+	l.addCoverage(&c, nil)
+	return c
+}
+
+// addCoverage adds to c the figures of l's spans and of the audit records
+// of recs (nil: all).
+func (l *linter) addCoverage(c *Coverage, recs []int32) {
 	for i := range l.nodes {
 		n := &l.nodes[i]
 		if spec := l.names[n.name].spec; spec != nil && spec.CriticalPath && n.flags&fForeign == 0 {
 			c.CriticalPath[l.nameOf(n)]++
 		}
 	}
-	if a := l.audit; a != nil {
-		ac := &AuditCoverage{Records: len(a.records)}
-		for _, r := range a.records {
-			if _, ok := l.index[r.key]; ok && r.hasSpan && !r.badIDs {
-				ac.Linked++
-			}
-		}
-		for i := range l.nodes {
-			n := &l.nodes[i]
-			if spec := l.names[n.name].spec; spec != nil && spec.MutatesState && n.flags&(fForeign|fAuditFailed) == 0 {
-				ac.Mutating++
-				if a.spans[n.key] {
-					ac.Audited++
-				}
-			}
-		}
-		c.Audit = ac
+	a := l.audit
+	if a == nil {
+		return
 	}
-	return c
+	ac := c.Audit
+	l.eachRecord(recs, func(_ int, r *auditRecord) {
+		if _, ok := l.index[r.key]; ok && r.hasSpan && !r.badIDs {
+			ac.Linked++
+		}
+	})
+	for i := range l.nodes {
+		n := &l.nodes[i]
+		if spec := l.names[n.name].spec; spec != nil && spec.MutatesState && n.flags&(fForeign|fAuditFailed) == 0 {
+			ac.Mutating++
+			if a.spans[n.key] {
+				ac.Audited++
+			}
+		}
+	}
 }

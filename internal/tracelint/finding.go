@@ -1,6 +1,7 @@
 package tracelint
 
 import (
+	"container/heap"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,6 +23,34 @@ type Finding struct {
 
 	file int // index of the input, for ordering; -1 for other files
 	span int // index of the span while linting; -1 for none
+	// key is the finding's place in the order the in-memory linter finds
+	// them (findKey); zero until findings.add gives it the next place.
+	key findKey
+}
+
+// findKey orders findings as the in-memory linter finds them: by phase
+// (reading the audit chain, reading the spans, the graph, ...), then by
+// the place of what the finding is about within the phase. Listing the
+// first --max-findings of a rule by key lists the same findings whether
+// the spans were linted in memory or partition by partition (spill.go).
+type findKey [4]int64
+
+// Phases of findKey.
+const (
+	phaseRead  int64 = iota + 1 // the audit chain, then the spans, in input order
+	phaseGraph                  // parents and roots: [phaseGraph, 0, span] then [phaseGraph, 1, trace's first span, n]
+	phaseOptIn                  // [phaseOptIn, the finding's key when read]
+	phaseAudit                  // [phaseAudit, 0, record], [phaseAudit, 1, span], [phaseAudit, 2, span]
+	phaseEnd                    // no-spans, the scenario
+)
+
+func (k findKey) less(o findKey) bool {
+	for i := range k {
+		if k[i] != o[i] {
+			return k[i] < o[i]
+		}
+	}
+	return false
 }
 
 // String formats the finding as the text output prints it:
@@ -70,15 +99,47 @@ type RuleCount struct {
 // findings keeps at most max findings per rule (so that memory stays
 // bounded when every span of a big input breaks the same rule) and counts
 // them all.
+//
+// The findings listed of a rule are its first max by key: a finding given
+// without a key takes the next place of the current phase, so that added
+// in order they are the first max added (as in memory); added out of order
+// (partition by partition) they are the same ones.
 type findings struct {
 	max    int
 	cfg    *Config
-	list   []Finding
+	lists  map[string]*keyHeap
 	counts map[string]*RuleCount
+	phase  int64
+	next   int64
 }
 
 func newFindings(max int, cfg *Config) *findings {
-	return &findings{max: max, cfg: cfg, counts: map[string]*RuleCount{}}
+	return &findings{max: max, cfg: cfg, lists: map[string]*keyHeap{}, counts: map[string]*RuleCount{}}
+}
+
+// setPhase starts a phase of keys given by add.
+func (fs *findings) setPhase(p int64) { fs.phase, fs.next = p, 0 }
+
+// reserve returns the first of n consecutive keys of the current phase,
+// for findings added later, possibly out of order.
+func (fs *findings) reserve(n int) int64 {
+	k := fs.next
+	fs.next += int64(n)
+	return k
+}
+
+// keyHeap holds a rule's listed findings, the one of greatest key on top.
+type keyHeap []Finding
+
+func (h keyHeap) Len() int           { return len(h) }
+func (h keyHeap) Less(i, j int) bool { return h[j].key.less(h[i].key) }
+func (h keyHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *keyHeap) Push(x any)        { *h = append(*h, x.(Finding)) }
+func (h *keyHeap) Pop() any {
+	old := *h
+	f := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return f
 }
 
 func (fs *findings) count(rule string) *RuleCount {
@@ -90,8 +151,19 @@ func (fs *findings) count(rule string) *RuleCount {
 	return c
 }
 
+// listed reports whether a finding of rule at key would be listed now (if
+// not, add only counts it).
+func (fs *findings) listed(rule string, key findKey) bool {
+	h := fs.lists[rule]
+	return fs.max <= 0 || h == nil || h.Len() < fs.max || key.less((*h)[0].key)
+}
+
 // add records f, whose Severity is already the configured one.
 func (fs *findings) add(f Finding) {
+	if f.key == (findKey{}) {
+		f.key = findKey{fs.phase, fs.next}
+		fs.next++
+	}
 	c := fs.count(f.Rule)
 	switch f.Severity {
 	case Off:
@@ -102,11 +174,20 @@ func (fs *findings) add(f Finding) {
 	default:
 		c.Errors++
 	}
-	if fs.max > 0 && c.Errors+c.Warnings > fs.max {
-		c.Unlisted++
+	h := fs.lists[f.Rule]
+	if h == nil {
+		h = &keyHeap{}
+		fs.lists[f.Rule] = h
+	}
+	if fs.max <= 0 || h.Len() < fs.max {
+		heap.Push(h, f)
 		return
 	}
-	fs.list = append(fs.list, f)
+	c.Unlisted++
+	if f.key.less((*h)[0].key) {
+		(*h)[0] = f
+		heap.Fix(h, 0)
+	}
 }
 
 // raise records a finding of rule at its configured severity.
@@ -118,7 +199,11 @@ func (fs *findings) raise(f Finding) {
 
 // sorted returns the findings in input order: by input, line, then rule.
 func (fs *findings) sorted() []Finding {
-	out := append([]Finding(nil), fs.list...)
+	var out []Finding
+	for _, h := range fs.lists {
+		out = append(out, *h...)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].key.less(out[j].key) })
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.file != b.file {

@@ -10,6 +10,7 @@ import (
 
 // traceInfo is what checkGraph gathers about one trace.
 type traceInfo struct {
+	first   int // the trace's first span
 	spans   int
 	roots   []int // spans with no parent
 	entries []int // spans whose parent is in another process, not in the input
@@ -32,7 +33,7 @@ func (l *linter) checkGraph() int {
 		n := &l.nodes[i]
 		t := traces[n.key.trace]
 		if t == nil {
-			t = &traceInfo{}
+			t = &traceInfo{first: i}
 			traces[n.key.trace] = t
 			order = append(order, n.key.trace)
 		}
@@ -62,26 +63,33 @@ func (l *linter) checkGraph() int {
 	}
 	for _, id := range order {
 		t := traces[id]
+		// The trace's findings, in the order they are found.
+		nth := int64(0)
+		add := func(f Finding) {
+			f.key = findKey{phaseGraph, 1, l.ord(t.first), nth}
+			nth++
+			l.found.add(f)
+		}
 		l.lostEntries(t)
 		if len(t.roots) > 1 {
 			var names []string
 			for _, r := range t.roots {
 				names = append(names, l.nameOf(&l.nodes[r])+" "+spanHex(l.nodes[r].key.span))
 			}
-			l.found.add(l.spanFinding(RuleMultipleRoots, t.roots[1], "",
+			add(l.spanFinding(RuleMultipleRoots, t.roots[1], "",
 				fmt.Sprintf("trace %s has %d roots: %s", traceHex(id), len(t.roots), strings.Join(names, ", "))))
 		}
 		if len(t.roots)+len(t.entries) == 0 {
-			l.missingRoot(id, t)
+			l.missingRoot(id, t, add)
 			continue
 		}
 		for _, o := range t.orphans {
-			l.found.add(l.spanFinding(RuleOrphanSpan, o, "", fmt.Sprintf("parent %s is not in the input", spanHex(l.nodes[o].parent))))
+			add(l.spanFinding(RuleOrphanSpan, o, "", fmt.Sprintf("parent %s is not in the input", spanHex(l.nodes[o].parent))))
 		}
 		if len(t.roots) > 0 {
 			for _, e := range t.entries {
 				if l.nodes[e].flags&fForeign == 0 {
-					l.found.add(l.spanFinding(RuleOrphanSpan, e, "",
+					add(l.spanFinding(RuleOrphanSpan, e, "",
 						fmt.Sprintf("parent %s (in another process) is not in the input, although the trace's root is", spanHex(l.nodes[e].parent))))
 				}
 			}
@@ -117,16 +125,12 @@ func (l *linter) lostEntries(t *traceInfo) {
 
 // missingRoot reports a trace without a root, at its first span whose
 // parent is missing, naming the missing parents.
-func (l *linter) missingRoot(id pcommon.TraceID, t *traceInfo) {
+func (l *linter) missingRoot(id pcommon.TraceID, t *traceInfo, add func(Finding)) {
 	if len(t.orphans) == 0 {
 		// Every span has its parent in the input, and none is a root:
 		// the parents form a cycle. Report at the trace's first span.
-		for i := range l.nodes {
-			if l.nodes[i].key.trace == id {
-				l.found.add(l.spanFinding(RuleMissingRoot, i, "", fmt.Sprintf("trace %s: %d spans and no root: their parents form a cycle", traceHex(id), t.spans)))
-				return
-			}
-		}
+		add(l.spanFinding(RuleMissingRoot, t.first, "", fmt.Sprintf("trace %s: %d spans and no root: their parents form a cycle", traceHex(id), t.spans)))
+		return
 	}
 	missing := map[pcommon.SpanID]bool{}
 	var ids []string
@@ -140,7 +144,7 @@ func (l *linter) missingRoot(id pcommon.TraceID, t *traceInfo) {
 	if len(ids) > 3 {
 		ids = append(ids[:3], "…")
 	}
-	l.found.add(l.spanFinding(RuleMissingRoot, t.orphans[0], "",
+	add(l.spanFinding(RuleMissingRoot, t.orphans[0], "",
 		fmt.Sprintf("trace %s never got a root: %d %s, hanging from %s not in the input (%s); the process that owned the root may have died before writing it",
 			traceHex(id), t.spans, plural(t.spans, "span"), countOf(len(missing), "parent"), strings.Join(ids, ", "))))
 }
@@ -150,7 +154,9 @@ func (l *linter) missingRoot(id pcommon.TraceID, t *traceInfo) {
 func (l *linter) checkParent(i int, parent string) {
 	n := &l.nodes[i]
 	if v, ok := l.dict.CheckParent(l.nameOf(n), parent, n.flags&fRemote != 0); ok {
-		l.found.add(l.spanFinding(v.Rule, i, "", v.Detail))
+		f := l.spanFinding(v.Rule, i, "", v.Detail)
+		f.key = findKey{phaseGraph, 0, l.ord(i)}
+		l.found.add(f)
 	}
 }
 

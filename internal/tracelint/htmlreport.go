@@ -62,7 +62,10 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 	if err := l.run(ctx); err != nil {
 		return nil, err
 	}
-	res := l.finish()
+	res, err := l.finish(ctx)
+	if err != nil {
+		return nil, err
+	}
 	traces := l.traces()
 	pick, err := pickTraces(traces, opts.Trace, opts.Session)
 	if err != nil {

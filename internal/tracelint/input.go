@@ -173,8 +173,25 @@ func stream[T any](ctx context.Context, ins []*Input, workers, maxLine int, work
 		}
 		readErr <- nil
 	}()
-	for j := range order {
-		<-j.b.done
+	// An interruption ends the stream at once, even while the reader waits
+	// for input that may never come (a pipe or terminal left open): its
+	// goroutine ends when its read returns.
+	for {
+		var j *job
+		var ok bool
+		select {
+		case j, ok = <-order:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if !ok {
+			break
+		}
+		select {
+		case <-j.b.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		emit(j.b, j.out)
 	}
 	wg.Wait()

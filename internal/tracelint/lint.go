@@ -55,6 +55,13 @@ type Options struct {
 	Workers int
 	// MaxLine is the longest line read (0: DefaultMaxLine).
 	MaxLine int
+	// SpillAfter is how many spans are held in memory before they are
+	// spilled to files in TmpDir (0: DefaultSpillAfter). Spilling bounds
+	// the memory whatever the input's size (spill.go); tree, report and
+	// --scenario never spill.
+	SpillAfter int
+	// TmpDir is where the spill directory is made ("": os.TempDir()).
+	TmpDir string
 }
 
 // Result is what Lint found.
@@ -170,6 +177,22 @@ type linter struct {
 	pending []Finding
 	stats   []InputStats
 	audit   *auditData
+
+	// onlyTrace, when set, keeps only the spans of the traces whose id
+	// starts with it (tree --trace).
+	onlyTrace string
+
+	// ords, in a partition, are the nodes' places in the input (nil: their
+	// index, as in memory).
+	ords []int64
+	// spill, once the spans are over opts.SpillAfter, holds them on disk;
+	// spilled counts the spans written there.
+	spill    *spiller
+	spilled  int64
+	spillErr error
+	stop     context.CancelFunc
+	// held is the most spans held in memory at once.
+	held int
 }
 
 func newLinter(opts Options, ins []*Input) *linter {
@@ -179,14 +202,12 @@ func newLinter(opts Options, ins []*Input) *linter {
 	if opts.MaxFindings == 0 {
 		opts.MaxFindings = DefaultMaxFindings
 	}
-	// Sizing the span index for the inputs' size (a brain span takes about
-	// 250 to 600 bytes) spares rehashing it as it grows.
-	est := min(sizeOf(ins)/400, 1<<22)
+	if opts.SpillAfter <= 0 {
+		opts.SpillAfter = DefaultSpillAfter
+	}
 	l := &linter{
 		opts: opts, dict: opts.Dict, ins: ins,
 		found:   newFindings(opts.MaxFindings, opts.Config),
-		nodes:   make([]node, 0, est),
-		index:   make(map[spanKey]int32, est),
 		nameIdx: map[string]int32{},
 		stats:   make([]InputStats, len(ins)),
 	}
@@ -214,10 +235,11 @@ func sizeOf(ins []*Input) int64 {
 // read; everything that could be read is reported as findings.
 func Lint(ctx context.Context, ins []*Input, opts Options) (*Result, error) {
 	l := newLinter(opts, ins)
+	defer l.closeSpill()
 	if err := l.run(ctx); err != nil {
 		return nil, err
 	}
-	return l.finish(), nil
+	return l.finish(ctx)
 }
 
 // run reads the audit chain, if any, and the inputs.
@@ -234,7 +256,20 @@ func (l *linter) run(ctx context.Context) error {
 
 // read streams the inputs through the workers into the collector.
 func (l *linter) read(ctx context.Context) error {
+	// Sizing the span index for the inputs' size (a brain span takes about
+	// 250 to 600 bytes), or for the spans held before spilling, spares
+	// rehashing it as it grows.
+	est := min(sizeOf(l.ins)/400, 1<<22)
+	if l.maySpill() {
+		est = min(est, int64(l.opts.SpillAfter)+1)
+	}
+	l.nodes, l.index = make([]node, 0, est), make(map[spanKey]int32, est)
+	ctx, l.stop = context.WithCancel(ctx)
+	defer l.stop()
 	err := stream(ctx, l.ins, l.opts.Workers, l.opts.MaxLine, l.work, l.collect)
+	if l.spillErr != nil {
+		return l.spillErr
+	}
 	if err != nil {
 		return err
 	}
@@ -449,15 +484,38 @@ func (l *linter) collect(b *batch, out *batchOut) {
 	st.Lines += out.stats.Lines
 	st.Malformed += out.stats.Malformed
 	st.Skipped += out.stats.Skipped
+	// The batch's places in the order of findings: a duplicate-span
+	// finding per span, then the findings of the spans' lines.
+	base := l.found.reserve(len(out.spans) + len(out.findings) + len(out.pending))
+	for j := range out.findings {
+		out.findings[j].key = findKey{phaseRead, base + int64(len(out.spans)+j)}
+	}
+	for j := range out.pending {
+		out.pending[j].key = findKey{phaseRead, base + int64(len(out.spans)+len(out.findings)+j)}
+	}
+	if l.spill == nil && len(l.nodes)+len(out.spans) > l.opts.SpillAfter && l.maySpill() {
+		l.spillErr = l.startSpill()
+	}
+	if l.spill != nil || l.spillErr != nil {
+		if l.spillErr == nil {
+			l.spillErr = l.spillBatch(b, out, base)
+		}
+		if l.spillErr != nil {
+			l.stop()
+		}
+		return
+	}
 	global := make([]int, len(out.spans))
 	for i := range out.spans {
 		r := &out.spans[i]
+		if l.onlyTrace != "" && !strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.onlyTrace) {
+			global[i] = -1
+			continue
+		}
 		if first, dup := l.index[r.key]; dup {
 			global[i] = -1
 			fn := l.nodes[first]
-			f := l.finding(b, RuleDuplicateSpan, r.line, r, "",
-				fmt.Sprintf("the same span is at %s:%d; this copy is not linted", l.ins[fn.file].Name, fn.line))
-			l.found.add(f)
+			l.found.add(l.dupFinding(b.file, r, base+int64(i), &fn))
 			continue
 		}
 		st.Spans++
@@ -474,6 +532,7 @@ func (l *linter) collect(b *batch, out *batchOut) {
 			l.writes = append(l.writes, w)
 		}
 	}
+	l.held = max(l.held, len(l.nodes))
 	for _, f := range out.findings {
 		if f.span >= 0 {
 			if f.span = global[f.span]; f.span < 0 {
@@ -487,6 +546,15 @@ func (l *linter) collect(b *batch, out *batchOut) {
 			l.pending = append(l.pending, f)
 		}
 	}
+}
+
+// dupFinding reports span r of input file, a copy of first; key is its
+// place in the order of findings.
+func (l *linter) dupFinding(file int, r *spanRec, key int64, first *node) Finding {
+	f := l.finding(&batch{file: file}, RuleDuplicateSpan, r.line, r, "",
+		fmt.Sprintf("the same span is at %s:%d; this copy is not linted", l.ins[first.file].Name, first.line))
+	f.key = findKey{phaseRead, key}
+	return f
 }
 
 // keepDetail keeps d, for tree and the report. Past maxKeptData bytes of
@@ -529,6 +597,14 @@ func (l *linter) intern(name string) int32 {
 
 func (l *linter) nameOf(n *node) string { return l.names[n.name].name }
 
+// ord is node i's place in the input.
+func (l *linter) ord(i int) int64 {
+	if l.ords == nil {
+		return int64(i)
+	}
+	return l.ords[i]
+}
+
 // spanFinding builds a finding about node i, at the configured severity.
 func (l *linter) spanFinding(rule string, i int, attr, msg string) Finding {
 	n := &l.nodes[i]
@@ -541,17 +617,29 @@ func (l *linter) spanFinding(rule string, i int, attr, msg string) Finding {
 
 // finish runs the rules that need every span: parents, roots, the audit
 // chain, the scenario; and sums up.
-func (l *linter) finish() *Result {
-	traces := l.checkGraph()
-	l.checkOptIn()
-	if l.audit != nil {
-		l.checkAudit()
+func (l *linter) finish(ctx context.Context) (*Result, error) {
+	var traces, spans int
+	var cov Coverage
+	if l.spill != nil {
+		var err error
+		if traces, spans, cov, err = l.finishSpilled(ctx); err != nil {
+			return nil, err
+		}
+	} else {
+		traces = l.checkGraph()
+		l.checkOptIn()
+		if l.audit != nil {
+			l.checkAudit()
+		}
+		spans = len(l.nodes)
+		cov = l.coverage()
 	}
-	if len(l.nodes) == 0 {
+	l.found.setPhase(phaseEnd)
+	if spans == 0 {
 		l.found.raise(Finding{Rule: RuleNoSpans, Message: "the input holds no span", file: -1, span: -1})
 	}
-	res := &Result{Inputs: l.stats, Spans: len(l.nodes), Traces: traces}
-	res.Coverage = l.coverage()
+	res := &Result{Inputs: l.stats, Spans: spans, Traces: traces}
+	res.Coverage = cov
 	if sc := l.opts.Scenario; sc != nil {
 		res.Actual = l.expectation(traces)
 		l.checkScenario(sc, res.Actual)
@@ -560,7 +648,7 @@ func (l *linter) finish() *Result {
 	res.Findings = l.found.sorted()
 	res.Counts = l.found.counts
 	res.Totals = l.found.totals()
-	return res
+	return res, nil
 }
 
 // checkOptIn reports the opt-in content attributes of spans whose command
@@ -570,6 +658,7 @@ func (l *linter) finish() *Result {
 func (l *linter) checkOptIn() {
 	for _, f := range l.pending {
 		if !l.unsafeIO(f.span) {
+			f.key = findKey{phaseOptIn, f.key[1]}
 			l.found.add(f)
 		}
 	}

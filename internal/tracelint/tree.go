@@ -119,9 +119,8 @@ type TreeResult struct {
 // as an indented waterfall on w; with neither, it draws the input's only
 // trace, or lists the traces when there are several.
 func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (TreeResult, error) {
-	l := newLinter(Options{Workers: opts.Workers, MaxLine: opts.MaxLine, MaxFindings: -1}, ins)
-	l.tree = true
-	if err := l.read(ctx); err != nil {
+	l, err := readTree(ctx, ins, opts)
+	if err != nil {
 		return TreeResult{}, err
 	}
 	for _, f := range l.found.sorted() {
@@ -154,6 +153,19 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	}
 	res.Drawn = len(pick)
 	return res, nil
+}
+
+// readTree reads what tree draws of the spans of ins. With --trace, only
+// the spans of the traces whose id starts with it are kept: memory grows
+// with that trace, not with the input.
+func readTree(ctx context.Context, ins []*Input, opts TreeOptions) (*linter, error) {
+	l := newLinter(Options{Workers: opts.Workers, MaxLine: opts.MaxLine, MaxFindings: -1}, ins)
+	l.tree = true
+	l.onlyTrace = strings.ToLower(opts.Trace)
+	if err := l.read(ctx); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // pickTraces returns the trace whose id starts with trace, or the traces

@@ -106,3 +106,40 @@ func TestDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeTraceKeepsOneTrace: tree --trace keeps only the spans of that
+// trace, however many other traces the input holds, and draws it as
+// before.
+func TestTreeTraceKeepsOneTrace(t *testing.T) {
+	files, _ := brokenCorpus(t, 200, 5)
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := readTree(context.Background(), ins, TreeOptions{})
+	CloseInputs(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces := all.traces()
+	want := traces[len(traces)/2]
+	ins, err = OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := readTree(context.Background(), ins, TreeOptions{Trace: strings.ToUpper(want.id)})
+	CloseInputs(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(one.nodes) != len(want.spans) || len(all.nodes) <= len(want.spans) {
+		t.Errorf("--trace kept %d spans; the trace has %d, the input %d", len(one.nodes), len(want.spans), len(all.nodes))
+	}
+	a, _, errA := drawTree(t, TreeOptions{Trace: want.id}, files...)
+	var b bytes.Buffer
+	dr := &drawer{l: all, w: &b, width: 40}
+	dr.trace(want)
+	if errA != nil || a != b.String() {
+		t.Errorf("--trace drew (%v):\n%s\nwant:\n%s", errA, a, b.String())
+	}
+}
