@@ -33,15 +33,19 @@ const ScopeName = "github.com/brain-dev/brain"
 // SessionKey is the resource and span attribute that carries the session id.
 const SessionKey = attribute.Key(names.AttrBrainSessionID)
 
-// DefaultExportTimeout bounds one OTLP export on the network path. It is the
-// whole cost a dead or silent endpoint can add to a command: the network
-// path is shut down in parallel with the disk path, and after its first
-// failure it sends nothing more.
-const DefaultExportTimeout = 200 * time.Millisecond
+// DefaultExportTimeout bounds one OTLP export on the network path. With
+// shutdownSlack it is the whole cost a dead or silent endpoint can add to a
+// command's telemetry: the network path is shut down in parallel with the
+// disk path, after its first failure it sends nothing more, and the metrics
+// go out in what the spans left of the same budget. A collector on the same
+// machine or LAN answers in a few milliseconds; one that does not within
+// the budget loses nothing, as the spans are on disk for 'brain-run flush'
+// (docs/telemetry.md).
+const DefaultExportTimeout = 50 * time.Millisecond
 
 // shutdownSlack is what Shutdown allows the network path beyond its export
 // timeout, to close the connection.
-const shutdownSlack = 25 * time.Millisecond
+const shutdownSlack = 10 * time.Millisecond
 
 // Batching on the disk path. The queue blocks instead of dropping (see
 // docs/telemetry.md), so its size only bounds memory.
