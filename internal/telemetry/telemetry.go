@@ -47,10 +47,9 @@ const DefaultExportTimeout = 50 * time.Millisecond
 // timeout, to close the connection.
 const shutdownSlack = 10 * time.Millisecond
 
-// Batching on the disk path. The queue blocks instead of dropping (see
-// docs/telemetry.md), so its size only bounds memory.
+// Batching on the disk path (diskProcessor): never dropping, so the size
+// only bounds memory.
 const (
-	diskQueueSize    = 2048
 	diskBatchSize    = 512
 	diskBatchTimeout = time.Second
 )
@@ -176,12 +175,7 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		dc.track = netClient != nil
 		p.diskOut = dc
-		p.disk = sdktrace.NewBatchSpanProcessor(diskExp,
-			sdktrace.WithBlocking(),
-			sdktrace.WithMaxQueueSize(diskQueueSize),
-			sdktrace.WithMaxExportBatchSize(diskBatchSize),
-			sdktrace.WithBatchTimeout(diskBatchTimeout),
-		)
+		p.disk = newDiskProcessor(diskExp, diskBatchSize, diskBatchTimeout)
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
