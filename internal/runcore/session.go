@@ -109,6 +109,13 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		Network:      e.Network,
 		Warn:         func(msg string) { e.P.Warnf("%s", msg) },
 	}
+	if cfg.OTLPEndpoint != "" {
+		// A dead endpoint costs what is left of its budget after the
+		// start-up (docs/telemetry.md).
+		if age, ok := processAge(); ok {
+			cfg.ExportTimeout = telemetry.ExportTimeoutAfter(age)
+		}
+	}
 	if rf.readOnly {
 		cfg.SpansPath, cfg.NoDisk = "", true
 	}

@@ -47,6 +47,32 @@ const DefaultExportTimeout = 50 * time.Millisecond
 // timeout, to close the connection.
 const shutdownSlack = 10 * time.Millisecond
 
+// DeadEndpointBudget is the most a dead or silent endpoint may cost a
+// command in all: the start-up of the binary that exports (brain-run hands
+// a command with an endpoint to brain-run-full, which takes 10-20 ms to
+// start on an idle machine and several times that on a loaded one), and
+// the network path's wait (ExportTimeoutAfter).
+const DeadEndpointBudget = 100 * time.Millisecond
+
+// Bounds of ExportTimeoutAfter: the shortest timeout it gives, and the
+// margin it keeps for the rest of a command's end (its last records and
+// the spans file's fdatasync).
+const (
+	minExportTimeout = 20 * time.Millisecond
+	endMargin        = 20 * time.Millisecond
+)
+
+// ExportTimeoutAfter returns the export timeout for a process whose start
+// took startup (from its fork to its telemetry Setup): what
+// DeadEndpointBudget leaves after startup, shutdownSlack and endMargin, at
+// most DefaultExportTimeout and at least 20 ms, in whole milliseconds. A
+// start-up slowed by a loaded machine leaves the collector less time, so
+// that a dead endpoint still costs no more than the budget; the spans are
+// on disk for a later flush either way.
+func ExportTimeoutAfter(startup time.Duration) time.Duration {
+	return min(max(DeadEndpointBudget-startup-shutdownSlack-endMargin, minExportTimeout), DefaultExportTimeout).Truncate(time.Millisecond)
+}
+
 // Batching on the disk path (diskProcessor): never dropping, so the size
 // only bounds memory.
 const (
