@@ -305,11 +305,10 @@ func TestExportTimeoutAfter(t *testing.T) {
 		{0, DefaultExportTimeout},
 		{15 * time.Millisecond, DefaultExportTimeout},
 		{20 * time.Millisecond, 50 * time.Millisecond},
+		{25*time.Millisecond + 300*time.Microsecond, 44 * time.Millisecond},
 		{30 * time.Millisecond, 40 * time.Millisecond},
-		{45*time.Millisecond + 300*time.Microsecond, 24 * time.Millisecond},
-		{50 * time.Millisecond, 20 * time.Millisecond},
-		{60 * time.Millisecond, 20 * time.Millisecond},
-		{time.Second, 20 * time.Millisecond},
+		{50 * time.Millisecond, 40 * time.Millisecond},
+		{time.Second, 40 * time.Millisecond},
 	} {
 		got := ExportTimeoutAfter(tc.startup)
 		if got != tc.want {
