@@ -111,9 +111,17 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 	}
 	if cfg.OTLPEndpoint != "" {
 		// A dead endpoint costs what is left of its budget after the
-		// start-up (docs/telemetry.md).
-		if age, ok := processAge(); ok {
-			cfg.ExportTimeout = telemetry.ExportTimeoutAfter(age)
+		// start-up, unless the user set the timeout (docs/telemetry.md).
+		t, set, err := exportTimeout(os.Getenv)
+		switch {
+		case err != nil:
+			return 0, err
+		case set:
+			cfg.ExportTimeout = t
+		default:
+			if age, ok := processAge(); ok {
+				cfg.ExportTimeout = telemetry.ExportTimeoutAfter(age)
+			}
 		}
 	}
 	if rf.readOnly {
