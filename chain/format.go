@@ -12,8 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/zeebo/blake3"
-
+	"github.com/brain-dev/brain/chain/internal/blake3"
 	"github.com/brain-dev/brain/chain/internal/fastpath"
 )
 

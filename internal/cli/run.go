@@ -108,7 +108,7 @@ func rootFooter(prog string, t Tool) string {
 	var b strings.Builder
 	b.WriteString("\n\n'" + prog + " help SUBCOMMAND' shows a subcommand's help (as 'SUBCOMMAND -h' does);\n")
 	b.WriteString("'" + prog + " help TOPIC' one of these topics:")
-	for _, tp := range allTopics(t) {
+	for _, tp := range append(helpTopicHeads(), t.Topics...) {
 		fmt.Fprintf(&b, "\n  %-12s %s", tp.Name, tp.Short)
 	}
 	b.WriteString("\n'" + prog + " --version' prints the version; '" + prog + " completion bash|zsh|fish' a shell completion script.")

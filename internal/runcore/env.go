@@ -4,8 +4,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"flag"
+	"fmt"
 	"io"
 	"runtime/debug"
+	"strconv"
+	"time"
 
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/telemetry"
@@ -62,4 +65,31 @@ func newSessionID() string {
 	rand.Read(b[:])
 	h := hex.EncodeToString(b[:])
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// The OpenTelemetry variables that set the OTLP export timeout, in
+// milliseconds; the first is for traces only and wins.
+var timeoutVars = []string{"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"}
+
+// maxExportTimeout bounds what timeoutVars may ask for: a dead endpoint
+// costs every command this much.
+const maxExportTimeout = time.Minute
+
+// exportTimeout returns the export timeout timeoutVars set in getenv's
+// environment, and whether one did. An empty variable is unset; any other
+// value must be a whole number of milliseconds from 1 to 60000.
+func exportTimeout(getenv func(string) string) (time.Duration, bool, error) {
+	for _, name := range timeoutVars {
+		v := getenv(name)
+		if v == "" {
+			continue
+		}
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || ms < 1 || ms > maxExportTimeout.Milliseconds() {
+			return 0, false, &cli.UsageError{Err: fmt.Errorf("%s %q is not a number of milliseconds from 1 to %d", name, v, maxExportTimeout.Milliseconds()),
+				Hint: "unset it for the default (docs/telemetry.md, Timeouts), or give milliseconds, such as 500"}
+		}
+		return time.Duration(ms) * time.Millisecond, true, nil
+	}
+	return 0, false, nil
 }

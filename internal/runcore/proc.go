@@ -1,13 +1,17 @@
 package runcore
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"math"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -170,3 +174,45 @@ func (c cmdProcess) Wait() (syscall.WaitStatus, error) {
 		return 0, err
 	}
 }
+
+// processAge returns how long ago this process was forked, from
+// /proc/self/stat (in clock ticks of 10 ms since boot; an execve, as the
+// hand-off to brain-run-full, keeps it), so that the export timeout can
+// leave out what a slow start already spent (telemetry.ExportTimeoutAfter).
+// ok is false where it cannot be read.
+func processAge() (age time.Duration, ok bool) {
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return 0, false
+	}
+	start, ok := statStartTime(stat)
+	var now unix.Timespec
+	if !ok || unix.ClockGettime(unix.CLOCK_BOOTTIME, &now) != nil {
+		return 0, false
+	}
+	age = time.Duration(now.Nano()) - start
+	return age, age >= 0
+}
+
+// statStartTime returns the start time in a /proc/PID/stat line, as time
+// since boot. The command name, in parentheses, may itself hold spaces and
+// parentheses: the fields are counted from the last ')'.
+func statStartTime(stat []byte) (time.Duration, bool) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	// After the name: state is field 3, starttime field 22.
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 20 {
+		return 0, false
+	}
+	ticks, err := strconv.ParseUint(f[19], 10, 64)
+	if err != nil || ticks > math.MaxInt64/uint64(clockTick) {
+		return 0, false
+	}
+	return time.Duration(ticks) * clockTick, true
+}
+
+// clockTick is the unit of /proc's times (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond

@@ -92,6 +92,15 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		return 0, &cli.UsageError{Err: errors.New("BRAIN_DEV_LOG_UNSAFE_IO is set: raw arguments, prompts and responses are written to disk only when --" + unsafeIOFlag + " is on the command line"),
 			Hint: "unset BRAIN_DEV_LOG_UNSAFE_IO, or pass --" + unsafeIOFlag}
 	}
+	var (
+		userTimeout time.Duration
+		userSet     bool
+	)
+	if rf.Endpoint() != "" {
+		if userTimeout, userSet, err = exportTimeout(os.Getenv); err != nil {
+			return 0, err
+		}
+	}
 	rf.ResolveDir(e.P)
 	s := &Session{Env: e, ID: os.Getenv("BRAIN_SESSION_ID"), Dir: rf.Dir, Command: command, Faults: fs}
 	if s.ID == "" {
@@ -108,6 +117,14 @@ func instrument(ctx context.Context, e *Env, rf *Flags, command string, holdStar
 		OTLPEndpoint: rf.Endpoint(),
 		Network:      e.Network,
 		Warn:         func(msg string) { e.P.Warnf("%s", msg) },
+	}
+	if cfg.OTLPEndpoint != "" {
+		// A dead endpoint costs what is left of its budget after the
+		// start-up, unless the user set the timeout (docs/telemetry.md).
+		cfg.ExportTimeout = userTimeout
+		if age, ok := processAge(); ok && !userSet {
+			cfg.ExportTimeout = telemetry.ExportTimeoutAfter(age)
+		}
 	}
 	if rf.readOnly {
 		cfg.SpansPath, cfg.NoDisk = "", true

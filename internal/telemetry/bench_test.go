@@ -13,8 +13,9 @@ import (
 // BenchmarkCommand measures what telemetry adds to one command: Setup, the
 // five spans of a command with two model calls and two audit writes
 // (llmCommand), Shutdown (which syncs the spans file). "dead" exports to a
-// closed port, "blackhole" to a listener that accepts and never answers;
-// both must stay under 250 ms. "+metrics" records and exports the
+// closed port, "unaccepted" to a listener that never accepts (its queue
+// full), "blackhole" to one that accepts and never answers; each costs at
+// most the export timeout and shutdownSlack. "+metrics" records and exports the
 // command's metrics too (the transport as brain-run-full has it); without,
 // the same transport without its metrics.
 //
@@ -27,6 +28,7 @@ func BenchmarkCommand(b *testing.B) {
 		{"disk", nil},
 		{"live", func(tb testing.TB) string { return startReceiver(tb).addr }},
 		{"dead", deadAddr},
+		{"unaccepted", unaccepted},
 		{"blackhole", blackHole},
 	} {
 		for _, metrics := range []bool{false, true} {

@@ -3,7 +3,6 @@ package telemetry
 import (
 	"bufio"
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/brain-dev/brain/internal/telemetry/otlpgrpc"
+	"github.com/brain-dev/brain/internal/testutil"
 )
 
 // receiver is a real OTLP gRPC trace receiver on 127.0.0.1 that counts what
@@ -138,50 +138,33 @@ func blackHole(tb testing.TB) string {
 // so far.
 func countedBlackHole(tb testing.TB) (addr string, accepted func() int) {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, accepted, stop, err := testutil.Silent()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go io.Copy(io.Discard, c)
-		}
-	}()
-	tb.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String(), func() int {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(conns)
-	}
+	tb.Cleanup(stop)
+	return addr, accepted
 }
 
 // deadAddr returns a 127.0.0.1 address on which nothing listens.
 func deadAddr(tb testing.TB) string {
 	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := testutil.ClosedPort()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	return addr
+}
+
+// unaccepted returns the address of a 127.0.0.1 listener that never
+// accepts, its queue full: a connect is never answered.
+func unaccepted(tb testing.TB) string {
+	tb.Helper()
+	addr, stop, err := testutil.Unaccepted()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(stop)
 	return addr
 }
 

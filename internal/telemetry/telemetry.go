@@ -33,20 +33,53 @@ const ScopeName = "github.com/brain-dev/brain"
 // SessionKey is the resource and span attribute that carries the session id.
 const SessionKey = attribute.Key(names.AttrBrainSessionID)
 
-// DefaultExportTimeout bounds one OTLP export on the network path. It is the
-// whole cost a dead or silent endpoint can add to a command: the network
-// path is shut down in parallel with the disk path, and after its first
-// failure it sends nothing more.
-const DefaultExportTimeout = 200 * time.Millisecond
+// DefaultExportTimeout bounds one OTLP export on the network path. With
+// shutdownSlack it is the whole cost a dead or silent endpoint can add to a
+// command's telemetry: the network path is shut down in parallel with the
+// disk path, after its first failure it sends nothing more, and the metrics
+// go out in what the spans left of the same budget. A collector on the same
+// machine or LAN answers in a few milliseconds; one that does not within
+// the budget loses nothing, as the spans are on disk for 'brain-run flush'
+// (docs/telemetry.md).
+const DefaultExportTimeout = 50 * time.Millisecond
 
 // shutdownSlack is what Shutdown allows the network path beyond its export
 // timeout, to close the connection.
-const shutdownSlack = 25 * time.Millisecond
+const shutdownSlack = 10 * time.Millisecond
 
-// Batching on the disk path. The queue blocks instead of dropping (see
-// docs/telemetry.md), so its size only bounds memory.
+// DeadEndpointBudget is the most a dead or silent endpoint may cost a
+// command in all: the start-up of the binary that exports (brain-run hands
+// a command with an endpoint to brain-run-full, which takes 10-20 ms to
+// start on an idle machine and several times that on a loaded one), and
+// the network path's wait (ExportTimeoutAfter).
+const DeadEndpointBudget = 100 * time.Millisecond
+
+// Bounds of ExportTimeoutAfter: the shortest timeout it gives, and the
+// margin it keeps for the rest of a command's end (its last records and
+// the spans file's fdatasync). A live collector on a loaded machine needs
+// the shortest: its first export is a connection, an HTTP/2 handshake and
+// a request, each waiting for the collector to be scheduled (with 20 ms,
+// the otel-endpoint-down drill's steady state saw a warning under the
+// test suite's load).
 const (
-	diskQueueSize    = 2048
+	minExportTimeout = 40 * time.Millisecond
+	endMargin        = 20 * time.Millisecond
+)
+
+// ExportTimeoutAfter returns the export timeout for a process whose start
+// took startup (from its fork to its telemetry Setup): what
+// DeadEndpointBudget leaves after startup, shutdownSlack and endMargin, at
+// most DefaultExportTimeout and at least 40 ms, in whole milliseconds. A
+// start-up slowed by a loaded machine leaves the collector less time, so
+// that a dead endpoint still costs no more than the budget; the spans are
+// on disk for a later flush either way.
+func ExportTimeoutAfter(startup time.Duration) time.Duration {
+	return min(max(DeadEndpointBudget-startup-shutdownSlack-endMargin, minExportTimeout), DefaultExportTimeout).Truncate(time.Millisecond)
+}
+
+// Batching on the disk path (diskProcessor): never dropping, so the size
+// only bounds memory.
+const (
 	diskBatchSize    = 512
 	diskBatchTimeout = time.Second
 )
@@ -172,12 +205,7 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		}
 		dc.track = netClient != nil
 		p.diskOut = dc
-		p.disk = sdktrace.NewBatchSpanProcessor(diskExp,
-			sdktrace.WithBlocking(),
-			sdktrace.WithMaxQueueSize(diskQueueSize),
-			sdktrace.WithMaxExportBatchSize(diskBatchSize),
-			sdktrace.WithBatchTimeout(diskBatchTimeout),
-		)
+		p.disk = newDiskProcessor(diskExp, diskBatchSize, diskBatchTimeout)
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),

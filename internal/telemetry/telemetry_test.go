@@ -296,3 +296,26 @@ func TestReasonStatus(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestExportTimeoutAfter: the network path gets what the dead-endpoint
+// budget leaves after the start-up, within bounds, so that a slow start
+// does not push a dead endpoint's cost past the budget.
+func TestExportTimeoutAfter(t *testing.T) {
+	for _, tc := range []struct{ startup, want time.Duration }{
+		{0, DefaultExportTimeout},
+		{15 * time.Millisecond, DefaultExportTimeout},
+		{20 * time.Millisecond, 50 * time.Millisecond},
+		{25*time.Millisecond + 300*time.Microsecond, 44 * time.Millisecond},
+		{30 * time.Millisecond, 40 * time.Millisecond},
+		{50 * time.Millisecond, 40 * time.Millisecond},
+		{time.Second, 40 * time.Millisecond},
+	} {
+		got := ExportTimeoutAfter(tc.startup)
+		if got != tc.want {
+			t.Errorf("ExportTimeoutAfter(%v) = %v, want %v", tc.startup, got, tc.want)
+		}
+		if tc.startup <= DeadEndpointBudget-minExportTimeout-shutdownSlack-endMargin && tc.startup+got+shutdownSlack > DeadEndpointBudget {
+			t.Errorf("start-up %v + timeout %v + slack %v is over the budget", tc.startup, got, shutdownSlack)
+		}
+	}
+}

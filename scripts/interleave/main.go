@@ -1,6 +1,7 @@
 // Command interleave times commands against each other: it runs each of them
-// once per round, in turn, for ROUNDS rounds, and prints the median and
-// quartiles of each one's wall time (fork to exit, as its parent sees it).
+// once per round, in turn, for ROUNDS rounds, and prints the median,
+// quartiles and maximum of each one's wall time (fork to exit, as its parent
+// sees it).
 // Interleaving makes a slow drift of a shared machine fall on every command
 // alike, where timing one command's runs and then the next's would charge it
 // to whichever ran in the slow minute. Used by scripts/bench-exec.sh.
@@ -47,6 +48,6 @@ func main() {
 	for i, c := range cmds {
 		r := ms[i]
 		slices.Sort(r)
-		fmt.Printf("%.3f %.3f %.3f %s\n", r[len(r)/2], r[len(r)/4], r[3*len(r)/4], c)
+		fmt.Printf("%.3f %.3f %.3f %.3f %s\n", r[len(r)/2], r[len(r)/4], r[3*len(r)/4], r[len(r)-1], c)
 	}
 }
