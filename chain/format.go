@@ -62,7 +62,7 @@ func (a Alg) New() hash.Hash {
 	case SHA256, "":
 		return sha256.New()
 	case BLAKE3:
-		return blake3.New()
+		return blake3.NewHash()
 	}
 	panic("chain: unsupported algorithm " + string(a))
 }

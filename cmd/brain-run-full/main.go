@@ -7,6 +7,8 @@ import (
 	"os"
 	"syscall"
 
+	// BLAKE3 chains verify with the SIMD library (chain/blake3fast).
+	_ "github.com/brain-dev/brain/chain/blake3fast"
 	"github.com/brain-dev/brain/internal/cli"
 	"github.com/brain-dev/brain/internal/runcmd"
 	"github.com/brain-dev/brain/internal/verifier"

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,6 +168,21 @@ func TestLinksOnlyTheCore(t *testing.T) {
 				t.Errorf("brain-run links %s", dep)
 				break
 			}
+		}
+	}
+}
+
+// TestOthersHashBLAKE3Fast: every executable but brain-run registers the
+// SIMD BLAKE3 (chain/blake3fast), so a long BLAKE3 chain verifies at the
+// library's speed; brain-run alone keeps the plain code and the faster start.
+func TestOthersHashBLAKE3Fast(t *testing.T) {
+	for _, cmd := range []string{"brain-audit", "brain-trace-lint", "brain-drill", "brain-run-full"} {
+		out, err := exec.Command("go", "list", "-deps", "../"+cmd).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(strings.Fields(string(out)), "github.com/brain-dev/brain/chain/blake3fast") {
+			t.Errorf("%s does not link chain/blake3fast", cmd)
 		}
 	}
 }

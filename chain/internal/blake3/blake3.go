@@ -9,6 +9,10 @@
 // are short, a chunk (1 KiB) or less, where SIMD across chunks has nothing
 // to work on.
 //
+// A program that verifies long BLAKE3 chains and does not mind the start-up
+// cost imports chain/blake3fast, which registers the SIMD library here; the
+// chain then hashes through NewHash, which prefers it.
+//
 // The tests hold it to the reference vectors and to an independent
 // implementation on every length up to several chunks, written in any
 // pieces.
@@ -16,8 +20,25 @@ package blake3
 
 import (
 	"encoding/binary"
+	"hash"
 	"math/bits"
 )
+
+// fast is the implementation Register installed, if any.
+var fast func() hash.Hash
+
+// Register makes NewHash return f's hashes. It is meant for a package's
+// init (chain/blake3fast), before any hashing; f must compute BLAKE3.
+func Register(f func() hash.Hash) { fast = f }
+
+// NewHash returns a BLAKE3 hash.Hash: the registered implementation's, else
+// this package's plain one.
+func NewHash() hash.Hash {
+	if fast != nil {
+		return fast()
+	}
+	return New()
+}
 
 // Size is the size of a digest in bytes.
 const Size = 32
