@@ -328,6 +328,15 @@ func TestVerifyUnreadableRotatedFile(t *testing.T) {
 	}{
 		{"symlink loop", func(p string) error { return os.Symlink(filepath.Base(p), p) }, "too many levels of symbolic links"},
 		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "is a directory"},
+		// A named pipe with no writer would block a reader forever.
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "is a named pipe (FIFO), not a regular file"},
+		// A link to a regular file is not followed: a rotated file is the chain's own.
+		{"link to a file", func(p string) error {
+			if err := os.WriteFile(p+".copy", nil, 0o600); err != nil {
+				return err
+			}
+			return os.Symlink(filepath.Base(p)+".copy", p)
+		}, "is a symbolic link, which is not followed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "audit.jsonl")

@@ -33,9 +33,15 @@ func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 func openRegular(path string, flag int, perm os.FileMode) (int, *unix.Stat_t, error) {
 	fd, err := openNonblock(path, flag, perm)
 	if err != nil {
-		if flag&NoFollow != 0 && errors.Is(err, unix.ELOOP) {
+		switch {
+		case flag&NoFollow != 0 && errors.Is(err, unix.ELOOP):
 			if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
 				return -1, nil, &SymlinkError{Path: path}
+			}
+		case errors.Is(err, unix.ENXIO):
+			// A socket (or a pipe opened for writing with no reader).
+			if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+				return -1, nil, &NotRegularError{Path: path, Type: fi.Mode().Type()}
 			}
 		}
 		return -1, nil, &os.PathError{Op: "open", Path: path, Err: err}
