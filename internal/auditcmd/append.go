@@ -37,6 +37,12 @@ A bad line stops the run with an error naming it: every line before it is
 appended and durable, nothing from it on is written. On success the new
 head (SEQ:HASH) is printed on stdout.
 
+With --sync=batch the records are written in groups as stdin is read, their
+write-back to the disk started at once, and one sync at the end makes them
+all durable before the head is printed (a bulk load costs about what
+writing its bytes once costs); with --sync=each every record is synced
+before the next line is read.
+
 Exit status: 0 appended, 2 usage, 3 bad input, 4 the records could not be
 written durably (nothing partial is left in the chain).`,
 		FlagSet: fs,

@@ -52,24 +52,31 @@ func noHang[F any](t *testing.T, path string, open func() (F, error)) (F, error)
 	}
 }
 
+// specialFiles makes a named pipe, a listening socket and a directory in
+// dir.
+func specialFiles(t *testing.T, dir string) (fifo, sock, sub string) {
+	fifo = filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock = filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	sub = filepath.Join(dir, "dir")
+	os.Mkdir(sub, 0o700)
+	return fifo, sock, sub
+}
+
 // TestOpenFileRefusesSpecialFiles: a named pipe (with no writer: opening it
 // for reading would block forever), a socket, a device and a directory are
 // refused with a *NotRegularError, for reading and for writing, directly and
 // through a link the caller follows; nothing is written to them.
 func TestOpenFileRefusesSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	sub := filepath.Join(dir, "dir")
-	os.Mkdir(sub, 0o700)
+	fifo, sock, sub := specialFiles(t, dir)
 	toFifo := filepath.Join(dir, "to-fifo")
 	os.Symlink(fifo, toFifo)
 	for _, path := range []string{fifo, sock, "/dev/null", "/dev/zero", sub, toFifo} {
@@ -139,18 +146,7 @@ func TestOpenFileNoFollow(t *testing.T) {
 // file it opens reads as the file, and SameFile tells it from another.
 func TestOpenReadOnly(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	sub := filepath.Join(dir, "dir")
-	os.Mkdir(sub, 0o700)
+	fifo, sock, sub := specialFiles(t, dir)
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("evidence\n"), 0o600)
 	other := filepath.Join(dir, "other")
