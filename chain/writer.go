@@ -157,7 +157,8 @@ func (w *Writer) closeFiles() {
 	w.lockf.Close()
 }
 
-// Close releases the writer's files.
+// Close releases the writer's files. It does not sync: records WriteBatch
+// wrote since the last Sync stay in the file, not known to be durable.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
