@@ -17,5 +17,8 @@ func datasync(f *os.File) error { return f.Sync() }
 
 func writable() error { return errWriteUnsupported }
 
+// hasWriteback says whether startWriteback does anything here.
+const hasWriteback = false
+
 // startWriteback does nothing: nothing appends on Windows.
-func startWriteback(*os.File, int64, int64) {}
+func startWriteback(uintptr, int64, int64) {}

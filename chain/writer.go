@@ -97,7 +97,13 @@ type Writer struct {
 	pending    bool
 	synced     int64
 	syncedHead Head
+	// writebacks bounds the write-backs started in the background.
+	writebacks chan struct{}
 }
+
+// maxWritebacks is how many write-backs may be waiting for the disk at once
+// (each holds a thread): past it, a batch's bytes are left to the sync.
+const maxWritebacks = 2
 
 // chainState is what a writer knows of the chain's active file.
 type chainState struct {
@@ -575,7 +581,7 @@ func (w *Writer) write(f *os.File, off int64, b []byte, durable bool) error {
 		b, off = b[n:], off+int64(n)
 	}
 	if !durable {
-		startWriteback(f, start, off-start)
+		w.startWriteback(f, start, off-start)
 		return nil
 	}
 	if w.opts.Fault != nil {
@@ -642,6 +648,34 @@ func (w *Writer) rotate() error {
 		return &WriteError{Path: w.path, Op: "rotate", Err: err}
 	}
 	return w.writeContinuation(filepath.Base(old))
+}
+
+// startWriteback starts writing the n bytes of f at off to the disk, on
+// another goroutine: on a busy disk starting a write-back waits for room in
+// the device's queue, which hashing the next batch need not wait for. When
+// maxWritebacks are already waiting it does nothing: the sync at the end
+// writes what is left. The file stays open while its write-back is started
+// (RawConn.Control holds it), whatever the writer does meanwhile.
+func (w *Writer) startWriteback(f *os.File, off, n int64) {
+	if !hasWriteback {
+		return
+	}
+	if w.writebacks == nil {
+		w.writebacks = make(chan struct{}, maxWritebacks)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	select {
+	case w.writebacks <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-w.writebacks }()
+		rc.Control(func(fd uintptr) { startWriteback(fd, off, n) })
+	}()
 }
 
 // unwrapPath returns the cause of a *PathError: a WriteError names the
