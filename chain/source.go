@@ -213,8 +213,14 @@ func (localFS) snapshot(path string, newest bool) (input, error) {
 	} else {
 		in.fi, err = os.Stat(path)
 	}
-	if err == nil && in.fi.IsDir() {
+	switch {
+	case err != nil:
+	case in.fi.IsDir():
 		err = errors.New("is a directory")
+	case !in.fi.Mode().IsRegular():
+		// A rotated file that is a named pipe or a device is refused
+		// before open touches it.
+		err = &fsutil.NotRegularError{Path: path, Type: in.fi.Mode().Type()}
 	}
 	if err != nil {
 		in.close()
@@ -227,8 +233,8 @@ func (localFS) snapshot(path string, newest bool) (input, error) {
 	return in, nil
 }
 
-// open opens a rotated file when its turn comes: snapshot stat'ed it (a
-// directory is refused there), the open refuses a link and anything but a
+// open opens a rotated file when its turn comes: snapshot stat'ed it
+// (anything but a regular file is refused there, before it is opened), the open refuses a link and anything but a
 // regular file, and its one fstat must find the file snapshotted. A
 // chain of thousands of rotated files is opened with two system calls a
 // file (fsutil.OpenReadOnly).
