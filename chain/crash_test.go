@@ -22,9 +22,14 @@ import (
 // is killed or kills itself; it returns the seqs the helper acknowledged.
 // kill, when set, is called once the helper has started; it must kill the
 // helper.
-func appendLoop(t *testing.T, path string, maxSize int64, killAt int, kill func(cmd *exec.Cmd, acks *bufio.Scanner) []uint64) []uint64 {
+// With deferred, the helper writes with WriteBatch and syncs every third
+// batch, acknowledging the records after the sync.
+func appendLoop(t *testing.T, path string, maxSize int64, killAt int, deferred bool, kill func(cmd *exec.Cmd, acks *bufio.Scanner) []uint64) []uint64 {
 	t.Helper()
 	env := []string{envPath + "=" + path, envMaxSize + "=" + strconv.FormatInt(maxSize, 10)}
+	if deferred {
+		env = append(env, envDeferred+"=1")
+	}
 	if killAt > 0 {
 		env = append(env, envKillAt+"="+strconv.Itoa(killAt))
 	}
@@ -108,6 +113,14 @@ func checkAfterCrash(t *testing.T, path string, acked []uint64) (repaired bool) 
 // torn tail, and Repair restores PASS. The writer rotates often, so kills
 // also land inside rotations.
 func TestCrashKill(t *testing.T) {
+	t.Run("sync", func(t *testing.T) { testCrashKill(t, false) })
+	// The bulk load's path (WriteBatch, then one Sync for several): a
+	// process killed between them leaves whole records, unsynced or not,
+	// and at most a torn tail.
+	t.Run("deferred", func(t *testing.T) { testCrashKill(t, true) })
+}
+
+func testCrashKill(t *testing.T, deferred bool) {
 	rounds := 100
 	if testing.Short() {
 		rounds = 25
@@ -119,7 +132,7 @@ func TestCrashKill(t *testing.T) {
 	var all []uint64
 	repairs := 0
 	for round := range rounds {
-		acked := appendLoop(t, path, 64<<10, 0, func(cmd *exec.Cmd, sc *bufio.Scanner) []uint64 {
+		acked := appendLoop(t, path, 64<<10, 0, deferred, func(cmd *exec.Cmd, sc *bufio.Scanner) []uint64 {
 			// Progress signal: wait for 0 to 3 acknowledged appends (0 kills
 			// the helper while it starts or opens the chain), then kill it
 			// after a random short delay.
@@ -159,20 +172,31 @@ func TestCrashPoints(t *testing.T) {
 	// operations are: header write, sync; then per append: rotation link,
 	// header write, sync (the new file is renamed into place after it),
 	// record write, sync.
-	for k := 1; k <= 12; k++ {
-		t.Run(fmt.Sprint(k), func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "audit.jsonl")
-			acked := appendLoop(t, path, 1, k, nil)
-			checkAfterCrash(t, path, acked)
-			w := openTest(t, path, Options{MaxFileSize: 1})
-			appendN(t, w, 2, "after.crash")
-			w.Close()
-			mustPass(t, path)
-			recs := readRecords(t, chainFiles(t, path), false)
-			if miss := missingSeqs(acked, seqSet(recs, "")); len(miss) > 0 {
-				t.Fatalf("acknowledged seqs missing: %v", miss)
+	// Deferred, the helper's operations per batch are: rotation sync (of
+	// the unsynced records before the file is rotated), link, header
+	// write, sync, record write; and a sync every third batch.
+	for _, deferred := range []bool{false, true} {
+		for k := 1; k <= 12; k++ {
+			name := fmt.Sprint(k)
+			if deferred {
+				name = "deferred-" + name
 			}
-		})
+			t.Run(name, func(t *testing.T) { testCrashPoint(t, k, deferred) })
+		}
+	}
+}
+
+func testCrashPoint(t *testing.T, k int, deferred bool) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	acked := appendLoop(t, path, 1, k, deferred, nil)
+	checkAfterCrash(t, path, acked)
+	w := openTest(t, path, Options{MaxFileSize: 1})
+	appendN(t, w, 2, "after.crash")
+	w.Close()
+	mustPass(t, path)
+	recs := readRecords(t, chainFiles(t, path), false)
+	if miss := missingSeqs(acked, seqSet(recs, "")); len(miss) > 0 {
+		t.Fatalf("acknowledged seqs missing: %v", miss)
 	}
 }
 

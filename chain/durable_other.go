@@ -14,3 +14,10 @@ func datasync(f *os.File) error { return f.Sync() }
 // writable reports whether this system can append to a chain: macOS and
 // the BSDs can, with flock and the sync above.
 func writable() error { return nil }
+
+// hasWriteback says whether startWriteback does anything here.
+const hasWriteback = false
+
+// startWriteback does nothing here: these systems have no sync_file_range;
+// the sync at the end writes everything.
+func startWriteback(uintptr, int64, int64) {}

@@ -16,3 +16,9 @@ var errWriteUnsupported = fmt.Errorf("chain: this build does not append to or re
 func datasync(f *os.File) error { return f.Sync() }
 
 func writable() error { return errWriteUnsupported }
+
+// hasWriteback says whether startWriteback does anything here.
+const hasWriteback = false
+
+// startWriteback does nothing: nothing appends on Windows.
+func startWriteback(uintptr, int64, int64) {}

@@ -308,3 +308,36 @@ func loneSurrogate(data []byte) bool {
 	s = surrogatePair.ReplaceAllString(s, "____")
 	return surrogateHalf.MatchString(s)
 }
+
+// FuzzHeaderFast holds headerFast to encoding/json, the reference: any
+// header data it accepts, encoding/json (unknown fields refused, as
+// parseHeader decodes) decodes to the same value.
+func FuzzHeaderFast(f *testing.F) {
+	for _, s := range []string{
+		`{"format":"brain-audit/v1","alg":"sha256","chain":"c0ffee","index":0}`,
+		`{"format":"brain-audit/v1","alg":"blake3","chain":"c0ffee","index":12,"continues":{"file":"audit.000011.jsonl","seq":3961,"hash":"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}`,
+		`{"Format":"brain-audit/v1","alg":"sha256","chain":"c0ffee"}`,
+		`{"format":"a","format":"b"}`,
+		`{"format":"a\u0062","chain":"\u00e9"}`,
+		`{"index":-1}`, `{"index":01}`, `{"index":1e3}`, `{"index":123456789012345678}`, `{"index":1234567890123456789}`,
+		`{"continues":null}`, `{"continues":{}}`, `{"continues":{"seq":18446744073709551615}}`,
+		`{"continues":{"file":"a","file":"b"}}`, `{"other":1}`, ` { "alg" : "sha256" } `, `{"alg":"sha256"} x`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fast, ok := headerFast(b)
+		if !ok {
+			return
+		}
+		var ref HeaderData
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ref); err != nil {
+			t.Fatalf("headerFast accepted %q, encoding/json refuses it: %v", b, err)
+		}
+		if diff := cmp.Diff(ref, fast); diff != "" {
+			t.Fatalf("%q: headerFast differs from encoding/json (-json +fast):\n%s", b, diff)
+		}
+	})
+}

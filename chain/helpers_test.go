@@ -77,7 +77,7 @@ func appendReserved(t testing.TB, w *Writer, ev Event) {
 		t.Fatal(err)
 	}
 	defer w.unlock()
-	if _, err := w.appendLocked([]Event{ev}, [][]byte{d}, nil); err != nil {
+	if _, err := w.appendLocked([]Event{ev}, [][]byte{d}, nil, true); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -45,6 +45,9 @@ const (
 	// envKillAt makes the helper SIGKILL itself at its n-th write or sync
 	// (counted through Options.Fault): a crash at an exact point.
 	envKillAt = "BRAIN_CHAIN_TEST_KILL_AT"
+	// envDeferred makes modeAppendLoop write with WriteBatch and Sync every
+	// third batch, acknowledging records once synced.
+	envDeferred = "BRAIN_CHAIN_TEST_DEFERRED"
 )
 
 // helperCmd returns a command that runs the test binary as helper mode.
@@ -130,19 +133,36 @@ func runHelper(mode string) int {
 	case modeAppendLoop:
 		// Every fourth append is a batch of 100 records (a multi-page write
 		// that a kill can tear).
+		deferred := os.Getenv(envDeferred) != ""
+		var unsynced []uint64
 		for i := 0; ; i++ {
 			evs := make([]Event, 1+99*min(i%4/3, 1))
 			for j := range evs {
 				evs[j] = Event{Type: "crash.test", Data: fmt.Appendf(nil, `{"i":%d,"j":%d,"pad":"%0200d"}`, i, j, i)}
 			}
-			h, err := w.AppendBatch(ctx, evs)
+			appendBatch := w.AppendBatch
+			if deferred {
+				appendBatch = w.WriteBatch
+			}
+			h, err := appendBatch(ctx, evs)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "helper: append:", err)
 				return 2
 			}
 			for seq := h.Seq + 1 - uint64(len(evs)); seq <= h.Seq; seq++ {
+				unsynced = append(unsynced, seq)
+			}
+			if deferred && i%3 != 2 {
+				continue
+			}
+			if err := w.Sync(); err != nil {
+				fmt.Fprintln(os.Stderr, "helper: sync:", err)
+				return 2
+			}
+			for _, seq := range unsynced {
 				fmt.Fprintf(os.Stdout, "%d\n", seq)
 			}
+			unsynced = unsynced[:0]
 		}
 	case modeAppendN:
 		typ := "proc." + os.Getenv(envID)

@@ -211,7 +211,7 @@ func Repair(ctx context.Context, path string, opts RepairOptions) (*RepairResult
 	if err != nil {
 		return nil, err
 	}
-	head, err := w.appendLocked([]Event{ev}, [][]byte{d}, nil)
+	head, err := w.appendLocked([]Event{ev}, [][]byte{d}, nil, true)
 	if err != nil {
 		return nil, err
 	}

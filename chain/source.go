@@ -55,7 +55,7 @@ type input struct {
 	missingAfter string
 	// f is the local file r reads, when it is one: a large file is mapped
 	// instead of read.
-	f *os.File
+	f localFile
 	// closer closes what verification opened for r.
 	closer io.Closer
 	// fi is the file's identity and size as snapshotted (under the chain's
@@ -63,6 +63,13 @@ type input struct {
 	// turn comes, and must still be the same file.
 	fi  fs.FileInfo
 	src source
+}
+
+// A localFile is a file of the local file system open for verification:
+// an *os.File or an *fsutil.ReadOnlyFile.
+type localFile interface {
+	io.ReaderAt
+	Fd() uintptr
 }
 
 // open opens in's file when it was snapshotted but not opened.
@@ -197,16 +204,23 @@ func (localFS) snapshot(path string, newest bool) (input, error) {
 	in := input{name: path, src: localFS{}}
 	var err error
 	if newest {
-		if in.f, err = fsutil.Open(path); err != nil {
+		var f *os.File
+		if f, err = fsutil.Open(path); err != nil {
 			return in, err
 		}
-		in.closer = in.f
-		in.fi, err = in.f.Stat()
+		in.f, in.closer = f, f
+		in.fi, err = f.Stat()
 	} else {
 		in.fi, err = os.Stat(path)
 	}
-	if err == nil && in.fi.IsDir() {
+	switch {
+	case err != nil:
+	case in.fi.IsDir():
 		err = errors.New("is a directory")
+	case !in.fi.Mode().IsRegular():
+		// A rotated file that is a named pipe or a device is refused
+		// before open touches it.
+		err = &fsutil.NotRegularError{Path: path, Type: in.fi.Mode().Type()}
 	}
 	if err != nil {
 		in.close()
@@ -219,18 +233,19 @@ func (localFS) snapshot(path string, newest bool) (input, error) {
 	return in, nil
 }
 
+// open opens a rotated file when its turn comes: snapshot stat'ed it
+// (anything but a regular file is refused there, before it is opened), the open refuses a link and anything but a
+// regular file, and its one fstat must find the file snapshotted. A
+// chain of thousands of rotated files is opened with two system calls a
+// file (fsutil.OpenReadOnly).
 func (localFS) open(in *input) error {
-	f, err := fsutil.OpenFile(in.name, os.O_RDONLY|fsutil.NoFollow, 0)
+	f, err := fsutil.OpenReadOnly(in.name)
 	if err != nil {
 		return err
 	}
-	fi, err := f.Stat()
-	if err == nil && !os.SameFile(fi, in.fi) {
-		err = errors.New("the file was replaced while the chain was being verified")
-	}
-	if err != nil {
+	if !f.SameFile(in.fi) {
 		f.Close()
-		return err
+		return errors.New("the file was replaced while the chain was being verified")
 	}
 	in.f, in.closer, in.r = f, f, io.NewSectionReader(f, 0, in.size)
 	return nil

@@ -89,7 +89,21 @@ type Writer struct {
 	size int64
 	st   chainState
 	buf  []byte
+	// pending is set while records WriteBatch wrote are not yet known to
+	// be durable; synced and syncedHead are where Sync's rollback cuts
+	// the file back to if their sync fails: the length and head before
+	// this writer's first unsynced record, or after the last record
+	// another writer appended since (which is never rolled back).
+	pending    bool
+	synced     int64
+	syncedHead Head
+	// writebacks bounds the write-backs started in the background.
+	writebacks chan struct{}
 }
+
+// maxWritebacks is how many write-backs may be waiting for the disk at once
+// (each holds a thread): past it, a batch's bytes are left to the sync.
+const maxWritebacks = 2
 
 // chainState is what a writer knows of the chain's active file.
 type chainState struct {
@@ -149,7 +163,8 @@ func (w *Writer) closeFiles() {
 	w.lockf.Close()
 }
 
-// Close releases the writer's files.
+// Close releases the writer's files. It does not sync: records WriteBatch
+// wrote since the last Sync stay in the file, not known to be durable.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -197,6 +212,15 @@ func (w *Writer) refresh() error {
 	}
 	if w.f == nil || !os.SameFile(fi, w.fi) {
 		if w.f != nil {
+			// Another writer rotated the file this one wrote unsynced
+			// records to (rotate syncs it first, so this is cheap): they
+			// become durable before the file is let go.
+			if w.pending {
+				if err := datasync(w.f); err != nil {
+					return &WriteError{Path: w.path, Op: "sync", Err: unwrapPath(err)}
+				}
+				w.pending = false
+			}
 			w.f.Close()
 		}
 		f, err := fsutil.OpenFile(w.path, os.O_RDWR|fsutil.NoFollow, 0)
@@ -213,7 +237,12 @@ func (w *Writer) refresh() error {
 		return fmt.Errorf("chain: %w", err)
 	}
 	if fi.Size() != w.size {
-		return w.readTail(fi.Size())
+		if err := w.readTail(fi.Size()); err != nil {
+			return err
+		}
+		// Another writer appended after this one's unsynced records: a
+		// failed Sync must not cut its records away.
+		w.synced, w.syncedHead = w.size, w.st.head
 	}
 	return nil
 }
@@ -346,7 +375,7 @@ func (w *Writer) writeHeader(h HeaderData, seq uint64, prev Digest) error {
 	if err != nil {
 		return &WriteError{Path: w.path, Op: "create", Err: err}
 	}
-	if err := w.writeSync(f, 0, line); err != nil {
+	if err := w.write(f, 0, line, true); err != nil {
 		f.Close()
 		os.Remove(tmp)
 		return err
@@ -379,22 +408,79 @@ func (w *Writer) Append(ctx context.Context, ev Event) (Head, error) {
 // sync (group commit), and returns the new head once all are durable.
 // Either every record of the batch is appended or none is.
 func (w *Writer) AppendBatch(ctx context.Context, evs []Event) (Head, error) {
-	return w.appendBatch(ctx, evs, nil)
+	return w.appendBatch(ctx, evs, nil, true)
+}
+
+// WriteBatch appends evs as consecutive records with one write, as
+// AppendBatch does, but returns without waiting for them to be durable:
+// their write-back to the disk is started at once (sync_file_range on
+// Linux), so that hashing the next batch overlaps it, and Sync makes every
+// record written so far durable with one sync. A bulk load makes many
+// batches durable with one sync at its end this way. Either every record
+// of the batch is written or none is.
+//
+// Until Sync returns, the records are in the file, where readers and other
+// writers see them (the lock is released between calls, so other writers
+// append as usual, and their sync makes these records durable too), but a
+// crash of the system (not of the process) may lose any part of them: what
+// follows the last record synced may then be torn or damaged, which
+// verify-log reports and repair moves aside. Records written earlier and
+// synced are never affected.
+func (w *Writer) WriteBatch(ctx context.Context, evs []Event) (Head, error) {
+	return w.appendBatch(ctx, evs, nil, false)
+}
+
+// Sync makes the records WriteBatch wrote durable. If the sync fails, they
+// are rolled back as a failed append is: the file is truncated to its
+// length before the first of them, or after the last record another writer
+// appended since, and the error (a *WriteError) is returned; Head then
+// returns the last record left. When another writer has appended after
+// them since, nothing is cut (their records would go too) and the error
+// only says that the sync failed.
+func (w *Writer) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lockf == nil {
+		return errors.New("chain: writer is closed")
+	}
+	if !w.pending {
+		return nil
+	}
+	if err := w.lock(); err != nil {
+		return err
+	}
+	defer w.unlock()
+	err := w.fault("sync")
+	if err == nil {
+		err = datasync(w.f)
+	}
+	w.pending = false
+	if err == nil {
+		return nil
+	}
+	fi, lerr := os.Lstat(w.path)
+	cur, ferr := w.f.Stat()
+	if lerr == nil && ferr == nil && os.SameFile(fi, w.fi) && cur.Size() == w.size {
+		w.f.Truncate(w.synced)
+		datasync(w.f)
+		w.size, w.st.head = w.synced, w.syncedHead
+	}
+	return &WriteError{Path: w.path, Op: "sync", Err: unwrapPath(err)}
 }
 
 // AppendEach is AppendBatch returning the head after each record of evs: its
 // sequence number and hash.
 func (w *Writer) AppendEach(ctx context.Context, evs []Event) ([]Head, error) {
 	heads := make([]Head, len(evs))
-	if _, err := w.appendBatch(ctx, evs, heads); err != nil {
+	if _, err := w.appendBatch(ctx, evs, heads, true); err != nil {
 		return nil, err
 	}
 	return heads, nil
 }
 
-// appendBatch is AppendBatch, also filling heads (when not nil, as long as
-// evs) with the head after each record.
-func (w *Writer) appendBatch(ctx context.Context, evs []Event, heads []Head) (Head, error) {
+// appendBatch is AppendBatch (WriteBatch unless durable), also filling
+// heads (when not nil, as long as evs) with the head after each record.
+func (w *Writer) appendBatch(ctx context.Context, evs []Event, heads []Head, durable bool) (Head, error) {
 	if err := ctx.Err(); err != nil {
 		return Head{}, err
 	}
@@ -421,12 +507,12 @@ func (w *Writer) appendBatch(ctx context.Context, evs []Event, heads []Head) (He
 		return Head{}, err
 	}
 	defer w.unlock()
-	return w.appendLocked(evs, datas, heads)
+	return w.appendLocked(evs, datas, heads, durable)
 }
 
 // appendLocked appends checked events, filling heads (when not nil) with the
-// head after each; the lock must be held.
-func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head) (Head, error) {
+// head after each, and syncs them when durable; the lock must be held.
+func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head, durable bool) (Head, error) {
 	if err := w.refresh(); err != nil {
 		return Head{}, err
 	}
@@ -459,29 +545,28 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head) (Head, 
 	if cap(buf) <= 8<<20 {
 		w.buf = buf[:0]
 	}
-	if err := w.writeSync(w.f, w.size, buf); err != nil {
+	if !durable && !w.pending {
+		w.synced, w.syncedHead = w.size, w.st.head
+	}
+	if err := w.write(w.f, w.size, buf, durable); err != nil {
 		return Head{}, err
 	}
+	// A sync makes the whole file durable, unsynced records before too.
+	w.pending = !durable
 	w.size += int64(len(buf))
 	w.st.head = head
 	return head, nil
 }
 
-// writeSync writes b at off and makes it durable (datasync); on any failure it truncates the
-// file back to off so that no partial record stays behind.
-func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
+// write writes b at off, and makes it durable (datasync) when durable is
+// set, or else starts its write-back; on any failure it truncates the file
+// back to off so that no partial record stays behind.
+func (w *Writer) write(f *os.File, off int64, b []byte, durable bool) error {
 	start := off
 	fail := func(op string, err error) error {
 		f.Truncate(start)
 		datasync(f)
-		// The WriteError names the operation and the chain's file; the
-		// *PathError around the cause would name them again (or name the
-		// temporary header file).
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return &WriteError{Path: w.path, Op: op, Err: err}
+		return &WriteError{Path: w.path, Op: op, Err: unwrapPath(err)}
 	}
 	if w.opts.Fault != nil {
 		if err := w.opts.Fault("write"); err != nil {
@@ -494,6 +579,10 @@ func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 			return fail("write", err)
 		}
 		b, off = b[n:], off+int64(n)
+	}
+	if !durable {
+		w.startWriteback(f, start, off-start)
+		return nil
 	}
 	if w.opts.Fault != nil {
 		if err := w.opts.Fault("sync"); err != nil {
@@ -519,6 +608,13 @@ func (w *Writer) writeSync(f *os.File, off int64, b []byte) error {
 // the rotated one, and verify-log reports the gap.
 func (w *Writer) rotate() error {
 	old := RotatedName(w.path, w.st.index)
+	// Records a WriteBatch (of this writer or another) left unsynced
+	// become durable before the file is rotated and continued: a rotated
+	// file is never written again.
+	if err := datasync(w.f); err != nil {
+		return &WriteError{Path: w.path, Op: "sync", Err: unwrapPath(err)}
+	}
+	w.pending = false
 	if err := w.fault("link"); err != nil {
 		return &WriteError{Path: old, Op: "rotate", Err: err}
 	}
@@ -552,6 +648,45 @@ func (w *Writer) rotate() error {
 		return &WriteError{Path: w.path, Op: "rotate", Err: err}
 	}
 	return w.writeContinuation(filepath.Base(old))
+}
+
+// startWriteback starts writing the n bytes of f at off to the disk, on
+// another goroutine: on a busy disk starting a write-back waits for room in
+// the device's queue, which hashing the next batch need not wait for. When
+// maxWritebacks are already waiting it does nothing: the sync at the end
+// writes what is left. The file stays open while its write-back is started
+// (RawConn.Control holds it), whatever the writer does meanwhile.
+func (w *Writer) startWriteback(f *os.File, off, n int64) {
+	if !hasWriteback {
+		return
+	}
+	if w.writebacks == nil {
+		w.writebacks = make(chan struct{}, maxWritebacks)
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	select {
+	case w.writebacks <- struct{}{}:
+	default:
+		return
+	}
+	go func() {
+		defer func() { <-w.writebacks }()
+		rc.Control(func(fd uintptr) { startWriteback(fd, off, n) })
+	}()
+}
+
+// unwrapPath returns the cause of a *PathError: a WriteError names the
+// operation and the chain's file, which the *PathError would name again (or
+// name the temporary header file).
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // fault calls the fault hook (Options.Fault), if any, before op.

@@ -328,6 +328,15 @@ func TestVerifyUnreadableRotatedFile(t *testing.T) {
 	}{
 		{"symlink loop", func(p string) error { return os.Symlink(filepath.Base(p), p) }, "too many levels of symbolic links"},
 		{"directory", func(p string) error { return os.Mkdir(p, 0o700) }, "is a directory"},
+		// A named pipe with no writer would block a reader forever.
+		{"fifo", func(p string) error { return syscall.Mkfifo(p, 0o600) }, "is a named pipe (FIFO), not a regular file"},
+		// A link to a regular file is not followed: a rotated file is the chain's own.
+		{"link to a file", func(p string) error {
+			if err := os.WriteFile(p+".copy", nil, 0o600); err != nil {
+				return err
+			}
+			return os.Symlink(filepath.Base(p)+".copy", p)
+		}, "is a symbolic link, which is not followed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "audit.jsonl")
@@ -654,5 +663,119 @@ func TestAppendEach(t *testing.T) {
 	}
 	if w.Head() != heads[2] {
 		t.Errorf("Head() %v, want the last record's %v", w.Head(), heads[2])
+	}
+}
+
+// TestWriteBatchSync: batches written with WriteBatch are in the file at
+// once and made durable by one sync, Sync's; when that sync fails they are
+// cut back out, but never a record another writer appended in between, and
+// the writer goes on from what is left. Another writer's rotation syncs
+// them before the file is rotated.
+func TestWriteBatchSync(t *testing.T) {
+	batch := func(typ string, n int) []Event {
+		evs := make([]Event, n)
+		for i := range evs {
+			evs[i] = Event{Type: typ, Data: []byte(`{"pad":"` + strings.Repeat("z", 300) + `"}`)}
+		}
+		return evs
+	}
+	type step struct {
+		who  int    // 0: the bulk writer, 1: another writer
+		op   string // "write" (WriteBatch), "append" (AppendBatch), "sync"
+		typ  string
+		fail bool // the sync fails with EIO
+	}
+	for _, tc := range []struct {
+		name      string
+		rotate    int64 // MaxFileSize of the other writer
+		steps     []step
+		syncs     int      // syncs the bulk writer makes
+		wantTypes []string // the record types of the chain at the end, in order
+	}{{
+		name:      "one sync for many batches",
+		steps:     []step{{0, "write", "a", false}, {0, "write", "b", false}, {0, "write", "c", false}, {0, "sync", "", false}},
+		syncs:     1,
+		wantTypes: []string{"a", "b", "c", "after"},
+	}, {
+		name:      "failed sync cuts the batches",
+		steps:     []step{{0, "write", "a", false}, {0, "write", "b", false}, {0, "sync", "", true}},
+		syncs:     1,
+		wantTypes: []string{"after"},
+	}, {
+		name:      "failed sync keeps another writer's records",
+		steps:     []step{{0, "write", "a", false}, {1, "append", "other", false}, {0, "write", "b", false}, {0, "write", "c", false}, {0, "sync", "", true}},
+		syncs:     1,
+		wantTypes: []string{"a", "other", "after"},
+	}, {
+		name:      "another writer's rotation syncs them",
+		rotate:    1,
+		steps:     []step{{0, "write", "a", false}, {1, "append", "other", false}, {0, "write", "b", false}, {0, "sync", "", false}},
+		syncs:     1,
+		wantTypes: []string{"a", "other", "b", "after"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.jsonl")
+			syncs, failNext := 0, false
+			bulk := openTest(t, path, Options{Fault: func(op string) error {
+				if op != "sync" {
+					return nil
+				}
+				syncs++
+				if failNext {
+					failNext = false
+					return syscall.EIO
+				}
+				return nil
+			}})
+			other := openTest(t, path, Options{MaxFileSize: tc.rotate})
+			start := syncs // the header's
+			var last Head
+			for i, s := range tc.steps {
+				var err error
+				switch s.op {
+				case "write":
+					last, err = bulk.WriteBatch(context.Background(), batch(s.typ, 20))
+					if err == nil && bulk.Head() != last {
+						t.Errorf("step %d: Head() %v after WriteBatch, want %v", i, bulk.Head(), last)
+					}
+				case "append":
+					_, err = other.AppendBatch(context.Background(), batch(s.typ, 3))
+				case "sync":
+					failNext = s.fail
+					err = bulk.Sync()
+					var we *WriteError
+					if s.fail && (!errors.As(err, &we) || we.Op != "sync" || !errors.Is(err, syscall.EIO)) {
+						t.Fatalf("step %d: Sync: %v, want a *WriteError for sync wrapping EIO", i, err)
+					}
+					if s.fail {
+						err = nil
+						if bulk.Head() == last {
+							t.Errorf("step %d: Head() still %v after a failed sync", i, last)
+						}
+					}
+				}
+				if err != nil {
+					t.Fatalf("step %d (%s): %v", i, s.op, err)
+				}
+			}
+			if got := syncs - start; got != tc.syncs {
+				t.Errorf("the bulk writer synced %d times, want %d", got, tc.syncs)
+			}
+			// The chain verifies as it is, then takes appends from both.
+			for _, f := range chainFiles(t, path) {
+				mustPass(t, f)
+			}
+			appendN(t, bulk, 1, "after")
+			mustPass(t, path)
+			var types []string
+			for _, r := range readRecords(t, chainFiles(t, path), false) {
+				if r.typ != HeaderType && (len(types) == 0 || types[len(types)-1] != r.typ) {
+					types = append(types, r.typ)
+				}
+			}
+			if diff := cmp.Diff(tc.wantTypes, types); diff != "" {
+				t.Errorf("record types in the chain (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

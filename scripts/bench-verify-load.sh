@@ -83,17 +83,11 @@ LOOPS=()
 
 # Medians, and each command's CPU against openssl's and the rotated chain's
 # against the one file's with the same binary and workers.
-awk -F'|' '
-function median(key, col,   n, i, j, t, a) {
-  n = 0
-  for (i = 1; i <= N; i++) if (K[i] == key) a[++n] = V[i, col]
-  for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-  return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-{ N++; K[N] = $1 "|" $2; V[N, 3] = $3; V[N, 4] = $4; V[N, 5] = $5; if (!($1 in seenp)) { seenp[$1] = 1; P[++np] = $1 }; if (!($2 in seenc)) { seenc[$2] = 1; C[++nc] = $2 } }
+awk -F'|' "$(cat scripts/medians.awk)"'
+{ R++; K[R] = $1 "|" $2; V[R, 3] = $3; V[R, 4] = $4; V[R, 5] = $5; if (!($1 in seenp)) { seenp[$1] = 1; P[++np] = $1 }; if (!($2 in seenc)) { seenc[$2] = 1; C[++nc] = $2 } }
 END {
   for (p = 1; p <= np; p++) {
-    print "== " P[p] ": medians of " N / (np * nc) " runs"
+    print "== " P[p] ": medians of " R / (np * nc) " runs"
     printf "%-16s %9s %9s %12s %10s %14s\n", "command", "CPU s", "wall s", "max RSS MiB", "CPU/openssl", "rotated/one"
     ossl = median(P[p] "|openssl", 3)
     for (c = 1; c <= nc; c++) {

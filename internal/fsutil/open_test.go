@@ -4,6 +4,7 @@ package fsutil
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,13 +22,19 @@ const watchdog = 20 * time.Second
 // a named pipe is released by opening the pipe's other end.
 func openNoHang(t *testing.T, path string, flag int) (*os.File, error) {
 	t.Helper()
+	return noHang(t, path, func() (*os.File, error) { return OpenFile(path, flag, 0o600) })
+}
+
+// noHang runs open and fails the test if it blocks, as openNoHang.
+func noHang[F any](t *testing.T, path string, open func() (F, error)) (F, error) {
+	t.Helper()
 	type res struct {
-		f   *os.File
+		f   F
 		err error
 	}
 	done := make(chan res, 1)
 	go func() {
-		f, err := OpenFile(path, flag, 0o600)
+		f, err := open()
 		done <- res{f, err}
 	}()
 	select {
@@ -39,9 +46,28 @@ func openNoHang(t *testing.T, path string, flag int) (*os.File, error) {
 				defer unix.Close(fd)
 			}
 		}
-		t.Fatalf("OpenFile(%s) blocked", path)
-		return nil, nil
+		t.Fatalf("opening %s blocked", path)
+		var zero F
+		return zero, nil
 	}
+}
+
+// specialFiles makes a named pipe, a listening socket and a directory in
+// dir.
+func specialFiles(t *testing.T, dir string) (fifo, sock, sub string) {
+	fifo = filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock = filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	sub = filepath.Join(dir, "dir")
+	os.Mkdir(sub, 0o700)
+	return fifo, sock, sub
 }
 
 // TestOpenFileRefusesSpecialFiles: a named pipe (with no writer: opening it
@@ -50,18 +76,7 @@ func openNoHang(t *testing.T, path string, flag int) (*os.File, error) {
 // through a link the caller follows; nothing is written to them.
 func TestOpenFileRefusesSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := unix.Mkfifo(fifo, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sock := filepath.Join(dir, "sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	sub := filepath.Join(dir, "dir")
-	os.Mkdir(sub, 0o700)
+	fifo, sock, sub := specialFiles(t, dir)
 	toFifo := filepath.Join(dir, "to-fifo")
 	os.Symlink(fifo, toFifo)
 	for _, path := range []string{fifo, sock, "/dev/null", "/dev/zero", sub, toFifo} {
@@ -121,6 +136,60 @@ func TestOpenFileNoFollow(t *testing.T) {
 	b, err := ReadFile(filepath.Join(dir, "link"), true)
 	if err != nil || string(b) != "precious\n" {
 		t.Errorf("ReadFile through a link, followed: %q, %v", b, err)
+	}
+}
+
+// TestOpenReadOnly: OpenReadOnly refuses what OpenFile with NoFollow
+// refuses, without blocking: a named pipe with no writer, a socket, a
+// device, a directory (*NotRegularError), and a link to a file, to a named
+// pipe, to nothing or to itself (*SymlinkError, or the loop's error); the
+// file it opens reads as the file, and SameFile tells it from another.
+func TestOpenReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	fifo, sock, sub := specialFiles(t, dir)
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, []byte("evidence\n"), 0o600)
+	other := filepath.Join(dir, "other")
+	os.WriteFile(other, []byte("evidence\n"), 0o600)
+	links := map[string]string{"to-file": file, "to-fifo": fifo, "dangling": filepath.Join(dir, "absent"), "loop": "loop"}
+	for name, to := range links {
+		os.Symlink(to, filepath.Join(dir, name))
+	}
+	for _, path := range []string{fifo, sock, "/dev/null", "/dev/zero", sub, "to-file", "to-fifo", "dangling", "loop"} {
+		if _, ok := links[path]; ok {
+			path = filepath.Join(dir, path)
+		}
+		f, err := noHang(t, path, func() (*ReadOnlyFile, error) { return OpenReadOnly(path) })
+		var (
+			nre *NotRegularError
+			se  *SymlinkError
+		)
+		switch {
+		case err == nil:
+			f.Close()
+			t.Errorf("OpenReadOnly(%s) opened it", path)
+		case errors.As(err, &nre), errors.As(err, &se):
+		case filepath.Base(path) == "loop" && errors.Is(err, unix.ELOOP):
+		default:
+			t.Errorf("OpenReadOnly(%s): %v, want a *NotRegularError or *SymlinkError", path, err)
+		}
+	}
+	f, err := OpenReadOnly(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, f.Size())
+	if _, err := f.ReadAt(b, 0); err != nil || string(b) != "evidence\n" {
+		t.Errorf("ReadAt: %q, %v", b, err)
+	}
+	if _, err := f.ReadAt(make([]byte, 1), f.Size()); !errors.Is(err, io.EOF) {
+		t.Errorf("ReadAt past the end: %v, want io.EOF", err)
+	}
+	same, _ := os.Stat(file)
+	diff, _ := os.Stat(other)
+	if !f.SameFile(same) || f.SameFile(diff) {
+		t.Errorf("SameFile: %v for the file, %v for another, want true and false", f.SameFile(same), f.SameFile(diff))
 	}
 }
 

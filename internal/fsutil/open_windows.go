@@ -36,3 +36,26 @@ func openFile(path string, flag int, perm os.FileMode) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// roFile is a ReadOnlyFile's open file and its Stat.
+type roFile struct {
+	*os.File
+	fi os.FileInfo
+}
+
+func openReadOnly(path string) (*ReadOnlyFile, error) {
+	f, err := openFile(path, os.O_RDONLY|NoFollow, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &ReadOnlyFile{roFile: roFile{f, fi}, name: path, size: fi.Size()}, nil
+}
+
+// SameFile reports whether fi, from os.Stat or os.Lstat, describes the
+// file f is open on.
+func (f *ReadOnlyFile) SameFile(fi os.FileInfo) bool { return os.SameFile(f.fi, fi) }

@@ -18,8 +18,12 @@ type Mapping struct {
 	released int
 }
 
+// A File is an open file that can be mapped: an *os.File, or any other
+// with its descriptor.
+type File interface{ Fd() uintptr }
+
 // Map maps the first size bytes of f, or returns an error.
-func Map(f *os.File, size int64) (*Mapping, error) {
+func Map(f File, size int64) (*Mapping, error) {
 	data, err := mmap(f, size)
 	if err != nil {
 		return nil, err

@@ -4,10 +4,9 @@ package fastpath
 
 import (
 	"errors"
-	"os"
 )
 
-func mmap(*os.File, int64) ([]byte, error) { return nil, errors.ErrUnsupported }
+func mmap(File, int64) ([]byte, error) { return nil, errors.ErrUnsupported }
 
 func munmap([]byte) error { return nil }
 

@@ -4,12 +4,11 @@ package fastpath
 
 import (
 	"errors"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
 
-func mmap(f *os.File, size int64) ([]byte, error) {
+func mmap(f File, size int64) ([]byte, error) {
 	if int64(int(size)) != size || size <= 0 {
 		return nil, errors.New("fastpath: no mapping of this size")
 	}
