@@ -123,7 +123,7 @@ func TestJaegerEndToEnd(t *testing.T) {
 
 	// 1. Nested execs exporting over OTLP gRPC form one trace in Jaeger.
 	sess := fmt.Sprintf("e2e-live-%d", time.Now().UnixNano())
-	r := brainRun(t, dir, []string{"BRAIN_SESSION_ID=" + sess, "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp},
+	r := brainRun(t, dir, []string{"BRAIN_SESSION_ID=" + sess, "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp, deliveryTimeout},
 		"exec", "--", "sh", "-c", "brain-run exec -- true && brain-run exec -- true")
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("exec: code %d stderr %q", r.code, r.stderr)
@@ -158,7 +158,7 @@ func TestJaegerEndToEnd(t *testing.T) {
 	// 1b. brain-run demo exporting live: its one trace, with every span of
 	// the golden scenario, is in Jaeger under the trace id the summary names.
 	demo := fmt.Sprintf("e2e-demo-%d", time.Now().UnixNano())
-	r = brainRun(t, dir, []string{"BRAIN_SESSION_ID=" + demo, "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp, "BRAIN_CACHE_DIR=" + filepath.Join(dir, "cache")},
+	r = brainRun(t, dir, []string{"BRAIN_SESSION_ID=" + demo, "OTEL_EXPORTER_OTLP_ENDPOINT=" + otlp, deliveryTimeout, "BRAIN_CACHE_DIR=" + filepath.Join(dir, "cache")},
 		"demo", filepath.Join(dir, "demo"))
 	if r.code != 0 || r.stderr != "" {
 		t.Fatalf("demo: code %d stderr %q\n%s", r.code, r.stderr, r.stdout)

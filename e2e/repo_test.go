@@ -16,3 +16,10 @@ func repo(t *testing.T) string {
 	}
 	return filepath.Dir(wd)
 }
+
+// deliveryTimeout gives a live endpoint's exports 5 s: these tests check
+// that spans arrive, not how fast, and a command's own default (at most
+// 50 ms, so that a dead endpoint costs under 100 ms; docs/telemetry.md)
+// can run out on a loaded machine, which would leave the spans for a later
+// flush and print a warning the tests treat as a failure.
+const deliveryTimeout = "OTEL_EXPORTER_OTLP_TIMEOUT=5000"

@@ -128,7 +128,7 @@ func runIn(t *testing.T, dir string, env []string, name string, args ...string) 
 	t.Helper()
 	c := exec.Command(name, args...)
 	c.Dir = dir
-	c.Env = append(os.Environ(), append([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + stackOTLP, "BRAIN_DIR=" + filepath.Join(dir, ".brain"), "NO_COLOR=1"}, env...)...)
+	c.Env = append(os.Environ(), append([]string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + stackOTLP, deliveryTimeout, "BRAIN_DIR=" + filepath.Join(dir, ".brain"), "NO_COLOR=1"}, env...)...)
 	var errb bytes.Buffer
 	c.Stderr = &errb
 	err := c.Run()
