@@ -153,16 +153,6 @@ func (s *spiller) partOf(id pcommon.TraceID, level int) int {
 	return int(maphash.Bytes(s.seeds[level], id[:]) % fanOut)
 }
 
-// in reports whether trace id belongs to the partition at path.
-func (s *spiller) in(id pcommon.TraceID, path []int) bool {
-	for level, p := range path {
-		if s.partOf(id, level) != p {
-			return false
-		}
-	}
-	return true
-}
-
 func (p *part) close() {
 	if p.f != nil {
 		p.f.Close()
