@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -219,10 +220,42 @@ func (d *digester) entry(entry []byte, prev *Digest) Digest {
 // (quote, backslash, control characters) plus U+2028 and U+2029, and never
 // HTML characters. s must be valid UTF-8.
 func appendString(dst []byte, s string) []byte {
+	return appendStringFrom(dst, s, plainPrefix(s))
+}
+
+// appendStringRef is appendString looking at every byte: the reference the
+// skip of appendString is held to (FuzzAppendString).
+func appendStringRef(dst []byte, s string) []byte { return appendStringFrom(dst, s, 0) }
+
+// plainPrefix returns the length of the longest prefix of s that appendString
+// copies as it is, eight bytes at a time where it can: printable ASCII but
+// the quote and the backslash.
+func plainPrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^(lsb*'"'), x^(lsb*'\\')
+		// A zero byte in x^c marks a c; x&msb marks bytes past ASCII.
+		// Borrows only propagate upwards: the lowest flagged byte is exact.
+		if m := ((q-lsb)&^q | (bs-lsb)&^bs | (x-lsb*0x20)&^x | x) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return i
+}
+
+// appendStringFrom is appendString, given that s[:plain] needs no escape.
+func appendStringFrom(dst []byte, s string, plain int) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := plain; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
