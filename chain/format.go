@@ -129,6 +129,11 @@ type Event struct {
 	// compact is Data as Check compacted it; the writer skips compacting
 	// again while Data still holds exactly these bytes.
 	compact []byte
+	// checked holds Type, Session, TraceID and SpanID as Check found them
+	// valid; the writer skips checking them again while they are the same
+	// strings (strings do not change: the same pointer and length are the
+	// same text, which string comparison sees without reading it).
+	checked [4]string
 }
 
 // hashSep begins the last field of every record.
@@ -298,9 +303,11 @@ func checkEvent(ev *Event) ([]byte, error) {
 	if ev.Type == "" {
 		return nil, errors.New("chain: event has no type")
 	}
-	for _, f := range [...]struct{ name, v string }{{"type", ev.Type}, {"session", ev.Session}, {"trace_id", ev.TraceID}, {"span_id", ev.SpanID}} {
-		if !utf8.ValidString(f.v) {
-			return nil, fmt.Errorf("chain: event %s is not valid UTF-8", f.name)
+	if strs := [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}; strs != ev.checked {
+		for i, name := range [...]string{"type", "session", "trace_id", "span_id"} {
+			if !utf8.ValidString(strs[i]) {
+				return nil, fmt.Errorf("chain: event %s is not valid UTF-8", name)
+			}
 		}
 	}
 	if len(ev.Data) == 0 {
@@ -324,16 +331,21 @@ func isLowerHex(b []byte) bool {
 // Check reports whether ev can be appended: a type that is not reserved,
 // valid UTF-8, and data that is one JSON object in the canonical form (no
 // duplicate keys, no lone surrogate escapes). On success ev.Data holds the
-// compacted data, which AppendBatch then does not compact again.
+// compacted data, which AppendBatch then does not compact again, and its
+// strings, while they are the same strings, are not checked again.
 func (ev *Event) Check() error {
 	if err := checkType(ev.Type); err != nil {
 		return err
 	}
 	d, err := checkEvent(ev)
-	if err == nil && len(ev.Data) > 0 {
+	if err != nil {
+		return err
+	}
+	if len(ev.Data) > 0 {
 		ev.Data, ev.compact = d, d
 	}
-	return err
+	ev.checked = [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}
+	return nil
 }
 
 // reservedPrefix begins the types of the records the chain writes itself:
