@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -128,6 +129,11 @@ type Event struct {
 	// compact is Data as Check compacted it; the writer skips compacting
 	// again while Data still holds exactly these bytes.
 	compact []byte
+	// checked holds Type, Session, TraceID and SpanID as Check found them
+	// valid; the writer skips checking them again while they are the same
+	// strings (strings do not change: the same pointer and length are the
+	// same text, which string comparison sees without reading it).
+	checked [4]string
 }
 
 // hashSep begins the last field of every record.
@@ -219,10 +225,42 @@ func (d *digester) entry(entry []byte, prev *Digest) Digest {
 // (quote, backslash, control characters) plus U+2028 and U+2029, and never
 // HTML characters. s must be valid UTF-8.
 func appendString(dst []byte, s string) []byte {
+	return appendStringFrom(dst, s, plainPrefix(s))
+}
+
+// appendStringRef is appendString looking at every byte: the reference the
+// skip of appendString is held to (FuzzAppendString).
+func appendStringRef(dst []byte, s string) []byte { return appendStringFrom(dst, s, 0) }
+
+// plainPrefix returns the length of the longest prefix of s that appendString
+// copies as it is, eight bytes at a time where it can: printable ASCII but
+// the quote and the backslash.
+func plainPrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^(lsb*'"'), x^(lsb*'\\')
+		// A zero byte in x^c marks a c; x&msb marks bytes past ASCII.
+		// Borrows only propagate upwards: the lowest flagged byte is exact.
+		if m := ((q-lsb)&^q | (bs-lsb)&^bs | (x-lsb*0x20)&^x | x) & msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return i
+}
+
+// appendStringFrom is appendString, given that s[:plain] needs no escape.
+func appendStringFrom(dst []byte, s string, plain int) []byte {
 	const hexDigits = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := plain; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -265,9 +303,11 @@ func checkEvent(ev *Event) ([]byte, error) {
 	if ev.Type == "" {
 		return nil, errors.New("chain: event has no type")
 	}
-	for _, f := range [...]struct{ name, v string }{{"type", ev.Type}, {"session", ev.Session}, {"trace_id", ev.TraceID}, {"span_id", ev.SpanID}} {
-		if !utf8.ValidString(f.v) {
-			return nil, fmt.Errorf("chain: event %s is not valid UTF-8", f.name)
+	if strs := [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}; strs != ev.checked {
+		for i, name := range [...]string{"type", "session", "trace_id", "span_id"} {
+			if !utf8.ValidString(strs[i]) {
+				return nil, fmt.Errorf("chain: event %s is not valid UTF-8", name)
+			}
 		}
 	}
 	if len(ev.Data) == 0 {
@@ -291,16 +331,21 @@ func isLowerHex(b []byte) bool {
 // Check reports whether ev can be appended: a type that is not reserved,
 // valid UTF-8, and data that is one JSON object in the canonical form (no
 // duplicate keys, no lone surrogate escapes). On success ev.Data holds the
-// compacted data, which AppendBatch then does not compact again.
+// compacted data, which AppendBatch then does not compact again, and its
+// strings, while they are the same strings, are not checked again.
 func (ev *Event) Check() error {
 	if err := checkType(ev.Type); err != nil {
 		return err
 	}
 	d, err := checkEvent(ev)
-	if err == nil && len(ev.Data) > 0 {
+	if err != nil {
+		return err
+	}
+	if len(ev.Data) > 0 {
 		ev.Data, ev.compact = d, d
 	}
-	return err
+	ev.checked = [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}
+	return nil
 }
 
 // reservedPrefix begins the types of the records the chain writes itself:

@@ -227,3 +227,43 @@ func TestNonCanonicalString(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAppendString holds appendString, which copies its plain prefix eight
+// bytes at a time, to appendStringRef, which looks at every byte: the same
+// bytes out for every valid UTF-8 string, and those bytes decode back to it.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain", "llm_provider.chat", "0123456789abcdef0", "tab\there", `12345678"`, `1234567\`,
+		"1234567\x1f", "12345678\x7f", "1234567é", "é🙂", "\u2028\u2029", "<&>", "abcdefgh\x00ijklmnop"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		got, want := appendString([]byte("x"), s), appendStringRef([]byte("x"), s)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendString(%q) = %s, the reference %s", s, got, want)
+		}
+		if back, ok := Unquote(got[1:]); !ok || back != s {
+			t.Fatalf("appendString(%q) = %s reads back as %q (%v)", s, got, back, ok)
+		}
+	})
+}
+
+// TestPlainPrefix checks the plain prefix at each position of each byte
+// appendString must look at, in the eight-byte words and in the tail.
+func TestPlainPrefix(t *testing.T) {
+	for _, c := range []string{`"`, `\`, "\x00", "\x1f", "\x80", "é", "\u2028"} {
+		for at := range 20 {
+			s := strings.Repeat("a", at) + c + strings.Repeat("b", 9)
+			if got := plainPrefix(s); got != at {
+				t.Errorf("plainPrefix(%q) = %d, want %d", s, got, at)
+			}
+		}
+	}
+	for n := range 20 {
+		if s := strings.Repeat(" ~", n); plainPrefix(s) != len(s) {
+			t.Errorf("plainPrefix(%q) = %d, want %d", s, plainPrefix(s), len(s))
+		}
+	}
+}

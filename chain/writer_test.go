@@ -779,3 +779,38 @@ func TestWriteBatchSync(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckedThenChanged: an event Check passed whose strings are then
+// replaced (by other strings, or by a prefix of the same string that cuts a
+// character in two: the same bytes, shorter) is checked again by the writer
+// and refused; only the very strings Check saw skip the check.
+func TestCheckedThenChanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	before := readFile(t, path)
+	for name, change := range map[string]func(*Event){
+		"type replaced":     func(ev *Event) { ev.Type = "t\xff" },
+		"type cut":          func(ev *Event) { ev.Type = ev.Type[:2] },
+		"session replaced":  func(ev *Event) { ev.Session = "\xc3" },
+		"session cut":       func(ev *Event) { ev.Session = ev.Session[:1] },
+		"trace_id replaced": func(ev *Event) { ev.TraceID = "\xed\xa0\x80" },
+		"trace_id cut":      func(ev *Event) { ev.TraceID = ev.TraceID[:3] },
+		"span_id cut":       func(ev *Event) { ev.SpanID = ev.SpanID[:2] },
+	} {
+		ev := Event{Type: "té", Session: "é", TraceID: "ab🙂", SpanID: "xé"}
+		if err := ev.Check(); err != nil {
+			t.Fatalf("%s: Check: %v", name, err)
+		}
+		change(&ev)
+		if _, err := w.Append(context.Background(), ev); err == nil || !strings.Contains(err.Error(), "not valid UTF-8") {
+			t.Errorf("%s: Append(%q) = %v, want not valid UTF-8", name, ev.Type+"|"+ev.Session+"|"+ev.TraceID+"|"+ev.SpanID, err)
+		}
+	}
+	if !bytes.Equal(readFile(t, path), before) {
+		t.Error("a refused event changed the file")
+	}
+}

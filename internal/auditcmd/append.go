@@ -255,8 +255,6 @@ func readLine(br *bufio.Reader, a *arena) ([]byte, error) {
 	return append(a.alloc(len(line))[:0], line...), nil
 }
 
-var reserved = []string{"seq", "ts", "prev", "hash"}
-
 // parseEvent turns one input line into an Event, keeping data bytes as given;
 // the event's data may alias line or the arena.
 func parseEvent(line []byte, a *arena) (chain.Event, error) {
@@ -275,6 +273,8 @@ func parseEvent(line []byte, a *arena) (chain.Event, error) {
 	// The other fields, as "key":value pairs, are at most the line long.
 	var extra []byte
 	var data []byte
+	// The string tokens of type, session, trace_id and span_id.
+	var strs [4][]byte
 	err := chain.Fields(line, func(key, keyTok, raw []byte) error {
 		switch {
 		case seenSet != nil && seenSet[string(key)], seenSet == nil && slices.ContainsFunc(seen, func(k []byte) bool { return bytes.Equal(k, key) }):
@@ -289,19 +289,18 @@ func parseEvent(line []byte, a *arena) (chain.Event, error) {
 		default:
 			seen = append(seen, key)
 		}
-		if slices.Contains(reserved, string(key)) {
-			return fmt.Errorf("field %q is set by the writer; remove it", key)
-		}
-		var dst *string
+		var f int
 		switch string(key) {
+		case "seq", "ts", "prev", "hash":
+			return fmt.Errorf("field %q is set by the writer; remove it", key)
 		case "type":
-			dst = &ev.Type
+			f = 0
 		case "session":
-			dst = &ev.Session
+			f = 1
 		case "trace_id":
-			dst = &ev.TraceID
+			f = 2
 		case "span_id":
-			dst = &ev.SpanID
+			f = 3
 		case "data":
 			data = raw
 			return nil
@@ -314,16 +313,18 @@ func parseEvent(line []byte, a *arena) (chain.Event, error) {
 			extra = append(append(append(extra, keyTok...), ':'), raw...)
 			return nil
 		}
-		v, ok := chain.Unquote(raw)
-		if !ok {
+		// raw is a valid JSON value (Fields checked it): one that
+		// begins with a quote is a whole string token.
+		if raw[0] != '"' {
 			return fmt.Errorf("field %q must be a string", key)
 		}
-		*dst = v
+		strs[f] = raw
 		return nil
 	})
 	if err != nil {
 		return ev, err
 	}
+	setStrings(&ev, &strs)
 	if ev.Type == "" {
 		return ev, errors.New(`missing "type"`)
 	}
@@ -342,4 +343,25 @@ func parseEvent(line []byte, a *arena) (chain.Event, error) {
 		return ev, errors.New(strings.TrimPrefix(err.Error(), "chain: "))
 	}
 	return ev, nil
+}
+
+// setStrings sets ev's type, session, trace_id and span_id to the decoded
+// string tokens toks (nil: not given) with one allocation for all four.
+func setStrings(ev *chain.Event, toks *[4][]byte) {
+	var buf [256]byte
+	all := buf[:0]
+	var ends [4]int
+	for i, tok := range toks {
+		switch {
+		case tok == nil:
+		case bytes.IndexByte(tok, '\\') < 0:
+			all = append(all, tok[1:len(tok)-1]...)
+		default:
+			v, _ := chain.Unquote(tok)
+			all = append(all, v...)
+		}
+		ends[i] = len(all)
+	}
+	s := string(all)
+	ev.Type, ev.Session, ev.TraceID, ev.SpanID = s[:ends[0]], s[ends[0]:ends[1]], s[ends[1]:ends[2]], s[ends[2]:ends[3]]
 }

@@ -3,6 +3,7 @@ package auditcmd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,4 +140,56 @@ func mustOpen(t *testing.T, p string) *os.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
+}
+
+// FuzzParseEvent holds the strings parseEvent takes from a line (decoded
+// together, with one allocation) to encoding/json's reading of the same
+// line: every line parseEvent accepts is one object whose type, session,
+// trace_id and span_id decode to the event's, and whose other fields are
+// in its data.
+func FuzzParseEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"a","session":"s","trace_id":"t","span_id":"p","x":1}`,
+		`{"span_id":"p","type":"a\u00e9\n","data":{"k":[1,2]}}`,
+		`{"type":"","session":"s"}`, `{"type":"a","session":1}`, `{"type":"a","type":"b"}`,
+		`{"type":"\ud800x","trace_id":"\"q\"","n":null}`, `{ "type" : "a" , "session" : "é🙂" }`,
+		`{"type":"a","seq":1}`, `{"type":"chain.header"}`, `{"type":"a","data":1}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		ev, err := parseEvent([]byte(line), &arena{})
+		if err != nil {
+			return
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("parseEvent accepted %q, which encoding/json refuses: %v", line, err)
+		}
+		for key, got := range map[string]string{"type": ev.Type, "session": ev.Session, "trace_id": ev.TraceID, "span_id": ev.SpanID} {
+			var want string
+			if raw, ok := m[key]; ok {
+				if err := json.Unmarshal(raw, &want); err != nil {
+					t.Fatalf("parseEvent accepted %q with %s %s, not a string", line, key, raw)
+				}
+			}
+			if got != want {
+				t.Fatalf("parseEvent(%q): %s = %q, encoding/json reads %q", line, key, got, want)
+			}
+			delete(m, key)
+		}
+		var data map[string]json.RawMessage
+		if err := json.Unmarshal(ev.Data, &data); len(ev.Data) > 0 && err != nil {
+			t.Fatalf("parseEvent(%q): data %s: %v", line, ev.Data, err)
+		}
+		if raw, ok := m["data"]; ok {
+			if !json.Valid(raw) || len(m) != 1 {
+				t.Fatalf("parseEvent(%q) accepted data with other fields", line)
+			}
+			return
+		}
+		if len(data) != len(m) {
+			t.Fatalf("parseEvent(%q): data %s, want the %d other fields", line, ev.Data, len(m))
+		}
+	})
 }
