@@ -72,7 +72,8 @@ func sameAsTransform(t *testing.T, what string, spans []sdktrace.ReadOnlySpan) {
 // strings that are not UTF-8 and control bytes, every attribute type
 // nested, empty values, ids of zeros, remote parents and links, kinds and
 // status codes OTLP does not have, times before 1970, dropped counts out
-// of uint32's range, several resources and scopes, the zero scope.
+// of uint32's range, several resources and scopes, an empty and a nil
+// resource, the zero scope.
 type spanGen struct {
 	r     *rand.Rand
 	extra string // a string the fuzzer gives, used among the generated ones
@@ -191,8 +192,11 @@ func (g *spanGen) batch() []sdktrace.ReadOnlySpan {
 	for range 1 + g.r.IntN(2) {
 		resources = append(resources, resource.NewWithAttributes(g.str(), g.attrs(1)...))
 	}
-	if g.r.IntN(5) == 0 {
+	switch g.r.IntN(5) {
+	case 0:
 		resources = append(resources, resource.Empty())
+	case 1:
+		resources = append(resources, nil)
 	}
 	scopes := []instrumentation.Scope{g.scope(), g.scope(), g.scope()}
 	stubs := make(tracetest.SpanStubs, g.r.IntN(6))
