@@ -149,8 +149,9 @@ func TestFastAndFull(t *testing.T) {
 }
 
 // TestLinksOnlyTheCore keeps brain-run small: what exec does not need — gRPC,
-// the model clients, SQLite, the WebAssembly runtime, the Collector's pdata
-// (exec's spans are encoded without it), the metrics SDK and its exporter
+// the model clients, SQLite, the WebAssembly runtime, the Collector's pdata,
+// protobuf and the OTLP protobuf types (exec's spans are encoded from the
+// SDK's own, without the OTLP exporter's transform), the metrics SDK and its exporter
 // (metrics are exported only with an endpoint, and a command with one is
 // handed to brain-run-full) — is in brain-run-full,
 // and linking it here would cost every exec its start-up time (BENCHMARKS.md).
@@ -160,6 +161,7 @@ func TestLinksOnlyTheCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, heavy := range []string{"google.golang.org/grpc", "google.golang.org/genai", "github.com/openai/", "github.com/ncruces/go-sqlite3", "github.com/tetratelabs/wazero", "go.opentelemetry.io/collector/pdata", "github.com/json-iterator/", "github.com/brain-dev/brain/internal/runcmd", "go.opentelemetry.io/otel/sdk/metric", "go.opentelemetry.io/otel/exporters/otlp/otlpmetric",
+		"google.golang.org/protobuf", "go.opentelemetry.io/proto/otlp", "go.opentelemetry.io/otel/exporters/otlp/otlptrace",
 		// CPU detection in package initialisation, with CPUID instructions
 		// a hypervisor traps: 0.4 ms of every command's start.
 		"github.com/klauspost/cpuid", "github.com/zeebo/blake3"} {

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/brain-dev/brain/internal/fsutil"
-	"github.com/brain-dev/brain/internal/telemetry"
+	"github.com/brain-dev/brain/internal/telemetry/otlpgrpc"
 )
 
 // The modes of the OTLP endpoint stand-in, besides ModeOK (a collector that
@@ -139,7 +139,10 @@ func (c collector) Export(_ context.Context, req *coltracepb.ExportTraceServiceR
 			n += len(ss.GetSpans())
 		}
 	}
-	line := telemetry.EncodeLine(req.GetResourceSpans())
+	line, err := otlpgrpc.EncodeLine(req.GetResourceSpans())
+	if err != nil {
+		return nil, err
+	}
 	c.o.mu.Lock()
 	defer c.o.mu.Unlock()
 	f, err := fsutil.OpenFile(c.o.out, os.O_WRONLY|os.O_APPEND|os.O_CREATE|fsutil.NoFollow, 0o600)

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"testing"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
 
@@ -114,11 +113,7 @@ func BenchmarkBurst(b *testing.B) {
 			if err != nil {
 				return nil, err
 			}
-			exp, err := otlptrace.New(ctx, dc)
-			if err != nil {
-				return nil, err
-			}
-			bsp := sdktrace.NewBatchSpanProcessor(exp)
+			bsp := sdktrace.NewBatchSpanProcessor(dc)
 			tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(bsp))
 			return &Provider{cfg: Config{SpansPath: path}, tp: tp, tracer: tp.Tracer(ScopeName), disk: bsp, diskOut: dc}, nil
 		})

@@ -10,19 +10,18 @@ import (
 	"path/filepath"
 	"sync"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"golang.org/x/sys/unix"
 
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
-// diskClient is an otlptrace.Client that appends each batch to the spans
-// file as one line: a TracesData object in the OTLP JSON encoding of the
-// OpenTelemetry Collector's file exporter. The span conversion is the OTLP
-// exporter's own (otlptrace.Exporter hands this client protobuf
-// ResourceSpans); the JSON is byte for byte what pdata, the Collector's
-// encoder, writes (appendTracesData).
+// diskClient is the disk path's span exporter: it appends each batch to the
+// spans file as one line, a TracesData object in the OTLP JSON encoding of
+// the OpenTelemetry Collector's file exporter, encoded from the SDK's spans
+// byte for byte as pdata, the Collector's encoder, writes the OTLP
+// exporter's conversion of them (appendSpans).
 //
 // Each line is written with one write(2) to a file opened O_APPEND, under an
 // exclusive flock, so several processes (nested brain-runs) can append to
@@ -88,12 +87,12 @@ func (c *diskClient) locked(fn func() error) error {
 	return fn()
 }
 
-// Start does nothing: the file is opened by openDisk.
-func (c *diskClient) Start(context.Context) error { return nil }
-
-// UploadTraces appends the batch as one line.
-func (c *diskClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans) error {
-	if err := c.append(encodeLine(rs), rs); err != nil {
+// ExportSpans appends the batch as one line; an empty batch writes nothing.
+func (c *diskClient) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	if err := c.append(encodeLine(spans), spans); err != nil {
 		c.record(err)
 	}
 	// The error is also kept for Shutdown, which returns it; the batch
@@ -101,7 +100,7 @@ func (c *diskClient) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans
 	return nil
 }
 
-func (c *diskClient) append(line []byte, rs []*tracepb.ResourceSpans) error {
+func (c *diskClient) append(line []byte, spans []sdktrace.ReadOnlySpan) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.f == nil {
@@ -121,13 +120,14 @@ func (c *diskClient) append(line []byte, rs []*tracepb.ResourceSpans) error {
 		return nil
 	})
 	if err == nil && c.track {
-		c.lines = append(c.lines, newLineRecord(end-int64(len(line)), line, rs))
+		c.lines = append(c.lines, newLineRecord(end-int64(len(line)), line, spans))
 	}
 	return err
 }
 
-// Stop syncs and closes the file; a new file's directory entry is synced too.
-func (c *diskClient) Stop(context.Context) error {
+// Shutdown syncs and closes the file; a new file's directory entry is
+// synced too.
+func (c *diskClient) Shutdown(context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.f == nil {
@@ -165,13 +165,11 @@ type lineRecord struct {
 	spans []trace.SpanID
 }
 
-func newLineRecord(off int64, line []byte, rs []*tracepb.ResourceSpans) lineRecord {
+func newLineRecord(off int64, line []byte, spans []sdktrace.ReadOnlySpan) lineRecord {
 	r := lineRecord{sent: sentEntry{off: off, n: int64(len(line)), sum: lineSum(line)}}
-	for _, r1 := range rs {
-		for _, ss := range r1.ScopeSpans {
-			for _, s := range ss.Spans {
-				r.spans = append(r.spans, trace.SpanID(s.SpanId))
-			}
+	for _, s := range spans {
+		if s != nil {
+			r.spans = append(r.spans, s.SpanContext().SpanID())
 		}
 	}
 	return r
@@ -184,14 +182,8 @@ func (c *diskClient) writtenLines() []lineRecord {
 	return c.lines
 }
 
-// EncodeLine returns rs as one line of a spans file: one TracesData object
-// in OTLP JSON, ending in a newline, as the disk path writes it. brain-drill's
-// OTLP stand-in keeps what it receives this way, so that a drill can compare
-// it with a workspace's spans file line for line.
-func EncodeLine(rs []*tracepb.ResourceSpans) []byte { return encodeLine(rs) }
-
-// encodeLine returns rs as one TracesData object in OTLP JSON, ending in a
-// newline (appendTracesData).
-func encodeLine(rs []*tracepb.ResourceSpans) []byte {
-	return append(appendTracesData(make([]byte, 0, 4096), rs), '\n')
+// encodeLine returns spans as one TracesData object in OTLP JSON, ending in
+// a newline (appendSpans).
+func encodeLine(spans []sdktrace.ReadOnlySpan) []byte {
+	return append(appendSpans(make([]byte, 0, 4096), spans), '\n')
 }

@@ -5,26 +5,24 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"time"
-
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 )
 
-// dial returns n's OTLP client for endpoint: the target, transport security
-// and the per-export timeout, with no retries (a short command cannot wait
-// out a backoff; the spans are on disk for a later flush).
+// target returns where n is to reach endpoint: the host and port, and
+// whether in plaintext. n's clients have a per-export timeout and no
+// retries (a short command cannot wait out a backoff; the spans are on
+// disk for a later flush).
 //
 // endpoint is "host:port", "http://host:port" or "https://host:port". A bare
 // host:port is plaintext when the host is loopback and TLS otherwise.
-func dial(n Network, endpoint string, timeout time.Duration) (otlptrace.Client, error) {
-	hostport, insecure, err := parseEndpoint(endpoint)
+func target(n Network, endpoint string) (hostport string, insecure bool, err error) {
+	hostport, insecure, err = parseEndpoint(endpoint)
 	if err != nil {
-		return nil, err
+		return "", false, err
 	}
 	if n == nil {
-		return nil, ErrNoNetwork
+		return "", false, ErrNoNetwork
 	}
-	return n.Client(hostport, insecure, timeout), nil
+	return hostport, insecure, nil
 }
 
 func parseEndpoint(endpoint string) (hostport string, insecure bool, err error) {

@@ -14,8 +14,6 @@ import (
 	"os"
 	"time"
 
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-
 	"github.com/brain-dev/brain/internal/fsutil"
 )
 
@@ -81,10 +79,11 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 	if endpoint == "" {
 		return 0, 0, errors.New("telemetry: flush: no endpoint")
 	}
-	client, err := dial(n, endpoint, fc.timeout)
+	hostport, insecure, err := target(n, endpoint)
 	if err != nil {
 		return 0, 0, err
 	}
+	client := n.Sender(hostport, insecure, fc.timeout)
 	unlock, err := lockFile(statePath + ".lock")
 	if err != nil {
 		return 0, 0, err
@@ -135,7 +134,7 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 
 	var (
 		damaged []int64
-		batch   []*tracepb.ResourceSpans
+		batch   []any
 		nSpans  int
 		nLines  int64
 		nBytes  int
@@ -143,7 +142,7 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 	)
 	send := func() error {
 		if len(batch) > 0 {
-			if err := client.UploadTraces(ctx, batch); err != nil {
+			if err := client.Send(ctx, batch); err != nil {
 				return fmt.Errorf("telemetry: flush to %s: %w", endpoint, err)
 			}
 		}
@@ -165,19 +164,18 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 		}
 		at := offset
 		offset += int64(len(line))
-		rs, perr := decodeLine(n, line)
+		rs, k, perr := decodeLine(client, line)
 		if perr != nil {
 			damaged = append(damaged, at)
 			st.Damaged = damagedBefore + int64(len(damaged))
 			continue
 		}
-		k := countSpans(rs)
 		if deliveredLive(live, at, line) {
 			st.Live += int64(k)
 			skipped += k
 			continue
 		}
-		batch = append(batch, rs.ResourceSpans...)
+		batch = append(batch, rs)
 		nSpans += k
 		nLines++
 		nBytes += len(line)
@@ -196,23 +194,13 @@ func flush(ctx context.Context, n Network, spansPath, endpoint, statePath string
 	return sent, skipped, nil
 }
 
-// decodeLine parses one line of the spans file with n's parser.
-func decodeLine(n Network, line []byte) (*tracepb.TracesData, error) {
+// decodeLine parses one line of the spans file with c's parser.
+func decodeLine(c Sender, line []byte) (batch any, spans int, err error) {
 	line = bytes.TrimSpace(line)
 	if len(line) == 0 {
-		return nil, errors.New("empty line")
+		return nil, 0, errors.New("empty line")
 	}
-	return n.Decode(line)
-}
-
-func countSpans(td *tracepb.TracesData) int {
-	n := 0
-	for _, rs := range td.GetResourceSpans() {
-		for _, ss := range rs.GetScopeSpans() {
-			n += len(ss.GetSpans())
-		}
-	}
-	return n
+	return c.Decode(line)
 }
 
 // stableSize returns the spans file's size while holding a shared flock, so

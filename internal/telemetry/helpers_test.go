@@ -201,7 +201,10 @@ func testConfig(tb testing.TB) Config {
 // grpcNet is the network transport the tests export over.
 var grpcNet = otlpgrpc.Transport{}
 
-var _ MetricsNetwork = grpcNet
+var (
+	_ Network        = grpcNet
+	_ MetricsNetwork = grpcNet
+)
 
 // readSpans parses every line of a spans file with the Collector's own
 // JSON parser and returns one Traces per line.

@@ -7,35 +7,84 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// appendTracesData appends rs as one TracesData object in the OTLP JSON
+// appendSpans appends spans as one TracesData object in the OTLP JSON
 // encoding of the OpenTelemetry Collector's file exporter, byte for byte
-// what pdata's ptrace.JSONMarshaler writes for the same spans: the fields in
-// the protobuf order, empty and zero fields left out (resource, scope,
-// value and status always written), hex trace and span ids, lowerCamelCase
-// keys, 64-bit integers as strings, enums as numbers, bytes in base64,
-// NaN and the infinities as strings, no HTML escaping.
+// what pdata's ptrace.JSONMarshaler writes for the protobuf the OTLP
+// exporter's transform makes of the same spans: the spans grouped by
+// resource and then by instrumentation scope, each group where its first
+// span is; the fields in the protobuf order, empty and zero fields left out
+// (resource, scope, value and status always written), hex trace and span
+// ids, lowerCamelCase keys, 64-bit integers as strings, enums as numbers,
+// bytes in base64, NaN and the infinities as strings, no HTML escaping.
 //
-// It reads the protobuf structs the OTLP exporter's transform builds, by
-// their fields, with no protobuf reflection: the reflection tables protobuf
-// builds on first use, and pdata, cost a short command more than its own
-// spans do (BENCHMARKS.md). Tests hold it to pdata's marshaler on the spans
-// the product writes and on generated batches of every kind of value.
+// It reads the SDK's spans directly: the transform, the protobuf types and
+// the reflection tables protobuf builds at start-up, and pdata, cost a short
+// command more than its own spans do (BENCHMARKS.md), and brain-run links
+// none of them. Tests hold it to the transform followed by the protobuf
+// encoder it replaced, and that one to pdata's marshaler.
 //
 // One difference, on purpose: a string that is not valid UTF-8 (a program
 // name, say) has each invalid byte written as U+FFFD, as encoding/json does,
 // so the line is valid JSON that pdata reads. pdata cannot encode such a
 // string at all (protobuf refuses it), which used to lose the whole batch.
-func appendTracesData(b []byte, rs []*tracepb.ResourceSpans) []byte {
+func appendSpans(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
 	w := jw{b: b}
 	w.open()
-	list(&w, "resourceSpans", rs, w.resourceSpans)
+	list(&w, "resourceSpans", groupSpans(spans), w.resourceSpans)
 	w.close()
 	return w.b
+}
+
+// resourceGroup and scopeGroup are the spans of one resource, and of one
+// scope in it, in the order the transform puts them.
+type resourceGroup struct {
+	res    *resource.Resource
+	key    attribute.Distinct
+	scopes []scopeGroup
+}
+
+type scopeGroup struct {
+	scope instrumentation.Scope
+	spans []sdktrace.ReadOnlySpan
+}
+
+// groupSpans groups spans as the OTLP exporter's transform does: by
+// resource (its attribute set) and then by scope, in the order each group's
+// first span comes. A process has one resource and a few scopes, so the
+// groups are looked up in order, not hashed.
+func groupSpans(spans []sdktrace.ReadOnlySpan) []resourceGroup {
+	var groups []resourceGroup
+next:
+	for _, s := range spans {
+		if s == nil {
+			continue
+		}
+		key, scope := s.Resource().Equivalent(), s.InstrumentationScope()
+		for i := range groups {
+			g := &groups[i]
+			if g.key != key {
+				continue
+			}
+			for j := range g.scopes {
+				if g.scopes[j].scope == scope {
+					g.scopes[j].spans = append(g.scopes[j].spans, s)
+					continue next
+				}
+			}
+			g.scopes = append(g.scopes, scopeGroup{scope: scope, spans: []sdktrace.ReadOnlySpan{s}})
+			continue next
+		}
+		groups = append(groups, resourceGroup{res: s.Resource(), key: key, scopes: []scopeGroup{{scope: scope, spans: []sdktrace.ReadOnlySpan{s}}}})
+	}
+	return groups
 }
 
 // jw writes JSON objects into b; first tracks, per open object, whether a
@@ -127,146 +176,229 @@ func (w *jw) id(k string, v []byte) {
 	}
 }
 
-func (w *jw) attrs(k string, kvs []*commonpb.KeyValue) { list(w, k, kvs, w.keyValue) }
-
-func (w *jw) resourceSpans(r *tracepb.ResourceSpans) {
+func (w *jw) resourceSpans(g resourceGroup) {
 	w.open()
 	w.key("resource")
-	w.resource(r.GetResource())
-	list(w, "scopeSpans", r.GetScopeSpans(), w.scopeSpans)
-	w.str("schemaUrl", r.GetSchemaUrl())
-	w.close()
-}
-
-func (w *jw) resource(r *resourcepb.Resource) {
 	w.open()
-	w.attrs("attributes", r.GetAttributes())
-	w.u32("droppedAttributesCount", r.GetDroppedAttributesCount())
-	list(w, "entityRefs", r.GetEntityRefs(), w.entityRef)
+	if g.res != nil {
+		w.iter("attributes", g.res.Iter())
+	}
+	w.close()
+	list(w, "scopeSpans", g.scopes, w.scopeSpans)
+	w.str("schemaUrl", g.res.SchemaURL())
 	w.close()
 }
 
-func (w *jw) entityRef(e *commonpb.EntityRef) {
-	w.open()
-	w.str("schemaUrl", e.GetSchemaUrl())
-	w.str("type", e.GetType())
-	list(w, "idKeys", e.GetIdKeys(), w.text)
-	list(w, "descriptionKeys", e.GetDescriptionKeys(), w.text)
-	w.close()
-}
-
-func (w *jw) text(s string) { w.b = appendString(w.b, s) }
-
-func (w *jw) scopeSpans(s *tracepb.ScopeSpans) {
+func (w *jw) scopeSpans(g scopeGroup) {
 	w.open()
 	w.key("scope")
-	w.scope(s.GetScope())
-	list(w, "spans", s.GetSpans(), w.span)
-	w.str("schemaUrl", s.GetSchemaUrl())
+	w.open()
+	w.str("name", g.scope.Name)
+	w.str("version", g.scope.Version)
+	w.iter("attributes", g.scope.Attributes.Iter())
+	w.close()
+	list(w, "spans", g.spans, w.span)
+	w.str("schemaUrl", g.scope.SchemaURL)
 	w.close()
 }
 
-func (w *jw) scope(s *commonpb.InstrumentationScope) {
-	w.open()
-	w.str("name", s.GetName())
-	w.str("version", s.GetVersion())
-	w.attrs("attributes", s.GetAttributes())
-	w.u32("droppedAttributesCount", s.GetDroppedAttributesCount())
-	w.close()
+// OTLP's span flags: the W3C trace flags in the low byte, and whether the
+// parent (or a link's span) is remote, and that this is known.
+const (
+	flagHasIsRemote = 0x100
+	flagIsRemote    = 0x200
+)
+
+func spanFlags(tf trace.TraceFlags, remote bool) uint32 {
+	f := uint32(tf) | flagHasIsRemote
+	if remote {
+		f |= flagIsRemote
+	}
+	return f
 }
 
-func (w *jw) span(s *tracepb.Span) {
+func (w *jw) span(s sdktrace.ReadOnlySpan) {
+	sc, parent := s.SpanContext(), s.Parent()
+	tid, sid, psid := sc.TraceID(), sc.SpanID(), parent.SpanID()
 	w.open()
-	w.id("traceId", s.GetTraceId())
-	w.id("spanId", s.GetSpanId())
-	w.str("traceState", s.GetTraceState())
-	w.id("parentSpanId", s.GetParentSpanId())
-	w.u32("flags", s.GetFlags())
-	w.str("name", s.GetName())
-	w.i32("kind", int32(s.GetKind()))
-	w.u64("startTimeUnixNano", s.GetStartTimeUnixNano())
-	w.u64("endTimeUnixNano", s.GetEndTimeUnixNano())
-	w.attrs("attributes", s.GetAttributes())
-	w.u32("droppedAttributesCount", s.GetDroppedAttributesCount())
-	list(w, "events", s.GetEvents(), w.event)
-	w.u32("droppedEventsCount", s.GetDroppedEventsCount())
-	list(w, "links", s.GetLinks(), w.link)
-	w.u32("droppedLinksCount", s.GetDroppedLinksCount())
+	w.id("traceId", tid[:])
+	w.id("spanId", sid[:])
+	w.str("traceState", sc.TraceState().String())
+	w.id("parentSpanId", psid[:])
+	w.u32("flags", spanFlags(sc.TraceFlags(), parent.IsRemote()))
+	w.str("name", s.Name())
+	w.i32("kind", spanKind(s.SpanKind()))
+	w.u64("startTimeUnixNano", unixNano(s.StartTime().UnixNano()))
+	w.u64("endTimeUnixNano", unixNano(s.EndTime().UnixNano()))
+	w.attrs("attributes", s.Attributes())
+	w.u32("droppedAttributesCount", clampUint32(s.DroppedAttributes()))
+	list(w, "events", s.Events(), w.event)
+	w.u32("droppedEventsCount", clampUint32(s.DroppedEvents()))
+	list(w, "links", s.Links(), w.link)
+	w.u32("droppedLinksCount", clampUint32(s.DroppedLinks()))
+	st := s.Status()
 	w.key("status")
 	w.open()
-	w.str("message", s.GetStatus().GetMessage())
-	w.i32("code", int32(s.GetStatus().GetCode()))
+	w.str("message", st.Description)
+	w.i32("code", statusCode(st.Code))
 	w.close()
 	w.close()
 }
 
-func (w *jw) event(e *tracepb.Span_Event) {
+// spanKind is OTLP's number for k, whose numbering it shares; 0
+// (unspecified) for a kind OTLP does not have.
+func spanKind(k trace.SpanKind) int32 {
+	if k < trace.SpanKindInternal || k > trace.SpanKindConsumer {
+		return 0
+	}
+	return int32(k)
+}
+
+// statusCode is OTLP's number for c: 1 ok, 2 error, 0 unset.
+func statusCode(c codes.Code) int32 {
+	switch c {
+	case codes.Ok:
+		return 1
+	case codes.Error:
+		return 2
+	}
+	return 0
+}
+
+// unixNano is a time in nanoseconds, a time before 1970 as 0.
+func unixNano(ns int64) uint64 { return uint64(max(0, ns)) }
+
+func clampUint32(v int) uint32 {
+	return uint32(min(max(v, 0), math.MaxUint32))
+}
+
+func (w *jw) event(e sdktrace.Event) {
 	w.open()
-	w.u64("timeUnixNano", e.GetTimeUnixNano())
-	w.str("name", e.GetName())
-	w.attrs("attributes", e.GetAttributes())
-	w.u32("droppedAttributesCount", e.GetDroppedAttributesCount())
+	w.u64("timeUnixNano", unixNano(e.Time.UnixNano()))
+	w.str("name", e.Name)
+	w.attrs("attributes", e.Attributes)
+	w.u32("droppedAttributesCount", clampUint32(e.DroppedAttributeCount))
 	w.close()
 }
 
-func (w *jw) link(l *tracepb.Span_Link) {
+// link writes a link as the transform makes it: without its trace state.
+func (w *jw) link(l sdktrace.Link) {
+	tid, sid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
 	w.open()
-	w.id("traceId", l.GetTraceId())
-	w.id("spanId", l.GetSpanId())
-	w.str("traceState", l.GetTraceState())
-	w.attrs("attributes", l.GetAttributes())
-	w.u32("droppedAttributesCount", l.GetDroppedAttributesCount())
-	w.u32("flags", l.GetFlags())
+	w.id("traceId", tid[:])
+	w.id("spanId", sid[:])
+	w.attrs("attributes", l.Attributes)
+	w.u32("droppedAttributesCount", clampUint32(l.DroppedAttributeCount))
+	w.u32("flags", spanFlags(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()))
 	w.close()
 }
 
-func (w *jw) keyValue(kv *commonpb.KeyValue) {
+func (w *jw) attrs(k string, kvs []attribute.KeyValue) { list(w, k, kvs, w.keyValue) }
+
+// iter writes the attributes of a set (a resource's, a scope's).
+func (w *jw) iter(k string, it attribute.Iterator) {
+	if it.Len() == 0 {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i := 0; it.Next(); i++ {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.keyValue(it.Attribute())
+	}
+	w.b = append(w.b, ']')
+}
+
+func (w *jw) keyValue(kv attribute.KeyValue) {
 	w.open()
-	w.str("key", kv.GetKey())
+	w.str("key", string(kv.Key))
 	w.key("value")
-	w.anyValue(kv.GetValue())
-	w.i32("keyStrindex", kv.GetKeyStrindex())
+	w.value(kv.Value)
 	w.close()
 }
 
-func (w *jw) anyValue(v *commonpb.AnyValue) {
+// value writes an attribute value as the transform makes it: a slice as an
+// array of values, a map as a key-value list, an empty value as {}, and a
+// type it does not know as the string "INVALID".
+func (w *jw) value(v attribute.Value) {
 	w.open()
-	switch v := v.GetValue().(type) {
-	case *commonpb.AnyValue_StringValue:
-		w.key("stringValue")
-		w.b = appendString(w.b, v.StringValue)
-	case *commonpb.AnyValue_BoolValue:
-		w.key("boolValue")
-		w.b = strconv.AppendBool(w.b, v.BoolValue)
-	case *commonpb.AnyValue_IntValue:
-		w.key("intValue")
-		w.b = append(w.b, '"')
-		w.b = strconv.AppendInt(w.b, v.IntValue, 10)
-		w.b = append(w.b, '"')
-	case *commonpb.AnyValue_DoubleValue:
-		w.key("doubleValue")
-		w.b = appendFloat(w.b, v.DoubleValue)
-	case *commonpb.AnyValue_ArrayValue:
-		w.key("arrayValue")
-		w.open()
-		list(w, "values", v.ArrayValue.GetValues(), w.anyValue)
-		w.close()
-	case *commonpb.AnyValue_KvlistValue:
-		w.key("kvlistValue")
-		w.open()
-		w.attrs("values", v.KvlistValue.GetValues())
-		w.close()
-	case *commonpb.AnyValue_BytesValue:
+	switch v.Type() {
+	case attribute.BOOL:
+		w.boolValue(v.AsBool())
+	case attribute.INT64:
+		w.intValue(v.AsInt64())
+	case attribute.FLOAT64:
+		w.doubleValue(v.AsFloat64())
+	case attribute.STRING:
+		w.stringValue(v.AsString())
+	case attribute.BYTESLICE:
 		w.key("bytesValue")
 		w.b = append(w.b, '"')
-		w.b = base64.StdEncoding.AppendEncode(w.b, v.BytesValue)
+		w.b = base64.StdEncoding.AppendEncode(w.b, v.AsByteSlice())
 		w.b = append(w.b, '"')
-	case *commonpb.AnyValue_StringValueStrindex:
-		w.key("stringValueStrindex")
-		w.b = strconv.AppendInt(w.b, int64(v.StringValueStrindex), 10)
+	case attribute.BOOLSLICE:
+		array(w, v.AsBoolSlice(), w.boolValue)
+	case attribute.INT64SLICE:
+		array(w, v.AsInt64Slice(), w.intValue)
+	case attribute.FLOAT64SLICE:
+		array(w, v.AsFloat64Slice(), w.doubleValue)
+	case attribute.STRINGSLICE:
+		array(w, v.AsStringSlice(), w.stringValue)
+	case attribute.SLICE:
+		w.key("arrayValue")
+		w.open()
+		list(w, "values", v.AsSlice(), w.value)
+		w.close()
+	case attribute.MAP:
+		w.key("kvlistValue")
+		w.open()
+		w.attrs("values", v.AsMap())
+		w.close()
+	case attribute.EMPTY:
+	default:
+		w.stringValue("INVALID")
 	}
 	w.close()
 }
+
+// array writes the arrayValue field of xs, each an AnyValue whose one field
+// each writes.
+func array[T any](w *jw, xs []T, each func(T)) {
+	w.key("arrayValue")
+	w.open()
+	list(w, "values", xs, func(x T) {
+		w.open()
+		each(x)
+		w.close()
+	})
+	w.close()
+}
+
+func (w *jw) boolValue(v bool) {
+	w.key("boolValue")
+	w.b = strconv.AppendBool(w.b, v)
+}
+
+func (w *jw) intValue(v int64) {
+	w.key("intValue")
+	w.b = append(w.b, '"')
+	w.b = strconv.AppendInt(w.b, v, 10)
+	w.b = append(w.b, '"')
+}
+
+func (w *jw) doubleValue(v float64) {
+	w.key("doubleValue")
+	w.b = appendFloat(w.b, v)
+}
+
+func (w *jw) stringValue(v string) {
+	w.key("stringValue")
+	w.b = appendString(w.b, v)
+}
+
+func (w *jw) text(s string) { w.b = appendString(w.b, s) }
 
 // appendFloat writes a double as pdata does: the shortest decimal that
 // reads back exactly, in exponent form below 1e-6 and from 1e21, and NaN

@@ -13,8 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
@@ -62,28 +62,27 @@ func (c *capture) UploadTraces(_ context.Context, rs []*tracepb.ResourceSpans) e
 
 // TestEncodeSDKSpans encodes spans made by the SDK and converted by the OTLP
 // exporter's transform, with every kind of attribute the SDK has, events,
-// links, trace state, kinds and statuses.
+// links, trace state, kinds, statuses and two scopes; and holds the encoder
+// of the SDK's spans to the same.
 func TestEncodeSDKSpans(t *testing.T) {
 	ctx := context.Background()
-	c := &capture{}
-	exp, err := otlptrace.New(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	tr := tp.Tracer(ScopeName, trace.WithInstrumentationVersion("v1"), trace.WithInstrumentationAttributes(attribute.String("scope.k", "v")))
 	ts, _ := trace.ParseTraceState("k=v,a=b")
 	ctx = trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5, 6}, TraceFlags: trace.FlagsSampled, TraceState: ts, Remote: true,
 	}))
 	ctx, root := tr.Start(ctx, "root \"quoted\"\n", trace.WithSpanKind(trace.SpanKindServer))
-	_, child := tr.Start(ctx, "child", trace.WithSpanKind(trace.SpanKindClient),
+	_, child := tp.Tracer("other").Start(ctx, "child", trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithLinks(trace.Link{SpanContext: root.SpanContext(), Attributes: []attribute.KeyValue{attribute.String("why", "retry")}}),
 		trace.WithAttributes(
 			attribute.Bool("b", true), attribute.BoolSlice("bs", []bool{true, false}),
 			attribute.Int64("i", math.MinInt64), attribute.Int64Slice("is", []int64{0, math.MaxInt64}),
 			attribute.Float64("f", 1e-7), attribute.Float64Slice("fs", []float64{0.1, 1e21, math.Copysign(0, -1), math.Inf(1), math.NaN()}),
 			attribute.String("s", "<html> & \u2028 \x7f tab\t"), attribute.StringSlice("ss", []string{"", "é"}),
+			attribute.ByteSlice("y", []byte{0, 0xff}), attribute.Slice("sl", attribute.IntValue(1), attribute.StringValue("x")),
+			attribute.Map("m", attribute.Bool("k", false)),
 		))
 	child.AddEvent("ev", trace.WithAttributes(attribute.Int("n", 2)))
 	child.SetStatus(codes.Error, "boom")
@@ -94,10 +93,13 @@ func TestEncodeSDKSpans(t *testing.T) {
 	if err := tp.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if len(c.got) == 0 {
+	spans := rec.Ended()
+	rs := transformed(t, spans)
+	if len(rs) == 0 {
 		t.Fatal("the transform handed over nothing")
 	}
-	sameAsPdata(t, "SDK spans", c.got)
+	sameAsPdata(t, "SDK spans", rs)
+	sameAsTransform(t, "SDK spans", spans)
 }
 
 type errFake string
@@ -343,7 +345,7 @@ func BenchmarkEncodeLine(b *testing.B) {
 	}
 	b.Run("ours", func(b *testing.B) {
 		for b.Loop() {
-			encodeLine(rs)
+			appendTracesData(nil, rs)
 		}
 	})
 	b.Run("pdata", func(b *testing.B) {

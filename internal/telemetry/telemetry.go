@@ -20,11 +20,9 @@ import (
 	"github.com/go-logr/logr"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 )
 
 // ScopeName is the instrumentation scope of every span brain writes.
@@ -125,21 +123,36 @@ type Config struct {
 	Warn func(msg string)
 }
 
-// Network is an OTLP network transport, and the parser of the spans file
-// that re-sending spans kept on disk needs. Package otlpgrpc has the gRPC
-// one; it is passed in, not imported, so that a disk-only binary links
-// neither gRPC nor the Collector's pdata.
+// Network is an OTLP network transport: the exporter of the network path,
+// and the client that re-sends the spans kept on disk. Package otlpgrpc has
+// the gRPC one; it is passed in, not imported, and its interface has no
+// protobuf types, so that a disk-only binary links neither gRPC, the
+// Collector's pdata, the OTLP exporter's transform nor protobuf.
 type Network interface {
-	// Client returns an OTLP client for hostport (plaintext when insecure)
-	// whose every export is bounded by timeout and never retried. It does
-	// no I/O until the first export.
-	Client(hostport string, insecure bool, timeout time.Duration) otlptrace.Client
+	// Exporter returns an OTLP span exporter for hostport (plaintext when
+	// insecure) whose every export is bounded by timeout and never
+	// retried. It does no I/O until the first export.
+	Exporter(ctx context.Context, hostport string, insecure bool, timeout time.Duration) (sdktrace.SpanExporter, error)
+	// Sender returns the OTLP client Flush sends a spans file's lines
+	// with, on the same terms as Exporter.
+	Sender(hostport string, insecure bool, timeout time.Duration) Sender
 	// Describe says in a few words what a transport error means, or
 	// timedOut; "", false when it knows no more than err's text.
 	Describe(err error) (why string, timedOut bool)
-	// Decode parses one line of a spans file (OTLP JSON, one TracesData)
-	// into the protobuf form an OTLP client sends.
-	Decode(line []byte) (*tracepb.TracesData, error)
+}
+
+// Sender sends lines of a spans file, each as Decode parsed it (a value of
+// the transport's own). It does no I/O until Start. It is an alias of an
+// unnamed interface, which a transport can spell out without importing
+// this package.
+type Sender = interface {
+	Start(ctx context.Context) error
+	// Decode parses one line of a spans file (OTLP JSON, one TracesData),
+	// and counts its spans.
+	Decode(line []byte) (batch any, spans int, err error)
+	// Send sends the batches as one request.
+	Send(ctx context.Context, batches []any) error
+	Stop(ctx context.Context) error
 }
 
 // ErrNoNetwork is Setup's and Flush's error for an endpoint without a
@@ -179,10 +192,14 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	if timeout <= 0 {
 		timeout = DefaultExportTimeout
 	}
-	var netClient otlptrace.Client
-	if cfg.OTLPEndpoint != "" {
+	var (
+		hostport string
+		insecure bool
+	)
+	network := cfg.OTLPEndpoint != ""
+	if network {
 		var err error
-		if netClient, err = dial(cfg.Network, cfg.OTLPEndpoint, timeout); err != nil {
+		if hostport, insecure, err = target(cfg.Network, cfg.OTLPEndpoint); err != nil {
 			return nil, err
 		}
 	}
@@ -198,14 +215,9 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		if err != nil {
 			return nil, err
 		}
-		diskExp, err := otlptrace.New(ctx, dc)
-		if err != nil {
-			dc.Stop(ctx)
-			return nil, fmt.Errorf("telemetry: %w", err)
-		}
-		dc.track = netClient != nil
+		dc.track = network
 		p.diskOut = dc
-		p.disk = newDiskProcessor(diskExp, diskBatchSize, diskBatchTimeout)
+		p.disk = newDiskProcessor(dc, diskBatchSize, diskBatchTimeout)
 	}
 	opts := []sdktrace.TracerProviderOption{
 		sdktrace.WithResource(res),
@@ -217,7 +229,7 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 	for _, sp := range cfg.Processors {
 		opts = append(opts, sdktrace.WithSpanProcessor(sp))
 	}
-	if netClient != nil {
+	if network {
 		if sp := p.setupMetrics(); sp != nil {
 			opts = append(opts, sdktrace.WithSpanProcessor(sp))
 		}
@@ -226,8 +238,8 @@ func Setup(ctx context.Context, cfg Config) (*Provider, error) {
 		opts = append(opts, sdktrace.WithSpanProcessor(p.disk))
 	}
 
-	if netClient != nil {
-		netExp, err := otlptrace.New(ctx, netClient)
+	if network {
+		netExp, err := cfg.Network.Exporter(ctx, hostport, insecure, timeout)
 		if err != nil {
 			if p.disk != nil {
 				p.disk.Shutdown(ctx)
