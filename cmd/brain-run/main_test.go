@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -201,6 +202,72 @@ func TestSignalForwarded(t *testing.T) {
 	rep, err := chain.VerifyFile(context.Background(), filepath.Join(dir, workspace.AuditFile), chain.VerifyOptions{})
 	if err != nil || !rep.OK() || rep.Records != 5 {
 		t.Fatalf("chain: %+v, %v; want PASS with the header and four records", rep, err)
+	}
+}
+
+// countInts is a perl program for TestTerminalSignalOnce: it prints
+// "ready", a line "int N" for every SIGINT it catches, and on SIGTERM the
+// count, then exits 42.
+const countInts = `$| = 1; my $n = 0;
+$SIG{INT} = sub { $n++; print "int $n\n" };
+$SIG{TERM} = sub { print "term $n\n"; exit 42 };
+print "ready\n";
+select(undef, undef, undef, 0.01) while 1;`
+
+// TestTerminalSignalOnce: a Ctrl-C reaches the program once. A terminal
+// sends SIGINT to its whole foreground process group, brain-run and the
+// program alike; brain-run must not forward it as well (a second Ctrl-C
+// means "stop now" to many programs). Once the program is in a group of
+// its own (setsid), a SIGINT sent to brain-run is forwarded. The SIGTERM
+// sent after it is forwarded in both cases, after anything forwarded
+// before it, so by then the program has counted every SIGINT it got.
+func TestTerminalSignalOnce(t *testing.T) {
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("no perl")
+	}
+	run, _ := build(t)
+	for _, tc := range []struct {
+		name   string
+		argv   []string
+		signal func(brainRun int) error // the SIGINT
+	}{
+		{"group", []string{"perl", "-e", countInts}, func(pid int) error { return syscall.Kill(-pid, syscall.SIGINT) }},
+		{"own group", []string{"setsid", "perl", "-e", countInts}, func(pid int) error { return syscall.Kill(pid, syscall.SIGINT) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(run, append([]string{"exec", "--dir", t.TempDir(), "--"}, tc.argv...)...)
+			cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT=")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			// A safety net, not synchronisation.
+			watchdog := time.AfterFunc(20*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			defer watchdog.Stop()
+			lines := bufio.NewScanner(out)
+			next := func(want string) {
+				t.Helper()
+				if !lines.Scan() || lines.Text() != want {
+					t.Fatalf("read %q (%v), want %q", lines.Text(), lines.Err(), want)
+				}
+			}
+			next("ready")
+			if err := tc.signal(cmd.Process.Pid); err != nil {
+				t.Fatal(err)
+			}
+			next("int 1")
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			next("term 1")
+			if err := cmd.Wait(); cmd.ProcessState.ExitCode() != 42 {
+				t.Fatalf("brain-run: %v, want exit 42", err)
+			}
+		})
 	}
 }
 

@@ -26,6 +26,23 @@ import (
 // forwarded are the signals brain-run exec passes on to the program.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
+// groupDelivered reports whether sig is one a terminal sends to its whole
+// foreground process group (Ctrl-C, Ctrl-\, a resize). While the program
+// is in brain-run's process group, as it starts, such a signal has reached
+// it already, from the kernel: forwarding it too would deliver it twice,
+// and many programs take a second Ctrl-C as "stop now, skip the clean-up".
+// So it is forwarded only once the program has moved to a group of its own
+// (a shell with job control, setsid). Signals meant for one process
+// (SIGTERM, SIGHUP, SIGUSR1, SIGUSR2) are always forwarded.
+func groupDelivered(sig os.Signal, pid int) bool {
+	switch sig {
+	case syscall.SIGINT, syscall.SIGQUIT, syscall.SIGWINCH:
+		pg, err := syscall.Getpgid(pid)
+		return err == nil && pg == syscall.Getpgrp()
+	}
+	return false
+}
+
 // NewExec returns the exec subcommand, for both executables.
 func NewExec(e *Env) *ffcli.Command {
 	fs, rf := NewFlags("exec")
@@ -36,7 +53,8 @@ func NewExec(e *Env) *ffcli.Command {
 		LongHelp: `exec runs CMD under a brain_cli.command span, with audit records before it
 starts and after it ends (argv[0], SHA-256 of each argument, exit code,
 signal, duration). stdin, stdout and stderr pass through untouched; signals
-are forwarded; TRACEPARENT and BRAIN_SESSION_ID are set for CMD so nested
+are forwarded (but not a Ctrl-C, Ctrl-\ or resize that CMD, in brain-run's
+process group, received itself); TRACEPARENT and BRAIN_SESSION_ID are set for CMD so nested
 brain-run commands join the trace.
 
 Exit status: CMD's own (128+N when a signal N killed it); 127 CMD not found;
@@ -137,7 +155,9 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 		for {
 			select {
 			case sig := <-sigc:
-				proc.Signal(sig)
+				if !groupDelivered(sig, proc.Pid()) {
+					proc.Signal(sig)
+				}
 			case <-done:
 				return
 			}
