@@ -37,6 +37,9 @@
 //     caught.
 //   - scan.go and diff.go: reading records one at a time, and comparing two
 //     copies.
+//   - event.go: reading an event from a line of JSON (ParseEvent, the input
+//     of brain-audit append), plain lines in one pass held to the full
+//     reader.
 //   - writer.go: appending, rotation; repair.go: cutting a damaged tail;
 //     durable_linux.go, durable_other.go (macOS, the BSDs) and
 //     durable_windows.go: what makes an append durable on each system, and

@@ -134,6 +134,10 @@ type Event struct {
 	// strings (strings do not change: the same pointer and length are the
 	// same text, which string comparison sees without reading it).
 	checked [4]string
+	// plain says that the checked strings need no escape: the writer
+	// copies them between quotes as they are. Set by ParseEvent's fast
+	// path, which saw every byte of them; Check clears it.
+	plain bool
 }
 
 // hashSep begins the last field of every record.
@@ -149,26 +153,39 @@ func encodeRecord(dst []byte, alg Alg, seq uint64, ts time.Time, ev *Event, data
 // digester of the chain's algorithm, so a batch formats its shared
 // timestamp and makes its hash once.
 func encodeRecordTS(dst []byte, h *digester, seq uint64, ts []byte, ev *Event, data []byte, prev Digest) ([]byte, Digest) {
+	return encodeRecordHex(dst, h, seq, ts, ev, data, prev, nil)
+}
+
+// encodeRecordHex is encodeRecordTS given prev in hex too, when prevHex
+// is not nil: a batch copies each record's hash from the record before
+// rather than encoding it again.
+func encodeRecordHex(dst []byte, h *digester, seq uint64, ts []byte, ev *Event, data []byte, prev Digest, prevHex []byte) ([]byte, Digest) {
 	start := len(dst)
 	dst = append(dst, `{"seq":`...)
 	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, `,"ts":"`...)
 	dst = append(dst, ts...)
-	dst = append(dst, `","type":`...)
-	dst = appendString(dst, ev.Type)
-	dst = append(dst, `,"session":`...)
-	dst = appendString(dst, ev.Session)
-	dst = append(dst, `,"trace_id":`...)
-	dst = appendString(dst, ev.TraceID)
-	dst = append(dst, `,"span_id":`...)
-	dst = appendString(dst, ev.SpanID)
+	strs := [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}
+	plain := ev.plain && strs == ev.checked
+	for i, name := range [4]string{`","type":`, `,"session":`, `,"trace_id":`, `,"span_id":`} {
+		dst = append(dst, name...)
+		if plain {
+			dst = append(append(append(dst, '"'), strs[i]...), '"')
+		} else {
+			dst = appendString(dst, strs[i])
+		}
+	}
 	dst = append(dst, `,"data":`...)
 	if len(data) == 0 {
 		data = []byte("{}")
 	}
 	dst = append(dst, data...)
 	dst = append(dst, `,"prev":"`...)
-	dst = hex.AppendEncode(dst, prev[:])
+	if prevHex != nil {
+		dst = append(dst, prevHex...)
+	} else {
+		dst = hex.AppendEncode(dst, prev[:])
+	}
 	dst = append(dst, '"')
 	d := h.entry(dst[start:], &prev)
 	dst = append(dst, hashSep...)
@@ -345,6 +362,7 @@ func (ev *Event) Check() error {
 		ev.Data, ev.compact = d, d
 	}
 	ev.checked = [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}
+	ev.plain = false
 	return nil
 }
 

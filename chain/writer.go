@@ -525,7 +525,7 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head, durable
 	head := w.st.head
 	now := w.opts.Now().UTC().AppendFormat(nil, TimeLayout)
 	h := newDigester(w.st.alg)
-	var own []byte
+	var own, prevHex []byte
 	for i := range evs {
 		ts := now
 		if !evs[i].Time.IsZero() {
@@ -533,7 +533,10 @@ func (w *Writer) appendLocked(evs []Event, datas [][]byte, heads []Head, durable
 			ts = own
 		}
 		start := len(buf)
-		buf, head.Hash = encodeRecordTS(buf, h, head.Seq+1, ts, &evs[i], datas[i], head.Hash)
+		buf, head.Hash = encodeRecordHex(buf, h, head.Seq+1, ts, &evs[i], datas[i], head.Hash, prevHex)
+		// The record ends with its hash in hex, a quote, a brace and a
+		// newline: the next record's prev.
+		prevHex = buf[len(buf)-3-2*DigestSize : len(buf)-3]
 		head.Seq++
 		if heads != nil {
 			heads[i] = head

@@ -3,6 +3,7 @@ package chain
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -621,12 +622,12 @@ func TestAppendRejects(t *testing.T) {
 		{Type: "t", Data: []byte(`{"pad":"` + strings.Repeat("x", MaxRecordSize) + `"}`)},
 	} {
 		if _, err := w.Append(context.Background(), ev); err == nil {
-			t.Errorf("Append(%.60q): no error", ev)
+			t.Errorf("Append(%.60v): no error", ev)
 		}
 		// Check refuses the same, but for the size, which only the
 		// record built from the event has.
 		if err := ev.Check(); err == nil && len(ev.Data) < MaxRecordSize {
-			t.Errorf("Event(%.60q).Check(): no error", ev)
+			t.Errorf("Event(%.60v).Check(): no error", ev)
 		}
 	}
 	if !bytes.Equal(readFile(t, path), before) {
@@ -812,5 +813,54 @@ func TestCheckedThenChanged(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, path), before) {
 		t.Error("a refused event changed the file")
+	}
+}
+
+// TestPlainThenChanged: the strings of an event ParseEvent read as plain
+// are copied into the record as they are only while they are those
+// strings; replaced by ones that need escapes, they are escaped (the
+// record verifies and reads back as the new strings), and Check forgets
+// that they were plain.
+func TestPlainThenChanged(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.jsonl")
+	w, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	line := []byte(`{"type":"t","session":"s","trace_id":"a","span_id":"b","k":1}`)
+	for name, change := range map[string]func(*Event){
+		"type":            func(ev *Event) { ev.Type = "t\"\\\n" },
+		"session":         func(ev *Event) { ev.Session = "s\u2028" },
+		"trace_id":        func(ev *Event) { ev.TraceID = "\x01" },
+		"span_id":         func(ev *Event) { ev.SpanID = `"` },
+		"checked again":   func(ev *Event) { ev.Type = "t\"\\\n"; ev.Check() },
+		"same, not plain": func(ev *Event) { ev.Type = strings.Clone(ev.Type) + `"` },
+	} {
+		ev, _, err := ParseEvent(line, nil)
+		if err != nil || !ev.plain {
+			t.Fatalf("%s: ParseEvent(%s): plain %v, %v", name, line, ev.plain, err)
+		}
+		change(&ev)
+		if _, err := w.Append(context.Background(), ev); err != nil {
+			t.Fatalf("%s: Append: %v", name, err)
+		}
+		lines := bytes.Split(bytes.TrimSuffix(readFile(t, path), []byte("\n")), []byte("\n"))
+		var rec struct {
+			Type    string `json:"type"`
+			Session string `json:"session"`
+			TraceID string `json:"trace_id"`
+			SpanID  string `json:"span_id"`
+		}
+		if err := json.Unmarshal(lines[len(lines)-1], &rec); err != nil {
+			t.Fatalf("%s: the record does not parse: %v", name, err)
+		}
+		if got, want := [4]string{rec.Type, rec.Session, rec.TraceID, rec.SpanID}, [4]string{ev.Type, ev.Session, ev.TraceID, ev.SpanID}; got != want {
+			t.Errorf("%s: the record reads %q, want %q", name, got, want)
+		}
+	}
+	rep, err := VerifyFile(context.Background(), path, VerifyOptions{})
+	if err != nil || !rep.OK() {
+		t.Fatalf("the chain does not verify: %v %+v", err, rep)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"sync/atomic"
 
 	"github.com/peterbourgon/ff/v3/ffcli"
@@ -255,113 +253,9 @@ func readLine(br *bufio.Reader, a *arena) ([]byte, error) {
 	return append(a.alloc(len(line))[:0], line...), nil
 }
 
-// parseEvent turns one input line into an Event, keeping data bytes as given;
-// the event's data may alias line or the arena.
+// parseEvent turns one input line into an Event (chain.ParseEvent), the
+// data it builds in the arena; the event's data may alias line or the arena.
 func parseEvent(line []byte, a *arena) (chain.Event, error) {
-	var ev chain.Event
-	if len(bytes.TrimSpace(line)) == 0 {
-		return ev, errors.New("blank line: want a JSON object")
-	}
-	if len(line) > chain.MaxRecordSize {
-		return ev, fmt.Errorf("line is over the %d-byte limit", chain.MaxRecordSize)
-	}
-	// The fields seen, decoded: a list while short, a set when a line has
-	// many (a hostile line of many thousands stays linear).
-	var seenBuf [8][]byte
-	seen := seenBuf[:0]
-	var seenSet map[string]bool
-	// The other fields, as "key":value pairs, are at most the line long.
-	var extra []byte
-	var data []byte
-	// The string tokens of type, session, trace_id and span_id.
-	var strs [4][]byte
-	err := chain.Fields(line, func(key, keyTok, raw []byte) error {
-		switch {
-		case seenSet != nil && seenSet[string(key)], seenSet == nil && slices.ContainsFunc(seen, func(k []byte) bool { return bytes.Equal(k, key) }):
-			return fmt.Errorf("duplicate field %q", key)
-		case seenSet != nil:
-			seenSet[string(key)] = true
-		case len(seen) == cap(seenBuf):
-			seenSet = make(map[string]bool)
-			for _, k := range append(seen, key) {
-				seenSet[string(k)] = true
-			}
-		default:
-			seen = append(seen, key)
-		}
-		var f int
-		switch string(key) {
-		case "seq", "ts", "prev", "hash":
-			return fmt.Errorf("field %q is set by the writer; remove it", key)
-		case "type":
-			f = 0
-		case "session":
-			f = 1
-		case "trace_id":
-			f = 2
-		case "span_id":
-			f = 3
-		case "data":
-			data = raw
-			return nil
-		default:
-			if extra == nil {
-				extra = append(a.alloc(len(line) + 2)[:0], '{')
-			} else {
-				extra = append(extra, ',')
-			}
-			extra = append(append(append(extra, keyTok...), ':'), raw...)
-			return nil
-		}
-		// raw is a valid JSON value (Fields checked it): one that
-		// begins with a quote is a whole string token.
-		if raw[0] != '"' {
-			return fmt.Errorf("field %q must be a string", key)
-		}
-		strs[f] = raw
-		return nil
-	})
-	if err != nil {
-		return ev, err
-	}
-	setStrings(&ev, &strs)
-	if ev.Type == "" {
-		return ev, errors.New(`missing "type"`)
-	}
-	switch {
-	case data != nil && extra != nil:
-		return ev, errors.New(`both "data" and other fields: put the event's fields in "data" or at the top level, not both`)
-	case data != nil:
-		ev.Data = data
-	case extra != nil:
-		ev.Data = append(extra, '}')
-	}
-	if len(ev.Data) > 0 && ev.Data[0] != '{' {
-		return ev, errors.New(`"data" must be a JSON object`)
-	}
-	if err := ev.Check(); err != nil {
-		return ev, errors.New(strings.TrimPrefix(err.Error(), "chain: "))
-	}
-	return ev, nil
-}
-
-// setStrings sets ev's type, session, trace_id and span_id to the decoded
-// string tokens toks (nil: not given) with one allocation for all four.
-func setStrings(ev *chain.Event, toks *[4][]byte) {
-	var buf [256]byte
-	all := buf[:0]
-	var ends [4]int
-	for i, tok := range toks {
-		switch {
-		case tok == nil:
-		case bytes.IndexByte(tok, '\\') < 0:
-			all = append(all, tok[1:len(tok)-1]...)
-		default:
-			v, _ := chain.Unquote(tok)
-			all = append(all, v...)
-		}
-		ends[i] = len(all)
-	}
-	s := string(all)
-	ev.Type, ev.Session, ev.TraceID, ev.SpanID = s[:ends[0]], s[ends[0]:ends[1]], s[ends[1]:ends[2]], s[ends[2]:ends[3]]
+	ev, _, err := chain.ParseEvent(line, a.alloc(len(line) + 2)[:0])
+	return ev, err
 }
