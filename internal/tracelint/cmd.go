@@ -45,13 +45,25 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 
 // common are the flags lint and tree share.
 type common struct {
-	workers int
-	maxLine int
+	workers    int
+	maxLine    int
+	tmpDir     string
+	spillAfter int
 }
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.workers, "workers", 0, "lines parsed in parallel (default: the number of CPUs)")
 	fs.IntVar(&c.maxLine, "max-line", DefaultMaxLine, "longest input line read, in `bytes`; a longer one is a malformed-line finding")
+	fs.StringVar(&c.tmpDir, "tmp-dir", "", "where to spill spans past --spill-after, in a private directory removed on exit (default: $TMPDIR, or /tmp)")
+	fs.IntVar(&c.spillAfter, "spill-after", DefaultSpillAfter, "spans held in memory; past them, the spans are spilled to --tmp-dir by trace, so memory stays bounded")
+}
+
+// check refuses a --spill-after that is not positive.
+func (c *common) check() error {
+	if c.spillAfter <= 0 {
+		return cli.Usagef("--spill-after %d: want a positive number", c.spillAfter)
+	}
+	return nil
 }
 
 func newRoot(e *env) *ffcli.Command {
@@ -65,8 +77,6 @@ func newRoot(e *env) *ffcli.Command {
 	update := fs.Bool("update", false, "with --scenario and --audit: rewrite the scenario's expectations from this input and print the diff")
 	format := fs.String("format", FormatText, "output `format`: text, json or junit")
 	maxFindings := fs.Int("max-findings", DefaultMaxFindings, "findings listed per rule; the rest are counted")
-	tmpDir := fs.String("tmp-dir", "", "where to spill spans past --spill-after, in a private directory removed on exit (default: $TMPDIR, or /tmp)")
-	spillAfter := fs.Int("spill-after", DefaultSpillAfter, "spans held in memory; past them, what the end-of-input rules need is spilled to --tmp-dir, so memory stays bounded")
 	return &ffcli.Command{
 		Name:       prog,
 		ShortUsage: "brain-trace-lint [flags] [FILE...]\n       brain-trace-lint tree [flags] [FILE...]\n       brain-trace-lint report -o FILE [flags] [FILE...]\n       brain-trace-lint rules",
@@ -98,10 +108,10 @@ input that cannot be read.`,
 			if *maxFindings <= 0 {
 				return cli.Usagef("--max-findings %d: want a positive number", *maxFindings)
 			}
-			if *spillAfter <= 0 {
-				return cli.Usagef("--spill-after %d: want a positive number", *spillAfter)
+			if err := c.check(); err != nil {
+				return err
 			}
-			opts := Options{Audit: *audit, MaxFindings: *maxFindings, Workers: c.workers, MaxLine: c.maxLine, SpillAfter: *spillAfter, TmpDir: *tmpDir}
+			opts := Options{Audit: *audit, MaxFindings: *maxFindings, Workers: c.workers, MaxLine: c.maxLine, SpillAfter: c.spillAfter, TmpDir: c.tmpDir}
 			if err := opts.load(*dict, *config); err != nil {
 				return err
 			}
@@ -146,11 +156,24 @@ func drawError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if serr := spillError(err); serr != nil {
+		return serr
+	}
 	var ie *InputError
 	if errors.As(err, &ie) {
 		return unreadable(err)
 	}
 	return &cli.UsageError{Err: err}
+}
+
+// spillError is the exit error of a spill that failed (a full disk), or
+// nil when err is not one.
+func spillError(err error) error {
+	var se *SpillError
+	if errors.As(err, &se) {
+		return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "free space there, or give another directory with --tmp-dir (or TMPDIR)"}
+	}
+	return nil
 }
 
 // loadDict returns the embedded dictionary, or the one in file.
@@ -202,9 +225,8 @@ func runLint(ctx context.Context, e *env, args []string, opts Options, format st
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var se *SpillError
-		if errors.As(err, &se) {
-			return &cli.ExitError{Code: cli.ExitIO, Err: err, Hint: "free space there, or give another directory with --tmp-dir (or TMPDIR)"}
+		if serr := spillError(err); serr != nil {
+			return serr
 		}
 		return unreadable(err)
 	}
@@ -305,13 +327,16 @@ or a trace or session not in the input.`,
 			if *width < 4 || *width > 400 {
 				return cli.Usagef("--width %d: want 4 to 400 cells", *width)
 			}
+			if err := c.check(); err != nil {
+				return err
+			}
 			ins, err := OpenInputs(e.inputs(args), e.stdin)
 			if err != nil {
 				return unreadable(err)
 			}
 			defer CloseInputs(ins)
 			res, err := Tree(ctx, ins, TreeOptions{Trace: *traceID, Session: *session, Color: e.colour, Width: *width, Workers: c.workers, MaxLine: c.maxLine,
-				Warn: func(s string) { e.p.Warnf("%s", s) }}, e.stdout)
+				SpillAfter: c.spillAfter, TmpDir: c.tmpDir, Warn: func(s string) { e.p.Warnf("%s", s) }}, e.stdout)
 			if err != nil {
 				return drawError(ctx, err)
 			}

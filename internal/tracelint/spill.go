@@ -67,6 +67,9 @@ type spillRec struct {
 	dupKey   int64
 	write    *writeRef
 	findings []Finding // of the span, with their keys (pending ones marked by span = 1)
+	// detail is what tree draws of the span (tree only; its genai and
+	// data, which only the report uses, are not spilled).
+	detail *spanDetail
 }
 
 // spiller writes partition files in a private directory.
@@ -212,6 +215,7 @@ func appendString(b []byte, s string) []byte {
 const (
 	recDeferred = 1 << iota
 	recWrite
+	recDetail
 )
 
 func (r *spillRec) append(b []byte) []byte {
@@ -228,6 +232,9 @@ func (r *spillRec) append(b []byte) []byte {
 	if r.write != nil {
 		rf |= recWrite
 	}
+	if r.detail != nil {
+		rf |= recDetail
+	}
 	b = append(b, r.flags, rf)
 	b = appendString(b, r.name)
 	if r.deferred {
@@ -237,6 +244,18 @@ func (r *spillRec) append(b []byte) []byte {
 		b = binary.AppendVarint(b, r.write.seq)
 		b = appendString(b, r.write.hash)
 		b = appendString(b, r.write.eventType)
+	}
+	if d := r.detail; d != nil {
+		b = binary.AppendUvarint(b, d.start)
+		b = binary.AppendUvarint(b, d.end)
+		b = appendString(b, d.session)
+		b = appendString(b, d.status)
+		b = appendString(b, d.command)
+		b = appendString(b, d.exit)
+		b = binary.AppendUvarint(b, uint64(len(d.keys)))
+		for _, k := range d.keys {
+			b = appendString(b, k)
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(r.findings)))
 	for _, f := range r.findings {
@@ -335,6 +354,15 @@ func (d *recReader) next(r *spillRec) bool {
 		w.eventType = d.string()
 		r.write = w
 	}
+	if rf&recDetail != 0 {
+		sd := &spanDetail{start: d.uvarint(), end: d.uvarint(), session: d.string(), status: d.string(), command: d.string(), exit: d.string()}
+		// A key is at least its length's byte: a count past what is left
+		// of the file fails at its first missing key, not in make.
+		for k := d.uvarint(); k > 0 && d.err == nil; k-- {
+			sd.keys = append(sd.keys, d.string())
+		}
+		r.detail = sd
+	}
 	n := d.uvarint()
 	for i := uint64(0); i < n && d.err == nil; i++ {
 		f := Finding{span: int(d.byte())}
@@ -351,11 +379,12 @@ func (d *recReader) next(r *spillRec) bool {
 	return d.err == nil
 }
 
-// maySpill reports whether l may spill: tree and report draw from every
-// span, and a scenario's shape is built from the whole input (golden
-// scenarios are small), so they hold the spans in memory.
+// maySpill reports whether l may spill: the report draws from every span,
+// and a scenario's shape is built from the whole input (golden scenarios
+// are small), so they hold the spans in memory; tree --trace holds only
+// the spans of that trace.
 func (l *linter) maySpill() bool {
-	return !l.tree && !l.keep && l.opts.Scenario == nil
+	return !l.keep && l.opts.Scenario == nil && l.onlyTrace == ""
 }
 
 // startSpill makes the spill files and moves the spans held so far into
@@ -371,6 +400,9 @@ func (l *linter) startSpill() error {
 	for i := range l.nodes {
 		n := &l.nodes[i]
 		r := spillRec{ord: int64(i), key: n.key, parent: n.parent, line: n.line, file: n.file, flags: n.flags, name: l.nameOf(n)}
+		if l.tree {
+			r.detail = l.details[i]
+		}
 		for len(pending) > 0 && pending[0].span == i {
 			f := pending[0]
 			f.span = 1
@@ -386,7 +418,7 @@ func (l *linter) startSpill() error {
 		}
 	}
 	l.spilled = int64(len(l.nodes))
-	l.nodes, l.index, l.pending, l.writes = nil, nil, nil, nil
+	l.nodes, l.index, l.pending, l.writes, l.details = nil, nil, nil, nil, nil
 	return nil
 }
 
@@ -419,7 +451,7 @@ func (l *linter) spillBatch(b *batch, out *batchOut, base int64) error {
 		r := &out.spans[i]
 		st.Spans++
 		rec := spillRec{ord: l.spilled, key: r.key, parent: r.parent, line: r.line, file: int32(b.file), flags: r.flags, name: r.name,
-			deferred: true, dupKey: base + int64(i), write: r.write, findings: per[i]}
+			deferred: true, dupKey: base + int64(i), write: r.write, findings: per[i], detail: r.detail}
 		l.spilled++
 		if err := l.spill.put(l.spill.parts, 0, &rec); err != nil {
 			return err
@@ -461,8 +493,22 @@ func (l *linter) finishSpilled(ctx context.Context) (traces, spans int, cov Cove
 		}
 		l.checkRecords(none)
 	}
+	lint := func(sub *linter, recs []int32) error {
+		sums.traces += sub.checkGraph()
+		sums.spans += len(sub.nodes)
+		sub.checkOptIn()
+		if recs == nil {
+			recs = []int32{} // not nil: nil is every record
+		}
+		if sub.audit != nil {
+			sub.checkRecords(recs)
+			sub.checkAuditSpans()
+		}
+		sub.addCoverage(&sums.cov, recs)
+		return nil
+	}
 	for i, p := range s.parts {
-		if err := l.lintPart(ctx, p, recs[i], sums); err != nil {
+		if err := l.eachPart(ctx, p, recs[i], lint); err != nil {
 			return 0, 0, Coverage{}, err
 		}
 		recs[i] = nil
@@ -470,10 +516,11 @@ func (l *linter) finishSpilled(ctx context.Context) (traces, spans int, cov Cove
 	return sums.traces, sums.spans, sums.cov, nil
 }
 
-// lintPart lints the spans of partition p (and the audit records of recs,
-// those naming a span of its traces). A partition over the budget is split
-// by another hash first, unless it holds a single trace.
-func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spillSums) error {
+// eachPart calls fn with a linter holding the spans of partition p (and
+// the audit records of recs, those naming a span of its traces), whose
+// findings go to l's. A partition over the budget is split by another hash
+// first, unless it holds a single trace: fn is then called for each part.
+func (l *linter) eachPart(ctx context.Context, p *part, recs []int32, fn func(sub *linter, recs []int32) error) error {
 	defer p.close()
 	if err := ctx.Err(); err != nil {
 		return err
@@ -512,7 +559,7 @@ func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spil
 					sub = append(sub, i)
 				}
 			}
-			if err := l.lintPart(ctx, c, sub, sums); err != nil {
+			if err := l.eachPart(ctx, c, sub, fn); err != nil {
 				return err
 			}
 		}
@@ -534,6 +581,9 @@ func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spil
 		sub.index[rec.key] = int32(idx)
 		sub.nodes = append(sub.nodes, node{key: rec.key, parent: rec.parent, line: rec.line, name: sub.intern(rec.name), file: rec.file, flags: rec.flags})
 		sub.ords = append(sub.ords, rec.ord)
+		if rec.detail != nil {
+			sub.details = append(sub.details, rec.detail)
+		}
 		if rec.write != nil {
 			w := *rec.write
 			w.node = idx
@@ -556,16 +606,5 @@ func (l *linter) lintPart(ctx context.Context, p *part, recs []int32, sums *spil
 		return &SpillError{Dir: s.dir, Err: d.err}
 	}
 	l.held = max(l.held, len(sub.nodes))
-	sums.traces += sub.checkGraph()
-	sums.spans += len(sub.nodes)
-	sub.checkOptIn()
-	if recs == nil {
-		recs = []int32{} // not nil: nil is every record
-	}
-	if sub.audit != nil {
-		sub.checkRecords(recs)
-		sub.checkAuditSpans()
-	}
-	sub.addCoverage(&sums.cov, recs)
-	return nil
+	return fn(sub, recs)
 }

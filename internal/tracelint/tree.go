@@ -1,11 +1,14 @@
 package tracelint
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,6 +104,9 @@ type TreeOptions struct {
 	Width   int // the bars' width in cells (0: 40)
 	Workers int
 	MaxLine int
+	// SpillAfter and TmpDir are Options' (0: DefaultSpillAfter).
+	SpillAfter int
+	TmpDir     string
 	// Warn receives one line per input line that is not OTLP traces.
 	Warn func(string)
 }
@@ -118,15 +124,24 @@ type TreeResult struct {
 // Tree reads ins and draws the trace (or the session's traces) opts names
 // as an indented waterfall on w; with neither, it draws the input's only
 // trace, or lists the traces when there are several.
+//
+// Past opts.SpillAfter spans (without --trace) the spans are spilled to
+// disk by trace, as the linter spills them, and drawn a partition at a
+// time: memory then holds the biggest trace, a line per trace for the
+// list, and the drawings asked for.
 func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (TreeResult, error) {
 	l, err := readTree(ctx, ins, opts)
 	if err != nil {
 		return TreeResult{}, err
 	}
+	defer l.closeSpill()
 	for _, f := range l.found.sorted() {
 		if opts.Warn != nil && f.Rule == RuleMalformedLine {
 			opts.Warn(fmt.Sprintf("%s:%d: %s; passed over", f.File, f.Line, f.Message))
 		}
+	}
+	if l.spill != nil {
+		return treeSpilled(ctx, l, opts, w)
 	}
 	traces := l.traces()
 	res := TreeResult{Traces: len(traces)}
@@ -138,13 +153,14 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	case len(traces) == 1:
 		pick = traces
 	default:
-		l.listTraces(w, traces)
+		sums := make([]traceSum, len(traces))
+		for i, t := range traces {
+			sums[i] = l.sum(t)
+		}
+		listTraces(w, sums)
 		return res, nil
 	}
-	dr := &drawer{l: l, w: w, color: opts.Color, width: opts.Width}
-	if dr.width <= 0 {
-		dr.width = 40
-	}
+	dr := newDrawer(l, w, opts)
 	for i, t := range pick {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -155,11 +171,94 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	return res, nil
 }
 
+// traceSum is a trace's line in the list, and its drawing when it is one
+// to draw (spilled input: drawn as its partition is read).
+type traceSum struct {
+	id          string
+	start, end  uint64
+	spans, errs int
+	root        string
+	first       int64 // the input place of its first span: the order of traces that start together
+	drawing     []byte
+	wantDrawing bool
+}
+
+func (l *linter) sum(t *traceView) traceSum {
+	s := traceSum{id: t.id, start: t.start, end: t.end, spans: len(t.spans), errs: t.errors, first: l.ord(t.spans[0])}
+	if len(t.tops) > 0 {
+		s.root = l.label(t.tops[0])
+	}
+	return s
+}
+
+// treeSpilled is Tree for spans spilled to disk: each partition's traces
+// are summed up, and drawn when they are the ones asked for (the session's,
+// or the first trace while it is the only one seen).
+func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) (TreeResult, error) {
+	var sums []traceSum
+	draw := func(sub *linter, _ []int32) error {
+		var buf bytes.Buffer
+		dr := newDrawer(sub, &buf, opts)
+		for _, t := range sub.traces() {
+			s := sub.sum(t)
+			switch {
+			case opts.Session != "":
+				s.wantDrawing = t.sessions[opts.Session]
+			case len(sums) == 0:
+				s.wantDrawing = true // drawn if it is the only one
+			case len(sums) == 1:
+				sums[0].drawing = nil
+			}
+			if s.wantDrawing {
+				buf.Reset()
+				dr.trace(t)
+				s.drawing = bytes.Clone(buf.Bytes())
+			}
+			sums = append(sums, s)
+		}
+		return nil
+	}
+	for _, p := range l.spill.parts {
+		if err := l.eachPart(ctx, p, nil, draw); err != nil {
+			return TreeResult{}, err
+		}
+	}
+	slices.SortStableFunc(sums, func(a, b traceSum) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.first, b.first))
+	})
+	res := TreeResult{Traces: len(sums)}
+	var pick []traceSum
+	switch {
+	case opts.Session != "":
+		for _, s := range sums {
+			if s.wantDrawing {
+				pick = append(pick, s)
+			}
+		}
+		if len(pick) == 0 {
+			return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
+		}
+	case len(sums) == 1:
+		pick = sums
+	default:
+		listTraces(w, sums)
+		return res, nil
+	}
+	for i, s := range pick {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		w.Write(s.drawing)
+	}
+	res.Drawn = len(pick)
+	return res, nil
+}
+
 // readTree reads what tree draws of the spans of ins. With --trace, only
 // the spans of the traces whose id starts with it are kept: memory grows
 // with that trace, not with the input.
 func readTree(ctx context.Context, ins []*Input, opts TreeOptions) (*linter, error) {
-	l := newLinter(Options{Workers: opts.Workers, MaxLine: opts.MaxLine, MaxFindings: -1}, ins)
+	l := newLinter(Options{Workers: opts.Workers, MaxLine: opts.MaxLine, MaxFindings: -1, SpillAfter: opts.SpillAfter, TmpDir: opts.TmpDir}, ins)
 	l.tree = true
 	l.onlyTrace = strings.ToLower(opts.Trace)
 	if err := l.read(ctx); err != nil {
@@ -252,14 +351,10 @@ func (l *linter) traces() []*traceView {
 	return out
 }
 
-func (l *linter) listTraces(w io.Writer, traces []*traceView) {
+func listTraces(w io.Writer, sums []traceSum) {
 	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6s  %6s  %s\n", "TRACE", "START", "DURATION", "SPANS", "ERRORS", "ROOT")
-	for _, t := range traces {
-		root := ""
-		if len(t.tops) > 0 {
-			root = l.label(t.tops[0])
-		}
-		fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", t.id, stamp(t.start), duration(t.end-t.start), len(t.spans), t.errors, root)
+	for _, t := range sums {
+		fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", t.id, stamp(t.start), duration(t.end-t.start), t.spans, t.errs, t.root)
 	}
 }
 
@@ -277,6 +372,14 @@ type drawer struct {
 	w     io.Writer
 	color bool
 	width int
+}
+
+func newDrawer(l *linter, w io.Writer, opts TreeOptions) *drawer {
+	dr := &drawer{l: l, w: w, color: opts.Color, width: opts.Width}
+	if dr.width <= 0 {
+		dr.width = 40
+	}
+	return dr
 }
 
 type row struct {

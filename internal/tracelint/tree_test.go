@@ -4,8 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
 func drawTree(t *testing.T, opts TreeOptions, files ...string) (string, TreeResult, error) {
@@ -141,5 +149,99 @@ func TestTreeTraceKeepsOneTrace(t *testing.T) {
 	dr.trace(want)
 	if errA != nil || a != b.String() {
 		t.Errorf("--trace drew (%v):\n%s\nwant:\n%s", errA, a, b.String())
+	}
+}
+
+// TestTreeSpillSameOutput holds tree over spilled spans to tree in memory:
+// the list of a broken input's traces, a session's traces, an input's only
+// trace and a session not in the input come out the same, byte for byte,
+// spilled from the first span on or part-way; and spilled, tree holds at
+// most --spill-after spans at once, or the biggest trace's.
+func TestTreeSpillSameOutput(t *testing.T) {
+	files, _ := brokenCorpus(t, 300, 11)
+	r := newRecording(t)
+	r.planExecute(newOpenAIServer(t, 200, 500, 200), 3)
+	r.close()
+	b, err := os.ReadFile(r.spans())
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := writeFile(t, filepath.Join(t.TempDir(), "one.jsonl"), string(b))
+	var only pcommon.TraceID
+	editSpans(t, one, func(s ptrace.Span) bool {
+		if only.IsEmpty() {
+			only = s.TraceID()
+		}
+		return s.TraceID() == only
+	})
+
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := readTree(context.Background(), ins, TreeOptions{})
+	CloseInputs(ins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	traces := all.traces()
+	session := ""
+	for s := range traces[len(traces)/2].sessions {
+		session = s
+	}
+	most := 0
+	for _, tr := range traces {
+		most = max(most, len(tr.spans))
+	}
+	if session == "" || len(traces) < 100 {
+		t.Fatalf("the corpus has %d traces, session %q", len(traces), session)
+	}
+	for _, c := range []struct {
+		name  string
+		opts  TreeOptions
+		files []string
+	}{
+		{"list", TreeOptions{}, files},
+		{"session", TreeOptions{Session: session, Color: true}, files},
+		{"only trace", TreeOptions{Width: 20}, []string{one}},
+		{"no such session", TreeOptions{Session: "no-such-session"}, files},
+	} {
+		want, wres, werr := drawTree(t, c.opts, c.files...)
+		if c.name != "no such session" && (werr != nil || want == "") {
+			t.Fatalf("%s: in memory: %v", c.name, werr)
+		}
+		for _, after := range []int{1, 7, 500} {
+			opts := c.opts
+			opts.SpillAfter, opts.TmpDir = after, t.TempDir()
+			got, gres, gerr := drawTree(t, opts, c.files...)
+			if fmt.Sprint(gerr) != fmt.Sprint(werr) || gres != wres {
+				t.Errorf("%s, spill after %d: %+v, %v; in memory %+v, %v", c.name, after, gres, gerr, wres, werr)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Errorf("%s, spill after %d: the output differs (-memory +spilled):\n%s", c.name, after, d)
+			}
+		}
+	}
+	// What is held at once, spilled.
+	for _, after := range []int{1, 50, 400} {
+		ins, err := OpenInputs(files, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := readTree(context.Background(), ins, TreeOptions{SpillAfter: after, TmpDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.spill == nil {
+			t.Fatalf("--spill-after %d: not spilled", after)
+		}
+		if _, err := treeSpilled(context.Background(), l, TreeOptions{}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		l.closeSpill()
+		CloseInputs(ins)
+		if l.held > max(after, most) {
+			t.Errorf("--spill-after %d: %d spans held at once (biggest trace %d)", after, l.held, most)
+		}
 	}
 }
