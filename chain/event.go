@@ -16,9 +16,9 @@ import (
 // refused, as are duplicate fields. The event is checked as Check checks it,
 // so the writer does not check it again.
 //
-// The data's bytes are line's when "data" gives them; the data made of other
-// fields is appended to buf, which is returned extended: the event's data may
-// alias line and buf. With room for len(line)+2 bytes, buf is never grown.
+// The event's data is appended to buf, which is returned extended: the
+// event aliases buf, never line, which the caller may reuse at once. With
+// room for len(line)+2 bytes, buf is never grown.
 //
 // Most lines are printable ASCII without escapes or blanks between tokens,
 // and fields whose values are strings, numbers, true, false or null: those
@@ -90,8 +90,13 @@ func parsePlain(line, buf []byte) (ev Event, out []byte, ok bool) {
 		default:
 			return ev, buf, false
 		}
-		if nkeys == len(keys) || slices.ContainsFunc(keys[:nkeys], func(k []byte) bool { return bytes.Equal(k, key) }) {
+		if nkeys == len(keys) {
 			return ev, buf, false
+		}
+		for _, k := range keys[:nkeys] {
+			if string(k) == string(key) {
+				return ev, buf, false
+			}
 		}
 		keys[nkeys] = key
 		nkeys++
@@ -273,7 +278,9 @@ func parseEventRef(line, buf []byte) (Event, []byte, error) {
 	case data != nil && extra != nil:
 		return ev, buf, errors.New(`both "data" and other fields: put the event's fields in "data" or at the top level, not both`)
 	case data != nil:
-		ev.Data = data
+		dstart = len(buf)
+		buf = append(buf, data...)
+		ev.Data = buf[dstart:len(buf):len(buf)]
 	case extra != nil:
 		buf = append(extra, '}')
 		ev.Data = buf[dstart:len(buf):len(buf)]

@@ -33,6 +33,16 @@ var eventLineSeeds = []string{
 func checkParseEvent(t *testing.T, line string) (fast bool) {
 	t.Helper()
 	want, _, werr := parseEventRef([]byte(line), nil)
+	// The event never aliases the line: overwritten after ParseEvent
+	// returns, the event stays the reference's.
+	reused := []byte(line)
+	ev, _, err := ParseEvent(reused, nil)
+	for i := range reused {
+		reused[i] = 'x'
+	}
+	if err == nil && string(ev.Data) != string(want.Data) {
+		t.Fatalf("ParseEvent(%q): data %q after the line was reused, want %q", line, ev.Data, want.Data)
+	}
 	buf := make([]byte, 3, 3+len(line)+2)
 	got, out, ok := parsePlain([]byte(line), buf)
 	if !ok {

@@ -3,7 +3,8 @@
 # 100,000, 1,000,000 and 5,000,000 spans with the brain-trace-lint binary,
 # wall time, CPU time and maximum RSS (/usr/bin/time), RUNS runs each, and
 # the same with the binary of BASE (a git revision: the linter before
-# bounded memory) on the 1,000,000-span corpus. The corpora are written by
+# bounded memory) on the 1,000,000-span corpus; then `tree` (the list of
+# the corpus's traces) the same way. The corpora are written by
 # the Go benchmark (internal/tracelint/bench_test.go):
 #   * spans-N.jsonl: copies of a real recorded plan+execute session, every
 #     attribute brain writes (about 580 bytes a span), linting clean;
@@ -39,12 +40,12 @@ if [ "$free_kb" -lt $((5 * 1024 * 1024)) ]; then
 fi
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) CPUs"
 
-# run BIN FILE: prints the median wall time (s), CPU time (s) and max RSS
+# run BIN ARG...: prints the median wall time (s), CPU time (s) and max RSS
 # (KB) of RUNS runs.
 run() {
   local times=() cpus=() rss=()
   for _ in $(seq "$RUNS"); do
-    /usr/bin/time -o "$DIR/time" -f '%e %U %S %M' "$1" "$2" > /dev/null 2>&1 || true
+    /usr/bin/time -o "$DIR/time" -f '%e %U %S %M' "$@" > /dev/null 2>&1 || true
     read -r e u s m < <(tail -1 "$DIR/time")
     times+=("$e")
     cpus+=("$(echo "$u + $s" | bc)")
@@ -54,26 +55,30 @@ run() {
   echo "$(median "${times[@]}") $(median "${cpus[@]}") $(median "${rss[@]}")"
 }
 
-for kind in $kinds; do
-  bench=BenchmarkLint
-  suffix=""
-  if [ "$kind" = thin ]; then bench=BenchmarkLintThin; suffix=-thin; fi
-  first_rss=""
-  printf '%-28s %10s %10s %10s %8s\n' "corpus ($kind)" "wall s" "cpu s" "RSS MB" "RSS/first"
-  for n in $SIZES; do
-    f=$CORPORA/spans-$n$suffix.jsonl
-    if [ ! -e "$f" ]; then
-      BENCH_DIR=$CORPORA BENCH_SPANS=$n go test -run '^$' -bench "^$bench\$" -benchtime 1x ./internal/tracelint > /dev/null
-    fi
-    cat "$f" > /dev/null # warm the page cache
-    read -r wall cpu rss < <(run bin/brain-trace-lint "$f")
-    first_rss=${first_rss:-$rss}
-    printf '%-28s %10s %10s %10d %8.2f\n' "spans-$n$suffix ($(( $(stat -c %s "$f") / 1000000 )) MB)" "$wall" "$cpu" "$((rss / 1024))" "$(echo "$rss / $first_rss" | bc -l)"
-    if [ "$n" = 1000000 ]; then
-      read -r bwall bcpu brss < <(run "$DIR/base-lint" "$f")
-      printf '%-28s %10s %10s %10d   wall %.2fx, cpu %.2fx of %s\n' "  $BASE binary" "$bwall" "$bcpu" "$((brss / 1024))" \
-        "$(echo "$wall / $bwall" | bc -l)" "$(echo "$cpu / $bcpu" | bc -l)" "$BASE"
-    fi
+for cmd in lint tree; do
+  for kind in $kinds; do
+    bench=BenchmarkLint
+    suffix=""
+    if [ "$kind" = thin ]; then bench=BenchmarkLintThin; suffix=-thin; fi
+    sub=()
+    if [ "$cmd" = tree ]; then sub=(tree); fi
+    first_rss=""
+    printf '%-28s %10s %10s %10s %8s\n' "$cmd: corpus ($kind)" "wall s" "cpu s" "RSS MB" "RSS/first"
+    for n in $SIZES; do
+      f=$CORPORA/spans-$n$suffix.jsonl
+      if [ ! -e "$f" ]; then
+        BENCH_DIR=$CORPORA BENCH_SPANS=$n go test -run '^$' -bench "^$bench\$" -benchtime 1x ./internal/tracelint > /dev/null
+      fi
+      cat "$f" > /dev/null # warm the page cache
+      read -r wall cpu rss < <(run bin/brain-trace-lint "${sub[@]}" "$f")
+      first_rss=${first_rss:-$rss}
+      printf '%-28s %10s %10s %10d %8.2f\n' "spans-$n$suffix ($(( $(stat -c %s "$f") / 1000000 )) MB)" "$wall" "$cpu" "$((rss / 1024))" "$(echo "$rss / $first_rss" | bc -l)"
+      if [ "$n" = 1000000 ]; then
+        read -r bwall bcpu brss < <(run "$DIR/base-lint" "${sub[@]}" "$f")
+        printf '%-28s %10s %10s %10d   wall %.2fx, cpu %.2fx of %s\n' "  $BASE binary" "$bwall" "$bcpu" "$((brss / 1024))" \
+          "$(echo "$wall / $bwall" | bc -l)" "$(echo "$cpu / $bcpu" | bc -l)" "$BASE"
+      fi
+    done
   done
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

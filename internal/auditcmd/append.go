@@ -159,7 +159,7 @@ func runAppend(ctx context.Context, e *env, w *chain.Writer, group bool) error {
 	br := bufio.NewReaderSize(e.stdin, 1<<20)
 	cur := <-free
 	for n := 1; !failed.Load(); n++ {
-		line, err := readLine(br, &cur.ar)
+		line, err := readLine(br)
 		if err == io.EOF {
 			break
 		}
@@ -195,9 +195,9 @@ func runAppend(ctx context.Context, e *env, w *chain.Writer, group bool) error {
 	return nil
 }
 
-// arena holds the bytes of the events waiting to be appended: lines are
-// copied into chunks that never move, so an event's data can alias them
-// until the batch is written, and the chunks are reused after it.
+// arena holds the data of the events waiting to be appended, in chunks
+// that never move, so that an event's data can alias them until the batch
+// is written; the chunks are reused after it.
 type arena struct {
 	chunks [][]byte
 	cur    int // index of the chunk being filled
@@ -227,9 +227,9 @@ func (a *arena) reset() {
 	a.cur = 0
 }
 
-// readLine reads one line without its newline into the arena; a final line
-// without a newline is returned too.
-func readLine(br *bufio.Reader, a *arena) ([]byte, error) {
+// readLine reads one line without its newline, valid until the next read;
+// a final line without a newline is returned too.
+func readLine(br *bufio.Reader) ([]byte, error) {
 	line, err := br.ReadSlice('\n')
 	var long []byte
 	for err == bufio.ErrBufferFull {
@@ -249,12 +249,11 @@ func readLine(br *bufio.Reader, a *arena) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	line = bytes.TrimSuffix(line, []byte{'\n'})
-	return append(a.alloc(len(line))[:0], line...), nil
+	return bytes.TrimSuffix(line, []byte{'\n'}), nil
 }
 
-// parseEvent turns one input line into an Event (chain.ParseEvent), the
-// data it builds in the arena; the event's data may alias line or the arena.
+// parseEvent turns one input line into an Event (chain.ParseEvent), its
+// data in the arena: line may be reused once it returns.
 func parseEvent(line []byte, a *arena) (chain.Event, error) {
 	ev, _, err := chain.ParseEvent(line, a.alloc(len(line) + 2)[:0])
 	return ev, err
