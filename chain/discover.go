@@ -42,7 +42,7 @@ type Chain struct {
 // NAME.NNNNNN.jsonl), or its first line is shaped like a record.
 func looksLikeChain(path string, firstLine []byte) bool {
 	base := filepath.Base(path)
-	if strings.HasPrefix(base, "audit") || rotatedRe.MatchString(strings.TrimSuffix(base, filepath.Ext(base))+filepath.Ext(base)) {
+	if _, _, rotated := splitRotated(base); rotated || strings.HasPrefix(base, "audit") {
 		return true
 	}
 	return bytes.Contains(firstLine, []byte(`"prev":"`)) && bytes.Contains(firstLine, []byte(hashSep))

@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 )
 
@@ -226,22 +225,58 @@ func rotatedIn(ents []fs.DirEntry, active string, join func(string) string) []st
 		if ok {
 			idx, ok = strings.CutSuffix(idx, ext)
 		}
-		if ok && len(idx) == 6 && strings.Trim(idx, "0123456789") == "" {
+		if ok && len(idx) == 6 && allDigits(idx) {
 			out = append(out, join(e.Name()))
 		}
 	}
 	return out
 }
 
-var rotatedRe = regexp.MustCompile(`^(.*)\.([0-9]{6})(\.[^./]*)?$`)
+// splitRotated reports whether name is shaped like a rotated chain file,
+// STEM.NNNNNN or STEM.NNNNNN.EXT (six ASCII digits; EXT holds no '.' and
+// no '/'), and returns its stem and its extension (with the dot, or "").
+// Where both shapes fit (a.000001.000002), the longer stem wins. A stem
+// never holds a newline. These are the semantics of the regular expression
+// ^(.*)\.([0-9]{6})(\.[^./]*)?$ (held to it by TestSplitRotated and
+// FuzzSplitRotated), without compiling one in every program's
+// initialisation.
+//
+// Only the last two dots of name can start the digits: the digits hold no
+// dot, and the part after them at most one, its first byte. So the match
+// is found in time linear in len(name).
+func splitRotated(name string) (stem, ext string, ok bool) {
+	last := strings.LastIndexByte(name, '.')
+	for _, i := range [2]int{last, last - 7} {
+		if i < 0 || name[i] != '.' || len(name)-i < 7 || !allDigits(name[i+1:i+7]) {
+			continue
+		}
+		tail := name[i+7:]
+		if tail != "" && (tail[0] != '.' || strings.ContainsAny(tail[1:], "./")) {
+			continue
+		}
+		if strings.IndexByte(name[:i], '\n') >= 0 {
+			continue
+		}
+		return name[:i], tail, true
+	}
+	return "", "", false
+}
+
+// allDigits reports whether s is made of ASCII digits only.
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
 
 // activeName maps a rotated file name back to its chain's active file name.
 func activeName(path string) string {
 	dir, base := filepath.Split(path)
-	ext := filepath.Ext(base)
-	stem := strings.TrimSuffix(base, ext)
-	if m := rotatedRe.FindStringSubmatch(stem + ext); m != nil && m[3] == ext {
-		return dir + m[1] + ext
+	if stem, ext, ok := splitRotated(base); ok && ext == filepath.Ext(base) {
+		return dir + stem + ext
 	}
 	return path
 }

@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -210,6 +211,14 @@ func TestLeafAndNodeHash(t *testing.T) {
 	a, b := LeafHash([]byte("a")), LeafHash([]byte("b"))
 	if got, want := NodeHash(a, b), tlog.NodeHash(tlog.Hash(a), tlog.Hash(b)); tlog.Hash(got) != want {
 		t.Errorf("NodeHash %s, tlog.NodeHash %s", got, Hash(want))
+	}
+}
+
+// TestEmptyRoot: the root written out is SHA-256 of nothing, and the root
+// tlog gives the tree of no records.
+func TestEmptyRoot(t *testing.T) {
+	if want := Hash(sha256.Sum256(nil)); EmptyRoot != want {
+		t.Errorf("EmptyRoot %s, SHA-256 of nothing %s", EmptyRoot, want)
 	}
 	if want, _ := tlog.TreeHash(0, &tlogTree{}); tlog.Hash(EmptyRoot) != want {
 		t.Errorf("EmptyRoot %s, tlog says %s", EmptyRoot, Hash(want))

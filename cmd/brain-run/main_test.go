@@ -164,14 +164,55 @@ func TestLinksOnlyTheCore(t *testing.T) {
 	for _, heavy := range []string{"google.golang.org/grpc", "google.golang.org/genai", "github.com/openai/", "github.com/ncruces/go-sqlite3", "github.com/tetratelabs/wazero", "go.opentelemetry.io/collector/pdata", "github.com/json-iterator/", "github.com/brain-dev/brain/internal/runcmd", "go.opentelemetry.io/otel/sdk/metric", "go.opentelemetry.io/otel/exporters/otlp/otlpmetric",
 		"google.golang.org/protobuf", "go.opentelemetry.io/proto/otlp", "go.opentelemetry.io/otel/exporters/otlp/otlptrace",
 		// CPU detection in package initialisation, with CPUID instructions
-		// a hypervisor traps: 0.4 ms of every command's start.
-		"github.com/klauspost/cpuid", "github.com/zeebo/blake3"} {
+		// a hypervisor traps: 0.4 ms of every command's start (cpuid),
+		// 0.04 ms (x/sys/cpu; chain/internal/fastpath detects what it
+		// needs on first use).
+		"github.com/klauspost/cpuid", "github.com/zeebo/blake3", "golang.org/x/sys/cpu"} {
 		for _, dep := range strings.Fields(string(out)) {
 			if strings.HasPrefix(dep, heavy) {
 				t.Errorf("brain-run links %s", dep)
 				break
 			}
 		}
+	}
+}
+
+// TestInitWork keeps the work brain-run's own packages do before main to
+// the list below: every exec pays for it (BENCHMARKS.md, "Against the
+// durable floor"). With GODEBUG=inittrace=1 the runtime names every package
+// whose initialisation does any work; a table is written out as constants,
+// a regular expression or a CPU feature is made or asked for on first use.
+func TestInitWork(t *testing.T) {
+	run, _ := build(t)
+	// The packages allowed some work, and the allocations it may make.
+	allowed := map[string]int{
+		"github.com/brain-dev/brain/chain":                   0, // hexVal, a 256-byte table filled by a loop
+		"github.com/brain-dev/brain/chain/internal/fastpath": 6, // hexPairs, the same; three sync.OnceValue self-checks
+	}
+	cmd := exec.Command(run, "exec", "--dir", t.TempDir(), "--", "true")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1", "OTEL_EXPORTER_OTLP_ENDPOINT=", "BRAIN_SESSION_ID=", "TRACEPARENT=")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("brain-run exec -- true: %v\n%s", err, out)
+	}
+	traced := false
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "init" {
+			continue
+		}
+		traced = traced || f[1] == "runtime"
+		pkg := f[1]
+		if !strings.HasPrefix(pkg, "github.com/brain-dev/brain/") && pkg != "golang.org/x/sys/cpu" {
+			continue
+		}
+		most, ok := allowed[pkg]
+		if allocs, err := strconv.Atoi(f[len(f)-2]); !ok || err != nil || allocs > most {
+			t.Errorf("brain-run initialises %s before main: %s", pkg, line)
+		}
+	}
+	if !traced {
+		t.Fatalf("no init trace of the runtime in the output:\n%s", out)
 	}
 }
 

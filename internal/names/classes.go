@@ -3,11 +3,26 @@ package names
 import (
 	"errors"
 	"slices"
+	"strings"
 )
 
+// classInfo is one error class: its name, the exit code of a command that
+// ends with it (0: a span's only) and what it means. The generated table,
+// classes, holds them sorted by name: a constant array the linker lays out,
+// so no program builds a table when it starts.
 type classInfo struct {
-	exit int // 0: a span's only
+	name string
+	exit int
 	doc  string
+}
+
+// lookup returns class c's entry of classes, and whether c is a class.
+func lookup(c string) (classInfo, bool) {
+	i, ok := slices.BinarySearchFunc(classes[:], c, func(e classInfo, c string) int { return strings.Compare(e.name, c) })
+	if !ok {
+		return classInfo{}, false
+	}
+	return classes[i], true
 }
 
 // ExitCode is the exit code of a command that ends with an error of class c
@@ -15,27 +30,29 @@ type classInfo struct {
 // false for a class a command never ends with (a drill's phase), and for a
 // name that is not a class.
 func ExitCode(c string) (code int, ok bool) {
-	info := classes[c]
+	info, _ := lookup(c)
 	return info.exit, info.exit != 0
 }
 
 // Doc says what class c means, from the dictionary; "" when c is not a
 // class.
-func Doc(c string) string { return classes[c].doc }
+func Doc(c string) string {
+	info, _ := lookup(c)
+	return info.doc
+}
 
 // Classes returns every error class, sorted.
 func Classes() []string {
-	cs := make([]string, 0, len(classes))
-	for c := range classes {
-		cs = append(cs, c)
+	cs := make([]string, len(classes))
+	for i, info := range classes {
+		cs[i] = info.name
 	}
-	slices.Sort(cs)
 	return cs
 }
 
 // IsClass reports whether c is one of the dictionary's error classes.
 func IsClass(c string) bool {
-	_, ok := classes[c]
+	_, ok := lookup(c)
 	return ok
 }
 

@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/brain-dev/brain/golden"
 	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/names/internal/namegen"
+	"github.com/brain-dev/brain/internal/spandict"
 )
 
 // TestGeneratedIsCurrent fails when names_gen.go is not what go generate
@@ -68,6 +74,53 @@ func TestClasses(t *testing.T) {
 	}
 	if _, ok := names.ExitCode("no such class"); ok || names.IsClass("no such class") {
 		t.Error("an unknown class is known")
+	}
+}
+
+// TestClassesMatchDictionary holds the generated table to the dictionary:
+// every error class is found, with its exit code and doc; Classes lists
+// them all, sorted; and no other name is a class, however close it is to
+// one (the table is searched, so an entry out of order would go unfound).
+func TestClassesMatchDictionary(t *testing.T) {
+	d, err := spandict.Parse(golden.Spans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Sorted(maps.Keys(d.ErrorTypes))
+	if diff := cmp.Diff(want, names.Classes()); diff != "" {
+		t.Errorf("Classes() (-want +got):\n%s", diff)
+	}
+	for _, c := range want {
+		et := d.ErrorTypes[c]
+		wantExit := 0
+		if et.Exit != nil {
+			wantExit = *et.Exit
+		}
+		if got, ok := names.ExitCode(c); got != wantExit || ok != (wantExit != 0) {
+			t.Errorf("ExitCode(%q) = %d, %v; want %d", c, got, ok, wantExit)
+		}
+		if got := names.Doc(c); got != et.Doc {
+			t.Errorf("Doc(%q) = %q, want %q", c, got, et.Doc)
+		}
+		if !names.IsClass(c) {
+			t.Errorf("IsClass(%q) is false", c)
+		}
+		for _, near := range []string{c[:len(c)-1], c + "_", c + "\x00", "_" + c, strings.ToUpper(c)} {
+			if slices.Contains(want, near) {
+				continue
+			}
+			if names.IsClass(near) || names.Doc(near) != "" {
+				t.Errorf("%q is a class", near)
+			}
+			if _, ok := names.ExitCode(near); ok {
+				t.Errorf("%q has an exit code", near)
+			}
+		}
+	}
+	for _, c := range []string{"", "\xff", "~"} {
+		if names.IsClass(c) {
+			t.Errorf("%q is a class", c)
+		}
 	}
 }
 

@@ -1,12 +1,5 @@
 package fastpath
 
-import "golang.org/x/sys/cpu"
-
-// hasSIMD reports whether the AVX2 kernel can run here; without it the
-// parser does not run (Available) and the chain's general parser takes
-// every line.
-var hasSIMD = cpu.X86.HasAVX2
-
 //go:noescape
 func classifyBlocksAVX2(p *byte, blocks int, quotes, dirty *uint64)
 
@@ -14,7 +7,7 @@ func classifyBlocks(data []byte, quotes, dirty []uint64) {
 	if len(quotes) == 0 {
 		return
 	}
-	if !hasSIMD {
+	if !hasSIMD() {
 		classifyBlocksGeneric(data, quotes, dirty)
 		return
 	}
@@ -31,7 +24,7 @@ func HexEqual(d *[32]byte, h []byte) bool {
 	if len(h) != 64 {
 		return false
 	}
-	if hasSIMD {
+	if hasSIMD() {
 		return hexEqualSSE(d, &h[0])
 	}
 	return hexEqualGeneric(d, h)

@@ -108,3 +108,12 @@ TEXT ·hexEqualSSE(SB), NOSPLIT, $0-17
 	CMPL     AX, $0xffff
 	SETEQ    ret+16(FP)
 	RET
+
+// func xgetbv0() uint32
+//
+// The low 32 bits of extended control register 0 (XCR0).
+TEXT ·xgetbv0(SB), NOSPLIT, $0-4
+	XORL CX, CX
+	XGETBV
+	MOVL AX, ret+0(FP)
+	RET

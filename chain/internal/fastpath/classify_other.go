@@ -4,7 +4,7 @@ package fastpath
 
 // hasSIMD is false where there is no vector kernel: the parser does not run
 // (Available) and the chain's general parser takes every line.
-const hasSIMD = false
+func hasSIMD() bool { return false }
 
 func classifyBlocks(data []byte, quotes, dirty []uint64) {
 	classifyBlocksGeneric(data, quotes, dirty)

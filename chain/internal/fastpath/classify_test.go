@@ -13,7 +13,7 @@ import (
 // random bytes of every value, at every length and alignment up to a few
 // blocks.
 func TestClassifyKernels(t *testing.T) {
-	if !hasSIMD {
+	if !hasSIMD() {
 		t.Skip("no vector kernel on this machine")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))

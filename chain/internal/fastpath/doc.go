@@ -35,4 +35,13 @@
 // Without AVX2 (Available is false) the parser does not run; without the
 // SHA extensions the tree is hashed one message at a time; the rest is
 // portable Go.
+//
+// The CPU is asked for AVX2 and the SHA extensions on first use, never in
+// the package's initialisation (cpu_amd64.go): CPUID for the features,
+// XGETBV for whether the system saves the YMM registers, and GODEBUG's
+// cpu.avx2=off, cpu.all=off and the like turn a kernel off as they do for
+// golang.org/x/sys/cpu (TestFeaturesAgree holds the two together). So a
+// program that links package chain and never verifies, such as brain-run,
+// pays nothing for detection; GODEBUG=cpu.avx2=off sends every line to the
+// general parser, and cpu.all=off turns every kernel off.
 package fastpath

@@ -18,7 +18,7 @@ import (
 
 // Available reports whether the parser runs on this machine: it needs the
 // vector kernel (AVX2). Without it every line takes the general parser.
-func Available() bool { return hasSIMD }
+func Available() bool { return hasSIMD() }
 
 // Record is what Parser.Record reads of a line. Its slices alias the line.
 type Record struct {

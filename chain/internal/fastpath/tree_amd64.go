@@ -5,26 +5,7 @@ package fastpath
 import (
 	"bytes"
 	"encoding/binary"
-	"sync"
-
-	"golang.org/x/sys/cpu"
 )
-
-// hasSHANI reports whether sha256x2BlocksNI can run here: the SHA
-// extensions (CPUID leaf 7, EBX bit 29) and the AVX, SSE4.1 and SSSE3
-// instructions it also uses. It asks the CPU on first use, not at
-// start-up: under a hypervisor CPUID is slow, and most programs never
-// build a tree.
-var hasSHANI = sync.OnceValue(func() bool {
-	if maxLeaf, _, _, _ := cpuid(0, 0); maxLeaf < 7 {
-		return false
-	}
-	_, ebx, _, _ := cpuid(7, 0)
-	return ebx&(1<<29) != 0 && cpu.X86.HasAVX && cpu.X86.HasSSE41 && cpu.X86.HasSSSE3
-})
-
-// cpuid executes the CPUID instruction (tree_amd64.s).
-func cpuid(eax, ecx uint32) (a, b, c, d uint32)
 
 // sha256x2BlocksNI runs the SHA-256 compression function over n 64-byte
 // blocks at pa and at pb, updating ha and hb, the rounds of the two

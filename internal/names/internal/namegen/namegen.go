@@ -115,15 +115,18 @@ func Generate(yaml []byte) ([]byte, error) {
 	}
 	p(")")
 	p("")
-	p("// classes holds each error class's exit code (0: a span's only) and meaning.")
-	p("var classes = map[string]classInfo{")
+	// An array of constants, sorted as lookup searches it (by byte), is
+	// laid out by the linker: no map is built when a program starts.
+	p("// classes holds each error class's exit code (0: a span's only) and")
+	p("// meaning, sorted by name.")
+	p("var classes = [...]classInfo{")
 	for _, c := range classes {
 		et := d.ErrorTypes[c]
 		exit := 0
 		if et.Exit != nil {
 			exit = *et.Exit
 		}
-		p("\tClass%s: {%d, %q},", GoName(c), exit, et.Doc)
+		p("\t{Class%s, %d, %q},", GoName(c), exit, et.Doc)
 	}
 	p("}")
 	return format.Source(b.Bytes())
