@@ -153,11 +153,11 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	case len(traces) == 1:
 		pick = traces
 	default:
-		sums := make([]traceSum, len(traces))
-		for i, t := range traces {
-			sums[i] = l.sum(t)
+		var tl traceList
+		for _, t := range traces {
+			tl.add(l, t, nil)
 		}
-		listTraces(w, sums)
+		tl.list(w)
 		return res, nil
 	}
 	dr := newDrawer(l, w, opts)
@@ -171,50 +171,86 @@ func Tree(ctx context.Context, ins []*Input, opts TreeOptions, w io.Writer) (Tre
 	return res, nil
 }
 
-// traceSum is a trace's line in the list, and its drawing when it is one
-// to draw (spilled input: drawn as its partition is read).
-type traceSum struct {
-	id          string
-	start, end  uint64
-	spans, errs int
-	root        string
-	first       int64 // the input place of its first span: the order of traces that start together
-	drawing     []byte
-	wantDrawing bool
+// traceList is the list of traces: a line of figures per trace, the roots'
+// labels interned (traces of the same command share one), and the drawings
+// of the traces that are to be drawn (spilled input: drawn as their
+// partition is read). A trace takes about 60 bytes.
+type traceList struct {
+	sums     []traceSum
+	roots    []string
+	rootIdx  map[string]int32
+	drawings [][]byte
 }
 
-func (l *linter) sum(t *traceView) traceSum {
-	s := traceSum{id: t.id, start: t.start, end: t.end, spans: len(t.spans), errs: t.errors, first: l.ord(t.spans[0])}
+type traceSum struct {
+	id          pcommon.TraceID
+	start, end  uint64
+	first       int64 // the input place of its first span: the order of traces that start together
+	spans, errs int
+	root        int32 // in roots; -1: none
+	drawing     int32 // in drawings; -1: not drawn
+}
+
+// add adds trace t of l, with its drawing (nil: none).
+func (tl *traceList) add(l *linter, t *traceView, drawing []byte) {
+	s := traceSum{id: t.key, start: t.start, end: t.end, spans: len(t.spans), errs: t.errors, first: l.ord(t.spans[0]), root: -1, drawing: -1}
 	if len(t.tops) > 0 {
-		s.root = l.label(t.tops[0])
+		label := l.label(t.tops[0])
+		i, ok := tl.rootIdx[label]
+		if !ok {
+			if tl.rootIdx == nil {
+				tl.rootIdx = map[string]int32{}
+			}
+			i = int32(len(tl.roots))
+			tl.roots = append(tl.roots, label)
+			tl.rootIdx[label] = i
+		}
+		s.root = i
 	}
-	return s
+	if drawing != nil {
+		s.drawing = int32(len(tl.drawings))
+		tl.drawings = append(tl.drawings, drawing)
+	}
+	tl.sums = append(tl.sums, s)
+}
+
+// list writes the list, in the order of the sums.
+func (tl *traceList) list(w io.Writer) {
+	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6s  %6s  %s\n", "TRACE", "START", "DURATION", "SPANS", "ERRORS", "ROOT")
+	for _, t := range tl.sums {
+		root := ""
+		if t.root >= 0 {
+			root = tl.roots[t.root]
+		}
+		fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", hex.EncodeToString(t.id[:]), stamp(t.start), duration(t.end-t.start), t.spans, t.errs, root)
+	}
 }
 
 // treeSpilled is Tree for spans spilled to disk: each partition's traces
 // are summed up, and drawn when they are the ones asked for (the session's,
 // or the first trace while it is the only one seen).
 func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) (TreeResult, error) {
-	var sums []traceSum
+	var tl traceList
 	draw := func(sub *linter, _ []int32) error {
 		var buf bytes.Buffer
 		dr := newDrawer(sub, &buf, opts)
 		for _, t := range sub.traces() {
-			s := sub.sum(t)
+			want := false
 			switch {
 			case opts.Session != "":
-				s.wantDrawing = t.sessions[opts.Session]
-			case len(sums) == 0:
-				s.wantDrawing = true // drawn if it is the only one
-			case len(sums) == 1:
-				sums[0].drawing = nil
+				want = t.sessions[opts.Session]
+			case len(tl.sums) == 0:
+				want = true // kept if it is the only one
+			case len(tl.drawings) > 0:
+				tl.drawings, tl.sums[0].drawing = nil, -1
 			}
-			if s.wantDrawing {
+			var drawing []byte
+			if want {
 				buf.Reset()
 				dr.trace(t)
-				s.drawing = bytes.Clone(buf.Bytes())
+				drawing = bytes.Clone(buf.Bytes())
 			}
-			sums = append(sums, s)
+			tl.add(sub, t, drawing)
 		}
 		return nil
 	}
@@ -223,32 +259,28 @@ func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) 
 			return TreeResult{}, err
 		}
 	}
-	slices.SortStableFunc(sums, func(a, b traceSum) int {
+	slices.SortStableFunc(tl.sums, func(a, b traceSum) int {
 		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.first, b.first))
 	})
-	res := TreeResult{Traces: len(sums)}
-	var pick []traceSum
+	res := TreeResult{Traces: len(tl.sums)}
+	var pick [][]byte
+	for _, s := range tl.sums {
+		if s.drawing >= 0 {
+			pick = append(pick, tl.drawings[s.drawing])
+		}
+	}
 	switch {
-	case opts.Session != "":
-		for _, s := range sums {
-			if s.wantDrawing {
-				pick = append(pick, s)
-			}
-		}
-		if len(pick) == 0 {
-			return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
-		}
-	case len(sums) == 1:
-		pick = sums
-	default:
-		listTraces(w, sums)
+	case opts.Session != "" && len(pick) == 0:
+		return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
+	case opts.Session == "" && len(tl.sums) != 1:
+		tl.list(w)
 		return res, nil
 	}
-	for i, s := range pick {
+	for i, d := range pick {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		w.Write(s.drawing)
+		w.Write(d)
 	}
 	res.Drawn = len(pick)
 	return res, nil
@@ -301,6 +333,7 @@ func pickTraces(traces []*traceView, trace, session string) ([]*traceView, error
 
 // traceView is one trace's spans, ready to draw.
 type traceView struct {
+	key        pcommon.TraceID
 	id         string
 	spans      []int // node indexes, in input order
 	tops       []int // spans whose parent is not in the input, by start
@@ -318,7 +351,7 @@ func (l *linter) traces() []*traceView {
 		n := &l.nodes[i]
 		t := byID[n.key.trace]
 		if t == nil {
-			t = &traceView{id: hex.EncodeToString(n.key.trace[:]), children: map[int][]int{}, sessions: map[string]bool{}, start: ^uint64(0)}
+			t = &traceView{key: n.key.trace, id: hex.EncodeToString(n.key.trace[:]), children: map[int][]int{}, sessions: map[string]bool{}, start: ^uint64(0)}
 			byID[n.key.trace] = t
 			out = append(out, t)
 		}
@@ -349,13 +382,6 @@ func (l *linter) traces() []*traceView {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].start < out[j].start })
 	return out
-}
-
-func listTraces(w io.Writer, sums []traceSum) {
-	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6s  %6s  %s\n", "TRACE", "START", "DURATION", "SPANS", "ERRORS", "ROOT")
-	for _, t := range sums {
-		fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", t.id, stamp(t.start), duration(t.end-t.start), t.spans, t.errs, t.root)
-	}
 }
 
 // label is a span's name, with its command for a brain_cli.command.

@@ -28,6 +28,22 @@ func drawTree(t *testing.T, opts TreeOptions, files ...string) (string, TreeResu
 	return b.String(), res, err
 }
 
+// readTreeFiles reads files as tree does; the caller closes its spill, if
+// any.
+func readTreeFiles(t *testing.T, opts TreeOptions, files ...string) *linter {
+	t.Helper()
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	l, err := readTree(context.Background(), ins, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // TestTreeLLMErrors: the waterfall of a session whose model calls failed
 // with 401 and 429 shows the tree, the errors with their status and
 // error.type, and the key attributes.
@@ -120,26 +136,10 @@ func TestDuration(t *testing.T) {
 // before.
 func TestTreeTraceKeepsOneTrace(t *testing.T) {
 	files, _ := brokenCorpus(t, 200, 5)
-	ins, err := OpenInputs(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := readTree(context.Background(), ins, TreeOptions{})
-	CloseInputs(ins)
-	if err != nil {
-		t.Fatal(err)
-	}
+	all := readTreeFiles(t, TreeOptions{}, files...)
 	traces := all.traces()
 	want := traces[len(traces)/2]
-	ins, err = OpenInputs(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	one, err := readTree(context.Background(), ins, TreeOptions{Trace: strings.ToUpper(want.id)})
-	CloseInputs(ins)
-	if err != nil {
-		t.Fatal(err)
-	}
+	one := readTreeFiles(t, TreeOptions{Trace: strings.ToUpper(want.id)}, files...)
 	if len(one.nodes) != len(want.spans) || len(all.nodes) <= len(want.spans) {
 		t.Errorf("--trace kept %d spans; the trace has %d, the input %d", len(one.nodes), len(want.spans), len(all.nodes))
 	}
@@ -175,16 +175,7 @@ func TestTreeSpillSameOutput(t *testing.T) {
 		return s.TraceID() == only
 	})
 
-	ins, err := OpenInputs(files, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	all, err := readTree(context.Background(), ins, TreeOptions{})
-	CloseInputs(ins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	traces := all.traces()
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
 	session := ""
 	for s := range traces[len(traces)/2].sessions {
 		session = s
@@ -224,14 +215,7 @@ func TestTreeSpillSameOutput(t *testing.T) {
 	}
 	// What is held at once, spilled.
 	for _, after := range []int{1, 50, 400} {
-		ins, err := OpenInputs(files, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		l, err := readTree(context.Background(), ins, TreeOptions{SpillAfter: after, TmpDir: t.TempDir()})
-		if err != nil {
-			t.Fatal(err)
-		}
+		l := readTreeFiles(t, TreeOptions{SpillAfter: after, TmpDir: t.TempDir()}, files...)
 		if l.spill == nil {
 			t.Fatalf("--spill-after %d: not spilled", after)
 		}
@@ -239,7 +223,6 @@ func TestTreeSpillSameOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 		l.closeSpill()
-		CloseInputs(ins)
 		if l.held > max(after, most) {
 			t.Errorf("--spill-after %d: %d spans held at once (biggest trace %d)", after, l.held, most)
 		}
