@@ -129,3 +129,16 @@ func FuzzParseEvent(f *testing.F) {
 		checkParseEvent(t, line)
 	})
 }
+
+// BenchmarkParseEvent reads a line of brain-audit append's benchmark
+// input (a plain line of 8 fields), its data into a reused buffer.
+func BenchmarkParseEvent(b *testing.B) {
+	line := []byte(`{"type":"llm_provider.chat","session":"c0ffee00-1234-4abc-9def-0123456789ab","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","model":"gemini-2.5-flash","input_tokens":1234,"output_tokens":567,"n":42}`)
+	buf := make([]byte, 0, len(line)+2)
+	b.SetBytes(int64(len(line)))
+	for b.Loop() {
+		if _, _, err := ParseEvent(line, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

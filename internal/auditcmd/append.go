@@ -2,7 +2,6 @@ package auditcmd
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -249,7 +248,10 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(line, []byte{'\n'}), nil
+	if n := len(line); n > 0 && line[n-1] == '\n' {
+		line = line[:n-1]
+	}
+	return line, nil
 }
 
 // parseEvent turns one input line into an Event (chain.ParseEvent), its
