@@ -2,11 +2,10 @@
 // the tracing and audit core, and hands every other subcommand to
 // brain-run-full from its own directory; see internal/runcore.
 //
-// Unlike brain-run-full it sets no handler for SIGINT and SIGTERM at start:
-// exec catches the signals it forwards itself, just before its program
-// starts, until brain-run exits (a signal before that stops brain-run, which
-// has then started nothing and written nothing), and the hand-off replaces
-// the process.
+// Unlike brain-run-full it sets no handler for SIGINT and SIGTERM of its
+// own: exec catches the signals it forwards from its start until brain-run
+// exits (runcore's signalCatch), and the hand-off replaces the process,
+// raising again any it caught first.
 package main
 
 import (

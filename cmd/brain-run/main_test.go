@@ -255,6 +255,27 @@ $SIG{TERM} = sub { print "term $n\n"; exit 42 };
 print "ready\n";
 select(undef, undef, undef, 0.01) while 1;`
 
+// execInGroup starts `run exec --dir dir -- argv...` in a process group
+// of its own, with env added and no OTLP endpoint, and returns it with its
+// stdout's lines; a watchdog kills the group after 20 s (a safety net, not
+// synchronisation).
+func execInGroup(t *testing.T, run, dir string, env []string, argv ...string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(run, append([]string{"exec", "--dir", dir, "--"}, argv...)...)
+	cmd.Env = append(append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	watchdog := time.AfterFunc(20*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+	t.Cleanup(func() { watchdog.Stop() })
+	return cmd, bufio.NewScanner(out)
+}
+
 // TestTerminalSignalOnce: a Ctrl-C reaches the program once. A terminal
 // sends SIGINT to its whole foreground process group, brain-run and the
 // program alike; brain-run must not forward it as well (a second Ctrl-C
@@ -276,20 +297,7 @@ func TestTerminalSignalOnce(t *testing.T) {
 		{"own group", []string{"setsid", "perl", "-e", countInts}, func(pid int) error { return syscall.Kill(pid, syscall.SIGINT) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(run, append([]string{"exec", "--dir", t.TempDir(), "--"}, tc.argv...)...)
-			cmd.Env = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT=")
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// A safety net, not synchronisation.
-			watchdog := time.AfterFunc(20*time.Second, func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
-			defer watchdog.Stop()
-			lines := bufio.NewScanner(out)
+			cmd, lines := execInGroup(t, run, t.TempDir(), nil, tc.argv...)
 			next := func(want string) {
 				t.Helper()
 				if !lines.Scan() || lines.Text() != want {
@@ -309,6 +317,58 @@ func TestTerminalSignalOnce(t *testing.T) {
 				t.Fatalf("brain-run: %v, want exit 42", err)
 			}
 		})
+	}
+}
+
+// TestSignalBeforeStart: a Ctrl-C that reaches brain-run's process group
+// before the program has started (while brain-run makes its start records
+// durable) is not lost: the program did not get it from the terminal, so
+// brain-run passes it on once the program runs. The program is held back
+// at its start by a delay fault; the SIGINT is sent once the start record is
+// in the chain. The program then either dies of it (exit 130) or counts it
+// before the SIGTERM that follows.
+func TestSignalBeforeStart(t *testing.T) {
+	if _, err := exec.LookPath("perl"); err != nil {
+		t.Skip("no perl")
+	}
+	run, _ := build(t)
+	dir := t.TempDir()
+	cmd, lines := execInGroup(t, run, dir, []string{"BRAIN_FAULTS=delay@exec.start=2s"}, "perl", "-e", countInts)
+	// The start record is durable before the delay begins: brain-run is
+	// then waiting to start the program.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		b, _ := os.ReadFile(filepath.Join(dir, "audit.jsonl"))
+		if bytes.Contains(b, []byte(`"type":"exec.start"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no start record in the chain")
+		}
+		time.Sleep(time.Millisecond) // polling the chain, not waiting for it
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if lines.Scan() {
+		if lines.Text() != "ready" {
+			t.Fatalf("read %q", lines.Text())
+		}
+		// Alive: it caught the SIGINT, or never got it; the SIGTERM
+		// says which.
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for lines.Scan() {
+			got = append(got, lines.Text())
+		}
+		if !slices.Contains(got, "term 1") {
+			t.Errorf("the program printed %q after ready: it did not get the Ctrl-C sent before it started", got)
+		}
+	}
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 && code != 42 {
+		t.Errorf("brain-run exited %d, want 130 (the program died of the SIGINT) or 42", code)
 	}
 }
 

@@ -29,6 +29,10 @@ type Env struct {
 	// binary that runs its commands inside Instrument (brain-drill) names
 	// itself here.
 	Service string
+
+	// signals, when not nil, are exec's signals, caught from the start
+	// of brain-run's Main (signalCatch).
+	signals *signalCatch
 }
 
 // service returns the service.name of e's spans.

@@ -26,6 +26,64 @@ import (
 // forwarded are the signals brain-run exec passes on to the program.
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH}
 
+// signalCatch holds the signals exec forwards (forwarded), caught on
+// another goroutine: catching each costs a round trip to the runtime's
+// signal-mask thread, which runs while brain-run sets up telemetry and
+// opens the chain. brain-run's Main starts catching them as it starts,
+// when its command is exec.
+//
+// They are caught before the first record is written, so that one
+// arriving later is queued for the program, not lost (and does not kill
+// brain-run between its records or leave the program orphaned). They stay
+// caught until brain-run is done, so that one arriving after the program
+// ended cannot cut the end records.
+type signalCatch struct {
+	c      chan os.Signal
+	caught chan struct{} // closed once they are caught
+}
+
+func catchSignals() *signalCatch {
+	sc := &signalCatch{c: make(chan os.Signal, 8), caught: make(chan struct{})}
+	go func() {
+		signal.Notify(sc.c, forwarded...)
+		close(sc.caught)
+	}()
+	return sc
+}
+
+// release stops catching, without waiting for the round trips.
+func (sc *signalCatch) release() {
+	<-sc.caught
+	go signal.Stop(sc.c)
+}
+
+// redeliver stops catching and sends brain-run the signals caught so far
+// again, which stop it as they would have without the catch. Nothing for
+// nil.
+func (sc *signalCatch) redeliver() {
+	if sc == nil {
+		return
+	}
+	<-sc.caught
+	signal.Stop(sc.c)
+	for _, sig := range drain(sc.c) {
+		syscall.Kill(os.Getpid(), sig.(syscall.Signal))
+	}
+}
+
+// drain returns the signals queued in c, taking them from it.
+func drain(c chan os.Signal) []os.Signal {
+	var sigs []os.Signal
+	for {
+		select {
+		case sig := <-c:
+			sigs = append(sigs, sig)
+		default:
+			return sigs
+		}
+	}
+}
+
 // groupDelivered reports whether sig is one a terminal sends to its whole
 // foreground process group (Ctrl-C, Ctrl-\, a resize). While the program
 // is in brain-run's process group, as it starts, such a signal has reached
@@ -67,34 +125,23 @@ started when its start record fails); 2 usage.`,
 				return &cli.UsageError{Err: errors.New("exec needs a command to run"), Hint: "brain-run exec -- make test"}
 			}
 			if e.Network == nil && rf.Endpoint() != "" {
-				return Handoff(e.Args) // the OTLP exporter is in brain-run-full
+				// The OTLP exporter is in brain-run-full, which runs the
+				// command from its start: a signal caught meanwhile
+				// stops brain-run as it would have.
+				e.signals.redeliver()
+				return Handoff(e.Args)
 			}
 			// Signals go to the program, not to brain-run's context: the
 			// end record must still be written after CMD is interrupted.
 			ctx = context.WithoutCancel(ctx)
-			// The signals exec forwards are caught before the first record
-			// is written, so that one arriving later is queued for the
-			// program, not lost (and does not kill brain-run between its
-			// records or leave the program orphaned). They stay caught
-			// until brain-run is done, so that one arriving after the
-			// program ended cannot cut the end records. Catching and
-			// releasing each costs a round trip to the runtime's
-			// signal-mask thread: they are caught on the other core while
-			// telemetry is set up and the chain opened, and released
-			// without waiting.
-			sigc := make(chan os.Signal, 8)
-			caught := make(chan struct{})
-			go func() {
-				signal.Notify(sigc, forwarded...)
-				close(caught)
-			}()
-			defer func() {
-				<-caught
-				go signal.Stop(sigc)
-			}()
+			sc := e.signals
+			if sc == nil {
+				sc = catchSignals()
+			}
+			defer sc.release()
 			code, err := instrument(ctx, e, rf, "exec", true, func(ctx context.Context, s *Session) (int, error) {
-				<-caught
-				return runExec(ctx, s, args, sigc)
+				<-sc.caught
+				return runExec(ctx, s, args, sc.c)
 			})
 			return ExitErr(code, err)
 		},
@@ -102,6 +149,9 @@ started when its start record fails); 2 usage.`,
 }
 
 func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal) (int, error) {
+	// Signals that arrived before the program started: it got none of
+	// them, not even from the terminal (it was not in the group yet).
+	var early []os.Signal
 	s.Root.SetAttributes(attribute.String(names.AttrProcessExecutableName, argv[0]), attribute.Int(names.AttrBrainExecArgCount, len(argv)-1))
 	if err := s.Log.Unsafe(ctx, "exec.argv", map[string]any{"argv": argv}); err != nil {
 		s.Env.P.Warnf("unsafe I/O log: %v", err)
@@ -123,6 +173,7 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 		if err := s.Faults.At("exec.start"); err != nil {
 			return err
 		}
+		early = drain(sigc)
 		proc, startErr = startProcess(argv, env, s.Env.Stdin, s.Env.Stdout, s.Env.Stderr)
 		return nil
 	})
@@ -152,6 +203,9 @@ func runExec(ctx context.Context, s *Session, argv []string, sigc chan os.Signal
 	end.Started, end.PID = true, proc.Pid()
 	done := make(chan struct{})
 	go func() {
+		for _, sig := range early {
+			proc.Signal(sig)
+		}
 		for {
 			select {
 			case sig := <-sigc:

@@ -48,6 +48,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if len(args) == 0 || args[0] != "exec" {
 		return e.P.Report(Handoff(args), cli.ExitInternal)
 	}
+	// Catching exec's signals takes a round trip to the runtime per
+	// signal: they start now, while the command line is parsed.
+	e.signals = catchSignals()
 	exec := NewExec(e)
 	return cli.Run(ctx, cli.Tool{Root: NewRoot(e, []*ffcli.Command{exec}), Verbatim: []*ffcli.Command{exec}}, args, stdout, e.P, cli.ExitInternal)
 }
