@@ -114,8 +114,10 @@ type suffix struct {
 	off int64
 }
 
-// maxBagKeys bounds the keys a keyBag holds (24 bytes each: 24 MiB).
-const maxBagKeys = 1 << 20
+// maxBagKeys bounds the keys a keyBag holds (24 bytes each: 12 MiB; with
+// the garbage of its growth and the other copy's bag, diff stays well
+// under 100 MiB).
+const maxBagKeys = 1 << 19
 
 // keyCount is a line key (the first 16 bytes of the line's SHA-256) and how
 // many lines have it.
@@ -188,11 +190,14 @@ func only(a, b *keyBag) (onlyA, onlyB int64) {
 // ... parts of the key space, re-reading the suffixes for each.
 func onlyIn(ctx context.Context, a, b suffix) (onlyA, onlyB int64, err error) {
 	seed := maphash.MakeSeed()
+	// The bags are reused from part to part: made again, each part's would
+	// be garbage the size of the bound until the collector ran.
+	var ba, bb keyBag
 	for parts := uint64(1); ; parts *= 4 {
 		onlyA, onlyB = 0, 0
 		full := false
 		for p := uint64(0); p < parts && !full; p++ {
-			var ba, bb keyBag
+			ba.e, bb.e = ba.e[:0], bb.e[:0]
 			for _, x := range []struct {
 				suffix
 				bag *keyBag
