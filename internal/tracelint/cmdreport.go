@@ -44,7 +44,9 @@ several traces, a list picks one. The spans are read as the linter reads them
 (OTLP JSON lines, from each FILE or stdin).
 
 A trace of more than --max-rows spans is drawn with subtrees collapsed into
-one row each (errors drawn first). The file is written atomically: a failed
+one row each (errors drawn first). With --trace or --session and input files,
+the lint spills past --spill-after spans and the files are read again for
+the selected traces: memory grows with those traces, not with the input. The file is written atomically: a failed
 run leaves nothing at FILE. The page: docs/trace-lint.md ("report"); a walk
 through an incident with it: docs/viewing-traces.md.
 
@@ -62,8 +64,11 @@ cannot be read, a trace or session not in the input, or FILE not written.`,
 			case *maxRows < 1 || *maxRows > 1_000_000:
 				return cli.Usagef("--max-rows %d: want 1 to 1000000", *maxRows)
 			}
+			if err := c.check(); err != nil {
+				return err
+			}
 			opts := ReportOptions{Trace: *traceID, Session: *session, MaxRows: *maxRows, Generated: time.Now(), Version: cli.Version(prog),
-				Lint: Options{Audit: *audit, MaxFindings: DefaultMaxFindings, Workers: c.workers, MaxLine: c.maxLine}}
+				Lint: Options{Audit: *audit, MaxFindings: DefaultMaxFindings, Workers: c.workers, MaxLine: c.maxLine, SpillAfter: c.spillAfter, TmpDir: c.tmpDir}}
 			if err := opts.Lint.load(*dict, *config); err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,15 +57,33 @@ type ReportResult struct {
 // verdict, the lint findings and coverage, a GenAI summary and, for each
 // trace, its waterfall with every span's attributes, events, status, audit
 // records and findings. The page's format: docs/trace-lint.md ("report").
+//
+// With --trace or --session, and inputs that are files, the input is read
+// twice: the lint (which spills past Lint.SpillAfter spans, its memory
+// bounded) noting which traces are selected, then those traces' spans for
+// the page; memory then grows with the selected traces, not the input.
+// Otherwise (every trace, or stdin) every span is held.
 func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) (*ReportResult, error) {
 	l := newLinter(opts.Lint, ins)
-	l.keep = true
+	defer l.closeSpill()
+	twice := (opts.Trace != "" || opts.Session != "") && rewindable(ins)
+	if twice {
+		l.selectTrace, l.selectSession = strings.ToLower(opts.Trace), opts.Session
+		l.selected = map[pcommon.TraceID]bool{}
+	} else {
+		l.keep = true
+	}
 	if err := l.run(ctx); err != nil {
 		return nil, err
 	}
 	res, err := l.finish(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if twice {
+		if l, err = readSelected(ctx, l, ins, opts); err != nil {
+			return nil, err
+		}
 	}
 	traces := l.traces()
 	pick, err := pickTraces(traces, opts.Trace, opts.Session)
@@ -92,6 +111,37 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 		}
 	}
 	return out, writePage(w, page)
+}
+
+// readSelected reads ins again from their start, keeping what the page
+// shows of the spans of the traces the lint l selected.
+func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptions) (*linter, error) {
+	for _, in := range ins {
+		if _, err := in.r.(io.Seeker).Seek(0, io.SeekStart); err != nil {
+			return nil, &InputError{Name: in.Name, Err: err}
+		}
+	}
+	page := newLinter(opts.Lint, ins)
+	page.keep, page.keepOnly, page.audit = true, l.selected, l.audit
+	if err := page.read(ctx); err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// rewindable reports whether every input is a regular file, which can be
+// read again from its start.
+func rewindable(ins []*Input) bool {
+	for _, in := range ins {
+		f, ok := in.r.(*os.File)
+		if !ok {
+			return false
+		}
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return false
+		}
+	}
+	return true
 }
 
 // rowPlan is a row of a trace's waterfall: a span, or an aggregate of
@@ -699,11 +749,17 @@ func (b *pageBuilder) findings(in map[pcommon.TraceID]int) {
 				continue
 			}
 			jf.Trace = ti
-			if f.span >= 0 {
-				if ref, ok := b.rowOf[f.span]; ok {
-					jf.Row = ref.row
-					if ref.inside {
-						jf.In = 1
+			// The finding's span, by its ids: the lint's node indexes
+			// are not the page's when the input was read twice.
+			var sid pcommon.SpanID
+			if raw, err := hex.DecodeString(f.SpanID); f.span >= 0 && err == nil && len(raw) == len(sid) {
+				copy(sid[:], raw)
+				if idx, ok := b.l.index[spanKey{id, sid}]; ok {
+					if ref, ok := b.rowOf[int(idx)]; ok {
+						jf.Row = ref.row
+						if ref.inside {
+							jf.In = 1
+						}
 					}
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -288,4 +290,93 @@ func pageTraces(t testing.TB, page string) []jsTrace {
 		t.Fatal(err)
 	}
 	return data.Traces
+}
+
+// TestReportReadTwice: with --trace or --session and input files, report
+// lints (spilling past --spill-after spans) and reads the files again for
+// the selected traces only. The page is the one a single reading holding
+// every span gives, byte for byte — broken inputs (duplicates, orphans,
+// findings on the traces' spans), with and without an audit chain — and
+// the second reading holds the selected traces' spans and no other.
+func TestReportReadTwice(t *testing.T) {
+	files, chain := brokenCorpus(t, 300, 13)
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
+	one := traces[len(traces)/3]
+	session := ""
+	for s := range traces[len(traces)/2].sessions {
+		session = s
+	}
+	inSession := 0
+	for _, tr := range traces {
+		if tr.sessions[session] {
+			inSession += len(tr.spans)
+		}
+	}
+	for _, sel := range []struct {
+		opts  ReportOptions
+		spans int // of the selected traces
+	}{
+		{ReportOptions{Trace: strings.ToUpper(one.id)}, len(one.spans)}, // a fraction of the input
+		{ReportOptions{Session: session}, inSession},
+	} {
+		for _, audit := range []string{"", chain} {
+			opts := sel.opts
+			opts.Lint = Options{Audit: audit, MaxFindings: DefaultMaxFindings}
+			want := reportReadOnce(t, opts, files...)
+			if !strings.Contains(want, `"Row"`) && !strings.Contains(want, `"r":`) {
+				t.Fatalf("%+v: the page has no rows", sel.opts)
+			}
+			for _, after := range []int{1, 500, DefaultSpillAfter} {
+				opts.Lint.SpillAfter, opts.Lint.TmpDir = after, t.TempDir()
+				got, _ := writeReport(t, opts, files...)
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("%+v, audit %v, spill after %d: the page differs (-one reading +two):\n%s", sel.opts, audit != "", after, d)
+				}
+			}
+		}
+		// What the second reading holds.
+		ins, err := OpenInputs(files, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := newLinter(Options{SpillAfter: 50, TmpDir: t.TempDir()}, ins)
+		l.selectTrace, l.selectSession = strings.ToLower(sel.opts.Trace), sel.opts.Session
+		l.selected = map[pcommon.TraceID]bool{}
+		if err := l.run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if l.spill == nil {
+			t.Fatal("the lint did not spill")
+		}
+		page, err := readSelected(context.Background(), l, ins, sel.opts)
+		l.closeSpill()
+		CloseInputs(ins)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.nodes) != sel.spans || sel.spans == 0 {
+			t.Errorf("%+v: the second reading holds %d spans; the selected traces have %d", sel.opts, len(page.nodes), sel.spans)
+		}
+	}
+}
+
+// reportReadOnce renders the report of files with opts from one reading:
+// the inputs cannot be read again, so every span is held.
+func reportReadOnce(t *testing.T, opts ReportOptions, files ...string) string {
+	t.Helper()
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	for _, in := range ins {
+		in.r = struct{ io.Reader }{in.r}
+	}
+	opts.Lint.Dict = spandict.Default()
+	opts.Generated = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	var b bytes.Buffer
+	if _, err := Report(context.Background(), ins, opts, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

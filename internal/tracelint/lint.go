@@ -144,6 +144,9 @@ type spanRec struct {
 	flags  uint8
 	write  *writeRef
 	detail *spanDetail // tree and report only
+	// selected: the span is of the session or trace the report selects
+	// (selectSession, selectTrace).
+	selected bool
 }
 
 // batchOut is a worker's result for one batch.
@@ -179,8 +182,16 @@ type linter struct {
 	audit   *auditData
 
 	// onlyTrace, when set, keeps only the spans of the traces whose id
-	// starts with it (tree --trace).
+	// starts with it (tree --trace); keepOnly, when not nil, only those
+	// of its traces (the report's second reading).
 	onlyTrace string
+	keepOnly  map[pcommon.TraceID]bool
+	// selectTrace (a lowercase id prefix) or selectSession, when set,
+	// collect in selected the traces of the spans that match them (the
+	// report's first reading, which reads the audit records' data for
+	// the page).
+	selectTrace, selectSession string
+	selected                   map[pcommon.TraceID]bool
 
 	// ords, in a partition, are the nodes' places in the input (nil: their
 	// index, as in memory).
@@ -245,7 +256,7 @@ func Lint(ctx context.Context, ins []*Input, opts Options) (*Result, error) {
 // run reads the audit chain, if any, and the inputs.
 func (l *linter) run(ctx context.Context) error {
 	if l.opts.Audit != "" {
-		a, err := readAudit(ctx, l.opts.Audit, l.found, l.keep)
+		a, err := readAudit(ctx, l.opts.Audit, l.found, l.keep || l.selected != nil)
 		if err != nil {
 			return err
 		}
@@ -262,6 +273,9 @@ func (l *linter) read(ctx context.Context) error {
 	est := min(sizeOf(l.ins)/400, 1<<22)
 	if l.maySpill() {
 		est = min(est, int64(l.opts.SpillAfter)+1)
+	}
+	if l.keepOnly != nil || l.onlyTrace != "" {
+		est = min(est, 1024) // the selected traces only
 	}
 	l.nodes, l.index = make([]node, 0, est), make(map[spanKey]int32, est)
 	ctx, l.stop = context.WithCancel(ctx)
@@ -398,6 +412,17 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, od *origin, inScope bool
 		r.flags |= fForeign
 	}
 	attrs := s.Attributes()
+	switch {
+	case l.selectSession != "":
+		// The session as tree and the report read it (newDetail).
+		sess := session
+		if v, ok := attrs.Get(sessionAttr); ok {
+			sess = v.AsString()
+		}
+		r.selected = cutString(sess) == l.selectSession
+	case l.selectTrace != "":
+		r.selected = strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.selectTrace)
+	}
 	if v, ok := attrs.Get(unsafeIOAttr); ok && v.Type() == pcommon.ValueTypeBool && v.Bool() {
 		r.flags |= fUnsafeIO
 	}
@@ -493,6 +518,11 @@ func (l *linter) collect(b *batch, out *batchOut) {
 	for j := range out.pending {
 		out.pending[j].key = findKey{phaseRead, base + int64(len(out.spans)+len(out.findings)+j)}
 	}
+	for i := range out.spans {
+		if out.spans[i].selected {
+			l.selected[out.spans[i].key.trace] = true
+		}
+	}
 	if l.spill == nil && len(l.nodes)+len(out.spans) > l.opts.SpillAfter && l.maySpill() {
 		l.spillErr = l.startSpill()
 	}
@@ -508,7 +538,7 @@ func (l *linter) collect(b *batch, out *batchOut) {
 	global := make([]int, len(out.spans))
 	for i := range out.spans {
 		r := &out.spans[i]
-		if l.onlyTrace != "" && !strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.onlyTrace) {
+		if l.onlyTrace != "" && !strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.onlyTrace) || l.keepOnly != nil && !l.keepOnly[r.key.trace] {
 			global[i] = -1
 			continue
 		}

@@ -294,6 +294,7 @@ func readTree(ctx context.Context, ins []*Input, opts TreeOptions) (*linter, err
 	l.tree = true
 	l.onlyTrace = strings.ToLower(opts.Trace)
 	if err := l.read(ctx); err != nil {
+		l.closeSpill()
 		return nil, err
 	}
 	return l, nil
