@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"context"
 	"encoding/hex"
+	"errors"
+	"hash/maphash"
 	"io"
 	"math"
 	"os"
@@ -66,10 +68,12 @@ type ReportResult struct {
 func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) (*ReportResult, error) {
 	l := newLinter(opts.Lint, ins)
 	defer l.closeSpill()
-	twice := (opts.Trace != "" || opts.Session != "") && rewindable(ins)
-	if twice {
+	var first []*digestReader
+	if (opts.Trace != "" || opts.Session != "") && rewindable(ins) {
 		l.selectTrace, l.selectSession = strings.ToLower(opts.Trace), opts.Session
 		l.selected = map[pcommon.TraceID]bool{}
+		first = digestInputs(ins, maphash.MakeSeed(), nil)
+		defer restoreInputs(ins, first)
 	} else {
 		l.keep = true
 	}
@@ -80,8 +84,8 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	if twice {
-		if l, err = readSelected(ctx, l, ins, opts); err != nil {
+	if first != nil {
+		if l, err = readSelected(ctx, l, ins, opts, first); err != nil {
 			return nil, err
 		}
 	}
@@ -114,19 +118,74 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 }
 
 // readSelected reads ins again from their start, keeping what the page
-// shows of the spans of the traces the lint l selected.
-func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptions) (*linter, error) {
-	for _, in := range ins {
-		if _, err := in.r.(io.Seeker).Seek(0, io.SeekStart); err != nil {
-			return nil, &InputError{Name: in.Name, Err: err}
+// shows of the spans of the traces the lint l selected. It reads as many
+// bytes of each input as the first reading did (a file written to
+// meanwhile, such as the spans file of a command still running, is read
+// as it was then), and they must be the same bytes: an input rewritten
+// between the two readings is an error, not a page that shows spans the
+// lint did not read.
+func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptions, first []*digestReader) (*linter, error) {
+	for _, d := range first {
+		if _, err := d.f.Seek(0, io.SeekStart); err != nil {
+			return nil, &InputError{Name: d.name, Err: err}
 		}
 	}
+	again := digestInputs(ins, first[0].h.Seed(), first)
 	page := newLinter(opts.Lint, ins)
 	page.keep, page.keepOnly, page.audit = true, l.selected, l.audit
 	if err := page.read(ctx); err != nil {
 		return nil, err
 	}
+	for i, d := range again {
+		if d.n != first[i].n || d.h.Sum64() != first[i].h.Sum64() {
+			return nil, &InputError{Name: d.name, Err: errors.New("it changed while the report read it twice (the lint, then the selected traces)"),
+				Hint: "report a copy of the file, or report it without --trace and --session (read once)"}
+		}
+	}
 	return page, nil
+}
+
+// digestReader reads an input file, hashing what it reads; limited to the
+// length of an earlier reading when it reads the file again.
+type digestReader struct {
+	name string
+	f    *os.File
+	r    io.Reader
+	h    maphash.Hash
+	n    int64
+}
+
+func (d *digestReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.h.Write(p[:n])
+	d.n += int64(n)
+	return n, err
+}
+
+// digestInputs makes the inputs (files: rewindable) read through
+// digestReaders with seed, each limited to the bytes of before's (nil:
+// not limited).
+func digestInputs(ins []*Input, seed maphash.Seed, before []*digestReader) []*digestReader {
+	ds := make([]*digestReader, len(ins))
+	for i, in := range ins {
+		d := &digestReader{name: in.Name, r: in.r}
+		if before != nil {
+			d.f = before[i].f
+			d.r = io.LimitReader(d.f, before[i].n)
+		} else {
+			d.f = in.r.(*os.File)
+		}
+		d.h.SetSeed(seed)
+		ds[i], in.r = d, d
+	}
+	return ds
+}
+
+// restoreInputs gives the inputs their files back.
+func restoreInputs(ins []*Input, ds []*digestReader) {
+	for i, in := range ins {
+		in.r = ds[i].f
+	}
 }
 
 // rewindable reports whether every input is a regular file, which can be

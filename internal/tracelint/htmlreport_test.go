@@ -7,8 +7,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"html"
 	"io"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -339,16 +341,11 @@ func TestReportReadTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		l := newLinter(Options{SpillAfter: 50, TmpDir: t.TempDir()}, ins)
-		l.selectTrace, l.selectSession = strings.ToLower(sel.opts.Trace), sel.opts.Session
-		l.selected = map[pcommon.TraceID]bool{}
-		if err := l.run(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		l, first := lintSelecting(t, sel.opts, ins)
 		if l.spill == nil {
 			t.Fatal("the lint did not spill")
 		}
-		page, err := readSelected(context.Background(), l, ins, sel.opts)
+		page, err := readSelected(context.Background(), l, ins, sel.opts, first)
 		l.closeSpill()
 		CloseInputs(ins)
 		if err != nil {
@@ -379,4 +376,70 @@ func reportReadOnce(t *testing.T, opts ReportOptions, files ...string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// lintSelecting is the report's first reading of ins (spilling past 50
+// spans), noting the traces opts selects.
+func lintSelecting(t *testing.T, opts ReportOptions, ins []*Input) (*linter, []*digestReader) {
+	t.Helper()
+	l := newLinter(Options{SpillAfter: 50, TmpDir: t.TempDir()}, ins)
+	l.selectTrace, l.selectSession = strings.ToLower(opts.Trace), opts.Session
+	l.selected = map[pcommon.TraceID]bool{}
+	first := digestInputs(ins, maphash.MakeSeed(), nil)
+	if err := l.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return l, first
+}
+
+// TestReportInputChanged: the report's second reading reads what the first
+// read. A file appended to between them (a command still writing its
+// spans) is read up to where the first reading stopped; one rewritten or
+// cut is an error naming it, not a page of spans the lint did not read.
+func TestReportInputChanged(t *testing.T) {
+	files, _ := brokenCorpus(t, 20, 17)
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
+	opts := ReportOptions{Trace: traces[0].id}
+	orig, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(path string) error
+		ok     bool
+	}{
+		{"appended", func(p string) error {
+			return os.WriteFile(p, append(bytes.Clone(orig), orig...), 0o600)
+		}, true},
+		{"a byte changed", func(p string) error {
+			b := bytes.Clone(orig)
+			b[len(b)/2] ^= 1
+			return os.WriteFile(p, b, 0o600)
+		}, false},
+		{"cut", func(p string) error { return os.Truncate(p, int64(len(orig)/2)) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(files[0], orig, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			ins, err := OpenInputs(files, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer CloseInputs(ins)
+			l, first := lintSelecting(t, opts, ins)
+			defer l.closeSpill()
+			if err := tc.change(files[0]); err != nil {
+				t.Fatal(err)
+			}
+			page, err := readSelected(context.Background(), l, ins, opts, first)
+			switch {
+			case tc.ok && (err != nil || len(page.nodes) != len(traces[0].spans)):
+				t.Errorf("read again: %v; %d spans, the trace has %d", err, len(page.nodes), len(traces[0].spans))
+			case !tc.ok && (err == nil || !strings.Contains(err.Error(), files[0]) || !strings.Contains(err.Error(), "changed while the report read it")):
+				t.Errorf("read again: %v, want an error naming %s", err, files[0])
+			}
+		})
+	}
 }
