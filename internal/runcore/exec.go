@@ -137,8 +137,12 @@ started when its start record fails); 2 usage.`,
 			sc := e.signals
 			if sc == nil {
 				sc = catchSignals()
+				defer sc.release()
 			}
-			defer sc.release()
+			// Caught by brain-run's Main, they stay caught until the
+			// process exits, right after exec: releasing them would
+			// cost a round trip each, and let a signal arriving in the
+			// last instant replace the program's exit status by its own.
 			code, err := instrument(ctx, e, rf, "exec", true, func(ctx context.Context, s *Session) (int, error) {
 				<-sc.caught
 				return runExec(ctx, s, args, sc.c)
