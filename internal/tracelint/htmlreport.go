@@ -85,6 +85,11 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 		return nil, err
 	}
 	if first != nil {
+		// A selection that matches no trace, or an id prefix that
+		// matches several, is an error before the second reading.
+		if err := selectionError(opts.Trace, opts.Session, len(l.selected)); err != nil {
+			return nil, err
+		}
 		if l, err = readSelected(ctx, l, ins, opts, first); err != nil {
 			return nil, err
 		}

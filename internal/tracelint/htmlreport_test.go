@@ -357,6 +357,42 @@ func TestReportReadTwice(t *testing.T) {
 	}
 }
 
+// TestReportSelectionFirst: read twice, a --trace prefix of several traces
+// or a selection of none is the same error as read once, found by the
+// first reading.
+func TestReportSelectionFirst(t *testing.T) {
+	files, _ := brokenCorpus(t, 30, 19)
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
+	prefix := traces[0].id[:1]
+	n := 0
+	for _, tr := range traces {
+		if strings.HasPrefix(tr.id, prefix) {
+			n++
+		}
+	}
+	for _, tc := range []struct {
+		opts ReportOptions
+		want string
+	}{
+		{ReportOptions{Trace: prefix}, fmt.Sprintf("%d traces start with it", n)},
+		{ReportOptions{Trace: "ffffffffffffffffffffffffffffffff0"}, "not in the input"},
+		{ReportOptions{Session: "no-such-session"}, "not in the input"},
+	} {
+		if n < 2 {
+			t.Fatalf("prefix %q of %d traces", prefix, n)
+		}
+		ins, err := OpenInputs(files, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Report(context.Background(), ins, tc.opts, io.Discard)
+		CloseInputs(ins)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.opts, err, tc.want)
+		}
+	}
+}
+
 // reportReadOnce renders the report of files with opts from one reading:
 // the inputs cannot be read again, so every span is held.
 func reportReadOnce(t *testing.T, opts ReportOptions, files ...string) string {

@@ -313,23 +313,32 @@ func pickTraces(traces []*traceView, trace, session string) ([]*traceView, error
 				pick = append(pick, t)
 			}
 		}
-		if len(pick) > 1 {
-			return nil, fmt.Errorf("trace %q: %d traces start with it; give more of the id", trace, len(pick))
-		}
-		if len(pick) == 0 {
-			return nil, fmt.Errorf("trace %q: %w", trace, ErrNoTrace)
-		}
 	case session != "":
 		for _, t := range traces {
 			if t.sessions[session] {
 				pick = append(pick, t)
 			}
 		}
-		if len(pick) == 0 {
-			return nil, fmt.Errorf("session %q: %w", session, ErrNoTrace)
-		}
+	}
+	if err := selectionError(trace, session, len(pick)); err != nil {
+		return nil, err
 	}
 	return pick, nil
+}
+
+// selectionError says what is wrong with a selection (--trace or
+// --session, "" when none) that n traces of the input match: none, or
+// several for a trace id (a prefix of more than one).
+func selectionError(trace, session string, n int) error {
+	switch {
+	case trace != "" && n > 1:
+		return fmt.Errorf("trace %q: %d traces start with it; give more of the id", trace, n)
+	case trace != "" && n == 0:
+		return fmt.Errorf("trace %q: %w", trace, ErrNoTrace)
+	case session != "" && n == 0:
+		return fmt.Errorf("session %q: %w", session, ErrNoTrace)
+	}
+	return nil
 }
 
 // traceView is one trace's spans, ready to draw.
