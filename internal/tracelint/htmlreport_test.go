@@ -363,11 +363,13 @@ func TestReportReadTwice(t *testing.T) {
 func TestReportSelectionFirst(t *testing.T) {
 	files, _ := brokenCorpus(t, 30, 19)
 	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
-	prefix := traces[0].id[:1]
-	n := 0
+	// The first hex digit most traces share: more than 16 traces share
+	// one.
+	count := map[string]int{}
+	prefix, n := "", 0
 	for _, tr := range traces {
-		if strings.HasPrefix(tr.id, prefix) {
-			n++
+		if count[tr.id[:1]]++; count[tr.id[:1]] > n {
+			prefix, n = tr.id[:1], count[tr.id[:1]]
 		}
 	}
 	for _, tc := range []struct {
