@@ -137,7 +137,8 @@ func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptio
 	}
 	again := digestInputs(ins, first[0].h.Seed(), first)
 	page := newLinter(opts.Lint, ins)
-	page.keep, page.keepOnly, page.audit = true, l.selected, l.audit
+	// The lint is the first reading's: this one checks nothing (tree).
+	page.keep, page.tree, page.keepOnly, page.audit = true, true, l.selected, l.audit
 	if err := page.read(ctx); err != nil {
 		return nil, err
 	}

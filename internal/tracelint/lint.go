@@ -398,6 +398,9 @@ func (l *linter) line(b *batch, n int64, td ptrace.Traces, out *batchOut) {
 
 // span checks one span on its own and hands it to the collector.
 func (l *linter) span(b *batch, n int64, s ptrace.Span, od *origin, inScope bool, session string, out *batchOut) {
+	if !l.keeps(s.TraceID()) {
+		return // not kept: nothing of it is drawn, and nothing checked
+	}
 	r := spanRec{key: spanKey{s.TraceID(), s.SpanID()}, parent: s.ParentSpanID(), line: n, name: s.Name()}
 	if !r.parent.IsEmpty() {
 		r.flags |= fHasParent
@@ -421,7 +424,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, od *origin, inScope bool
 		}
 		r.selected = cutString(sess) == l.selectSession
 	case l.selectTrace != "":
-		r.selected = strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.selectTrace)
+		r.selected = hexPrefix(r.key.trace, l.selectTrace)
 	}
 	if v, ok := attrs.Get(unsafeIOAttr); ok && v.Type() == pcommon.ValueTypeBool && v.Bool() {
 		r.flags |= fUnsafeIO
@@ -538,7 +541,7 @@ func (l *linter) collect(b *batch, out *batchOut) {
 	global := make([]int, len(out.spans))
 	for i := range out.spans {
 		r := &out.spans[i]
-		if l.onlyTrace != "" && !strings.HasPrefix(hex.EncodeToString(r.key.trace[:]), l.onlyTrace) || l.keepOnly != nil && !l.keepOnly[r.key.trace] {
+		if !l.keeps(r.key.trace) {
 			global[i] = -1
 			continue
 		}
@@ -576,6 +579,38 @@ func (l *linter) collect(b *batch, out *batchOut) {
 			l.pending = append(l.pending, f)
 		}
 	}
+}
+
+// keeps reports whether the spans of trace are kept: those of the traces
+// tree --trace names (onlyTrace) or the report's second reading selects
+// (keepOnly); every one otherwise.
+func (l *linter) keeps(trace pcommon.TraceID) bool {
+	switch {
+	case l.onlyTrace != "":
+		return hexPrefix(trace, l.onlyTrace)
+	case l.keepOnly != nil:
+		return l.keepOnly[trace]
+	}
+	return true
+}
+
+// hexPrefix reports whether the lowercase hex of id starts with prefix
+// (lowercase hex), without encoding id.
+func hexPrefix(id pcommon.TraceID, prefix string) bool {
+	const digits = "0123456789abcdef"
+	if len(prefix) > 2*len(id) {
+		return false
+	}
+	for i := range len(prefix) {
+		c := id[i/2] >> 4
+		if i%2 == 1 {
+			c = id[i/2] & 0xf
+		}
+		if prefix[i] != digits[c] {
+			return false
+		}
+	}
+	return true
 }
 
 // dupFinding reports span r of input file, a copy of first; key is its

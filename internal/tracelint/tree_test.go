@@ -3,9 +3,11 @@ package tracelint
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,6 +227,34 @@ func TestTreeSpillSameOutput(t *testing.T) {
 		l.closeSpill()
 		if l.held > max(after, most) {
 			t.Errorf("--spill-after %d: %d spans held at once (biggest trace %d)", after, l.held, most)
+		}
+	}
+}
+
+// TestHexPrefix holds hexPrefix to encoding the id: every prefix of random
+// ids, and prefixes that differ in their last digit, are longer than the
+// id or are empty.
+func TestHexPrefix(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 200 {
+		var id pcommon.TraceID
+		for i := range id {
+			id[i] = byte(r.IntN(256))
+		}
+		h := hex.EncodeToString(id[:])
+		for n := 0; n <= len(h); n++ {
+			if !hexPrefix(id, h[:n]) {
+				t.Fatalf("hexPrefix(%s, %q) = false", h, h[:n])
+			}
+			if n > 0 {
+				other := h[:n-1] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", h[n-1])+1)%16])
+				if hexPrefix(id, other) {
+					t.Fatalf("hexPrefix(%s, %q) = true", h, other)
+				}
+			}
+		}
+		if hexPrefix(id, h+"0") {
+			t.Fatalf("hexPrefix(%s, a longer prefix) = true", h)
 		}
 	}
 }
