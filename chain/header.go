@@ -81,65 +81,66 @@ var errNotPlain = errors.New("chain: not a plain header")
 // chain of thousands of rotated files parses one header a file; this is
 // several times cheaper.
 func headerFast(b []byte) (h HeaderData, ok bool) {
-	var seen int
-	err := Fields(b, func(key, keyTok, raw []byte) error {
-		var bit int
-		var ok bool
+	ok = plainFields(b, func(keyTok, raw []byte) (bit int, ok bool) {
 		switch string(keyTok) {
 		case `"format"`:
-			bit = 1
 			h.Format, ok = plainString(raw)
+			return 1, ok
 		case `"alg"`:
-			bit = 2
 			h.Alg, ok = plainString(raw)
+			return 2, ok
 		case `"chain"`:
-			bit = 4
 			h.Chain, ok = plainString(raw)
+			return 4, ok
 		case `"index"`:
-			bit = 8
 			var n uint64
 			n, ok = plainUint(raw)
-			ok = ok && n <= math.MaxInt
 			h.Index = int(n)
+			return 8, ok && n <= math.MaxInt
 		case `"continues"`:
-			bit = 16
 			var c Continuation
 			c, ok = continuationFast(raw)
 			h.Continues = &c
+			return 16, ok
 		}
-		if !ok || seen&bit != 0 {
-			return errNotPlain
-		}
-		seen |= bit
-		return nil
+		return 0, false
 	})
-	return h, err == nil
+	return h, ok
 }
 
 // continuationFast is headerFast for the continues object.
 func continuationFast(b []byte) (c Continuation, ok bool) {
-	var seen int
-	err := Fields(b, func(key, keyTok, raw []byte) error {
-		var bit int
-		var ok bool
+	ok = plainFields(b, func(keyTok, raw []byte) (bit int, ok bool) {
 		switch string(keyTok) {
 		case `"file"`:
-			bit = 1
 			c.File, ok = plainString(raw)
+			return 1, ok
 		case `"seq"`:
-			bit = 2
 			c.Seq, ok = plainUint(raw)
+			return 2, ok
 		case `"hash"`:
-			bit = 4
 			c.Hash, ok = plainString(raw)
+			return 4, ok
 		}
+		return 0, false
+	})
+	return c, ok
+}
+
+// plainFields calls field with each field of the JSON object b, which
+// reads it and says which bit is its name's; it reports false as soon as a
+// field is not read (not known, or not plain) or a name comes twice.
+func plainFields(b []byte, field func(keyTok, raw []byte) (bit int, ok bool)) bool {
+	var seen int
+	err := Fields(b, func(_, keyTok, raw []byte) error {
+		bit, ok := field(keyTok, raw)
 		if !ok || seen&bit != 0 {
 			return errNotPlain
 		}
 		seen |= bit
 		return nil
 	})
-	return c, err == nil
+	return err == nil
 }
 
 // plainString decodes a JSON string token of printable ASCII without
