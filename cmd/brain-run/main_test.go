@@ -372,6 +372,81 @@ func TestSignalBeforeStart(t *testing.T) {
 	}
 }
 
+// TestSignalBeforeHandoff: a SIGTERM that brain-run exec caught before
+// handing over to brain-run-full (an OTLP endpoint is set) is raised again
+// and stops it as it would have, uncaught: the program never runs and no
+// record is written. Without that, the signal was lost with the process
+// image, and brain-run-full ran the program as if nothing had been sent.
+func TestSignalBeforeHandoff(t *testing.T) {
+	run, _ := build(t)
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	cmd := exec.Command(run, "exec", "--dir", dir, "--otlp-endpoint", "127.0.0.1:1", "--", "touch", marker)
+	cmd.Env = append(os.Environ(), "BRAIN_FAULTS=delay@exec.handoff=2s")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// The SIGTERM must come once brain-run catches it, or the runtime's
+	// default (death by SIGTERM) would pass the test whatever exec does.
+	for deadline := time.Now().Add(20 * time.Second); !notified(t, cmd.Process.Pid, syscall.SIGTERM); {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("brain-run never caught SIGTERM")
+		}
+		time.Sleep(time.Millisecond) // polling /proc, not waiting for it
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("brain-run still runs 30 s after the SIGTERM")
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+		t.Errorf("brain-run ended with %v, want killed by SIGTERM", cmd.ProcessState)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the program ran after the SIGTERM")
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "audit.jsonl")); err == nil && len(b) > 0 {
+		t.Errorf("records were written after the SIGTERM:\n%s", b)
+	}
+}
+
+// notified reports whether process pid has asked the Go runtime for sig
+// (os/signal.Notify): the runtime then unblocks it on the thread of its own
+// that it keeps for such signals, the one thread with other signals
+// blocked. Every Go program has a handler for every signal (/proc's
+// SigCgt), so the handler says nothing. False once the process is gone.
+func notified(t *testing.T, pid int, sig syscall.Signal) bool {
+	t.Helper()
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, task := range tasks {
+		b, err := os.ReadFile(task)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if hex, ok := strings.CutPrefix(line, "SigBlk:"); ok {
+				mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+				if err != nil {
+					t.Fatalf("%s: SigBlk %q: %v", task, hex, err)
+				}
+				if mask != 0 && mask&(1<<(uint(sig)-1)) == 0 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
 // TestCheckInterrupted: SIGINT or SIGTERM to a brain-run check whose
 // module takes minutes to compile stops it at once: brain-run exits with
 // 128+N, having killed the sandbox process it started, and its audit chain

@@ -9,7 +9,8 @@
 //	ioerr@audit.sync    the audit chain's fdatasync fails with EIO
 //	ioerr@audit.write=TYPE, ioerr@audit.sync=TYPE
 //	                    the same, only for records of the event type TYPE (task.state, llm.call, ...)
-//	delay@PLACE=DUR     sleep DUR (a Go duration) at PLACE: audit.write, audit.sync, exec.start, or a span name
+//	delay@PLACE=DUR     sleep DUR (a Go duration) at PLACE: audit.write, audit.sync, exec.start,
+//	                    exec.handoff, or a span name
 //
 // Unknown kinds or malformed entries are an error, so a typo never silently
 // disables a drill.

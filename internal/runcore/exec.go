@@ -19,6 +19,7 @@ import (
 
 	"github.com/brain-dev/brain/internal/audit"
 	"github.com/brain-dev/brain/internal/cli"
+	"github.com/brain-dev/brain/internal/faults"
 	"github.com/brain-dev/brain/internal/names"
 	"github.com/brain-dev/brain/internal/telemetry"
 )
@@ -127,7 +128,12 @@ started when its start record fails); 2 usage.`,
 			if e.Network == nil && rf.Endpoint() != "" {
 				// The OTLP exporter is in brain-run-full, which runs the
 				// command from its start: a signal caught meanwhile
-				// stops brain-run as it would have.
+				// stops brain-run as it would have. A delay fault at
+				// exec.handoff holds that moment open for a test; a
+				// malformed BRAIN_FAULTS is brain-run-full's to report.
+				if fs, err := faults.Parse(os.Getenv(faults.EnvVar)); err == nil {
+					fs.At("exec.handoff")
+				}
 				e.signals.redeliver()
 				return Handoff(e.Args)
 			}
