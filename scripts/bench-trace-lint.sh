@@ -4,7 +4,8 @@
 # wall time, CPU time and maximum RSS (/usr/bin/time), RUNS runs each, and
 # the same with the binary of BASE (a git revision: the linter before
 # bounded memory) on the 1,000,000-span corpus; then `tree` (the list of
-# the corpus's traces) the same way. The corpora are written by
+# the corpus's traces) and `report` (the page of every trace) the same
+# way. The corpora are written by
 # the Go benchmark (internal/tracelint/bench_test.go):
 #   * spans-N.jsonl: copies of a real recorded plan+execute session, every
 #     attribute brain writes (about 580 bytes a span), linting clean;
@@ -55,13 +56,14 @@ run() {
   echo "$(median "${times[@]}") $(median "${cpus[@]}") $(median "${rss[@]}")"
 }
 
-for cmd in lint tree; do
+for cmd in lint tree report; do
   for kind in $kinds; do
     bench=BenchmarkLint
     suffix=""
     if [ "$kind" = thin ]; then bench=BenchmarkLintThin; suffix=-thin; fi
     sub=()
     if [ "$cmd" = tree ]; then sub=(tree); fi
+    if [ "$cmd" = report ]; then sub=(report -o "$DIR/page.html"); fi
     first_rss=""
     printf '%-28s %10s %10s %10s %8s\n' "$cmd: corpus ($kind)" "wall s" "cpu s" "RSS MB" "RSS/first"
     for n in $SIZES; do

@@ -88,18 +88,36 @@ type GenAISummary struct {
 // genAISummary sums up the model calls among spans (indexes of details).
 // It returns nil when there is none.
 func genAISummary(details []*spanDetail, spans []int) *GenAISummary {
-	type key struct{ provider, model string }
-	byModel := map[key]*GenAIModel{}
-	lat := map[key][]uint64{}
-	byErr := map[string]*GenAIError{}
-	errModels := map[string]map[string]bool{}
+	var t genAITally
+	t.add(details, spans)
+	return t.summary()
+}
+
+// genAITally sums up model calls as they are added; its summary is
+// genAISummary's over every span added, in the order added.
+type genAITally struct {
+	byModel   map[genAIKey]*GenAIModel
+	lat       map[genAIKey][]uint64
+	byErr     map[string]*GenAIError
+	errModels map[string]map[string]bool
+}
+
+type genAIKey struct{ provider, model string }
+
+// add adds the model calls among spans (indexes of details).
+func (t *genAITally) add(details []*spanDetail, spans []int) {
+	if t.byModel == nil {
+		t.byModel, t.lat = map[genAIKey]*GenAIModel{}, map[genAIKey][]uint64{}
+		t.byErr, t.errModels = map[string]*GenAIError{}, map[string]map[string]bool{}
+	}
+	byModel, lat, byErr, errModels := t.byModel, t.lat, t.byErr, t.errModels
 	for _, i := range spans {
 		d := details[i]
 		c := d.genai
 		if c == nil {
 			continue
 		}
-		k := key{c.provider, c.model}
+		k := genAIKey{c.provider, c.model}
 		m := byModel[k]
 		if m == nil {
 			m = &GenAIModel{Provider: c.provider, Model: c.model}
@@ -130,6 +148,11 @@ func genAISummary(details []*spanDetail, spans []int) *GenAISummary {
 			}
 		}
 	}
+}
+
+// summary is the summary of the calls added, nil when there is none.
+func (t *genAITally) summary() *GenAISummary {
+	byModel, lat, byErr := t.byModel, t.lat, t.byErr
 	if len(byModel) == 0 {
 		return nil
 	}

@@ -5,10 +5,13 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/maphash"
 	"io"
 	"math"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +52,7 @@ type ReportResult struct {
 	Rows    int // spans drawn as rows
 	Hidden  int // spans of the report's traces in collapsed subtrees
 	NotKept int // spans drawn without their details: over the memory limit
+	Held    int // the most spans held in memory at once
 	Lint    *Result
 	// Chain is "" without an audit chain, else "PASS" or "FAIL".
 	Chain string
@@ -69,12 +73,21 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 	l := newLinter(opts.Lint, ins)
 	defer l.closeSpill()
 	var first []*digestReader
-	if (opts.Trace != "" || opts.Session != "") && rewindable(ins) {
+	selecting := opts.Trace != "" || opts.Session != ""
+	switch {
+	case selecting && rewindable(ins):
 		l.selectTrace, l.selectSession = strings.ToLower(opts.Trace), opts.Session
 		l.selected = map[pcommon.TraceID]bool{}
 		first = digestInputs(ins, maphash.MakeSeed(), nil)
 		defer restoreInputs(ins, first)
-	} else {
+	case !selecting && rewindable(ins):
+		// Every trace, from files: held while the input is small; past
+		// Lint.SpillAfter spans the lint spills and the page is made
+		// a group of traces at a time (reportGrouped).
+		l.keep, l.reportAll, l.sums = true, true, &traceList{}
+		first = digestInputs(ins, maphash.MakeSeed(), nil)
+		defer restoreInputs(ins, first)
+	default:
 		l.keep = true
 	}
 	if err := l.run(ctx); err != nil {
@@ -84,7 +97,15 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	if first != nil {
+	maxRows := opts.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
+	if l.reportAll && l.spill != nil {
+		return reportGrouped(ctx, l, res, ins, opts, first, maxRows, w)
+	}
+	held := l.held
+	if first != nil && !l.reportAll {
 		// A selection that matches no trace, or an id prefix that
 		// matches several, is an error before the second reading.
 		if err := selectionError(opts.Trace, opts.Session, len(l.selected)); err != nil {
@@ -93,6 +114,7 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 		if l, err = readSelected(ctx, l, ins, opts, first); err != nil {
 			return nil, err
 		}
+		held = max(held, l.held)
 	}
 	traces := l.traces()
 	pick, err := pickTraces(traces, opts.Trace, opts.Session)
@@ -102,13 +124,14 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 	if pick == nil {
 		pick = traces
 	}
-	maxRows := opts.MaxRows
-	if maxRows <= 0 {
-		maxRows = DefaultMaxRows
-	}
-	b := &pageBuilder{l: l, res: res, opts: opts, strs: newInterner(), rowOf: map[int]rowRef{}}
+	b := newPageBuilder(l, res, opts)
 	page := b.build(pick, maxRows)
-	out := &ReportResult{Traces: len(pick), Lint: res, Chain: page.Chain.Verdict}
+	return writePageResult(w, page, res, held)
+}
+
+// writePageResult writes page to w and says what it holds.
+func writePageResult(w io.Writer, page *page, res *Result, held int) (*ReportResult, error) {
+	out := &ReportResult{Traces: len(page.Traces), Lint: res, Chain: page.Chain.Verdict, Held: held}
 	for _, t := range page.Data.Traces {
 		out.Spans += t.Spans
 		out.Hidden += t.Hidden
@@ -130,6 +153,12 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 // between the two readings is an error, not a page that shows spans the
 // lint did not read.
 func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptions, first []*digestReader) (*linter, error) {
+	return readAgain(ctx, l, ins, opts, first, l.selected)
+}
+
+// readAgain reads ins again, as readSelected does, keeping the spans of
+// the traces in keep.
+func readAgain(ctx context.Context, l *linter, ins []*Input, opts ReportOptions, first []*digestReader, keep map[pcommon.TraceID]bool) (*linter, error) {
 	for _, d := range first {
 		if _, err := d.f.Seek(0, io.SeekStart); err != nil {
 			return nil, &InputError{Name: d.name, Err: err}
@@ -138,14 +167,14 @@ func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptio
 	again := digestInputs(ins, first[0].h.Seed(), first)
 	page := newLinter(opts.Lint, ins)
 	// The lint is the first reading's: this one checks nothing (tree).
-	page.keep, page.tree, page.keepOnly, page.audit = true, true, l.selected, l.audit
+	page.keep, page.tree, page.keepOnly, page.audit = true, true, keep, l.audit
 	if err := page.read(ctx); err != nil {
 		return nil, err
 	}
 	for i, d := range again {
 		if d.n != first[i].n || d.h.Sum64() != first[i].h.Sum64() {
-			return nil, &InputError{Name: d.name, Err: errors.New("it changed while the report read it twice (the lint, then the selected traces)"),
-				Hint: "report a copy of the file, or report it without --trace and --session (read once)"}
+			return nil, &InputError{Name: d.name, Err: errors.New("it changed while the report read it again (the lint, then the traces of the page)"),
+				Hint: "report a copy of the file"}
 		}
 	}
 	return page, nil
@@ -454,58 +483,199 @@ type rowRef struct {
 
 // pageBuilder turns the linter's spans, records and findings into a page.
 type pageBuilder struct {
-	l       *linter
-	res     *Result
-	opts    ReportOptions
-	strs    *interner
-	origins map[*origin]int
-	rowOf   map[int]rowRef // node → where it is drawn
-	data    pageData
+	l        *linter
+	res      *Result
+	opts     ReportOptions
+	strs     *interner
+	origins  map[string]int          // origin key → its place in the page
+	rowOf    map[int]rowRef          // node → where it is drawn
+	in       map[pcommon.TraceID]int // trace → its place in the page
+	genai    *genAITally
+	sums     []traceSummary
+	sessions map[string]bool
+	// rows, when the page is made a group of traces at a time, are where
+	// the spans of audit records and findings (wanted) are drawn: every
+	// span of a trace of the page is, in a row or a collapsed one.
+	rows   map[spanKey]rowRef
+	wanted map[spanKey]bool
+	data   pageData
+}
+
+func newPageBuilder(l *linter, res *Result, opts ReportOptions) *pageBuilder {
+	b := &pageBuilder{l: l, res: res, opts: opts, strs: newInterner(), origins: map[string]int{}, rowOf: map[int]rowRef{},
+		in: map[pcommon.TraceID]int{}, genai: &genAITally{}, sessions: map[string]bool{}}
+	// Lists are [] rather than null when empty: the script reads them all.
+	b.data.Origins, b.data.Traces, b.data.Findings, b.data.Other = []jsOrigin{}, []jsTrace{}, []jsFinding{}, []jsRecord{}
+	return b
 }
 
 func (b *pageBuilder) build(pick []*traceView, maxRows int) *page {
-	b.origins = map[*origin]int{}
-	// Lists are [] rather than null when empty: the script reads them all.
-	b.data.Origins, b.data.Traces, b.data.Findings, b.data.Other = []jsOrigin{}, []jsTrace{}, []jsFinding{}, []jsRecord{}
 	sizes := make([]int, len(pick))
 	for i, t := range pick {
 		sizes[i] = len(t.spans)
 	}
 	alloc := allocate(sizes, maxRows)
-	in := map[pcommon.TraceID]int{}
-	var all []int
 	for i, t := range pick {
-		b.data.Traces = append(b.data.Traces, b.trace(i, t, alloc[i]))
-		in[b.l.nodes[t.spans[0]].key.trace] = i
-		all = append(all, t.spans...)
+		b.addTrace(i, t, alloc[i])
 	}
-	b.audit(in, maxRows)
-	b.findings(in)
+	return b.finish(maxRows)
+}
+
+// addTrace draws trace t of b.l as the page's trace ti, in budget rows.
+func (b *pageBuilder) addTrace(ti int, t *traceView, budget int) {
+	jt := b.trace(ti, t, budget)
+	b.data.Traces = append(b.data.Traces, jt)
+	b.in[t.key] = ti
+	b.genai.add(b.l.details, t.spans)
+	b.sums = append(b.sums, traceSummary{ID: t.id, Index: ti, Sessions: jt.sessionList, Command: jt.Cmd, Exit: jt.Exit,
+		Start: stamp(t.start), Duration: duration(t.end - t.start), Spans: len(t.spans), Errors: t.errors})
+	for s := range t.sessions {
+		b.sessions[s] = true
+	}
+}
+
+// finish adds the records and findings to the traces added, and makes the
+// page.
+func (b *pageBuilder) finish(maxRows int) *page {
+	b.audit(b.in, maxRows)
+	b.findings(b.in)
 	b.data.V = pageVersion
 	b.data.S = b.strs.list
 	p := &page{Data: &b.data, Generated: b.opts.Generated.UTC().Format(time.RFC3339), Version: b.opts.Version}
 	p.Chain = b.chain()
 	p.Lint = b.lintView()
-	p.GenAI = genAISummary(b.l.details, all)
+	p.GenAI = b.genai.summary()
 	for _, in := range b.l.ins {
 		p.Inputs = append(p.Inputs, in.Name)
 	}
-	for i, t := range pick {
-		jt := &b.data.Traces[i]
-		p.Traces = append(p.Traces, traceSummary{ID: t.id, Index: i, Sessions: jt.sessionList, Command: jt.Cmd, Exit: jt.Exit,
-			Start: stamp(t.start), Duration: duration(t.end - t.start), Spans: len(t.spans), Errors: t.errors})
-		p.Spans += len(t.spans)
-		p.Errors += t.errors
+	p.Traces = b.sums
+	for _, s := range b.sums {
+		p.Spans += s.Spans
+		p.Errors += s.Errors
 	}
-	sessions := map[string]bool{}
-	for _, t := range pick {
-		for s := range t.sessions {
-			sessions[s] = true
-		}
-	}
-	p.Sessions = sortedKeys(sessions)
+	p.Sessions = sortedKeys(b.sessions)
 	p.Selection = b.selection()
 	return p
+}
+
+// rowFor says where the span key is drawn (drawn: in a row, or in a
+// collapsed one), and whether it is in the input at all (known).
+func (b *pageBuilder) rowFor(key spanKey) (ref rowRef, drawn, known bool) {
+	if b.rows != nil {
+		ref, drawn = b.rows[key]
+		return ref, drawn, drawn
+	}
+	idx, ok := b.l.index[key]
+	if !ok {
+		return rowRef{}, false, false
+	}
+	ref, drawn = b.rowOf[int(idx)]
+	return ref, drawn, true
+}
+
+// reportGrouped makes the page of every trace of an input the lint l
+// spilled (files, read again). The traces, in the page's order, are read
+// again a group at a time: as many whole traces as hold at most
+// Lint.SpillAfter spans (or one bigger trace). Each is drawn as a single
+// reading draws it, with the rows the page gives it (its share of
+// --max-rows, from every trace's size, which the lint summed up); between
+// groups the page keeps only what it shows, and where the spans of the
+// audit records and findings are drawn. So memory holds a group, the
+// page, and a line of figures per trace, not the input; the price is a
+// reading of the input per group.
+func reportGrouped(ctx context.Context, l *linter, res *Result, ins []*Input, opts ReportOptions, first []*digestReader, maxRows int, w io.Writer) (*ReportResult, error) {
+	sums := l.sums.sums
+	sort.Slice(sums, func(i, j int) bool {
+		if sums[i].start != sums[j].start {
+			return sums[i].start < sums[j].start
+		}
+		return sums[i].first < sums[j].first
+	})
+	sizes := make([]int, len(sums))
+	for i := range sums {
+		sizes[i] = sums[i].spans
+	}
+	alloc := allocate(sizes, maxRows)
+	b := newPageBuilder(l, res, opts)
+	b.rows, b.wanted = map[spanKey]rowRef{}, wantedSpans(l, res)
+	held := l.held
+	// A group's spans are garbage once drawn: the heap is let grow by
+	// half what is live, not by as much, so that a group, its garbage
+	// and the page stay within about what the lint of a group took.
+	defer debug.SetGCPercent(debug.SetGCPercent(50))
+	for start := 0; start < len(sums); {
+		end, n := start, 0
+		for end < len(sums) && (end == start || n+sums[end].spans <= l.opts.SpillAfter) {
+			n += sums[end].spans
+			end++
+		}
+		keep := make(map[pcommon.TraceID]bool, end-start)
+		for _, s := range sums[start:end] {
+			keep[s.id] = true
+		}
+		// The group before is garbage: collected before the next one
+		// grows the heap, which then holds one group, not two.
+		b.l = l
+		runtime.GC()
+		g, err := readAgain(ctx, l, ins, opts, first, keep)
+		if err != nil {
+			return nil, err
+		}
+		held = max(held, g.held)
+		ts := g.traces()
+		if len(ts) != end-start {
+			return nil, fmt.Errorf("report: read again, traces %d to %d are %d traces, not %d", start, end-1, len(ts), end-start)
+		}
+		b.l = g
+		for k, t := range ts {
+			if t.key != sums[start+k].id {
+				return nil, fmt.Errorf("report: read again, trace %d is %s, not %s", start+k, t.id, hex.EncodeToString(sums[start+k].id[:]))
+			}
+			b.addTrace(start+k, t, alloc[start+k])
+		}
+		for idx := range g.nodes {
+			key := g.nodes[idx].key
+			if ref, ok := b.rowOf[idx]; ok && b.wanted[key] {
+				b.rows[key] = ref
+			}
+		}
+		clear(b.rowOf)
+		start = end
+	}
+	b.l = l
+	return writePageResult(w, b.finish(maxRows), res, held)
+}
+
+// wantedSpans are the spans the page must find the rows of: those named by
+// an audit record or a finding.
+func wantedSpans(l *linter, res *Result) map[spanKey]bool {
+	want := map[spanKey]bool{}
+	if a := l.audit; a != nil {
+		for _, r := range a.records {
+			if r.hasSpan && !r.badIDs {
+				want[r.key] = true
+			}
+		}
+	}
+	for _, f := range res.Findings {
+		if key, ok := findingSpan(f); ok {
+			want[key] = true
+		}
+	}
+	return want
+}
+
+// findingSpan is the span a finding is about, by its ids.
+func findingSpan(f Finding) (spanKey, bool) {
+	var key spanKey
+	t, errT := hex.DecodeString(f.TraceID)
+	s, errS := hex.DecodeString(f.SpanID)
+	if f.span < 0 || errT != nil || errS != nil || len(t) != len(key.trace) || len(s) != len(key.span) {
+		return key, false
+	}
+	copy(key.trace[:], t)
+	copy(key.span[:], s)
+	return key, true
 }
 
 // selection says which traces of the input the report holds.
@@ -657,12 +827,12 @@ func sub(a, b uint64) int64 {
 
 // spanData is a span's details as page data.
 func (b *pageBuilder) spanData(d *spanData, t0 uint64) *jsSpanData {
-	o, ok := b.origins[d.origin]
+	o, ok := b.origins[d.origin.key]
 	if !ok {
 		jo := jsOrigin{A: b.attrs(d.origin.attrs), M: d.origin.more, Sc: b.strs.id(d.origin.scope), Sv: b.strs.id(d.origin.scopeVersion)}
 		o = len(b.data.Origins)
 		b.data.Origins = append(b.data.Origins, jo)
-		b.origins[d.origin] = o
+		b.origins[d.origin.key] = o
 	}
 	js := &jsSpanData{O: o, K: int(d.kind), C: int(d.code), A: b.attrs(d.attrs), MA: d.moreAttrs, ME: d.moreEvents, ML: d.moreLinks}
 	if d.cut {
@@ -773,8 +943,7 @@ func (b *pageBuilder) audit(in map[pcommon.TraceID]int, limit int) {
 		}
 		if r.hasSpan && !r.badIDs {
 			jr.Span = spanHex(r.key.span)
-			if idx, ok := b.l.index[r.key]; ok {
-				ref := b.rowOf[int(idx)]
+			if ref, _, known := b.rowFor(r.key); known {
 				jr.Row = ref.row
 				if ref.inside {
 					jr.In = 1
@@ -816,15 +985,11 @@ func (b *pageBuilder) findings(in map[pcommon.TraceID]int) {
 			jf.Trace = ti
 			// The finding's span, by its ids: the lint's node indexes
 			// are not the page's when the input was read twice.
-			var sid pcommon.SpanID
-			if raw, err := hex.DecodeString(f.SpanID); f.span >= 0 && err == nil && len(raw) == len(sid) {
-				copy(sid[:], raw)
-				if idx, ok := b.l.index[spanKey{id, sid}]; ok {
-					if ref, ok := b.rowOf[int(idx)]; ok {
-						jf.Row = ref.row
-						if ref.inside {
-							jf.In = 1
-						}
+			if key, ok := findingSpan(f); ok {
+				if ref, drawn, _ := b.rowFor(key); drawn {
+					jf.Row = ref.row
+					if ref.inside {
+						jf.In = 1
 					}
 				}
 			}

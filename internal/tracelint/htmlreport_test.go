@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -355,6 +356,147 @@ func TestReportReadTwice(t *testing.T) {
 			t.Errorf("%+v: the second reading holds %d spans; the selected traces have %d", sel.opts, len(page.nodes), sel.spans)
 		}
 	}
+}
+
+// TestReportGrouped: the report of every trace of input files past
+// --spill-after spans lints them spilling, then reads them again a group
+// of traces at a time, holding a group, not the input. The page is the
+// one a single reading holding every span gives, byte for byte: broken
+// inputs (duplicates, orphans, traces over two files, findings), with and
+// without an audit chain, every trace drawn whole or collapsed into
+// --max-rows, groups of one trace and of many.
+func TestReportGrouped(t *testing.T) {
+	files, chain := brokenCorpus(t, 40, 13)
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
+	total, biggest := 0, 0
+	for _, tr := range traces {
+		total += len(tr.spans)
+		biggest = max(biggest, len(tr.spans))
+	}
+	if len(traces) < 10 || biggest*4 > total {
+		t.Fatalf("%d traces, the biggest of %d spans in %d: want many small traces", len(traces), biggest, total)
+	}
+	for _, audit := range []string{"", chain} {
+		for _, maxRows := range []int{0, total / 5} {
+			opts := ReportOptions{MaxRows: maxRows}
+			opts.Lint = Options{Audit: audit, MaxFindings: DefaultMaxFindings}
+			want := reportReadOnce(t, opts, files...)
+			if !strings.Contains(want, `"r":`) {
+				t.Fatal("the page has no rows")
+			}
+			for _, after := range []int{1, biggest + 1, total / 3, DefaultSpillAfter} {
+				opts.Lint.SpillAfter, opts.Lint.TmpDir = after, t.TempDir()
+				got, res := writeReport(t, opts, files...)
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("audit %v, max rows %d, spill after %d: the page differs (-one reading +by groups):\n%s", audit != "", maxRows, after, d)
+				}
+				switch {
+				case after >= total && res.Held != total:
+					t.Errorf("spill after %d: held %d spans, want all %d (read once)", after, res.Held, total)
+				case after < total && res.Held > max(after, biggest):
+					t.Errorf("spill after %d: held %d spans at once, over the group's %d (the biggest trace %d)", after, res.Held, after, biggest)
+				}
+			}
+		}
+	}
+}
+
+// TestMayHoldTrace: a reading for a few traces passes over a line only
+// when no span of theirs can be in it: every way the parser takes a trace
+// id (either case, the snake_case key, blanks, an escaped key; it takes no
+// escape in the id itself) keeps the line, and on a real input each line
+// with a span of the trace is kept while most others are passed over.
+func TestMayHoldTrace(t *testing.T) {
+	id := pcommon.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
+	other := pcommon.TraceID{1}
+	hexID := "4bf92f3577b34da6a3ce929d0e0e4736"
+	span := func(key, value string) string {
+		return `{"resourceSpans":[{"resource":{},"scopeSpans":[{"scope":{},"spans":[{` + key + value +
+			`,"spanId":"00f067aa0ba902b7","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}`
+	}
+	for _, line := range []string{
+		span(`"traceId":`, `"`+hexID+`"`),
+		span(`"traceId":`, `"`+strings.ToUpper(hexID)+`"`),
+		span(`"traceId":`, `"`+strings.ToUpper(hexID[:7])+hexID[7:]+`"`),
+		span(`"trace_id":`, `"`+hexID+`"`),
+		span(`"traceId" :`+"\t ", `"`+hexID+`"`),
+		span(`"trace\u0049d":`, `"`+hexID+`"`),
+	} {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(line))
+		if err != nil || td.SpanCount() != 1 || td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID() != id {
+			t.Fatalf("%s: not a span of trace %s (%v)", line, hexID, err)
+		}
+		if !mayHoldTrace([]byte(line), map[pcommon.TraceID]bool{id: true}) {
+			t.Errorf("%s: passed over, but it holds a span of the trace", line)
+		}
+		if mayHoldTrace([]byte(line), map[pcommon.TraceID]bool{other: true}) && !strings.Contains(line, `\`) {
+			t.Errorf("%s: kept for another trace", line)
+		}
+	}
+	if !mayHoldTrace([]byte(span(`"traceId":`, `""`)), map[pcommon.TraceID]bool{{}: true}) {
+		t.Error("a span of the empty trace id passed over")
+	}
+
+	files, _ := brokenCorpus(t, 10, 5)
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
+	for _, tr := range traces[:min(len(traces), 8)] {
+		keep := map[pcommon.TraceID]bool{tr.key: true}
+		passed := 0
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range splitLines(b) {
+				if mayHoldTrace(line, keep) {
+					continue
+				}
+				passed++
+				td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
+				if err != nil {
+					continue
+				}
+				for i := range td.ResourceSpans().Len() {
+					for j := range td.ResourceSpans().At(i).ScopeSpans().Len() {
+						spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
+						for k := range spans.Len() {
+							if spans.At(k).TraceID() == tr.key {
+								t.Fatalf("trace %s: a line holding its span %s was passed over", tr.id, spans.At(k).SpanID())
+							}
+						}
+					}
+				}
+			}
+		}
+		if passed == 0 {
+			t.Errorf("trace %s: no line passed over", tr.id)
+		}
+	}
+}
+
+// FuzzMayHoldTrace: a line the parser reads a span from is never passed
+// over when that span's trace is wanted.
+func FuzzMayHoldTrace(f *testing.F) {
+	f.Add(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","name":"x"}]}]}]}`)
+	f.Add(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"trace_id" : "4BF92F3577B34DA6A3CE929D0E0E4736","spanId":"00f067aa0ba902b7"}]}]}]}`)
+	f.Add(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"trace\u0049d":"4bf92f3577b34da6a3ce929d0e0e4736"},{"traceId":""}]}]}]}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(line))
+		if err != nil {
+			return
+		}
+		for i := range td.ResourceSpans().Len() {
+			for j := range td.ResourceSpans().At(i).ScopeSpans().Len() {
+				spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
+				for k := range spans.Len() {
+					id := spans.At(k).TraceID()
+					if !mayHoldTrace([]byte(line), map[pcommon.TraceID]bool{id: true}) {
+						t.Fatalf("a span of trace %s passed over", id)
+					}
+				}
+			}
+		}
+	})
 }
 
 // TestReportSelectionFirst: read twice, a --trace prefix of several traces

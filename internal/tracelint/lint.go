@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -165,11 +166,18 @@ type linter struct {
 	// keep, for the report, keeps what tree draws and each span's
 	// attributes, events and status (bounded: report.go), and checks every
 	// rule.
-	keep    bool
-	kept    int64              // bytes of span data kept so far (keep)
-	notKept int                // spans whose data was not kept: over maxKeptData
-	origins map[string]*origin // one of each distinct origin (keep)
-	found   *findings
+	keep bool
+	// reportAll, for the report of every trace of input files, lets keep
+	// spill past opts.SpillAfter spans: the lint then sums up each trace
+	// in sums (reportGrouped reads them again a group at a time), and
+	// dropData says the spans' data are no longer made.
+	reportAll bool
+	sums      *traceList
+	dropData  atomic.Bool
+	kept      int64              // bytes of span data kept so far (keep)
+	notKept   int                // spans whose data was not kept: over maxKeptData
+	origins   map[string]*origin // one of each distinct origin (keep)
+	found     *findings
 
 	nodes   []node
 	index   map[spanKey]int32
@@ -310,6 +318,9 @@ func (l *linter) work(b *batch) *batchOut {
 		if len(bytes.TrimSpace(line)) == 0 {
 			return
 		}
+		if l.keepOnly != nil && !mayHoldTrace(line, l.keepOnly) {
+			return // read again for a few traces: none of them is here
+		}
 		td, err := u.UnmarshalTraces(line)
 		if err != nil {
 			out.stats.Malformed++
@@ -336,6 +347,31 @@ func (l *linter) work(b *batch) *batchOut {
 		l.line(b, n, td, out)
 	})
 	return out
+}
+
+// mayHoldTrace reports whether line may hold a span of a trace in keep,
+// false only when its bytes say so without parsing it. OTLP/JSON spells a
+// trace id as a string of 32 hex digits, in either case, so a line with
+// no escape (which could spell one otherwise) and no such string naming a
+// trace of keep holds none of their spans. An empty id (the zero one)
+// cannot be told so.
+func mayHoldTrace(line []byte, keep map[pcommon.TraceID]bool) bool {
+	if keep[pcommon.TraceID{}] || bytes.IndexByte(line, '\\') >= 0 {
+		return true
+	}
+	var id pcommon.TraceID
+	for i := 0; ; {
+		j := bytes.IndexByte(line[i:], '"')
+		if j < 0 {
+			return false
+		}
+		i += j + 1
+		if i+len(id)*2 < len(line) && line[i+len(id)*2] == '"' {
+			if _, err := hex.Decode(id[:], line[i:i+len(id)*2]); err == nil && keep[id] {
+				return true
+			}
+		}
+	}
 }
 
 // parseError is the parser's error without the input it quotes (which may
@@ -383,7 +419,7 @@ func (l *linter) line(b *batch, n int64, td ptrace.Traces, out *batchOut) {
 			ss := rs.ScopeSpans().At(j)
 			inScope := l.dict.InScope(ss.Scope().Name())
 			var od *origin
-			if l.keep {
+			if l.keep && !l.dropData.Load() {
 				od = newOrigin(res, ss.Scope())
 			}
 			if s, k, ok := mapSecret(ss.Scope().Attributes()); ok {
@@ -436,7 +472,7 @@ func (l *linter) span(b *batch, n int64, s ptrace.Span, od *origin, inScope bool
 	if l.tree || l.keep {
 		r.detail = newDetail(s, session)
 	}
-	if l.keep {
+	if l.keep && od != nil {
 		r.detail.data = newSpanData(s, od)
 	}
 	if l.tree {

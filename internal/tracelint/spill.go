@@ -384,7 +384,7 @@ func (d *recReader) next(r *spillRec) bool {
 // are small), so they hold the spans in memory; tree --trace holds only
 // the spans of that trace.
 func (l *linter) maySpill() bool {
-	return !l.keep && l.opts.Scenario == nil && l.onlyTrace == ""
+	return (!l.keep || l.reportAll) && l.opts.Scenario == nil && l.onlyTrace == ""
 }
 
 // startSpill makes the spill files and moves the spans held so far into
@@ -396,11 +396,14 @@ func (l *linter) startSpill() error {
 		return err
 	}
 	l.spill = s
+	// The report of every trace reads its spans' data again, by group.
+	l.dropData.Store(true)
+	l.origins, l.kept, l.notKept = nil, 0, 0
 	pending, writes := l.pending, l.writes
 	for i := range l.nodes {
 		n := &l.nodes[i]
 		r := spillRec{ord: int64(i), key: n.key, parent: n.parent, line: n.line, file: n.file, flags: n.flags, name: l.nameOf(n)}
-		if l.tree {
+		if l.tree || l.reportAll {
 			r.detail = l.details[i]
 		}
 		for len(pending) > 0 && pending[0].span == i {
@@ -494,6 +497,11 @@ func (l *linter) finishSpilled(ctx context.Context) (traces, spans int, cov Cove
 		l.checkRecords(none)
 	}
 	lint := func(sub *linter, recs []int32) error {
+		if l.sums != nil {
+			for _, t := range sub.traces() {
+				l.sums.add(sub, t, nil)
+			}
+		}
 		sums.traces += sub.checkGraph()
 		sums.spans += len(sub.nodes)
 		sub.checkOptIn()
