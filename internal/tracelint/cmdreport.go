@@ -44,9 +44,11 @@ several traces, a list picks one. The spans are read as the linter reads them
 (OTLP JSON lines, from each FILE or stdin).
 
 A trace of more than --max-rows spans is drawn with subtrees collapsed into
-one row each (errors drawn first). With --trace or --session and input files,
-the lint spills past --spill-after spans and the files are read again for
-the selected traces: memory grows with those traces, not with the input. The file is written atomically: a failed
+one row each (errors drawn first). With input files the lint spills past
+--spill-after spans and the files are read again: for the selected traces
+with --trace or --session, else a group of traces at a time, so memory grows
+with those traces or a group, not with the input (stdin is held whole). The
+file is written atomically: a failed
 run leaves nothing at FILE. The page: docs/trace-lint.md ("report"); a walk
 through an incident with it: docs/viewing-traces.md.
 

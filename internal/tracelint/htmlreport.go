@@ -68,7 +68,9 @@ type ReportResult struct {
 // twice: the lint (which spills past Lint.SpillAfter spans, its memory
 // bounded) noting which traces are selected, then those traces' spans for
 // the page; memory then grows with the selected traces, not the input.
-// Otherwise (every trace, or stdin) every span is held.
+// Every trace of files is held up to Lint.SpillAfter spans, then made a
+// group of traces at a time (reportGrouped). From stdin every span is
+// held.
 func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) (*ReportResult, error) {
 	l := newLinter(opts.Lint, ins)
 	defer l.closeSpill()
