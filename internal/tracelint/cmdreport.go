@@ -44,7 +44,8 @@ several traces, a list picks one. The spans are read as the linter reads them
 (OTLP JSON lines, from each FILE or stdin).
 
 A trace of more than --max-rows spans is drawn with subtrees collapsed into
-one row each (errors drawn first). With input files the lint spills past
+one row each (errors drawn first); a report holds at most --max-rows traces,
+those with error spans first. With input files the lint spills past
 --spill-after spans and the files are read again: for the selected traces
 with --trace or --session, else a group of traces at a time, so memory grows
 with those traces or a group, not with the input (stdin is held whole). The
@@ -104,6 +105,9 @@ func runReport(ctx context.Context, e *env, args []string, out string, opts Repo
 	}
 	if out != "-" {
 		e.p.Infof("wrote %s: %s, %d KiB", out, what, (page.Len()+1023)/1024)
+	}
+	if res.Left > 0 {
+		e.p.Warnf("%s more not in the report: it holds at most --max-rows traces (%d), those with error spans first; 'brain-trace-lint tree' lists them, --trace ID reports one", countOf(res.Left, "trace"), res.Traces)
 	}
 	if res.NotKept > 0 {
 		e.p.Warnf("%s shown without their attributes: the input is over the report's memory limit; --trace ID reports one trace", countOf(res.NotKept, "span"))

@@ -176,6 +176,13 @@ type page struct {
 	Lint      lintView
 	GenAI     *GenAISummary
 	Traces    []traceSummary
+	Left      leftOut
+}
+
+// leftOut are the traces of the selection that the page does not hold:
+// past --max-rows traces (each takes a row at least).
+type leftOut struct {
+	Traces, Spans, Errors int
 }
 
 // traceSummary is a trace in the list to pick from.

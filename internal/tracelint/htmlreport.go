@@ -52,6 +52,7 @@ type ReportResult struct {
 	Rows    int // spans drawn as rows
 	Hidden  int // spans of the report's traces in collapsed subtrees
 	NotKept int // spans drawn without their details: over the memory limit
+	Left    int // traces of the selection not in the page: past MaxRows traces
 	Held    int // the most spans held in memory at once
 	Lint    *Result
 	// Chain is "" without an audit chain, else "PASS" or "FAIL".
@@ -86,7 +87,7 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 		// Every trace, from files: held while the input is small; past
 		// Lint.SpillAfter spans the lint spills and the page is made
 		// a group of traces at a time (reportGrouped).
-		l.keep, l.reportAll, l.sums = true, true, &traceList{}
+		l.reportEvery()
 		first = digestInputs(ins, maphash.MakeSeed(), nil)
 		defer restoreInputs(ins, first)
 	default:
@@ -127,13 +128,20 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 		pick = traces
 	}
 	b := newPageBuilder(l, res, opts)
+	if keep, left := shownTraces(len(pick), maxRows, func(i int) (int, int) { return len(pick[i].spans), pick[i].errors }); keep != nil {
+		shown := make([]*traceView, len(keep))
+		for k, i := range keep {
+			shown[k] = pick[i]
+		}
+		pick, b.left = shown, left
+	}
 	page := b.build(pick, maxRows)
 	return writePageResult(w, page, res, held)
 }
 
 // writePageResult writes page to w and says what it holds.
 func writePageResult(w io.Writer, page *page, res *Result, held int) (*ReportResult, error) {
-	out := &ReportResult{Traces: len(page.Traces), Lint: res, Chain: page.Chain.Verdict, Held: held}
+	out := &ReportResult{Traces: len(page.Traces), Lint: res, Chain: page.Chain.Verdict, Held: held, Left: page.Left.Traces}
 	for _, t := range page.Data.Traces {
 		out.Spans += t.Spans
 		out.Hidden += t.Hidden
@@ -155,12 +163,12 @@ func writePageResult(w io.Writer, page *page, res *Result, held int) (*ReportRes
 // between the two readings is an error, not a page that shows spans the
 // lint did not read.
 func readSelected(ctx context.Context, l *linter, ins []*Input, opts ReportOptions, first []*digestReader) (*linter, error) {
-	return readAgain(ctx, l, ins, opts, first, l.selected)
+	return readAgain(ctx, l, ins, opts, first, l.selected, nil)
 }
 
 // readAgain reads ins again, as readSelected does, keeping the spans of
-// the traces in keep.
-func readAgain(ctx context.Context, l *linter, ins []*Input, opts ReportOptions, first []*digestReader, keep map[pcommon.TraceID]bool) (*linter, error) {
+// the traces in keep; it parses only the batches in batches, if not nil.
+func readAgain(ctx context.Context, l *linter, ins []*Input, opts ReportOptions, first []*digestReader, keep map[pcommon.TraceID]bool, batches *batchSet) (*linter, error) {
 	for _, d := range first {
 		if _, err := d.f.Seek(0, io.SeekStart); err != nil {
 			return nil, &InputError{Name: d.name, Err: err}
@@ -169,7 +177,7 @@ func readAgain(ctx context.Context, l *linter, ins []*Input, opts ReportOptions,
 	again := digestInputs(ins, first[0].h.Seed(), first)
 	page := newLinter(opts.Lint, ins)
 	// The lint is the first reading's: this one checks nothing (tree).
-	page.keep, page.tree, page.keepOnly, page.audit = true, true, keep, l.audit
+	page.keep, page.tree, page.keepOnly, page.audit, page.onlyBatches = true, true, keep, l.audit, batches
 	if err := page.read(ctx); err != nil {
 		return nil, err
 	}
@@ -438,6 +446,33 @@ func (l *linter) layout(tt *traceTree, budget int) []rowPlan {
 	return rows
 }
 
+// shownTraces says which of n traces, in the page's order, a page of at
+// most max rows holds (each takes a row at least), given each one's spans
+// and error spans: nil when all fit; else those with error spans first,
+// then the others, each kind in the page's order, kept in that order, and
+// what is left out.
+func shownTraces(n, max int, figures func(i int) (spans, errs int)) (keep []int, left leftOut) {
+	if n <= max {
+		return nil, left
+	}
+	in := make([]bool, n)
+	for pass := 0; pass < 2; pass++ {
+		for i := 0; i < n && len(keep) < max; i++ {
+			if _, errs := figures(i); (errs > 0) == (pass == 0) {
+				keep, in[i] = append(keep, i), true
+			}
+		}
+	}
+	sort.Ints(keep)
+	for i := range n {
+		if !in[i] {
+			spans, errs := figures(i)
+			left.Traces, left.Spans, left.Errors = left.Traces+1, left.Spans+spans, left.Errors+errs
+		}
+	}
+	return keep, left
+}
+
 // allocate shares budget rows among traces of the given sizes: each gets
 // what it needs or an equal share of what is left, the smallest first, so
 // that small traces are drawn whole and the big ones share the rest; every
@@ -494,6 +529,7 @@ type pageBuilder struct {
 	in       map[pcommon.TraceID]int // trace → its place in the page
 	genai    *genAITally
 	sums     []traceSummary
+	left     leftOut
 	sessions map[string]bool
 	// rows, when the page is made a group of traces at a time, are where
 	// the spans of audit records and findings (wanted) are drawn: every
@@ -550,7 +586,7 @@ func (b *pageBuilder) finish(maxRows int) *page {
 	for _, in := range b.l.ins {
 		p.Inputs = append(p.Inputs, in.Name)
 	}
-	p.Traces = b.sums
+	p.Traces, p.Left = b.sums, b.left
 	for _, s := range b.sums {
 		p.Spans += s.Spans
 		p.Errors += s.Errors
@@ -558,6 +594,12 @@ func (b *pageBuilder) finish(maxRows int) *page {
 	p.Sessions = sortedKeys(b.sessions)
 	p.Selection = b.selection()
 	return p
+}
+
+// reportEvery sets l up for the report of every trace of input files: it
+// keeps every span while it holds them all, and may spill (reportGrouped).
+func (l *linter) reportEvery() {
+	l.keep, l.reportAll, l.sums, l.batchSpan = true, true, &traceList{}, map[pcommon.TraceID][2]int64{}
 }
 
 // rowFor says where the span key is drawn (drawn: in a row, or in a
@@ -593,12 +635,19 @@ func reportGrouped(ctx context.Context, l *linter, res *Result, ins []*Input, op
 		}
 		return sums[i].first < sums[j].first
 	})
+	b := newPageBuilder(l, res, opts)
+	if keep, left := shownTraces(len(sums), maxRows, func(i int) (int, int) { return sums[i].spans, sums[i].errs }); keep != nil {
+		shown := make([]traceSum, len(keep))
+		for k, i := range keep {
+			shown[k] = sums[i]
+		}
+		sums, b.left = shown, left
+	}
 	sizes := make([]int, len(sums))
 	for i := range sums {
 		sizes[i] = sums[i].spans
 	}
 	alloc := allocate(sizes, maxRows)
-	b := newPageBuilder(l, res, opts)
 	b.rows, b.wanted = map[spanKey]rowRef{}, wantedSpans(l, res)
 	held := l.held
 	// A group's spans are garbage once drawn: the heap is let grow by
@@ -612,14 +661,16 @@ func reportGrouped(ctx context.Context, l *linter, res *Result, ins []*Input, op
 			end++
 		}
 		keep := make(map[pcommon.TraceID]bool, end-start)
+		ranges := make([][2]int64, 0, end-start)
 		for _, s := range sums[start:end] {
 			keep[s.id] = true
+			ranges = append(ranges, l.batchSpan[s.id])
 		}
 		// The group before is garbage: collected before the next one
 		// grows the heap, which then holds one group, not two.
 		b.l = l
 		runtime.GC()
-		g, err := readAgain(ctx, l, ins, opts, first, keep)
+		g, err := readAgain(ctx, l, ins, opts, first, keep, newBatchSet(ranges))
 		if err != nil {
 			return nil, err
 		}

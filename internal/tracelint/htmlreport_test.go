@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -364,7 +365,8 @@ func TestReportReadTwice(t *testing.T) {
 // one a single reading holding every span gives, byte for byte: broken
 // inputs (duplicates, orphans, traces over two files, findings), with and
 // without an audit chain, every trace drawn whole or collapsed into
-// --max-rows, groups of one trace and of many.
+// --max-rows or left out past --max-rows traces, groups of one trace and
+// of many.
 func TestReportGrouped(t *testing.T) {
 	files, chain := brokenCorpus(t, 40, 13)
 	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
@@ -377,14 +379,18 @@ func TestReportGrouped(t *testing.T) {
 		t.Fatalf("%d traces, the biggest of %d spans in %d: want many small traces", len(traces), biggest, total)
 	}
 	for _, audit := range []string{"", chain} {
-		for _, maxRows := range []int{0, total / 5} {
+		for _, maxRows := range []int{0, total / 5, len(traces) / 2} {
 			opts := ReportOptions{MaxRows: maxRows}
 			opts.Lint = Options{Audit: audit, MaxFindings: DefaultMaxFindings}
 			want := reportReadOnce(t, opts, files...)
 			if !strings.Contains(want, `"r":`) {
 				t.Fatal("the page has no rows")
 			}
-			for _, after := range []int{1, biggest + 1, total / 3, DefaultSpillAfter} {
+			afters := []int{biggest + 1, total / 3, DefaultSpillAfter}
+			if maxRows == 0 {
+				afters = append(afters, 1) // a group per trace
+			}
+			for _, after := range afters {
 				opts.Lint.SpillAfter, opts.Lint.TmpDir = after, t.TempDir()
 				got, res := writeReport(t, opts, files...)
 				if d := cmp.Diff(want, got); d != "" {
@@ -397,6 +403,113 @@ func TestReportGrouped(t *testing.T) {
 					t.Errorf("spill after %d: held %d spans at once, over the group's %d (the biggest trace %d)", after, res.Held, after, biggest)
 				}
 			}
+		}
+	}
+}
+
+// TestReportLeftOut: a report holds at most --max-rows traces (each takes
+// a row at least): those with error spans first, then the earliest, in
+// the page's order; the others are counted in its header and left out of
+// its data.
+func TestReportLeftOut(t *testing.T) {
+	files, chain := brokenCorpus(t, 40, 13)
+	traces := readTreeFiles(t, TreeOptions{}, files...).traces()
+	withErrs := 0
+	for _, tr := range traces {
+		if tr.errors > 0 {
+			withErrs++
+		}
+	}
+	if withErrs == 0 || withErrs >= len(traces)-2 {
+		t.Fatalf("%d of %d traces with error spans: want some of each", withErrs, len(traces))
+	}
+	max := withErrs + 2
+	var want []string
+	others := 0
+	left := leftOut{}
+	for _, tr := range traces {
+		switch {
+		case tr.errors > 0:
+			want = append(want, tr.id)
+		case others < 2:
+			others++
+			want = append(want, tr.id)
+		default:
+			left.Traces, left.Spans, left.Errors = left.Traces+1, left.Spans+len(tr.spans), left.Errors+tr.errors
+		}
+	}
+	page, res := writeReport(t, ReportOptions{MaxRows: max, Lint: Options{Audit: chain}}, files...)
+	var got []string
+	for _, jt := range pageTraces(t, page) {
+		got = append(got, jt.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("the page holds traces\n%v\nwant\n%v", got, want)
+	}
+	if res.Left != left.Traces || res.Traces != max {
+		t.Errorf("%d traces in the page, %d left out; want %d and %d", res.Traces, res.Left, max, left.Traces)
+	}
+	line := fmt.Sprintf("Not in this report: %d traces more (%d spans, ", left.Traces, left.Spans)
+	if !strings.Contains(page, line) {
+		t.Errorf("the header does not say %q", line)
+	}
+}
+
+// TestReportGroupBatches: reading a group of traces again parses only the
+// batches of lines that held their spans at the first reading, and reads
+// all of the group's spans.
+func TestReportGroupBatches(t *testing.T) {
+	files, _ := brokenCorpus(t, 300, 13)
+	ins, err := OpenInputs(files, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer CloseInputs(ins)
+	l := newLinter(Options{SpillAfter: 500, TmpDir: t.TempDir()}, ins)
+	l.reportEvery()
+	first := digestInputs(ins, maphash.MakeSeed(), nil)
+	defer restoreInputs(ins, first)
+	ctx := context.Background()
+	if err := l.run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.finish(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer l.closeSpill()
+	if l.spill == nil {
+		t.Fatal("the lint did not spill")
+	}
+	batches := int64(0)
+	for _, r := range l.batchSpan {
+		batches = max(batches, r[1]+1)
+	}
+	if batches < 4 {
+		t.Fatalf("%d batches: want an input of several", batches)
+	}
+	sums := l.sums.sums
+	for _, s := range []traceSum{sums[0], sums[len(sums)/2], sums[len(sums)-1]} {
+		r := l.batchSpan[s.id]
+		g, err := readAgain(ctx, l, ins, ReportOptions{}, first, map[pcommon.TraceID]bool{s.id: true}, newBatchSet([][2]int64{r}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(g.nodes) != s.spans || g.parsed.Load() != r[1]-r[0]+1 {
+			t.Errorf("trace %x (batches %d to %d of %d): read %d spans of its %d, parsing %d batches", s.id, r[0], r[1], batches, len(g.nodes), s.spans, g.parsed.Load())
+		}
+	}
+}
+
+// TestBatchSet: the union of batch ranges.
+func TestBatchSet(t *testing.T) {
+	s := newBatchSet([][2]int64{{7, 9}, {0, 0}, {3, 4}, {5, 5}, {8, 12}, {20, 20}})
+	if want := [][2]int64{{0, 0}, {3, 5}, {7, 12}, {20, 20}}; !slices.Equal(s.ranges, want) {
+		t.Errorf("ranges %v, want %v", s.ranges, want)
+	}
+	for seq := int64(-1); seq <= 21; seq++ {
+		want := seq == 0 || 3 <= seq && seq <= 12 && seq != 6 || seq == 20
+		if s.has(seq) != want {
+			t.Errorf("has(%d) = %v", seq, !want)
 		}
 	}
 }

@@ -92,6 +92,7 @@ func CloseInputs(ins []*Input) {
 type batch struct {
 	file  int    // index of the input
 	first int64  // line number of the first line, 1-based
+	seq   int64  // its place in the stream of every input's batches
 	data  []byte // the lines, each ending in '\n' (the input's last line may not)
 	// long, when set, is a line over the size limit: data is empty and the
 	// batch only reports it.
@@ -154,7 +155,9 @@ func stream[T any](ctx context.Context, ins []*Input, workers, maxLine int, work
 	go func() {
 		defer close(order)
 		defer close(todo)
+		var seq int64
 		send := func(b *batch) bool {
+			b.seq, seq = seq, seq+1
 			j := &job{b: b}
 			b.done = make(chan struct{})
 			select {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"sync/atomic"
 
@@ -174,10 +175,17 @@ type linter struct {
 	reportAll bool
 	sums      *traceList
 	dropData  atomic.Bool
-	kept      int64              // bytes of span data kept so far (keep)
-	notKept   int                // spans whose data was not kept: over maxKeptData
-	origins   map[string]*origin // one of each distinct origin (keep)
-	found     *findings
+	// batchSpan, for reportAll, holds the first and last batch (seq) of
+	// each trace's spans; onlyBatches, when not nil, are the batches a
+	// reading parses (a group's, read again: the others hold none of its
+	// spans).
+	batchSpan   map[pcommon.TraceID][2]int64
+	onlyBatches *batchSet
+	parsed      atomic.Int64       // batches parsed
+	kept        int64              // bytes of span data kept so far (keep)
+	notKept     int                // spans whose data was not kept: over maxKeptData
+	origins     map[string]*origin // one of each distinct origin (keep)
+	found       *findings
 
 	nodes   []node
 	index   map[spanKey]int32
@@ -307,6 +315,10 @@ func (l *linter) read(ctx context.Context) error {
 // work parses one batch of lines and checks each span on its own.
 func (l *linter) work(b *batch) *batchOut {
 	out := &batchOut{}
+	if l.onlyBatches != nil && !l.onlyBatches.has(b.seq) {
+		return out
+	}
+	l.parsed.Add(1)
 	if b.long != nil {
 		out.stats.Malformed++
 		out.findings = append(out.findings, l.finding(b, RuleMalformedLine, b.long.line, nil, "",
@@ -347,6 +359,28 @@ func (l *linter) work(b *batch) *batchOut {
 		l.line(b, n, td, out)
 	})
 	return out
+}
+
+// batchSet is a set of batches (their seq): sorted, disjoint ranges.
+type batchSet struct{ ranges [][2]int64 }
+
+// newBatchSet is the union of the ranges rs (first and last seq).
+func newBatchSet(rs [][2]int64) *batchSet {
+	sort.Slice(rs, func(i, j int) bool { return rs[i][0] < rs[j][0] })
+	s := &batchSet{}
+	for _, r := range rs {
+		if n := len(s.ranges); n > 0 && r[0] <= s.ranges[n-1][1]+1 {
+			s.ranges[n-1][1] = max(s.ranges[n-1][1], r[1])
+			continue
+		}
+		s.ranges = append(s.ranges, r)
+	}
+	return s
+}
+
+func (s *batchSet) has(seq int64) bool {
+	i := sort.Search(len(s.ranges), func(i int) bool { return s.ranges[i][1] >= seq })
+	return i < len(s.ranges) && s.ranges[i][0] <= seq
 }
 
 // mayHoldTrace reports whether line may hold a span of a trace in keep,
@@ -560,6 +594,16 @@ func (l *linter) collect(b *batch, out *batchOut) {
 	for i := range out.spans {
 		if out.spans[i].selected {
 			l.selected[out.spans[i].key.trace] = true
+		}
+	}
+	if l.batchSpan != nil {
+		for i := range out.spans {
+			t := out.spans[i].key.trace
+			if r, ok := l.batchSpan[t]; ok {
+				l.batchSpan[t] = [2]int64{r[0], b.seq}
+			} else {
+				l.batchSpan[t] = [2]int64{b.seq, b.seq}
+			}
 		}
 	}
 	if l.spill == nil && len(l.nodes)+len(out.spans) > l.opts.SpillAfter && l.maySpill() {
