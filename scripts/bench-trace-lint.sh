@@ -17,6 +17,7 @@
 #   SIZES="100000 1000000 5000000"  the corpora's sizes, the first the baseline
 #   BASE=<rev>                     the revision to compare with (default: main)
 #   BENCH_DIR=DIR                  keep the corpora in DIR between runs
+#   CMDS="lint tree report"        the commands timed
 set -euo pipefail
 RUNS=${1:-3}
 SIZES=${SIZES:-100000 1000000 5000000}
@@ -56,7 +57,7 @@ run() {
   echo "$(median "${times[@]}") $(median "${cpus[@]}") $(median "${rss[@]}")"
 }
 
-for cmd in lint tree report; do
+for cmd in ${CMDS:-lint tree report}; do
   for kind in $kinds; do
     bench=BenchmarkLint
     suffix=""
