@@ -29,7 +29,7 @@ func newReport(e *env) *ffcli.Command {
 	session := fs.String("session", "", "report every trace of this session `ID` (brain.session_id)")
 	dict := fs.String("dict", "", "the span dictionary `file` (default: the golden/spans.yaml built in)")
 	config := fs.String("config", "", "a config `file` of severity overrides and suppressions (docs/trace-lint.md)")
-	maxRows := fs.Int("max-rows", DefaultMaxRows, "spans drawn as rows, over every trace; the others are collapsed into their subtrees' rows")
+	maxRows := fs.Int("max-rows", DefaultMaxRows, "spans drawn as rows, over every trace (the others are collapsed into their subtrees' rows), and traces in the report (those with error spans first)")
 	return &ffcli.Command{
 		Name:       "report",
 		ShortUsage: "brain-trace-lint report -o FILE [--audit CHAIN] [--session ID | --trace ID] [FILE...]",

@@ -22,8 +22,8 @@ import (
 
 // DefaultMaxRows is how many spans the report draws as rows by default: a
 // session of 10,000 spans (and a fifth more) is drawn whole; a bigger input
-// is drawn with subtrees collapsed. The page keeps as many audit records
-// at most: with BRAIN's spans, about 5 MB in all.
+// is drawn with subtrees collapsed. The page keeps as many audit records,
+// and as many traces, at most: with BRAIN's spans, about 5 MB in all.
 const DefaultMaxRows = 12000
 
 // ReportOptions configure Report.
@@ -37,7 +37,8 @@ type ReportOptions struct {
 	Trace, Session string
 	// MaxRows is how many spans are drawn as rows, over every trace of the
 	// report (0: DefaultMaxRows); the others are collapsed into the rows
-	// of their subtrees.
+	// of their subtrees. It is also how many traces the report holds at
+	// most, those with error spans first.
 	MaxRows int
 	// Generated is the time the report says it was made; Version the
 	// program's version line.
