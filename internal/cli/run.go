@@ -73,6 +73,11 @@ func Run(ctx context.Context, t Tool, args []string, stdout io.Writer, p *Printe
 		fmt.Fprintln(p.W, ne.Command.UsageFunc(ne.Command))
 		return ExitUsage
 	case parseErr == nil:
+		if in := InterruptOf(ctx); in != nil && errors.Is(err, context.Canceled) {
+			// The command stopped because a signal asked it to: say
+			// which, not "context canceled".
+			err = in
+		}
 		return p.Report(err, fallback)
 	}
 	p.Errorf("%s", strings.TrimPrefix(err.Error(), "error parsing commandline arguments: "))

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"syscall"
 	"testing"
+
+	"github.com/peterbourgon/ff/v3/ffcli"
 )
 
 // TestSignalContext: a real signal to the process cancels the context with
@@ -46,5 +51,28 @@ func TestSignalContext(t *testing.T) {
 	stop2()
 	if InterruptOf(ctx2) != nil {
 		t.Error("stop counted as a signal")
+	}
+}
+
+// TestRunInterrupted: a command that stops because a signal canceled its
+// context (its error wraps context.Canceled) is reported by the signal,
+// not as "context canceled"; a plain cancellation is reported as it is.
+func TestRunInterrupted(t *testing.T) {
+	for _, c := range []struct {
+		cause error
+		want  string
+	}{
+		{&Interrupted{Signal: syscall.SIGINT}, "prog: error: interrupted by signal 2 (interrupt)\n"},
+		{nil, "prog: error: reading: context canceled\n"},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		cancel(c.cause)
+		root := &ffcli.Command{Name: "prog", FlagSet: flag.NewFlagSet("prog", flag.ContinueOnError),
+			Exec: func(ctx context.Context, _ []string) error { return fmt.Errorf("reading: %w", ctx.Err()) }}
+		var out, errs bytes.Buffer
+		Run(ctx, Tool{Root: root}, nil, &out, NewPrinter("prog", &errs), ExitInternal)
+		if errs.String() != c.want {
+			t.Errorf("cause %v: stderr %q, want %q", c.cause, errs.String(), c.want)
+		}
 	}
 }
