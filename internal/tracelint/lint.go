@@ -330,8 +330,8 @@ func (l *linter) work(b *batch) *batchOut {
 		if len(bytes.TrimSpace(line)) == 0 {
 			return
 		}
-		if l.keepOnly != nil && !mayHoldTrace(line, l.keepOnly) {
-			return // read again for a few traces: none of them is here
+		if (l.keepOnly != nil || l.onlyTrace != "") && !mayHoldTrace(line, l.keeps) {
+			return // read for a few traces: none of them is here
 		}
 		td, err := u.UnmarshalTraces(line)
 		if err != nil {
@@ -383,14 +383,14 @@ func (s *batchSet) has(seq int64) bool {
 	return i < len(s.ranges) && s.ranges[i][0] <= seq
 }
 
-// mayHoldTrace reports whether line may hold a span of a trace in keep,
-// false only when its bytes say so without parsing it. OTLP/JSON spells a
-// trace id as a string of 32 hex digits, in either case, so a line with
-// no escape (which could spell one otherwise) and no such string naming a
-// trace of keep holds none of their spans. An empty id (the zero one)
-// cannot be told so.
-func mayHoldTrace(line []byte, keep map[pcommon.TraceID]bool) bool {
-	if keep[pcommon.TraceID{}] || bytes.IndexByte(line, '\\') >= 0 {
+// mayHoldTrace reports whether line may hold a span of a trace keep
+// wants, false only when its bytes say so without parsing it. OTLP/JSON
+// spells a trace id as a string of 32 hex digits, in either case, so a line
+// with no escape (which could spell one otherwise) and no such string
+// naming a wanted trace holds none of their spans. An empty id (the zero
+// one) cannot be told so.
+func mayHoldTrace(line []byte, keep func(pcommon.TraceID) bool) bool {
+	if keep(pcommon.TraceID{}) || bytes.IndexByte(line, '\\') >= 0 {
 		return true
 	}
 	var id pcommon.TraceID
@@ -401,7 +401,7 @@ func mayHoldTrace(line []byte, keep map[pcommon.TraceID]bool) bool {
 		}
 		i += j + 1
 		if i+len(id)*2 < len(line) && line[i+len(id)*2] == '"' {
-			if _, err := hex.Decode(id[:], line[i:i+len(id)*2]); err == nil && keep[id] {
+			if _, err := hex.Decode(id[:], line[i:i+len(id)*2]); err == nil && keep(id) {
 				return true
 			}
 		}
