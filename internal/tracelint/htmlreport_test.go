@@ -570,24 +570,32 @@ func TestMayHoldTrace(t *testing.T) {
 					continue
 				}
 				passed++
-				td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
-				if err != nil {
-					continue
-				}
-				for i := range td.ResourceSpans().Len() {
-					for j := range td.ResourceSpans().At(i).ScopeSpans().Len() {
-						spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
-						for k := range spans.Len() {
-							if keep(spans.At(k).TraceID()) {
-								t.Fatalf("trace %s: a line holding its span %s was passed over", tr.id, spans.At(k).SpanID())
-							}
-						}
+				lineSpans(line, func(s ptrace.Span) {
+					if keep(s.TraceID()) {
+						t.Fatalf("trace %s: a line holding its span %s was passed over", tr.id, s.SpanID())
 					}
-				}
+				})
 			}
 		}
 		if passed == 0 {
 			t.Errorf("trace %s: no line passed over", tr.id)
+		}
+	}
+}
+
+// lineSpans calls fn with each span the parser reads from line (none when
+// it refuses the line).
+func lineSpans(line []byte, fn func(ptrace.Span)) {
+	td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(line)
+	if err != nil {
+		return
+	}
+	for i := range td.ResourceSpans().Len() {
+		for j := range td.ResourceSpans().At(i).ScopeSpans().Len() {
+			spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
+			for k := range spans.Len() {
+				fn(spans.At(k))
+			}
 		}
 	}
 }
@@ -604,21 +612,11 @@ func FuzzMayHoldTrace(f *testing.F) {
 	f.Add(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"trace_id" : "4BF92F3577B34DA6A3CE929D0E0E4736","spanId":"00f067aa0ba902b7"}]}]}]}`)
 	f.Add(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"trace\u0049d":"4bf92f3577b34da6a3ce929d0e0e4736"},{"traceId":""}]}]}]}`)
 	f.Fuzz(func(t *testing.T, line string) {
-		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces([]byte(line))
-		if err != nil {
-			return
-		}
-		for i := range td.ResourceSpans().Len() {
-			for j := range td.ResourceSpans().At(i).ScopeSpans().Len() {
-				spans := td.ResourceSpans().At(i).ScopeSpans().At(j).Spans()
-				for k := range spans.Len() {
-					id := spans.At(k).TraceID()
-					if !mayHoldTrace([]byte(line), wants(map[pcommon.TraceID]bool{id: true})) {
-						t.Fatalf("a span of trace %s passed over", id)
-					}
-				}
+		lineSpans([]byte(line), func(s ptrace.Span) {
+			if id := s.TraceID(); !mayHoldTrace([]byte(line), wants(map[pcommon.TraceID]bool{id: true})) {
+				t.Fatalf("a span of trace %s passed over", id)
 			}
-		}
+		})
 	})
 }
 
