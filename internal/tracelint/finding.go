@@ -107,14 +107,14 @@ type RuleCount struct {
 type findings struct {
 	max    int
 	cfg    *Config
-	lists  map[string]*keyHeap
+	lists  map[string]*best[Finding]
 	counts map[string]*RuleCount
 	phase  int64
 	next   int64
 }
 
 func newFindings(max int, cfg *Config) *findings {
-	return &findings{max: max, cfg: cfg, lists: map[string]*keyHeap{}, counts: map[string]*RuleCount{}}
+	return &findings{max: max, cfg: cfg, lists: map[string]*best[Finding]{}, counts: map[string]*RuleCount{}}
 }
 
 // setPhase starts a phase of keys given by add.
@@ -128,18 +128,42 @@ func (fs *findings) reserve(n int) int64 {
 	return k
 }
 
-// keyHeap holds a rule's listed findings, the one of greatest key on top.
-type keyHeap []Finding
+// best keeps the max best of the items added (every one when max is 0 or
+// less), before saying which of two is better, in a heap with the worst
+// kept on top: a rule's listed findings, the traces a page holds.
+type best[T any] struct {
+	max    int
+	items  []T
+	before func(a, b *T) bool
+}
 
-func (h keyHeap) Len() int           { return len(h) }
-func (h keyHeap) Less(i, j int) bool { return h[j].key.less(h[i].key) }
-func (h keyHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *keyHeap) Push(x any)        { *h = append(*h, x.(Finding)) }
-func (h *keyHeap) Pop() any {
-	old := *h
-	f := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return f
+func (h *best[T]) Len() int           { return len(h.items) }
+func (h *best[T]) Less(i, j int) bool { return h.before(&h.items[j], &h.items[i]) }
+func (h *best[T]) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *best[T]) Push(x any)         { h.items = append(h.items, x.(T)) }
+func (h *best[T]) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
+}
+
+// keeps reports whether x would be kept now.
+func (h *best[T]) keeps(x *T) bool {
+	return h.max <= 0 || len(h.items) < h.max || h.before(x, &h.items[0])
+}
+
+// add adds x, leaving out the worst item when there are more than max; it
+// reports false when one was left out (x or another).
+func (h *best[T]) add(x T) bool {
+	if h.max <= 0 || len(h.items) < h.max {
+		heap.Push(h, x)
+		return true
+	}
+	if h.before(&x, &h.items[0]) {
+		h.items[0] = x
+		heap.Fix(h, 0)
+	}
+	return false
 }
 
 func (fs *findings) count(rule string) *RuleCount {
@@ -155,7 +179,7 @@ func (fs *findings) count(rule string) *RuleCount {
 // not, add only counts it).
 func (fs *findings) listed(rule string, key findKey) bool {
 	h := fs.lists[rule]
-	return fs.max <= 0 || h == nil || h.Len() < fs.max || key.less((*h)[0].key)
+	return h == nil || h.keeps(&Finding{key: key})
 }
 
 // add records f, whose Severity is already the configured one.
@@ -176,17 +200,11 @@ func (fs *findings) add(f Finding) {
 	}
 	h := fs.lists[f.Rule]
 	if h == nil {
-		h = &keyHeap{}
+		h = &best[Finding]{max: fs.max, before: func(a, b *Finding) bool { return a.key.less(b.key) }}
 		fs.lists[f.Rule] = h
 	}
-	if fs.max <= 0 || h.Len() < fs.max {
-		heap.Push(h, f)
-		return
-	}
-	c.Unlisted++
-	if f.key.less((*h)[0].key) {
-		(*h)[0] = f
-		heap.Fix(h, 0)
+	if !h.add(f) {
+		c.Unlisted++
 	}
 }
 
@@ -201,7 +219,7 @@ func (fs *findings) raise(f Finding) {
 func (fs *findings) sorted() []Finding {
 	var out []Finding
 	for _, h := range fs.lists {
-		out = append(out, *h...)
+		out = append(out, h.items...)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].key.less(out[j].key) })
 	sort.SliceStable(out, func(i, j int) bool {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -76,6 +77,10 @@ type ReportResult struct {
 func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) (*ReportResult, error) {
 	l := newLinter(opts.Lint, ins)
 	defer l.closeSpill()
+	maxRows := opts.MaxRows
+	if maxRows <= 0 {
+		maxRows = DefaultMaxRows
+	}
 	var first []*digestReader
 	selecting := opts.Trace != "" || opts.Session != ""
 	switch {
@@ -88,7 +93,7 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 		// Every trace, from files: held while the input is small; past
 		// Lint.SpillAfter spans the lint spills and the page is made
 		// a group of traces at a time (reportGrouped).
-		l.reportEvery()
+		l.reportEvery(maxRows)
 		first = digestInputs(ins, maphash.MakeSeed(), nil)
 		defer restoreInputs(ins, first)
 	default:
@@ -100,10 +105,6 @@ func Report(ctx context.Context, ins []*Input, opts ReportOptions, w io.Writer) 
 	res, err := l.finish(ctx)
 	if err != nil {
 		return nil, err
-	}
-	maxRows := opts.MaxRows
-	if maxRows <= 0 {
-		maxRows = DefaultMaxRows
 	}
 	if l.reportAll && l.spill != nil {
 		return reportGrouped(ctx, l, res, ins, opts, first, maxRows, w)
@@ -447,6 +448,75 @@ func (l *linter) layout(tt *traceTree, budget int) []rowPlan {
 	return rows
 }
 
+// pagePick picks, among the traces offered to it one by one in any order,
+// those a page of at most max traces holds, as shownTraces picks them from
+// the list of every trace (with error spans first, then the earliest),
+// holding max of them at most: the report of every trace of a spilled
+// input does not hold a line per trace.
+type pagePick struct {
+	kept best[pickedTrace]
+	all  leftOut // every trace offered
+}
+
+func newPagePick(max int) *pagePick {
+	return &pagePick{kept: best[pickedTrace]{max: max, before: (*pickedTrace).before}}
+}
+
+// pickedTrace is a trace offered to a pagePick: its place in the page's
+// order, its figures, and the first and last batch of its spans.
+type pickedTrace struct {
+	id          pcommon.TraceID
+	start       uint64
+	first       int64
+	spans, errs int
+	batches     [2]int64
+}
+
+// before reports whether the page holds a before b.
+func (a *pickedTrace) before(b *pickedTrace) bool {
+	if (a.errs > 0) != (b.errs > 0) {
+		return a.errs > 0
+	}
+	return a.pageBefore(b)
+}
+
+// pageBefore reports whether a comes before b in the page's order.
+func (a *pickedTrace) pageBefore(b *pickedTrace) bool {
+	if a.start != b.start {
+		return a.start < b.start
+	}
+	return a.first < b.first
+}
+
+// offer offers trace t of the partition sub.
+func (p *pagePick) offer(sub *linter, t *traceView) {
+	c := pickedTrace{id: t.key, start: t.start, first: sub.ord(t.spans[0]), spans: len(t.spans), errs: t.errors,
+		batches: [2]int64{math.MaxInt64, -1}}
+	for _, i := range t.spans {
+		c.batches[0] = min(c.batches[0], sub.details[i].batch)
+		c.batches[1] = max(c.batches[1], sub.details[i].batch)
+	}
+	p.add(c)
+}
+
+// add offers trace c.
+func (p *pagePick) add(c pickedTrace) {
+	p.all.Traces, p.all.Spans, p.all.Errors = p.all.Traces+1, p.all.Spans+c.spans, p.all.Errors+c.errs
+	p.kept.add(c)
+}
+
+// result returns the traces picked, in the page's order, and what is left
+// out.
+func (p *pagePick) result() ([]pickedTrace, leftOut) {
+	kept := slices.Clone(p.kept.items)
+	sort.Slice(kept, func(i, j int) bool { return kept[i].pageBefore(&kept[j]) })
+	left := p.all
+	for _, c := range kept {
+		left.Traces, left.Spans, left.Errors = left.Traces-1, left.Spans-c.spans, left.Errors-c.errs
+	}
+	return kept, left
+}
+
 // shownTraces says which of n traces, in the page's order, a page of at
 // most max rows holds (each takes a row at least), given each one's spans
 // and error spans: nil when all fit; else those with error spans first,
@@ -597,10 +667,12 @@ func (b *pageBuilder) finish(maxRows int) *page {
 	return p
 }
 
-// reportEvery sets l up for the report of every trace of input files: it
-// keeps every span while it holds them all, and may spill (reportGrouped).
-func (l *linter) reportEvery() {
-	l.keep, l.reportAll, l.sums, l.batchSpan = true, true, &traceList{}, map[pcommon.TraceID][2]int64{}
+// reportEvery sets l up for the report of every trace of input files, in
+// a page of at most maxRows traces: it keeps every span while it holds them
+// all, and may spill (reportGrouped).
+func (l *linter) reportEvery(maxRows int) {
+	l.keep, l.reportAll = true, true
+	l.pick = newPagePick(maxRows)
 }
 
 // rowFor says where the span key is drawn (drawn: in a row, or in a
@@ -629,21 +701,9 @@ func (b *pageBuilder) rowFor(key spanKey) (ref rowRef, drawn, known bool) {
 // page, and a line of figures per trace, not the input; the price is a
 // reading of the input per group.
 func reportGrouped(ctx context.Context, l *linter, res *Result, ins []*Input, opts ReportOptions, first []*digestReader, maxRows int, w io.Writer) (*ReportResult, error) {
-	sums := l.sums.sums
-	sort.Slice(sums, func(i, j int) bool {
-		if sums[i].start != sums[j].start {
-			return sums[i].start < sums[j].start
-		}
-		return sums[i].first < sums[j].first
-	})
 	b := newPageBuilder(l, res, opts)
-	if keep, left := shownTraces(len(sums), maxRows, func(i int) (int, int) { return sums[i].spans, sums[i].errs }); keep != nil {
-		shown := make([]traceSum, len(keep))
-		for k, i := range keep {
-			shown[k] = sums[i]
-		}
-		sums, b.left = shown, left
-	}
+	var sums []pickedTrace
+	sums, b.left = l.pick.result()
 	sizes := make([]int, len(sums))
 	for i := range sums {
 		sizes[i] = sums[i].spans
@@ -665,7 +725,7 @@ func reportGrouped(ctx context.Context, l *linter, res *Result, ins []*Input, op
 		ranges := make([][2]int64, 0, end-start)
 		for _, s := range sums[start:end] {
 			keep[s.id] = true
-			ranges = append(ranges, l.batchSpan[s.id])
+			ranges = append(ranges, s.batches)
 		}
 		// The group before is garbage: collected before the next one
 		// grows the heap, which then holds one group, not two.

@@ -10,9 +10,11 @@ import (
 	"hash/maphash"
 	"html"
 	"io"
+	"math/rand/v2"
 	"os"
 	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -466,7 +468,7 @@ func TestReportGroupBatches(t *testing.T) {
 	}
 	defer CloseInputs(ins)
 	l := newLinter(Options{SpillAfter: 500, TmpDir: t.TempDir()}, ins)
-	l.reportEvery()
+	l.reportEvery(DefaultMaxRows)
 	first := digestInputs(ins, maphash.MakeSeed(), nil)
 	defer restoreInputs(ins, first)
 	ctx := context.Background()
@@ -480,22 +482,58 @@ func TestReportGroupBatches(t *testing.T) {
 	if l.spill == nil {
 		t.Fatal("the lint did not spill")
 	}
+	sums, _ := l.pick.result()
 	batches := int64(0)
-	for _, r := range l.batchSpan {
-		batches = max(batches, r[1]+1)
+	for _, s := range sums {
+		batches = max(batches, s.batches[1]+1)
 	}
 	if batches < 4 {
 		t.Fatalf("%d batches: want an input of several", batches)
 	}
-	sums := l.sums.sums
-	for _, s := range []traceSum{sums[0], sums[len(sums)/2], sums[len(sums)-1]} {
-		r := l.batchSpan[s.id]
+	for _, s := range []pickedTrace{sums[0], sums[len(sums)/2], sums[len(sums)-1]} {
+		r := s.batches
 		g, err := readAgain(ctx, l, ins, ReportOptions{}, first, map[pcommon.TraceID]bool{s.id: true}, newBatchSet([][2]int64{r}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(g.nodes) != s.spans || g.parsed.Load() != r[1]-r[0]+1 {
 			t.Errorf("trace %x (batches %d to %d of %d): read %d spans of its %d, parsing %d batches", s.id, r[0], r[1], batches, len(g.nodes), s.spans, g.parsed.Load())
+		}
+	}
+}
+
+// TestPagePick: offered every trace in any order, holding at most max of
+// them, pagePick keeps the traces shownTraces picks from the list of every
+// trace in the page's order, and counts the others the same.
+func TestPagePick(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for round := range 200 {
+		n, max := rng.IntN(60), 1+rng.IntN(20)
+		all := make([]pickedTrace, n)
+		for i := range all {
+			all[i] = pickedTrace{start: uint64(rng.IntN(10)), first: int64(i), spans: 1 + rng.IntN(5)}
+			all[i].id[0], all[i].id[1] = byte(i), byte(round)
+			if rng.IntN(3) == 0 {
+				all[i].errs = 1 + rng.IntN(all[i].spans)
+			}
+		}
+		ordered := slices.Clone(all)
+		sort.Slice(ordered, func(i, j int) bool { return ordered[i].pageBefore(&ordered[j]) })
+		want, wantLeft := ordered, leftOut{}
+		if keep, left := shownTraces(n, max, func(i int) (int, int) { return ordered[i].spans, ordered[i].errs }); keep != nil {
+			want = nil
+			for _, i := range keep {
+				want = append(want, ordered[i])
+			}
+			wantLeft = left
+		}
+		p := newPagePick(max)
+		for _, i := range rng.Perm(n) {
+			p.add(all[i])
+		}
+		got, left := p.result()
+		if len(got) > max || !slices.Equal(got, want) && !(len(got) == 0 && len(want) == 0) || left != wantLeft {
+			t.Fatalf("round %d, %d traces, max %d: picked %v, left %+v; want %v, %+v", round, n, max, got, left, want, wantLeft)
 		}
 	}
 }

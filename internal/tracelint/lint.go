@@ -169,17 +169,15 @@ type linter struct {
 	// rule.
 	keep bool
 	// reportAll, for the report of every trace of input files, lets keep
-	// spill past opts.SpillAfter spans: the lint then sums up each trace
-	// in sums (reportGrouped reads them again a group at a time), and
-	// dropData says the spans' data are no longer made.
+	// spill past opts.SpillAfter spans: the lint then offers each trace to
+	// pick, which keeps those the page holds (reportGrouped reads them
+	// again a group at a time), and dropData says the spans' data are no
+	// longer made. Each span's detail then says its batch.
 	reportAll bool
-	sums      *traceList
+	pick      *pagePick
 	dropData  atomic.Bool
-	// batchSpan, for reportAll, holds the first and last batch (seq) of
-	// each trace's spans; onlyBatches, when not nil, are the batches a
-	// reading parses (a group's, read again: the others hold none of its
-	// spans).
-	batchSpan   map[pcommon.TraceID][2]int64
+	// onlyBatches, when not nil, are the batches a reading parses (a
+	// group's, read again: the others hold none of its spans).
 	onlyBatches *batchSet
 	parsed      atomic.Int64       // batches parsed
 	kept        int64              // bytes of span data kept so far (keep)
@@ -596,14 +594,9 @@ func (l *linter) collect(b *batch, out *batchOut) {
 			l.selected[out.spans[i].key.trace] = true
 		}
 	}
-	if l.batchSpan != nil {
+	if l.reportAll {
 		for i := range out.spans {
-			t := out.spans[i].key.trace
-			if r, ok := l.batchSpan[t]; ok {
-				l.batchSpan[t] = [2]int64{r[0], b.seq}
-			} else {
-				l.batchSpan[t] = [2]int64{b.seq, b.seq}
-			}
+			out.spans[i].detail.batch = b.seq
 		}
 	}
 	if l.spill == nil && len(l.nodes)+len(out.spans) > l.opts.SpillAfter && l.maySpill() {

@@ -252,6 +252,7 @@ func (r *spillRec) append(b []byte) []byte {
 		b = appendString(b, d.status)
 		b = appendString(b, d.command)
 		b = appendString(b, d.exit)
+		b = binary.AppendUvarint(b, uint64(d.batch))
 		b = binary.AppendUvarint(b, uint64(len(d.keys)))
 		for _, k := range d.keys {
 			b = appendString(b, k)
@@ -355,7 +356,7 @@ func (d *recReader) next(r *spillRec) bool {
 		r.write = w
 	}
 	if rf&recDetail != 0 {
-		sd := &spanDetail{start: d.uvarint(), end: d.uvarint(), session: d.string(), status: d.string(), command: d.string(), exit: d.string()}
+		sd := &spanDetail{start: d.uvarint(), end: d.uvarint(), session: d.string(), status: d.string(), command: d.string(), exit: d.string(), batch: int64(d.uvarint())}
 		// A key is at least its length's byte: a count past what is left
 		// of the file fails at its first missing key, not in make.
 		for k := d.uvarint(); k > 0 && d.err == nil; k-- {
@@ -497,9 +498,9 @@ func (l *linter) finishSpilled(ctx context.Context) (traces, spans int, cov Cove
 		l.checkRecords(none)
 	}
 	lint := func(sub *linter, recs []int32) error {
-		if l.sums != nil {
+		if l.pick != nil {
 			for _, t := range sub.traces() {
-				l.sums.add(sub, t, nil)
+				l.pick.offer(sub, t)
 			}
 		}
 		sums.traces += sub.checkGraph()

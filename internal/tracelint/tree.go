@@ -32,6 +32,7 @@ type spanDetail struct {
 	command    string     // brain.command, and brain.exit_code, for the report's header
 	exit       string
 	data       *spanData // report only: nil when not kept
+	batch      int64     // the batch it was read in (report of every trace)
 }
 
 // keyAttrs are the attributes tree shows, in order, and how.
