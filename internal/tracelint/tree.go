@@ -1,9 +1,11 @@
 package tracelint
 
 import (
+	"bufio"
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -181,6 +183,13 @@ type traceList struct {
 	roots    []string
 	rootIdx  map[string]int32
 	drawings [][]byte
+	n        int // traces added
+	// spill, when set (a spilled tree's list), takes the sums past
+	// runSize of them, sorted, into runs, merged when the list is
+	// written: the list holds runSize traces, not a line per trace.
+	spill   *spiller
+	runSize int
+	runs    []*part
 }
 
 type traceSum struct {
@@ -213,25 +222,141 @@ func (tl *traceList) add(l *linter, t *traceView, drawing []byte) {
 		tl.drawings = append(tl.drawings, drawing)
 	}
 	tl.sums = append(tl.sums, s)
+	tl.n++
+}
+
+// sort sorts the sums held by start, then place in the input.
+func (tl *traceList) sort() {
+	slices.SortStableFunc(tl.sums, func(a, b traceSum) int {
+		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.first, b.first))
+	})
+}
+
+// flush writes the sums held, sorted, to a run of their own when they are
+// runSize and none is drawn (a list of two traces or more).
+func (tl *traceList) flush(force bool) error {
+	if tl.spill == nil || len(tl.sums) == 0 || (!force && len(tl.sums) < tl.runSize) || len(tl.drawings) > 0 {
+		return nil
+	}
+	tl.sort()
+	f, err := tl.spill.create()
+	if err != nil {
+		return err
+	}
+	p := &part{f: f, w: bufio.NewWriterSize(f, 32<<10)}
+	tl.runs = append(tl.runs, p)
+	var b []byte
+	for _, s := range tl.sums {
+		b = append(b[:0], s.id[:]...)
+		b = binary.AppendUvarint(b, s.start)
+		b = binary.AppendUvarint(b, s.end)
+		b = binary.AppendUvarint(b, uint64(s.first))
+		b = binary.AppendUvarint(b, uint64(s.spans))
+		b = binary.AppendUvarint(b, uint64(s.errs))
+		root := ""
+		if s.root >= 0 {
+			root = tl.roots[s.root]
+		}
+		b = appendString(b, root)
+		if _, err := p.w.Write(b); err != nil {
+			return &SpillError{Dir: tl.spill.dir, Err: unwrapPath(err)}
+		}
+	}
+	tl.sums, tl.roots, tl.rootIdx = tl.sums[:0], nil, nil
+	return nil
+}
+
+// closeRuns closes the runs' files (unlinked as made).
+func (tl *traceList) closeRuns() {
+	for _, p := range tl.runs {
+		p.close()
+	}
+}
+
+// runSum is a sum read back from a run, with its root's label.
+type runSum struct {
+	traceSum
+	root string
+}
+
+func (d *recReader) runSum(s *runSum) bool {
+	if _, err := d.r.Peek(1); err != nil {
+		return false
+	}
+	d.bytes(s.id[:])
+	s.start, s.end = d.uvarint(), d.uvarint()
+	s.first = int64(d.uvarint())
+	s.spans, s.errs = int(d.uvarint()), int(d.uvarint())
+	s.root = d.string()
+	return d.err == nil
+}
+
+// listRuns writes the list from the runs: the sums held go to a run of
+// their own, then the runs are merged.
+func (tl *traceList) listRuns(w io.Writer) error {
+	if err := tl.flush(true); err != nil {
+		return err
+	}
+	heads := make([]runSum, len(tl.runs))
+	readers := make([]*recReader, len(tl.runs))
+	live := make([]bool, len(tl.runs))
+	for i, p := range tl.runs {
+		r, err := tl.spill.rewind(p)
+		if err != nil {
+			return err
+		}
+		readers[i] = &recReader{r: r}
+		live[i] = readers[i].runSum(&heads[i])
+	}
+	listHead(w)
+	for {
+		k := -1
+		for i := range heads {
+			if live[i] && (k < 0 || cmp.Or(cmp.Compare(heads[i].start, heads[k].start), cmp.Compare(heads[i].first, heads[k].first)) < 0) {
+				k = i
+			}
+		}
+		if k < 0 {
+			break
+		}
+		listLine(w, &heads[k].traceSum, heads[k].root)
+		live[k] = readers[k].runSum(&heads[k])
+	}
+	for _, d := range readers {
+		if d.err != nil && d.err != io.EOF {
+			return &SpillError{Dir: tl.spill.dir, Err: d.err}
+		}
+	}
+	return nil
 }
 
 // list writes the list, in the order of the sums.
 func (tl *traceList) list(w io.Writer) {
-	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6s  %6s  %s\n", "TRACE", "START", "DURATION", "SPANS", "ERRORS", "ROOT")
-	for _, t := range tl.sums {
+	listHead(w)
+	for i := range tl.sums {
+		t := &tl.sums[i]
 		root := ""
 		if t.root >= 0 {
 			root = tl.roots[t.root]
 		}
-		fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", hex.EncodeToString(t.id[:]), stamp(t.start), duration(t.end-t.start), t.spans, t.errs, root)
+		listLine(w, t, root)
 	}
+}
+
+func listHead(w io.Writer) {
+	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6s  %6s  %s\n", "TRACE", "START", "DURATION", "SPANS", "ERRORS", "ROOT")
+}
+
+func listLine(w io.Writer, t *traceSum, root string) {
+	fmt.Fprintf(w, "%-32s  %-24s  %9s  %6d  %6d  %s\n", hex.EncodeToString(t.id[:]), stamp(t.start), duration(t.end-t.start), t.spans, t.errs, root)
 }
 
 // treeSpilled is Tree for spans spilled to disk: each partition's traces
 // are summed up, and drawn when they are the ones asked for (the session's,
 // or the first trace while it is the only one seen).
 func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) (TreeResult, error) {
-	var tl traceList
+	tl := traceList{spill: l.spill, runSize: l.opts.SpillAfter}
+	defer tl.closeRuns()
 	draw := func(sub *linter, _ []int32) error {
 		var buf bytes.Buffer
 		dr := newDrawer(sub, &buf, opts)
@@ -240,10 +365,14 @@ func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) 
 			switch {
 			case opts.Session != "":
 				want = t.sessions[opts.Session]
-			case len(tl.sums) == 0:
+			case tl.n == 0:
 				want = true // kept if it is the only one
 			case len(tl.drawings) > 0:
 				tl.drawings, tl.sums[0].drawing = nil, -1
+			}
+			if opts.Session != "" && !want {
+				tl.n++ // counted; only the session's traces are drawn
+				continue
 			}
 			var drawing []byte
 			if want {
@@ -252,6 +381,9 @@ func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) 
 				drawing = bytes.Clone(buf.Bytes())
 			}
 			tl.add(sub, t, drawing)
+			if err := tl.flush(false); err != nil {
+				return err
+			}
 		}
 		return nil
 	}
@@ -260,10 +392,8 @@ func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) 
 			return TreeResult{}, err
 		}
 	}
-	slices.SortStableFunc(tl.sums, func(a, b traceSum) int {
-		return cmp.Or(cmp.Compare(a.start, b.start), cmp.Compare(a.first, b.first))
-	})
-	res := TreeResult{Traces: len(tl.sums)}
+	tl.sort()
+	res := TreeResult{Traces: tl.n}
 	var pick [][]byte
 	for _, s := range tl.sums {
 		if s.drawing >= 0 {
@@ -273,7 +403,9 @@ func treeSpilled(ctx context.Context, l *linter, opts TreeOptions, w io.Writer) 
 	switch {
 	case opts.Session != "" && len(pick) == 0:
 		return res, fmt.Errorf("session %q: %w", opts.Session, ErrNoTrace)
-	case opts.Session == "" && len(tl.sums) != 1:
+	case opts.Session == "" && tl.n != 1 && len(tl.runs) > 0:
+		return res, tl.listRuns(w)
+	case opts.Session == "" && tl.n != 1:
 		tl.list(w)
 		return res, nil
 	}
