@@ -324,11 +324,15 @@ func (l *linter) work(b *batch) *batchOut {
 		return out
 	}
 	u := &ptrace.JSONUnmarshaler{}
+	var keeps func(pcommon.TraceID) bool // read for a few traces
+	if l.keepOnly != nil || l.onlyTrace != "" {
+		keeps = l.keeps
+	}
 	b.eachLine(func(n int64, line []byte) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			return
 		}
-		if (l.keepOnly != nil || l.onlyTrace != "") && !mayHoldTrace(line, l.keeps) {
+		if keeps != nil && !mayHoldTrace(line, keeps) {
 			return // read for a few traces: none of them is here
 		}
 		td, err := u.UnmarshalTraces(line)

@@ -189,7 +189,8 @@ type traceList struct {
 	// written: the list holds runSize traces, not a line per trace.
 	spill   *spiller
 	runSize int
-	runs    []*part
+	runs    []listRun // by level, the highest first
+	buf     []byte
 }
 
 type traceSum struct {
@@ -232,6 +233,18 @@ func (tl *traceList) sort() {
 	})
 }
 
+// listFanIn is how many runs of one level a spilled tree's list merges
+// into one run of the next: at most listFanIn-1 runs of each level are
+// open, so the files open grow with the log of the traces, and each trace
+// is copied once a level.
+const listFanIn = 64
+
+// listRun is a run of sorted sums in the spill directory, and its level.
+type listRun struct {
+	p     *part
+	level int
+}
+
 // flush writes the sums held, sorted, to a run of their own when they are
 // runSize and none is drawn (a list of two traces or more).
 func (tl *traceList) flush(force bool) error {
@@ -239,37 +252,78 @@ func (tl *traceList) flush(force bool) error {
 		return nil
 	}
 	tl.sort()
-	f, err := tl.spill.create()
+	p, err := tl.newRun(0)
 	if err != nil {
 		return err
 	}
-	p := &part{f: f, w: bufio.NewWriterSize(f, 32<<10)}
-	tl.runs = append(tl.runs, p)
-	var b []byte
-	for _, s := range tl.sums {
-		b = append(b[:0], s.id[:]...)
-		b = binary.AppendUvarint(b, s.start)
-		b = binary.AppendUvarint(b, s.end)
-		b = binary.AppendUvarint(b, uint64(s.first))
-		b = binary.AppendUvarint(b, uint64(s.spans))
-		b = binary.AppendUvarint(b, uint64(s.errs))
+	for i := range tl.sums {
+		s := &tl.sums[i]
 		root := ""
 		if s.root >= 0 {
 			root = tl.roots[s.root]
 		}
-		b = appendString(b, root)
-		if _, err := p.w.Write(b); err != nil {
-			return &SpillError{Dir: tl.spill.dir, Err: unwrapPath(err)}
+		if err := tl.writeRun(p.p, s, root); err != nil {
+			return err
 		}
 	}
 	tl.sums, tl.roots, tl.rootIdx = tl.sums[:0], nil, nil
+	// Runs go from the highest level down: listFanIn runs of one level at
+	// the end merge into one of the next.
+	for n := len(tl.runs); n >= listFanIn; n = len(tl.runs) {
+		tail := tl.runs[n-listFanIn:]
+		if tail[0].level != tail[listFanIn-1].level {
+			break
+		}
+		next, err := tl.newRun(tail[0].level + 1)
+		if err != nil {
+			return err
+		}
+		if err := tl.merge(tail, func(s *runSum) error { return tl.writeRun(next.p, &s.traceSum, s.root) }); err != nil {
+			next.p.close()
+			return err
+		}
+		for _, r := range tail {
+			r.p.close()
+		}
+		tl.runs = append(tl.runs[:n-listFanIn], *next)
+	}
+	return nil
+}
+
+// newRun makes a run of level in the spill directory; it is the last of
+// tl.runs until a merge replaces it.
+func (tl *traceList) newRun(level int) (*listRun, error) {
+	f, err := tl.spill.create()
+	if err != nil {
+		return nil, err
+	}
+	r := listRun{p: &part{f: f, w: bufio.NewWriterSize(f, 32<<10)}, level: level}
+	if level == 0 {
+		tl.runs = append(tl.runs, r)
+	}
+	return &r, nil
+}
+
+// writeRun writes the sum s, with its root's label, to the run p.
+func (tl *traceList) writeRun(p *part, s *traceSum, root string) error {
+	b := append(tl.buf[:0], s.id[:]...)
+	b = binary.AppendUvarint(b, s.start)
+	b = binary.AppendUvarint(b, s.end)
+	b = binary.AppendUvarint(b, uint64(s.first))
+	b = binary.AppendUvarint(b, uint64(s.spans))
+	b = binary.AppendUvarint(b, uint64(s.errs))
+	b = appendString(b, root)
+	tl.buf = b
+	if _, err := p.w.Write(b); err != nil {
+		return &SpillError{Dir: tl.spill.dir, Err: unwrapPath(err)}
+	}
 	return nil
 }
 
 // closeRuns closes the runs' files (unlinked as made).
 func (tl *traceList) closeRuns() {
-	for _, p := range tl.runs {
-		p.close()
+	for _, r := range tl.runs {
+		r.p.close()
 	}
 }
 
@@ -291,24 +345,19 @@ func (d *recReader) runSum(s *runSum) bool {
 	return d.err == nil
 }
 
-// listRuns writes the list from the runs: the sums held go to a run of
-// their own, then the runs are merged.
-func (tl *traceList) listRuns(w io.Writer) error {
-	if err := tl.flush(true); err != nil {
-		return err
-	}
-	heads := make([]runSum, len(tl.runs))
-	readers := make([]*recReader, len(tl.runs))
-	live := make([]bool, len(tl.runs))
-	for i, p := range tl.runs {
-		r, err := tl.spill.rewind(p)
+// merge calls emit with the sums of runs in the list's order.
+func (tl *traceList) merge(runs []listRun, emit func(*runSum) error) error {
+	heads := make([]runSum, len(runs))
+	readers := make([]*recReader, len(runs))
+	live := make([]bool, len(runs))
+	for i, r := range runs {
+		rd, err := tl.spill.rewind(r.p)
 		if err != nil {
 			return err
 		}
-		readers[i] = &recReader{r: r}
+		readers[i] = &recReader{r: rd}
 		live[i] = readers[i].runSum(&heads[i])
 	}
-	listHead(w)
 	for {
 		k := -1
 		for i := range heads {
@@ -319,7 +368,9 @@ func (tl *traceList) listRuns(w io.Writer) error {
 		if k < 0 {
 			break
 		}
-		listLine(w, &heads[k].traceSum, heads[k].root)
+		if err := emit(&heads[k]); err != nil {
+			return err
+		}
 		live[k] = readers[k].runSum(&heads[k])
 	}
 	for _, d := range readers {
@@ -328,6 +379,19 @@ func (tl *traceList) listRuns(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// listRuns writes the list from the runs: the sums held go to a run of
+// their own, then the runs are merged.
+func (tl *traceList) listRuns(w io.Writer) error {
+	if err := tl.flush(true); err != nil {
+		return err
+	}
+	listHead(w)
+	return tl.merge(tl.runs, func(s *runSum) error {
+		listLine(w, &s.traceSum, s.root)
+		return nil
+	})
 }
 
 // list writes the list, in the order of the sums.

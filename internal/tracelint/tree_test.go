@@ -258,3 +258,48 @@ func TestHexPrefix(t *testing.T) {
 		}
 	}
 }
+
+// TestListRuns: a spilled tree's list of many traces, in runs of one,
+// merges listFanIn runs of a level into one of the next as it goes, so
+// that few files are open, and writes the list in the order the list held
+// in memory has.
+func TestListRuns(t *testing.T) {
+	s, err := newSpiller(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	rng := rand.New(rand.NewPCG(3, 3))
+	var all traceList
+	tl := traceList{spill: s, runSize: 1}
+	defer tl.closeRuns()
+	most := 0
+	for i := range 5000 {
+		sum := traceSum{start: uint64(rng.IntN(300)), end: 400, first: int64(i), spans: 1 + rng.IntN(9), root: 0, drawing: -1}
+		sum.id[0], sum.id[1] = byte(i), byte(i>>8)
+		for _, l := range []*traceList{&all, &tl} {
+			l.roots, l.sums, l.n = []string{fmt.Sprintf("root %d", i%7)}, append(l.sums, sum), l.n+1
+		}
+		if err := tl.flush(false); err != nil {
+			t.Fatal(err)
+		}
+		most = max(most, len(tl.runs))
+	}
+	// 5000 runs of one: levels 0, 1 and 2 (64² = 4096), at most 63 each.
+	if most > 3*(listFanIn-1)+1 {
+		t.Errorf("%d runs open at once", most)
+	}
+	var want, got bytes.Buffer
+	for i := range all.sums {
+		all.sums[i].root = int32(len(all.roots))
+		all.roots = append(all.roots, fmt.Sprintf("root %d", all.sums[i].first%7))
+	}
+	all.sort()
+	all.list(&want)
+	if err := tl.listRuns(&got); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want.String(), got.String()); d != "" {
+		t.Errorf("the list differs (-in memory +runs):\n%s", d)
+	}
+}
