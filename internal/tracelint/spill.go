@@ -67,8 +67,9 @@ type spillRec struct {
 	dupKey   int64
 	write    *writeRef
 	findings []Finding // of the span, with their keys (pending ones marked by span = 1)
-	// detail is what tree draws of the span (tree only; its genai and
-	// data, which only the report uses, are not spilled).
+	// detail is what tree draws of the span, and the batch it was read in
+	// (tree and the report of every trace; its genai and data, which the
+	// report reads again, are not spilled).
 	detail *spanDetail
 }
 
@@ -397,7 +398,8 @@ func (l *linter) startSpill() error {
 		return err
 	}
 	l.spill = s
-	// The report of every trace reads its spans' data again, by group.
+	// The report of every trace reads its spans' data again, by group:
+	// what it made of them so far is dropped.
 	l.dropData.Store(true)
 	l.origins, l.kept, l.notKept = nil, 0, 0
 	pending, writes := l.pending, l.writes
